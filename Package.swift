@@ -1,0 +1,89 @@
+// swift-tools-version: 6.0
+import Foundation
+import PackageDescription
+
+// libtorch is found the way tch-rs finds it: LIBTORCH names a torch package directory
+// (e.g. a CUDA machine's site-packages/torch); otherwise the one `make setup` put in .deps/.
+// A missing or wrong-version libtorch is reported by the shim itself at compile time
+// (CTORCH_LIBTORCH_PROBLEM, see Sources/CTorch/libtorch_check.cpp) with every remedy.
+let pinnedTorchVersion = "2.11.0"
+let packageDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
+let libtorch = ProcessInfo.processInfo.environment["LIBTORCH"].flatMap { $0.isEmpty ? nil : $0 }
+    ?? "\(packageDirectory)/.deps/python/torch"
+
+func libtorchProblem() -> String? {
+    guard let version = try? String(contentsOfFile: "\(libtorch)/version.py", encoding: .utf8) else {
+        return "missing"
+    }
+    return version.contains("__version__ = '\(pinnedTorchVersion)") ? nil : "wrong_version"
+}
+
+let problemDefines: [CXXSetting] = libtorchProblem().map {
+    [.define("CTORCH_LIBTORCH_PROBLEM", to: "\"\($0)\""), .define("CTORCH_LIBTORCH_DIR", to: "\"\(libtorch)\"")]
+} ?? []
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Headroom",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "headroom", targets: ["headroom"]),
+        .library(name: "Headroom", targets: ["Headroom"]),
+        .library(name: "Torch", targets: ["Torch", "TorchNN", "TorchOptim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        .target(
+            name: "CTorch",
+            cxxSettings: [
+                .define("_GLIBCXX_USE_CXX11_ABI", to: "1"),
+                // -isystem: libtorch's own headers are not ours to warn about.
+                .unsafeFlags([
+                    "-isystem", "\(libtorch)/include",
+                    "-isystem", "\(libtorch)/include/torch/csrc/api/include",
+                ]),
+            ] + problemDefines,
+            linkerSettings: [
+                .unsafeFlags([
+                    "-L\(libtorch)/lib",
+                    // The binary finds libtorch where it was built against, without LD_LIBRARY_PATH.
+                    "-Xlinker", "-rpath", "-Xlinker", "\(libtorch)/lib",
+                ]),
+                .linkedLibrary("torch_cpu"),
+                .linkedLibrary("c10"),
+                .linkedLibrary("dl"),
+            ]
+        ),
+        .target(name: "Torch", dependencies: ["CTorch"], swiftSettings: swiftSettings),
+        .target(name: "TorchNN", dependencies: ["Torch"], swiftSettings: swiftSettings),
+        .target(name: "TorchOptim", dependencies: ["Torch"], swiftSettings: swiftSettings),
+        .target(
+            name: "Headroom",
+            dependencies: ["Torch", "TorchNN", "TorchOptim", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "headroom",
+            dependencies: ["Headroom", "Torch", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "TestSupport", dependencies: ["Torch"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "TorchTests", dependencies: ["Torch", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "TorchNNTests", dependencies: ["TorchNN", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "TorchOptimTests", dependencies: ["TorchOptim", "TorchNN", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "HeadroomTests", dependencies: ["Headroom", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "headroomTests",
+            dependencies: ["headroom", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+    ],
+    cxxLanguageStandard: .cxx17
+)

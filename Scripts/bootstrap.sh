@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Installs what Headroom needs to build and run: Debian's image codecs and libtorch.
+# Idempotent and quick when everything is already there. Called by every make target.
+#
+# libtorch comes from the PyPI `torch` wheel, pinned, installed without its Python
+# dependencies into .deps/python. libtorch_cpu.so needs libcudart.so.13 and libcupti.so.13
+# at load time even on CPU-only machines, so the two small NVIDIA wheels that hold them
+# are installed beside it (their RUNPATH entries in libtorch point there).
+# If LIBTORCH names an existing torch package directory, it is used and nothing is downloaded.
+set -euo pipefail
+
+TORCH_VERSION=2.11.0
+# The versions torch 2.11.0 asks for through cuda-toolkit==13.0.2.
+CUDA_RUNTIME_VERSION=13.0.96
+CUDA_CUPTI_VERSION=13.0.85
+APT_PACKAGES=(libturbojpeg0-dev libpng-dev)
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+deps="$root/.deps"
+say() { printf 'bootstrap: %s\n' "$*"; }
+
+install_apt_packages() {
+  local missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  say "installing Debian packages: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# Prints the version recorded in a torch package directory, or nothing.
+torch_version_in() {
+  sed -n "s/^__version__ = '\([^'+]*\).*/\1/p" "$1/version.py" 2>/dev/null
+}
+
+check_torch_dir() {
+  local dir="$1" origin="$2" found
+  found="$(torch_version_in "$dir")"
+  if [ ! -f "$dir/lib/libtorch_cpu.so" ] || [ ! -d "$dir/include/ATen" ]; then
+    cat >&2 <<MSG
+bootstrap: $origin ($dir) is not a torch package directory: it lacks lib/libtorch_cpu.so or include/ATen.
+Remedies:
+  - unset LIBTORCH and run 'make setup' to install torch==$TORCH_VERSION into .deps/;
+  - or set LIBTORCH to the 'torch' folder of a PyTorch $TORCH_VERSION install,
+    e.g. LIBTORCH=\$(python3 -c 'import torch, os; print(os.path.dirname(torch.__file__))').
+MSG
+    exit 1
+  fi
+  if [ "$found" != "$TORCH_VERSION" ]; then
+    cat >&2 <<MSG
+bootstrap: $origin ($dir) holds torch ${found:-of unknown version}; Headroom is built against torch $TORCH_VERSION.
+Remedies:
+  - unset LIBTORCH and run 'make setup' to install torch==$TORCH_VERSION into .deps/;
+  - or point LIBTORCH at a PyTorch $TORCH_VERSION install (pip install torch==$TORCH_VERSION).
+MSG
+    exit 1
+  fi
+}
+
+pip_install() {
+  python3 -m pip install --quiet --disable-pip-version-check --no-deps \
+    --only-binary=:all: --upgrade --target "$deps/python" "$@"
+}
+
+install_libtorch() {
+  local torch="$deps/python/torch"
+  if [ -n "${LIBTORCH:-}" ]; then
+    check_torch_dir "$LIBTORCH" "LIBTORCH"
+    return 0
+  fi
+  if [ "$(torch_version_in "$torch")" = "$TORCH_VERSION" ] && [ -f "$torch/lib/libtorch_cpu.so" ] \
+     && [ -n "$(ls "$deps"/python/nvidia/cu13/lib/libcudart.so.13* 2>/dev/null)" ] \
+     && [ -n "$(ls "$deps"/python/nvidia/cu13/lib/libcupti.so.13* 2>/dev/null)" ]; then
+    return 0
+  fi
+  command -v python3 >/dev/null || { echo "bootstrap: python3 with pip is needed to fetch the torch wheel from PyPI" >&2; exit 1; }
+  say "installing torch==$TORCH_VERSION (libtorch, ~530 MB download) into .deps/python"
+  mkdir -p "$deps"
+  pip_install "torch==$TORCH_VERSION" \
+    "nvidia-cuda-runtime==$CUDA_RUNTIME_VERSION" "nvidia-cuda-cupti==$CUDA_CUPTI_VERSION"
+  check_torch_dir "$torch" ".deps/python/torch"
+}
+
+install_apt_packages
+install_libtorch

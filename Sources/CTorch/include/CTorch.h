@@ -1,0 +1,294 @@
+/* CTorch: the C ABI over libtorch that the Swift `Torch` module wraps.
+ *
+ * Rules every function follows:
+ *  - returns an int32_t status (CTORCH_OK or an error code) and writes results through
+ *    out-parameters; a result handle is written only on success;
+ *  - never lets a C++ exception escape: the message is kept per thread, read it with
+ *    ctorch_last_error(); out-of-memory has its own status;
+ *  - handles are opaque; every handle a function returns is owned by the caller and
+ *    released with its matching _free function.
+ * Pure C: no torch header and no C++ type appears here.
+ */
+#ifndef CTORCH_H
+#define CTORCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- status, errors, handles ------------------------------------------------------- */
+
+typedef enum {
+  CTORCH_OK = 0,
+  CTORCH_ERROR = 1,             /* any libtorch error not covered below */
+  CTORCH_OUT_OF_MEMORY = 2,     /* an allocation failed; see ctorch_last_error_requested_bytes */
+  CTORCH_INVALID_ARGUMENT = 3,  /* bad index, value or type (c10::IndexError, ValueError, TypeError) */
+  CTORCH_NOT_IMPLEMENTED = 4,   /* no kernel for this dtype/device (c10::NotImplementedError) */
+  CTORCH_UNAVAILABLE = 5        /* a runtime feature is missing (e.g. CUDA on this machine) */
+} ctorch_status;
+
+typedef struct ctorch_tensor_s *ctorch_tensor;
+typedef struct ctorch_generator_s *ctorch_generator;
+
+typedef enum {
+  CTORCH_FLOAT32 = 0, CTORCH_FLOAT64 = 1, CTORCH_FLOAT16 = 2, CTORCH_BFLOAT16 = 3,
+  CTORCH_INT64 = 4, CTORCH_INT32 = 5, CTORCH_UINT8 = 6, CTORCH_BOOL = 7,
+  CTORCH_INT16 = 8, CTORCH_INT8 = 9
+} ctorch_dtype;
+
+typedef enum { CTORCH_DEVICE_CPU = 0, CTORCH_DEVICE_CUDA = 1 } ctorch_device_type;
+
+typedef struct {
+  int32_t type;   /* ctorch_device_type */
+  int32_t index;  /* -1 for "the current device" */
+} ctorch_device;
+
+typedef enum {
+  CTORCH_CONTIGUOUS = 0, CTORCH_CHANNELS_LAST = 1, CTORCH_PRESERVE_FORMAT = 2
+} ctorch_memory_format;
+
+/** The message of this thread's last failed call ("" if none); valid until the next failing call. */
+const char *ctorch_last_error(void);
+/** Bytes the last failed allocation on this thread asked for, or -1 when libtorch did not say. */
+int64_t ctorch_last_error_requested_bytes(void);
+/** Number of tensor handles alive in the process (for leak tests). */
+int64_t ctorch_live_tensor_count(void);
+/** Frees a string returned by this library. */
+void ctorch_string_free(char *string);
+
+/* ---- runtime ----------------------------------------------------------------------- */
+
+/** The libtorch version this shim was compiled against, e.g. "2.11.0" (static storage). */
+const char *ctorch_compiled_version(void);
+/** libtorch's build configuration as at::show_config() prints it (caller frees). */
+int32_t ctorch_runtime_config(char **out);
+/** Path of the loaded libtorch_cpu.so (caller frees). */
+int32_t ctorch_library_path(char **out);
+/** Sets the number of intra-op threads. */
+int32_t ctorch_set_num_threads(int32_t count);
+/** Reads the number of intra-op threads. */
+int32_t ctorch_num_threads(int32_t *out);
+/** Seeds libtorch's default generators (CPU and, when loaded, CUDA). */
+int32_t ctorch_manual_seed(uint64_t seed);
+/** Enables or disables gradient recording on this thread; writes the previous setting. */
+int32_t ctorch_set_grad_enabled(bool enabled, bool *previous);
+/** Loads libtorch_cuda.so from beside libtorch_cpu.so once; CTORCH_UNAVAILABLE with the reason if it cannot. */
+int32_t ctorch_cuda_load(void);
+/** Number of CUDA devices (0 when CUDA is not loaded or there is none). */
+int32_t ctorch_cuda_device_count(int32_t *out);
+/** Free and total memory of a CUDA device in bytes. */
+int32_t ctorch_cuda_memory_info(int32_t device, int64_t *free_bytes, int64_t *total_bytes);
+
+/* ---- generators -------------------------------------------------------------------- */
+
+/** A CPU random generator seeded with `seed`. */
+int32_t ctorch_generator_new(uint64_t seed, ctorch_generator *out);
+/** Releases a generator. */
+void ctorch_generator_free(ctorch_generator generator);
+
+/* ---- tensor lifetime and properties ------------------------------------------------ */
+
+/** Releases a tensor handle (NULL is ignored). */
+void ctorch_tensor_free(ctorch_tensor tensor);
+/** A new handle to the same tensor (shares storage and autograd identity). */
+int32_t ctorch_tensor_retain(ctorch_tensor tensor, ctorch_tensor *out);
+/** Number of dimensions. */
+int32_t ctorch_tensor_dim(ctorch_tensor tensor, int64_t *out);
+/** Sizes into `out`, which holds at least ctorch_tensor_dim entries. */
+int32_t ctorch_tensor_sizes(ctorch_tensor tensor, int64_t *out);
+/** Strides into `out`, which holds at least ctorch_tensor_dim entries. */
+int32_t ctorch_tensor_strides(ctorch_tensor tensor, int64_t *out);
+/** Element type. */
+int32_t ctorch_tensor_dtype(ctorch_tensor tensor, int32_t *out);
+/** Device the tensor lives on. */
+int32_t ctorch_tensor_device(ctorch_tensor tensor, ctorch_device *out);
+/** Whether the tensor is contiguous in the given memory format. */
+int32_t ctorch_tensor_is_contiguous(ctorch_tensor tensor, int32_t format, bool *out);
+/** The address of the first element of a CPU tensor (for filling or reading in place). */
+int32_t ctorch_tensor_data_ptr(ctorch_tensor tensor, void **out);
+/** A readable rendering of the tensor, as PyTorch prints it (caller frees). */
+int32_t ctorch_tensor_description(ctorch_tensor tensor, char **out);
+
+/* ---- creation ---------------------------------------------------------------------- */
+
+/** A tensor copied from `nbytes` of row-major host data. */
+int32_t ctorch_tensor_from_data(const void *data, size_t nbytes, const int64_t *shape, size_t ndim,
+                                int32_t dtype, ctorch_tensor *out);
+/** A CPU tensor over caller memory without copying; `deleter(context)` runs when libtorch lets go. */
+int32_t ctorch_tensor_from_blob(void *data, const int64_t *shape, size_t ndim, int32_t dtype,
+                                void (*deleter)(void *context), void *context, ctorch_tensor *out);
+/** An uninitialised tensor. */
+int32_t ctorch_empty(const int64_t *shape, size_t ndim, int32_t dtype, ctorch_device device,
+                     ctorch_tensor *out);
+/** A tensor filled with `value` (zeros and ones are this with 0 and 1). */
+int32_t ctorch_full(const int64_t *shape, size_t ndim, double value, int32_t dtype,
+                    ctorch_device device, ctorch_tensor *out);
+/** Values from `start` to `end` (exclusive) by `step`. */
+int32_t ctorch_arange(double start, double end, double step, int32_t dtype, ctorch_device device,
+                      ctorch_tensor *out);
+/** Standard normal samples; `generator` may be NULL for the default generator. */
+int32_t ctorch_randn(const int64_t *shape, size_t ndim, int32_t dtype, ctorch_device device,
+                     ctorch_generator generator, ctorch_tensor *out);
+/** Uniform samples in [0, 1); `generator` may be NULL. */
+int32_t ctorch_rand(const int64_t *shape, size_t ndim, int32_t dtype, ctorch_device device,
+                    ctorch_generator generator, ctorch_tensor *out);
+
+/* ---- conversion and reading back --------------------------------------------------- */
+
+/** Converts dtype and/or device (dtype -1 keeps it); returns the same tensor when nothing changes. */
+int32_t ctorch_tensor_to(ctorch_tensor tensor, int32_t dtype, ctorch_device device,
+                         bool non_blocking, ctorch_tensor *out);
+/** The tensor laid out contiguously in `format`. */
+int32_t ctorch_tensor_contiguous(ctorch_tensor tensor, int32_t format, ctorch_tensor *out);
+/** Copies the elements, row-major, into `nbytes` of host memory (must equal numel * element size). */
+int32_t ctorch_tensor_copy_to_host(ctorch_tensor tensor, void *data, size_t nbytes);
+/** The single element as a double. */
+int32_t ctorch_tensor_item_double(ctorch_tensor tensor, double *out);
+/** The single element as an int64. */
+int32_t ctorch_tensor_item_int64(ctorch_tensor tensor, int64_t *out);
+/** A deep copy. */
+int32_t ctorch_tensor_clone(ctorch_tensor tensor, ctorch_tensor *out);
+/** Copies `source` into `destination` in place (broadcasting, converting dtype and device). */
+int32_t ctorch_tensor_copy_(ctorch_tensor destination, ctorch_tensor source);
+/** Fills in place with `value`. */
+int32_t ctorch_tensor_fill_(ctorch_tensor tensor, double value);
+/** Fills in place with normal samples of the given mean and std; `generator` may be NULL. */
+int32_t ctorch_tensor_normal_(ctorch_tensor tensor, double mean, double std, ctorch_generator generator);
+/** Fills in place with uniform samples in [low, high); `generator` may be NULL. */
+int32_t ctorch_tensor_uniform_(ctorch_tensor tensor, double low, double high, ctorch_generator generator);
+
+/* ---- elementwise ------------------------------------------------------------------- */
+
+typedef enum {
+  CTORCH_ADD = 0, CTORCH_SUB = 1, CTORCH_MUL = 2, CTORCH_DIV = 3, CTORCH_POW = 4,
+  CTORCH_MAXIMUM = 5, CTORCH_MINIMUM = 6,
+  CTORCH_EQ = 7, CTORCH_NE = 8, CTORCH_LT = 9, CTORCH_LE = 10, CTORCH_GT = 11, CTORCH_GE = 12,
+  CTORCH_LOGICAL_AND = 13, CTORCH_LOGICAL_OR = 14
+} ctorch_binary_op;
+
+typedef enum {
+  CTORCH_NEG = 0, CTORCH_ABS = 1, CTORCH_EXP = 2, CTORCH_LOG = 3, CTORCH_SQRT = 4,
+  CTORCH_RSQRT = 5, CTORCH_RELU = 6, CTORCH_SIGMOID = 7, CTORCH_TANH = 8, CTORCH_SQUARE = 9,
+  CTORCH_SIGN = 10, CTORCH_FLOOR = 11, CTORCH_CEIL = 12, CTORCH_ROUND = 13,
+  CTORCH_LOGICAL_NOT = 14, CTORCH_ISFINITE = 15, CTORCH_RECIPROCAL = 16
+} ctorch_unary_op;
+
+/** a (op) b with broadcasting and PyTorch's type promotion. */
+int32_t ctorch_binary(int32_t op, ctorch_tensor a, ctorch_tensor b, ctorch_tensor *out);
+/** a (op) scalar; an integral scalar is passed as an integer so integer tensors stay integer. */
+int32_t ctorch_binary_scalar(int32_t op, ctorch_tensor a, double scalar, bool integral, ctorch_tensor *out);
+/** a = a (op) b in place (arithmetic ops only). */
+int32_t ctorch_binary_(int32_t op, ctorch_tensor a, ctorch_tensor b);
+/** a = a (op) scalar in place (arithmetic ops only). */
+int32_t ctorch_binary_scalar_(int32_t op, ctorch_tensor a, double scalar, bool integral);
+/** op(a). */
+int32_t ctorch_unary(int32_t op, ctorch_tensor a, ctorch_tensor *out);
+/** a = op(a) in place. */
+int32_t ctorch_unary_(int32_t op, ctorch_tensor a);
+/** a += alpha * b in place (the axpy of every optimiser). */
+int32_t ctorch_add_scaled_(ctorch_tensor a, ctorch_tensor b, double alpha);
+/** a += value * b * c in place. */
+int32_t ctorch_addcmul_(ctorch_tensor a, ctorch_tensor b, ctorch_tensor c, double value);
+/** a += value * b / c in place. */
+int32_t ctorch_addcdiv_(ctorch_tensor a, ctorch_tensor b, ctorch_tensor c, double value);
+/** Clamps into [min, max]; a bound is ignored when its has_ flag is false. */
+int32_t ctorch_clamp(ctorch_tensor a, double min, bool has_min, double max, bool has_max, ctorch_tensor *out);
+/** condition ? a : b elementwise. */
+int32_t ctorch_where(ctorch_tensor condition, ctorch_tensor a, ctorch_tensor b, ctorch_tensor *out);
+
+/* ---- reductions -------------------------------------------------------------------- */
+
+typedef enum { CTORCH_SUM = 0, CTORCH_MEAN = 1, CTORCH_AMAX = 2, CTORCH_AMIN = 3 } ctorch_reduce_op;
+
+/** Reduces over `dims` (all dimensions when ndims is 0). */
+int32_t ctorch_reduce(int32_t op, ctorch_tensor a, const int64_t *dims, size_t ndims, bool keepdim,
+                      ctorch_tensor *out);
+/** Index of the largest value along `dim`. */
+int32_t ctorch_argmax(ctorch_tensor a, int64_t dim, bool keepdim, ctorch_tensor *out);
+/** The k largest (or smallest) values along `dim` and their indices. */
+int32_t ctorch_topk(ctorch_tensor a, int64_t k, int64_t dim, bool largest, bool sorted,
+                    ctorch_tensor *values, ctorch_tensor *indices);
+/** Softmax along `dim`. */
+int32_t ctorch_softmax(ctorch_tensor a, int64_t dim, ctorch_tensor *out);
+/** Log-softmax along `dim`. */
+int32_t ctorch_log_softmax(ctorch_tensor a, int64_t dim, ctorch_tensor *out);
+
+/* ---- shape and indexing ------------------------------------------------------------ */
+
+/** The same elements with a new shape (a view when possible); one size may be -1. */
+int32_t ctorch_reshape(ctorch_tensor a, const int64_t *shape, size_t ndim, ctorch_tensor *out);
+/** Dimensions reordered. */
+int32_t ctorch_permute(ctorch_tensor a, const int64_t *dims, size_t ndim, ctorch_tensor *out);
+/** Dimensions start_dim...end_dim merged into one. */
+int32_t ctorch_flatten(ctorch_tensor a, int64_t start_dim, int64_t end_dim, ctorch_tensor *out);
+/** A size-1 dimension inserted at `dim`. */
+int32_t ctorch_unsqueeze(ctorch_tensor a, int64_t dim, ctorch_tensor *out);
+/** Tensors joined along an existing dimension. */
+int32_t ctorch_cat(const ctorch_tensor *tensors, size_t count, int64_t dim, ctorch_tensor *out);
+/** Tensors joined along a new dimension. */
+int32_t ctorch_stack(const ctorch_tensor *tensors, size_t count, int64_t dim, ctorch_tensor *out);
+/** A strided view a[start:end:step] along `dim`. */
+int32_t ctorch_slice(ctorch_tensor a, int64_t dim, int64_t start, int64_t end, int64_t step,
+                     ctorch_tensor *out);
+/** The entries at `index` along `dim`, dimension removed. */
+int32_t ctorch_select(ctorch_tensor a, int64_t dim, int64_t index, ctorch_tensor *out);
+/** The entries listed in the int64 tensor `index` along `dim`. */
+int32_t ctorch_index_select(ctorch_tensor a, int64_t dim, ctorch_tensor index, ctorch_tensor *out);
+/** The tensor reversed along `dims`. */
+int32_t ctorch_flip(ctorch_tensor a, const int64_t *dims, size_t ndims, ctorch_tensor *out);
+
+/* ---- neural-network ops ------------------------------------------------------------ */
+
+/** 2-D convolution; `bias` may be NULL; stride, padding and dilation are (height, width). */
+int32_t ctorch_conv2d(ctorch_tensor input, ctorch_tensor weight, ctorch_tensor bias,
+                      const int64_t *stride, const int64_t *padding, const int64_t *dilation,
+                      int64_t groups, ctorch_tensor *out);
+/** Batch normalisation; in training mode the running statistics (if given) are updated in place. */
+int32_t ctorch_batch_norm(ctorch_tensor input, ctorch_tensor weight, ctorch_tensor bias,
+                          ctorch_tensor running_mean, ctorch_tensor running_var, bool training,
+                          double momentum, double eps, ctorch_tensor *out);
+/** 2-D max pooling; kernel, stride, padding and dilation are (height, width). */
+int32_t ctorch_max_pool2d(ctorch_tensor input, const int64_t *kernel, const int64_t *stride,
+                          const int64_t *padding, const int64_t *dilation, bool ceil_mode,
+                          ctorch_tensor *out);
+/** Adaptive average pooling to (height, width). */
+int32_t ctorch_adaptive_avg_pool2d(ctorch_tensor input, const int64_t *output_size, ctorch_tensor *out);
+/** input · weightᵀ + bias; `bias` may be NULL. */
+int32_t ctorch_linear(ctorch_tensor input, ctorch_tensor weight, ctorch_tensor bias, ctorch_tensor *out);
+/** Matrix product with broadcasting. */
+int32_t ctorch_matmul(ctorch_tensor a, ctorch_tensor b, ctorch_tensor *out);
+
+typedef enum { CTORCH_REDUCTION_NONE = 0, CTORCH_REDUCTION_MEAN = 1, CTORCH_REDUCTION_SUM = 2 } ctorch_reduction;
+
+/** Cross-entropy of logits against class indices, with label smoothing; `weight` may be NULL. */
+int32_t ctorch_cross_entropy(ctorch_tensor logits, ctorch_tensor target, ctorch_tensor weight,
+                             int32_t reduction, int64_t ignore_index, double label_smoothing,
+                             ctorch_tensor *out);
+/** Bilinear resize of an NCHW tensor (float or uint8) to (height, width); `antialias` as torchvision. */
+int32_t ctorch_interpolate_bilinear(ctorch_tensor input, const int64_t *size, bool align_corners,
+                                    bool antialias, ctorch_tensor *out);
+
+/* ---- autograd ---------------------------------------------------------------------- */
+
+/** Whether gradients are recorded for the tensor. */
+int32_t ctorch_tensor_requires_grad(ctorch_tensor tensor, bool *out);
+/** Marks the tensor (a leaf) as needing a gradient. */
+int32_t ctorch_tensor_set_requires_grad(ctorch_tensor tensor, bool requires_grad);
+/** Back-propagates from the tensor; `gradient` may be NULL for a scalar. */
+int32_t ctorch_tensor_backward(ctorch_tensor tensor, ctorch_tensor gradient, bool retain_graph);
+/** The accumulated gradient; *out is NULL when there is none. */
+int32_t ctorch_tensor_grad(ctorch_tensor tensor, ctorch_tensor *out);
+/** Replaces the accumulated gradient; NULL removes it (the set_to_none of zero_grad). */
+int32_t ctorch_tensor_set_grad(ctorch_tensor tensor, ctorch_tensor gradient);
+/** The same data cut off from the autograd graph. */
+int32_t ctorch_tensor_detach(ctorch_tensor tensor, ctorch_tensor *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CTORCH_H */
