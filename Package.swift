@@ -81,7 +81,7 @@ let package = Package(
         .testTarget(name: "HeadroomTests", dependencies: ["Headroom", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "headroomTests",
-            dependencies: ["headroom", "TestSupport"],
+            dependencies: ["headroom", "TestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
     ],

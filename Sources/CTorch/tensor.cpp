@@ -268,6 +268,13 @@ int32_t ctorch_tensor_set_grad(ctorch_tensor tensor, ctorch_tensor gradient) {
   });
 }
 
+int32_t ctorch_tensor_set_data(ctorch_tensor tensor, ctorch_tensor source) {
+  return protect([&] {
+    auto target = unwrap(tensor);
+    target.set_data(unwrap(source));
+  });
+}
+
 int32_t ctorch_tensor_detach(ctorch_tensor tensor, ctorch_tensor *out) {
   return protect([&] {
     require_out(out);

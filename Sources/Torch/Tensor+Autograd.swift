@@ -32,6 +32,12 @@ extension Tensor {
         try check(ctorch_tensor_set_grad(handle, gradient?.handle))
     }
 
+    /// Makes this tensor use `source`'s data, keeping its identity and `requiresGradient`
+    /// (PyTorch's `param.data = source`): how a module moves its parameters between devices.
+    public func setData(_ source: Tensor) throws(TorchError) {
+        try check(ctorch_tensor_set_data(handle, source.handle))
+    }
+
     /// The same data, cut off from the autograd graph.
     public func detached() throws(TorchError) -> Tensor {
         try Tensor.make { ctorch_tensor_detach(handle, $0) }

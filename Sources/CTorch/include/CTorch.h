@@ -284,6 +284,8 @@ int32_t ctorch_tensor_backward(ctorch_tensor tensor, ctorch_tensor gradient, boo
 int32_t ctorch_tensor_grad(ctorch_tensor tensor, ctorch_tensor *out);
 /** Replaces the accumulated gradient; NULL removes it (the set_to_none of zero_grad). */
 int32_t ctorch_tensor_set_grad(ctorch_tensor tensor, ctorch_tensor gradient);
+/** Points `tensor` at `source`'s data (PyTorch's `param.data = source`): identity and grad flag stay. */
+int32_t ctorch_tensor_set_data(ctorch_tensor tensor, ctorch_tensor source);
 /** The same data cut off from the autograd graph. */
 int32_t ctorch_tensor_detach(ctorch_tensor tensor, ctorch_tensor *out);
 

@@ -1,0 +1,40 @@
+public import Torch
+
+/// Batch normalisation over channels, PyTorch's `nn.BatchNorm2d`: batch statistics in
+/// training (updating the running ones with `momentum`), running statistics in evaluation.
+public final class BatchNorm2d: UnaryLayer {
+    public let weight: Tensor
+    public let bias: Tensor
+    public let runningMean: Tensor
+    public let runningVariance: Tensor
+    /// How many training batches updated the running statistics (int64 scalar, as PyTorch keeps it).
+    public let batchesTracked: Tensor
+    public let momentum: Double
+    public let epsilon: Double
+    public var isTraining = true
+
+    public init(features: Int, momentum: Double = 0.1, epsilon: Double = 1e-5) throws(TorchError) {
+        weight = try Tensor.ones([features]).requiringGradient()
+        bias = try Tensor.zeros([features]).requiringGradient()
+        runningMean = try Tensor.zeros([features])
+        runningVariance = try Tensor.ones([features])
+        batchesTracked = try Tensor.zeros([], dtype: .int64)
+        self.momentum = momentum
+        self.epsilon = epsilon
+    }
+
+    public var parameters: [(name: String, tensor: Tensor)] { [("weight", weight), ("bias", bias)] }
+
+    public var buffers: [(name: String, tensor: Tensor)] {
+        [("running_mean", runningMean), ("running_var", runningVariance), ("num_batches_tracked", batchesTracked)]
+    }
+
+    public func callAsFunction(_ input: Tensor) throws(TorchError) -> Tensor {
+        if isTraining {
+            try withoutGradient { () throws(TorchError) in try batchesTracked += 1 }
+        }
+        return try input.batchNorm(
+            weight: weight, bias: bias, runningMean: runningMean, runningVariance: runningVariance,
+            training: isTraining, momentum: momentum, epsilon: epsilon)
+    }
+}

@@ -1,0 +1,13 @@
+import ArgumentParser
+import Headroom
+import Torch
+
+@main
+struct HeadroomCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "headroom",
+        abstract: "Train image classifiers on full-resolution images without running out of memory.",
+        version: "headroom \(Headroom.version) (libtorch \(Torch.compiledVersion))",
+        subcommands: [Doctor.self, Demo.self]
+    )
+}

@@ -1,0 +1,31 @@
+import Testing
+import Headroom
+import Torch
+
+@Suite struct SmokeCheckTests {
+    @Test func aSmallCNNLearnsStripes() throws {
+        var check = SmokeCheck()
+        check.steps = 30
+        var seen: [Int] = []
+        let result = try check.run { seen.append($0.index) }
+        #expect(seen == Array(0..<30))
+        #expect(result.lastLoss < result.firstLoss / 4, "loss \(result.firstLoss) → \(result.lastLoss)")
+        #expect(result.accuracy >= 0.9)
+    }
+}
+
+@Suite struct MachineReportTests {
+    @Test func reportsThePinnedLibtorch() {
+        let report = MachineReport.gather()
+        #expect(report.runtimeTorchVersion == "2.11.0")
+        #expect(report.compiledTorchVersion == "2.11.0")
+        #expect(report.libtorchPath.hasSuffix("libtorch_cpu.so"))
+        #expect(report.cpuCapability != "unknown")
+        #expect(report.problems.isEmpty)
+        #expect(report.threadCount >= 1)
+        if !Device.isCUDAAvailable {
+            #expect(report.cudaUnavailableReason != nil)
+            #expect(report.lines.contains { $0.0 == "cuda" && $0.1.hasPrefix("unavailable") })
+        }
+    }
+}
