@@ -1,4 +1,4 @@
-/// Facts about Headroom itself.
-public enum Headroom {
+/// Facts about this build of Headroom.
+public enum HeadroomRelease {
     public static let version = "0.1.0"
 }

@@ -12,6 +12,9 @@ public final class BatchNorm2d: UnaryLayer {
     public let momentum: Double
     public let epsilon: Double
     public var isTraining = true
+    /// Frozen: evaluation behaviour (running statistics, no updates) whatever `isTraining`
+    /// says, as when fine-tuning only a classifier on top.
+    public var isFrozen = false
 
     public init(features: Int, momentum: Double = 0.1, epsilon: Double = 1e-5) throws(TorchError) {
         weight = try Tensor.ones([features]).requiringGradient()
@@ -30,11 +33,12 @@ public final class BatchNorm2d: UnaryLayer {
     }
 
     public func callAsFunction(_ input: Tensor) throws(TorchError) -> Tensor {
-        if isTraining {
+        let training = isTraining && !isFrozen
+        if training {
             try withoutGradient { () throws(TorchError) in try batchesTracked += 1 }
         }
         return try input.batchNorm(
             weight: weight, bias: bias, runningMean: runningMean, runningVariance: runningVariance,
-            training: isTraining, momentum: momentum, epsilon: epsilon)
+            training: training, momentum: momentum, epsilon: epsilon)
     }
 }

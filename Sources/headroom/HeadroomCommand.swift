@@ -7,7 +7,7 @@ struct HeadroomCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "headroom",
         abstract: "Train image classifiers on full-resolution images without running out of memory.",
-        version: "headroom \(Headroom.version) (libtorch \(Torch.compiledVersion))",
+        version: "headroom \(HeadroomRelease.version) (libtorch \(Torch.compiledVersion))",
         subcommands: [Doctor.self, Demo.self]
     )
 }

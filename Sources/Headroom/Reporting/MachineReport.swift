@@ -40,7 +40,7 @@ public struct MachineReport: Sendable {
                 "the loaded libtorch is \(runtime), Headroom is built for \(Torch.pinnedVersion): run 'make setup' or point LIBTORCH at a PyTorch \(Torch.pinnedVersion) install, then rebuild")
         }
         return MachineReport(
-            headroomVersion: Headroom.version,
+            headroomVersion: HeadroomRelease.version,
             compiledTorchVersion: Torch.compiledVersion,
             runtimeTorchVersion: runtime,
             libtorchPath: path,

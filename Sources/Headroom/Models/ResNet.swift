@@ -1,0 +1,189 @@
+public import Torch
+public import TorchNN
+
+/// torchvision's ResNet (`torchvision.models.resnet`), block for block and name for name,
+/// so its state dicts load into torchvision and back.
+public final class ResNet: UnaryLayer {
+    public enum Architecture: String, CaseIterable, Sendable {
+        case resnet18, resnet34, resnet50
+
+        /// Block type and blocks per stage, as torchvision's builders give them.
+        var blocks: (bottleneck: Bool, counts: [Int]) {
+            switch self {
+            case .resnet18: (false, [2, 2, 2, 2])
+            case .resnet34: (false, [3, 4, 6, 3])
+            case .resnet50: (true, [3, 4, 6, 3])
+            }
+        }
+    }
+
+    public let architecture: Architecture
+    public let conv1: Conv2d
+    public let bn1: BatchNorm2d
+    public let maxpool = MaxPool2d(kernelSize: 3, stride: 2, padding: 1)
+    public let stages: [Sequential]
+    public private(set) var fc: Linear
+    public var isTraining = true
+
+    /// A freshly initialised network with torchvision's initialisation: Kaiming-normal
+    /// (fan_out, ReLU gain) convolutions, BatchNorm weight 1 and bias 0, PyTorch's default
+    /// Linear; with `zeroInitResidual`, each block's last BatchNorm starts at weight 0.
+    public init(
+        _ architecture: Architecture, classCount: Int = 1000, zeroInitResidual: Bool = false,
+        generator: Generator? = nil
+    ) throws(TorchError) {
+        guard classCount >= 1 else { throw .invalidArgument("a classifier needs at least one class, got \(classCount)") }
+        self.architecture = architecture
+        let (bottleneck, counts) = architecture.blocks
+        let expansion = bottleneck ? 4 : 1
+        conv1 = try Conv2d(inputChannels: 3, outputChannels: 64, kernelSize: 7, stride: 2, padding: 3, bias: false)
+        bn1 = try BatchNorm2d(features: 64)
+        var inputChannels = 64
+        var stages: [Sequential] = []
+        for (index, count) in counts.enumerated() {
+            let width = 64 << index
+            var blocks: [any UnaryLayer] = []
+            for position in 0..<count {
+                let stride = position == 0 && index > 0 ? 2 : 1
+                let block: any UnaryLayer =
+                    bottleneck
+                    ? try Bottleneck(inputChannels: inputChannels, width: width, stride: stride)
+                    : try BasicBlock(inputChannels: inputChannels, width: width, stride: stride)
+                blocks.append(block)
+                inputChannels = width * expansion
+            }
+            stages.append(Sequential(blocks))
+        }
+        self.stages = stages
+        fc = try Linear(inputFeatures: 512 * expansion, outputFeatures: classCount, generator: generator)
+        try initialize(zeroInitResidual: zeroInitResidual, generator: generator)
+    }
+
+    public var classCount: Int { fc.weight.shape[0] }
+
+    private func initialize(zeroInitResidual: Bool, generator: Generator?) throws(TorchError) {
+        try withoutGradient { () throws(TorchError) in
+            for (_, module) in namedModules() {
+                if let conv = module as? Conv2d {
+                    let shape = conv.weight.shape
+                    let fanOut = shape[0] * shape[2] * shape[3]
+                    try conv.weight.normalInPlace(std: (2 / Double(fanOut)).squareRoot(), generator: generator)
+                }
+                if zeroInitResidual, let block = module as? any ResidualBlock {
+                    try block.lastNorm.weight.fillInPlace(0)
+                }
+            }
+        }
+    }
+
+    public var children: [(name: String, module: any Module)] {
+        [("conv1", conv1), ("bn1", bn1), ("maxpool", maxpool)]
+            + stages.enumerated().map { ("layer\($0.offset + 1)", $0.element as any Module) }
+            + [("fc", fc)]
+    }
+
+    /// Logits for a batch of normalised NCHW images.
+    public func callAsFunction(_ input: Tensor) throws(TorchError) -> Tensor {
+        var x = try bn1(conv1(input))
+        try x.reluInPlace()
+        x = try maxpool(x)
+        for stage in stages { x = try stage(x) }
+        return try fc(x.adaptiveAvgPool2d(outputSize: (1, 1)).flattened(from: 1))
+    }
+
+    /// Replaces the classifier with a freshly initialised one for `classCount` classes.
+    public func replaceClassifier(classCount: Int, generator: Generator? = nil) throws(TorchError) {
+        let fresh = try Linear(inputFeatures: fc.weight.shape[1], outputFeatures: classCount, generator: generator)
+        try fresh.move(to: fc.weight.device, dtype: fc.weight.dtype)
+        fc = fresh
+    }
+
+    /// Trains only the classifier: the backbone's parameters stop taking gradients and its
+    /// BatchNorms keep their running statistics whatever the mode.
+    public func freezeBackbone() throws(TorchError) {
+        for (name, module) in namedModules() where name != "fc" {
+            for (_, parameter) in module.parameters { try parameter.requiringGradient(false) }
+            (module as? BatchNorm2d)?.isFrozen = true
+        }
+    }
+}
+
+/// The two residual blocks, seen from the initialisation.
+protocol ResidualBlock: UnaryLayer {
+    /// The BatchNorm whose weight `zeroInitResidual` zeroes.
+    var lastNorm: BatchNorm2d { get }
+}
+
+/// torchvision's 1×1 convolution + BatchNorm shortcut, used where a block changes shape.
+func shortcut(inputChannels: Int, outputChannels: Int, stride: Int) throws(TorchError) -> Sequential? {
+    guard stride != 1 || inputChannels != outputChannels else { return nil }
+    return Sequential([
+        try Conv2d(inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: 1, stride: stride, bias: false),
+        try BatchNorm2d(features: outputChannels),
+    ])
+}
+
+/// Two 3×3 convolutions with a shortcut (ResNet-18/34).
+final class BasicBlock: ResidualBlock {
+    let conv1: Conv2d, bn1: BatchNorm2d, conv2: Conv2d, bn2: BatchNorm2d
+    let downsample: Sequential?
+    var isTraining = true
+
+    init(inputChannels: Int, width: Int, stride: Int) throws(TorchError) {
+        conv1 = try Conv2d(inputChannels: inputChannels, outputChannels: width, kernelSize: 3, stride: stride, padding: 1, bias: false)
+        bn1 = try BatchNorm2d(features: width)
+        conv2 = try Conv2d(inputChannels: width, outputChannels: width, kernelSize: 3, padding: 1, bias: false)
+        bn2 = try BatchNorm2d(features: width)
+        downsample = try shortcut(inputChannels: inputChannels, outputChannels: width, stride: stride)
+    }
+
+    var lastNorm: BatchNorm2d { bn2 }
+
+    var children: [(name: String, module: any Module)] {
+        [("conv1", conv1), ("bn1", bn1), ("conv2", conv2), ("bn2", bn2)] + (downsample.map { [("downsample", $0)] } ?? [])
+    }
+
+    func callAsFunction(_ input: Tensor) throws(TorchError) -> Tensor {
+        let out = try bn1(conv1(input))
+        try out.reluInPlace()
+        let result = try bn2(conv2(out))
+        try result += downsample?(input) ?? input
+        try result.reluInPlace()
+        return result
+    }
+}
+
+/// 1×1 → 3×3 → 1×1 convolutions with a shortcut, 4× expansion (ResNet-50 and up).
+final class Bottleneck: ResidualBlock {
+    let conv1: Conv2d, bn1: BatchNorm2d, conv2: Conv2d, bn2: BatchNorm2d, conv3: Conv2d, bn3: BatchNorm2d
+    let downsample: Sequential?
+    var isTraining = true
+
+    init(inputChannels: Int, width: Int, stride: Int) throws(TorchError) {
+        conv1 = try Conv2d(inputChannels: inputChannels, outputChannels: width, kernelSize: 1, bias: false)
+        bn1 = try BatchNorm2d(features: width)
+        conv2 = try Conv2d(inputChannels: width, outputChannels: width, kernelSize: 3, stride: stride, padding: 1, bias: false)
+        bn2 = try BatchNorm2d(features: width)
+        conv3 = try Conv2d(inputChannels: width, outputChannels: width * 4, kernelSize: 1, bias: false)
+        bn3 = try BatchNorm2d(features: width * 4)
+        downsample = try shortcut(inputChannels: inputChannels, outputChannels: width * 4, stride: stride)
+    }
+
+    var lastNorm: BatchNorm2d { bn3 }
+
+    var children: [(name: String, module: any Module)] {
+        [("conv1", conv1), ("bn1", bn1), ("conv2", conv2), ("bn2", bn2), ("conv3", conv3), ("bn3", bn3)]
+            + (downsample.map { [("downsample", $0)] } ?? [])
+    }
+
+    func callAsFunction(_ input: Tensor) throws(TorchError) -> Tensor {
+        let a = try bn1(conv1(input))
+        try a.reluInPlace()
+        let b = try bn2(conv2(a))
+        try b.reluInPlace()
+        let result = try bn3(conv3(b))
+        try result += downsample?(input) ?? input
+        try result.reluInPlace()
+        return result
+    }
+}

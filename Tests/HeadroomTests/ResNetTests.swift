@@ -1,0 +1,116 @@
+import Testing
+import TestSupport
+import Torch
+import TorchNN
+import TorchOptim
+@testable import Headroom
+
+@Suite struct ResNetTests {
+    let reference: ResNetReference
+
+    init() throws { reference = try ResNetReference.load() }
+
+    @Test(arguments: ResNet.Architecture.allCases)
+    func keysShapesAndCountsAreTorchvisions(_ architecture: ResNet.Architecture) throws {
+        let expected = try #require(reference.architectures[architecture.rawValue])
+        let model = try ResNet(architecture, classCount: 1000)
+        #expect(model.stateDict().map(\.name) == expected.state_dict.map(\.key))
+        #expect(model.stateDict().map(\.tensor.shape) == expected.state_dict.map(\.shape))
+        #expect(model.parameterCount == expected.parameter_count)
+    }
+
+    @Test func resnet18HasTheKnownParameterCount() throws {
+        #expect(try ResNet(.resnet18).parameterCount == 11_689_512)
+    }
+
+    @Test(arguments: [ResNet.Architecture.resnet18, .resnet50])
+    func logitsMatchTorchvision(_ architecture: ResNet.Architecture) throws {
+        let expected = try #require(reference.architectures[architecture.rawValue])
+        let model = try ResNet(architecture, classCount: 10)
+        try ResNetReference.fillDeterministically(model)
+        let x = try reference.input()
+        model.eval()
+        let evalLogits = try withoutGradient { try model(x) }
+        expectClose(evalLogits, try #require(expected.eval_logits), shape: [2, 10], rtol: 1e-4, atol: 1e-4)
+        model.train()
+        let trainLogits = try withoutGradient { try model(x) }
+        expectClose(trainLogits, try #require(expected.train_logits), shape: [2, 10], rtol: 1e-4, atol: 1e-4)
+        // The running statistics moved as torchvision's did in that one training-mode forward.
+        let after = try #require(expected.after_train_forward)
+        if case let .values(mean) = after["bn1.running_mean"] { expectClose(model.bn1.runningMean, mean, rtol: 1e-4, atol: 1e-5) }
+        if case let .values(variance) = after["bn1.running_var"] { expectClose(model.bn1.runningVariance, variance, rtol: 1e-4, atol: 1e-5) }
+        if case let .sum(sum) = after["layer4.1.bn2.running_var.sum"] {
+            let key = try #require(model.stateDict().first { $0.name == "layer4.1.bn2.running_var" })
+            expectClose(try key.tensor.sum(), [sum], rtol: 1e-4)
+        }
+    }
+
+    @Test func oneSGDStepMatchesTorchvision() throws {
+        let step = reference.sgd_step
+        let model = try ResNet(.resnet18, classCount: 10)
+        try ResNetReference.fillDeterministically(model)
+        let optimizer = try SGD(
+            parameters: model.namedParameters().map(\.tensor), learningRate: step.lr, momentum: step.momentum,
+            weightDecay: step.weight_decay)
+        let loss = try model(reference.input()).crossEntropy(targets: Tensor(step.labels))
+        try loss.backward()
+        try optimizer.step()
+        expectClose([try loss.item()], [step.loss], rtol: 1e-4)
+        let conv1 = try model.conv1.weight.flattened().slice(dim: 0, 0..<8)
+        expectClose(conv1, step.conv1_weight_first, rtol: 1e-3, atol: 1e-5)
+        expectClose(try model.conv1.weight.sum(), [step.conv1_weight_sum], rtol: 1e-3, atol: 1e-3)
+        let downsample = try #require(model.stateDict().first { $0.name == "layer3.0.downsample.0.weight" })
+        expectClose(try downsample.tensor.sum(), [step.layer3_downsample_sum], rtol: 1e-3, atol: 1e-3)
+        expectClose(try model.fc.weight.flattened().slice(dim: 0, 0..<8), step.fc_weight_first, rtol: 1e-3, atol: 1e-5)
+        expectClose(try #require(model.fc.bias), step.fc_bias, rtol: 1e-3, atol: 1e-5)
+    }
+
+    @Test func torchvisionInitialisation() throws {
+        let model = try ResNet(.resnet18, classCount: 10, zeroInitResidual: true, generator: Generator(seed: 1))
+        // Kaiming normal, fan_out, ReLU gain: std √(2 / (64·7·7)) for the stem.
+        let stem = try model.conv1.weight.array(of: Float.self).map(Double.init)
+        let std = (stem.map { $0 * $0 }.reduce(0, +) / Double(stem.count)).squareRoot()
+        let expected = (2.0 / Double(64 * 49)).squareRoot()
+        #expect(abs(std - expected) < 0.05 * expected)
+        let dict = Dictionary(uniqueKeysWithValues: model.stateDict().map { ($0.name, $0.tensor) })
+        #expect(try dict["layer1.0.bn2.weight"]!.abs().sum().item() == 0)
+        #expect(try dict["layer1.0.bn1.weight"]!.array(of: Float.self).allSatisfy { $0 == 1 })
+        #expect(try dict["bn1.bias"]!.abs().sum().item() == 0)
+    }
+
+    @Test func freezingTheBackboneLeavesOnlyTheClassifierTraining() throws {
+        let model = try ResNet(.resnet18, classCount: 3, generator: Generator(seed: 2))
+        try model.freezeBackbone()
+        model.train()
+        let trainable = model.namedParameters().filter { $0.tensor.requiresGradient }.map(\.name)
+        #expect(trainable == ["fc.weight", "fc.bias"])
+        let before = try model.bn1.runningMean.array(of: Float.self)
+        _ = try model(try Tensor.randn([2, 3, 32, 32], generator: Generator(seed: 3)))
+        #expect(try model.bn1.runningMean.array(of: Float.self) == before)
+    }
+
+    @Test func aStateDictOfAnotherArchitectureIsRefusedByName() throws {
+        let resnet18 = try ResNet(.resnet18, classCount: 10)
+        let resnet50 = Dictionary(uniqueKeysWithValues: try ResNet(.resnet50, classCount: 10).stateDict().map { ($0.name, $0.tensor) })
+        do {
+            try resnet18.load(resnet50)
+            Issue.record("loading resnet50 weights into resnet18 succeeded")
+        } catch let error as StateDictMismatch {
+            #expect(error.report.unexpectedKeys.contains("layer1.0.conv3.weight"))
+            #expect(error.report.shapeMismatches.contains { $0.key == "layer1.0.conv1.weight" })
+            #expect(error.description.contains("layer1.0.conv3.weight"))
+        }
+    }
+
+    @Test func stateDictsRoundTripBetweenModels() throws {
+        let source = try ResNet(.resnet18, classCount: 4, generator: Generator(seed: 4))
+        let target = try ResNet(.resnet18, classCount: 4, generator: Generator(seed: 5))
+        let report = try target.load(Dictionary(uniqueKeysWithValues: source.stateDict().map { ($0.name, $0.tensor) }))
+        #expect(report.isComplete)
+        #expect(report.loadedCount == 122)
+        source.eval()
+        target.eval()
+        let x = try Tensor.randn([1, 3, 32, 32], generator: Generator(seed: 6))
+        expectClose(try withoutGradient { try target(x) }, try withoutGradient { try source(x) })
+    }
+}
