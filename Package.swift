@@ -22,6 +22,13 @@ let problemDefines: [CXXSetting] = libtorchProblem().map {
     [.define("CTORCH_LIBTORCH_PROBLEM", to: "\"\($0)\""), .define("CTORCH_LIBTORCH_DIR", to: "\"\(libtorch)\"")]
 } ?? []
 
+// The CUDA runtime headers (nvidia-cuda-runtime and nvidia-cuda-crt wheels beside torch)
+// let cuda_memory.cpp drive libtorch's CUDA caching allocator; without them it compiles to
+// stubs that say so, and everything else works.
+let cudaHeaders = "\(libtorch)/../nvidia/cu13/include"
+let cudaDefines: [CXXSetting] =
+    FileManager.default.fileExists(atPath: "\(cudaHeaders)/crt/host_config.h") ? [.define("CTORCH_WITH_CUDA_HEADERS")] : []
+
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("InternalImportsByDefault"),
@@ -48,8 +55,9 @@ let package = Package(
                 .unsafeFlags([
                     "-isystem", "\(libtorch)/include",
                     "-isystem", "\(libtorch)/include/torch/csrc/api/include",
+                    "-isystem", cudaHeaders,
                 ]),
-            ] + problemDefines,
+            ] + problemDefines + cudaDefines,
             linkerSettings: [
                 .unsafeFlags([
                     "-L\(libtorch)/lib",
@@ -78,7 +86,10 @@ let package = Package(
         .testTarget(name: "TorchTests", dependencies: ["Torch", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "TorchNNTests", dependencies: ["TorchNN", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "TorchOptimTests", dependencies: ["TorchOptim", "TorchNN", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "HeadroomTests", dependencies: ["Headroom", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HeadroomTests", dependencies: ["Headroom", "TestSupport"], exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "headroomTests",
             dependencies: ["headroom", "TestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],

@@ -5,7 +5,8 @@
 # libtorch comes from the PyPI `torch` wheel, pinned, installed without its Python
 # dependencies into .deps/python. libtorch_cpu.so needs libcudart.so.13 and libcupti.so.13
 # at load time even on CPU-only machines, so the two small NVIDIA wheels that hold them
-# are installed beside it (their RUNPATH entries in libtorch point there).
+# are installed beside it (their RUNPATH entries in libtorch point there), with the CUDA
+# headers the shim compiles against (nothing from CUDA is linked).
 # If LIBTORCH names an existing torch package directory, it is used and nothing is downloaded.
 set -euo pipefail
 
@@ -13,6 +14,7 @@ TORCH_VERSION=2.11.0
 # The versions torch 2.11.0 asks for through cuda-toolkit==13.0.2.
 CUDA_RUNTIME_VERSION=13.0.96
 CUDA_CUPTI_VERSION=13.0.85
+CUDA_CRT_VERSION=13.0.88  # headers only (134 kB): lets the shim compile its CUDA memory calls
 APT_PACKAGES=(libturbojpeg0-dev libpng-dev)
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -63,7 +65,7 @@ MSG
 }
 
 pip_install() {
-  python3 -m pip install --quiet --disable-pip-version-check --no-deps \
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-deps \
     --only-binary=:all: --upgrade --target "$deps/python" "$@"
 }
 
@@ -75,14 +77,16 @@ install_libtorch() {
   fi
   if [ "$(torch_version_in "$torch")" = "$TORCH_VERSION" ] && [ -f "$torch/lib/libtorch_cpu.so" ] \
      && [ -n "$(ls "$deps"/python/nvidia/cu13/lib/libcudart.so.13* 2>/dev/null)" ] \
-     && [ -n "$(ls "$deps"/python/nvidia/cu13/lib/libcupti.so.13* 2>/dev/null)" ]; then
+     && [ -n "$(ls "$deps"/python/nvidia/cu13/lib/libcupti.so.13* 2>/dev/null)" ] \
+     && [ -f "$deps/python/nvidia/cu13/include/crt/host_config.h" ]; then
     return 0
   fi
   command -v python3 >/dev/null || { echo "bootstrap: python3 with pip is needed to fetch the torch wheel from PyPI" >&2; exit 1; }
   say "installing torch==$TORCH_VERSION (libtorch, ~530 MB download) into .deps/python"
   mkdir -p "$deps"
   pip_install "torch==$TORCH_VERSION" \
-    "nvidia-cuda-runtime==$CUDA_RUNTIME_VERSION" "nvidia-cuda-cupti==$CUDA_CUPTI_VERSION"
+    "nvidia-cuda-runtime==$CUDA_RUNTIME_VERSION" "nvidia-cuda-cupti==$CUDA_CUPTI_VERSION" \
+    "nvidia-cuda-crt==$CUDA_CRT_VERSION"
   check_torch_dir "$torch" ".deps/python/torch"
 }
 

@@ -83,6 +83,29 @@ int32_t ctorch_cuda_device_count(int32_t *out);
 /** Free and total memory of a CUDA device in bytes. */
 int32_t ctorch_cuda_memory_info(int32_t device, int64_t *free_bytes, int64_t *total_bytes);
 
+/* ---- memory ------------------------------------------------------------------------ */
+
+typedef struct {
+  int64_t live_bytes;          /* held by tensors now (CUDA: allocated by the caching allocator) */
+  int64_t peak_bytes;          /* most held at once since the last reset */
+  int64_t reserved_bytes;      /* CUDA: held by the caching allocator; CPU: equal to live */
+  int64_t budget_bytes;        /* the enforced budget, 0 when none */
+  int64_t allocations;         /* CPU: allocations made; CUDA: allocations live */
+  int64_t failed_allocations;  /* refused over the budget (CPU) or out-of-memory errors (CUDA) */
+  int64_t allocation_retries;  /* CUDA: allocations that needed the cache flushed first (thrashing) */
+} ctorch_memory_stats;
+
+/** Installs the counting, budgeted CPU allocator (idempotent; tensors made before it stay uncounted). */
+int32_t ctorch_cpu_allocator_install(void);
+/** Memory statistics of a device (installs the CPU allocator when asked about the CPU). */
+int32_t ctorch_memory_read(ctorch_device device, ctorch_memory_stats *out);
+/** Restarts peak tracking from the current use. */
+int32_t ctorch_memory_reset_peak(ctorch_device device);
+/** Limits a device's memory to `bytes` (0 removes the limit); past it allocations fail with OOM. */
+int32_t ctorch_memory_set_budget(ctorch_device device, int64_t bytes);
+/** Returns cached, unused device memory to the driver (CUDA; nothing on CPU). */
+int32_t ctorch_memory_empty_cache(ctorch_device device);
+
 /* ---- generators -------------------------------------------------------------------- */
 
 /** A CPU random generator seeded with `seed`. */

@@ -1,0 +1,150 @@
+// Memory accounting: the budgeted CPU allocator and the statistics of both devices.
+//
+// The CPU allocator wraps libtorch's aligned allocation so that every tensor and every
+// oneDNN scratch buffer taken through c10's CPU allocator is counted, and refuses (with
+// libtorch's OutOfMemoryError) an allocation that would pass the budget. That makes CPU
+// behave like a GPU with a fixed amount of memory, so the planner and OOM recovery run
+// and are tested on any machine.
+#include "shim.hpp"
+
+#include <c10/core/CPUAllocator.h>
+#include <c10/core/impl/alloc_cpu.h>
+
+#include <mutex>
+
+namespace ctorch {
+// Implemented in cuda_memory.cpp, which alone sees the CUDA headers.
+void cuda_memory_stats(int32_t device, ctorch_memory_stats *out);
+void cuda_reset_peak(int32_t device);
+void cuda_set_budget(int32_t device, int64_t bytes);
+void cuda_empty_cache();
+}  // namespace ctorch
+
+namespace {
+
+class BudgetedCPUAllocator final : public c10::Allocator {
+ public:
+  // The size lives in a header before the data, so freeing needs no lookup and the data
+  // pointer can equal the context pointer (oneDNN relies on raw_deleter for that).
+  static constexpr size_t header_size = 64;  // keeps c10's 64-byte alignment
+
+  std::atomic<int64_t> live{0};
+  std::atomic<int64_t> peak{0};
+  std::atomic<int64_t> budget{0};  // 0: no budget
+  std::atomic<int64_t> allocations{0};
+  std::atomic<int64_t> refusals{0};
+
+  static BudgetedCPUAllocator &instance() {
+    static BudgetedCPUAllocator allocator;
+    return allocator;
+  }
+
+  c10::DataPtr allocate(size_t bytes) override {
+    if (bytes == 0) return {nullptr, nullptr, &release, c10::Device(c10::kCPU)};
+    const auto size = static_cast<int64_t>(bytes);
+    const int64_t in_use = live.fetch_add(size, std::memory_order_relaxed) + size;
+    const int64_t limit = budget.load(std::memory_order_relaxed);
+    if (limit > 0 && in_use > limit) {
+      live.fetch_sub(size, std::memory_order_relaxed);
+      refusals.fetch_add(1, std::memory_order_relaxed);
+      TORCH_CHECK_WITH(OutOfMemoryError, false, "CPU memory budget exceeded: tried to allocate ", bytes,
+                       " bytes with ", in_use - size, " bytes in use and a budget of ", limit, " bytes");
+    }
+    raise_peak(in_use);
+    void *base = nullptr;
+    try {
+      base = c10::alloc_cpu(bytes + header_size);
+    } catch (...) {
+      live.fetch_sub(size, std::memory_order_relaxed);
+      throw;
+    }
+    *static_cast<size_t *>(base) = bytes;
+    allocations.fetch_add(1, std::memory_order_relaxed);
+    void *data = static_cast<char *>(base) + header_size;
+    return {data, data, &release, c10::Device(c10::kCPU)};
+  }
+
+  static void release(void *data) {
+    if (data == nullptr) return;
+    char *base = static_cast<char *>(data) - header_size;
+    instance().live.fetch_sub(static_cast<int64_t>(*reinterpret_cast<size_t *>(base)), std::memory_order_relaxed);
+    c10::free_cpu(base);
+  }
+
+  c10::DeleterFnPtr raw_deleter() const override { return &release; }
+
+  void copy_data(void *destination, const void *source, size_t count) const override {
+    default_copy_data(destination, source, count);
+  }
+
+  void reset_peak() { peak.store(live.load(std::memory_order_relaxed), std::memory_order_relaxed); }
+
+ private:
+  void raise_peak(int64_t value) {
+    int64_t seen = peak.load(std::memory_order_relaxed);
+    while (value > seen && !peak.compare_exchange_weak(seen, value, std::memory_order_relaxed)) {
+    }
+  }
+};
+
+std::once_flag install_once;
+
+void install_cpu_allocator() {
+  std::call_once(install_once, [] {
+    // Highest priority: nothing installed later replaces it.
+    c10::SetCPUAllocator(&BudgetedCPUAllocator::instance(), /*priority=*/UINT8_MAX);
+  });
+}
+
+bool is_cuda(ctorch_device device) { return device.type == CTORCH_DEVICE_CUDA; }
+
+}  // namespace
+
+using namespace ctorch;
+
+extern "C" {
+
+int32_t ctorch_cpu_allocator_install(void) {
+  return protect([&] { install_cpu_allocator(); });
+}
+
+int32_t ctorch_memory_read(ctorch_device device, ctorch_memory_stats *out) {
+  return protect([&] {
+    require_out(out);
+    if (is_cuda(device)) return cuda_memory_stats(device.index < 0 ? 0 : device.index, out);
+    install_cpu_allocator();
+    auto &allocator = BudgetedCPUAllocator::instance();
+    *out = {};
+    out->live_bytes = allocator.live.load(std::memory_order_relaxed);
+    out->peak_bytes = allocator.peak.load(std::memory_order_relaxed);
+    out->reserved_bytes = out->live_bytes;
+    out->budget_bytes = allocator.budget.load(std::memory_order_relaxed);
+    out->allocations = allocator.allocations.load(std::memory_order_relaxed);
+    out->failed_allocations = allocator.refusals.load(std::memory_order_relaxed);
+  });
+}
+
+int32_t ctorch_memory_reset_peak(ctorch_device device) {
+  return protect([&] {
+    if (is_cuda(device)) return cuda_reset_peak(device.index < 0 ? 0 : device.index);
+    install_cpu_allocator();
+    BudgetedCPUAllocator::instance().reset_peak();
+  });
+}
+
+int32_t ctorch_memory_set_budget(ctorch_device device, int64_t bytes) {
+  return protect([&] {
+    if (bytes < 0) throw std::invalid_argument("a memory budget cannot be negative");
+    if (is_cuda(device)) return cuda_set_budget(device.index < 0 ? 0 : device.index, bytes);
+    install_cpu_allocator();
+    BudgetedCPUAllocator::instance().budget.store(bytes, std::memory_order_relaxed);
+  });
+}
+
+int32_t ctorch_memory_empty_cache(ctorch_device device) {
+  return protect([&] {
+    if (is_cuda(device)) cuda_empty_cache();
+  });
+}
+
+}  // extern "C"

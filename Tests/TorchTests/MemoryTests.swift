@@ -1,0 +1,82 @@
+import Testing
+import Torch
+
+/// The budgeted CPU allocator. Serialized with the leak tests: both read process-wide counts.
+@Suite(.serialized) struct MemoryTests {
+    init() throws { try Device.installCountingCPUAllocator() }
+
+    @Test func countsAgreeWithTensorSizes() throws {
+        let before = try Device.cpu.memoryStatistics().liveBytes
+        let tensor = try Tensor.empty([1000, 250], dtype: .float32)
+        let during = try Device.cpu.memoryStatistics().liveBytes
+        #expect(during - before == 1_000_000)
+        _ = tensor.shape  // keep it alive until here
+        let bytes = try Tensor.zeros([10], dtype: .uint8)
+        #expect(try Device.cpu.memoryStatistics().liveBytes - during == 10)
+        _ = bytes.shape
+    }
+
+    @Test func peakIsTrackedAndResets() throws {
+        try Device.cpu.resetPeakMemory()
+        let base = try Device.cpu.memoryStatistics()
+        do {
+            _ = try Tensor.zeros([4 << 20], dtype: .uint8)  // 4 MiB, freed at once
+        }
+        let after = try Device.cpu.memoryStatistics()
+        #expect(after.peakBytes - base.liveBytes >= 4 << 20)
+        #expect(after.liveBytes == base.liveBytes)
+        try Device.cpu.resetPeakMemory()
+        #expect(try Device.cpu.memoryStatistics().peakBytes == base.liveBytes)
+    }
+
+    @Test func goingOverTheBudgetThrowsOutOfMemoryAndRecovers() throws {
+        let base = try Device.cpu.memoryStatistics()
+        let budget = base.liveBytes + (8 << 20)
+        try Device.cpu.setMemoryBudget(bytes: budget)
+        defer { try? Device.cpu.setMemoryBudget(bytes: nil) }
+        #expect(try Device.cpu.memoryStatistics().budgetBytes == budget)
+
+        let small = try Tensor.zeros([1 << 20], dtype: .uint8)  // fits
+        do {
+            _ = try Tensor.zeros([16 << 20], dtype: .uint8)
+            Issue.record("a 16 MiB tensor fit in an 8 MiB budget")
+        } catch {
+            guard case let .outOfMemory(requested, message) = error else {
+                Issue.record("expected outOfMemory, got \(error)")
+                return
+            }
+            #expect(requested == 16 << 20)
+            #expect(message.contains("budget"))
+        }
+        // An op that allocates inside libtorch (matmul's result and scratch) fails the same way.
+        let a = try Tensor.ones([1024, 1024])  // 4 MiB
+        #expect(throws: TorchError.self) { try a.matmul(a).matmul(a) }
+        _ = (small.shape, a.shape)
+        try Device.cpu.setMemoryBudget(bytes: nil)
+        let stats = try Device.cpu.memoryStatistics()
+        #expect(stats.failedAllocations >= 1)
+        #expect(stats.budgetBytes == nil)
+    }
+
+    @Test func nothingStaysBehindAfterAFailedAllocation() throws {
+        let base = try Device.cpu.memoryStatistics().liveBytes
+        try Device.cpu.setMemoryBudget(bytes: base + (1 << 20))
+        defer { try? Device.cpu.setMemoryBudget(bytes: nil) }
+        for _ in 0..<10 {
+            _ = try? Tensor.randn([512, 1024])  // 2 MiB each: refused
+        }
+        try Device.cpu.setMemoryBudget(bytes: nil)
+        #expect(try Device.cpu.memoryStatistics().liveBytes == base)
+    }
+
+    @Test func trainingStepsReturnToTheBaseline() throws {
+        let weight = try Tensor.randn([64, 3, 3, 3], generator: Generator(seed: 0)).requiringGradient()
+        let input = try Tensor.randn([4, 3, 32, 32], generator: Generator(seed: 1))
+        let base = try Device.cpu.memoryStatistics().liveBytes
+        for _ in 0..<3 {
+            try input.conv2d(weight: weight, padding: (1, 1)).relu().sum().backward()
+            try weight.setGrad(nil)
+        }
+        #expect(try Device.cpu.memoryStatistics().liveBytes == base)
+    }
+}
