@@ -87,7 +87,7 @@ let package = Package(
         .testTarget(name: "TorchNNTests", dependencies: ["TorchNN", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "TorchOptimTests", dependencies: ["TorchOptim", "TorchNN", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "HeadroomTests", dependencies: ["Headroom", "TestSupport"], exclude: ["Fixtures"],
+            name: "HeadroomTests", dependencies: ["Headroom", "TestSupport"], exclude: ["Fixtures", "StateDictFiles/Fixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -61,6 +61,14 @@ extension Tensor {
         self.init(handle: out!)
     }
 
+    /// A CPU tensor holding a copy of raw row-major bytes of `dtype` (a file's tensor data).
+    public convenience init(copying bytes: UnsafeRawBufferPointer, shape: [Int], dtype: DType) throws(TorchError) {
+        let sizes = shape.map(Int64.init)
+        var out: OpaquePointer?
+        try check(ctorch_tensor_from_data(bytes.baseAddress, bytes.count, sizes, sizes.count, dtype.rawValue, &out))
+        self.init(handle: out!)
+    }
+
     /// A one-dimensional CPU tensor holding a copy of `values`.
     public convenience init<Element: TensorElement>(_ values: [Element]) throws(TorchError) {
         try self.init(values, shape: [values.count])

@@ -40,6 +40,7 @@ public struct StateDictLoadReport: Sendable, CustomStringConvertible {
 /// A state dict that does not fit the module.
 public struct StateDictMismatch: Error, CustomStringConvertible {
     public var report: StateDictLoadReport
+    public init(report: StateDictLoadReport) { self.report = report }
     public var description: String { "the state dict does not fit the model: \(report)" }
 }
 

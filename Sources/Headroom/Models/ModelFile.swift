@@ -1,0 +1,76 @@
+public import Foundation
+public import Torch
+
+/// Model weights on disk: safetensors (what Headroom writes) or a `torch.save` archive
+/// (`.pth`/`.pt`, read without executing anything), told apart by content, not name.
+public enum ModelFile {
+    /// Metadata keys Headroom writes into the safetensors header.
+    public enum MetadataKey {
+        /// The class names, a JSON array in class-index order.
+        public static let classNames = "headroom.class_names"
+        /// The architecture, e.g. "resnet18".
+        public static let architecture = "headroom.architecture"
+    }
+
+    /// The tensors of a state dict file, in file order, with the safetensors metadata
+    /// (empty for `.pth`). For a training checkpoint saved with torch.save, the model's
+    /// state dict is found under the usual keys ("state_dict", "model", …).
+    public static func read(_ url: URL) throws -> (tensors: [(name: String, tensor: Tensor)], metadata: [String: String]) {
+        let records: StateDictRecords
+        let metadata: [String: String]
+        if try isZipArchive(url) {
+            records = try TorchCheckpoint(contentsOf: url).stateDict()
+            metadata = [:]
+        } else {
+            (records, metadata) = try SafeTensors.read(contentsOf: url)
+        }
+        let tensors = try records.map { key, record in (name: key, tensor: try record.tensor()) }
+        return (tensors, metadata)
+    }
+
+    /// Writes a plain state dict as safetensors, atomically (temporary file, fsync, rename):
+    /// `safetensors.torch.load_file` + torchvision's `load_state_dict` read it as it is.
+    public static func write(
+        _ stateDict: [(name: String, tensor: Tensor)], metadata: [String: String] = [:], to url: URL
+    ) throws {
+        var records = StateDictRecords()
+        for (name, tensor) in stateDict {
+            records[name] = try TensorRecord(tensor)
+        }
+        try SafeTensors.write(records, metadata: metadata, to: url)
+    }
+
+    /// Class names from the metadata Headroom writes, if present and well formed.
+    public static func classNames(in metadata: [String: String]) -> [String]? {
+        guard let text = metadata[MetadataKey.classNames], let data = text.data(using: .utf8) else { return nil }
+        return try? JSONDecoder().decode([String].self, from: data)
+    }
+
+    /// The metadata entry that records `classNames`.
+    public static func classNamesMetadata(_ classNames: [String]) -> [String: String] {
+        let data = (try? JSONEncoder().encode(classNames)) ?? Data("[]".utf8)
+        return [MetadataKey.classNames: String(decoding: data, as: UTF8.self)]
+    }
+
+    private static func isZipArchive(_ url: URL) throws -> Bool {
+        let handle = try FileHandle(forReadingFrom: url)
+        defer { try? handle.close() }
+        return try handle.read(upToCount: 4) == Data([0x50, 0x4B, 0x03, 0x04])
+    }
+}
+
+extension TensorRecord {
+    /// A CPU tensor with a copy of the record's bytes.
+    public func tensor() throws(TorchError) -> Tensor {
+        // Data.withUnsafeBytes rethrows untyped errors; carry the typed one out as a Result.
+        let result = bytes.withUnsafeBytes { raw in
+            Result { () throws(TorchError) in try Tensor(copying: raw, shape: shape, dtype: dtype) }
+        }
+        return try result.get()
+    }
+
+    /// The record of a tensor's current values (copied to the host, contiguous).
+    public init(_ tensor: Tensor) throws {
+        try self.init(dtype: tensor.dtype, shape: tensor.shape, bytes: Data(tensor.bytes()))
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import Testing
+import TestSupport
+import Torch
+import TorchNN
+@testable import Headroom
+
+@Suite struct ModelFileTests {
+    let directory: URL
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("headroom-modelfile-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    @Test func aModelRoundTripsThroughSafetensorsWithItsClassNames() throws {
+        let source = try ResNet(.resnet18, classCount: 3, generator: Generator(seed: 1))
+        let url = directory.appendingPathComponent("model.safetensors")
+        let names = ["cat", "dog", "überfish"]
+        try ModelFile.write(source.stateDict(), metadata: ModelFile.classNamesMetadata(names), to: url)
+        // Kept for the torchvision check in Scripts/check-torchvision-load.py.
+        if let keep = ProcessInfo.processInfo.environment["HEADROOM_KEEP_EXPORT"] {
+            try? FileManager.default.removeItem(atPath: keep)
+            try FileManager.default.copyItem(at: url, to: URL(fileURLWithPath: keep))
+        }
+
+        let (tensors, metadata) = try ModelFile.read(url)
+        #expect(tensors.map(\.name) .sorted() == source.stateDict().map(\.name).sorted())
+        #expect(ModelFile.classNames(in: metadata) == names)
+        let target = try ResNet(.resnet18, classCount: 3, generator: Generator(seed: 2))
+        let report = try target.load(Dictionary(uniqueKeysWithValues: tensors.map { ($0.name, $0.tensor) }))
+        #expect(report.loadedCount == 122)
+        for ((name, a), (_, b)) in zip(source.stateDict(), target.stateDict()) {
+            #expect(try a.bytes() == b.bytes(), "\(name) differs")
+        }
+    }
+
+    @Test(arguments: DType.allCases)
+    func everyDTypeRoundTripsBitExactly(_ dtype: DType) throws {
+        let pattern = (0..<24).map { UInt8(truncatingIfNeeded: $0 &* 53 &+ 7) }
+        let elements = 24 / dtype.elementSize
+        let tensor = try pattern.withUnsafeBytes { raw in
+            try Tensor(copying: UnsafeRawBufferPointer(rebasing: raw[0..<(elements * dtype.elementSize)]), shape: [elements], dtype: dtype)
+        }
+        let url = directory.appendingPathComponent("\(dtype).safetensors")
+        try ModelFile.write([("t", tensor)], to: url)
+        let back = try #require(try ModelFile.read(url).tensors.first)
+        #expect(back.tensor.dtype == dtype)
+        #expect(try back.tensor.bytes() == tensor.bytes())
+    }
+
+    @Test func torchSaveFilesReadIntoTensors() throws {
+        let url = StateDictFixtures.url("tiny.pth")
+        let (tensors, metadata) = try ModelFile.read(url)
+        #expect(metadata.isEmpty)
+        let records = try TorchCheckpoint(contentsOf: url).stateDict()
+        #expect(tensors.map(\.name) == records.keys)
+        for ((name, tensor), (_, record)) in zip(tensors, records) {
+            // Two paths: libtorch's conversion of the tensor, and the record's own decoding.
+            expectClose(tensor, record.doubleValues(), shape: record.shape, rtol: 0, atol: 0)
+            #expect(tensor.dtype == record.dtype, "\(name)")
+        }
+    }
+
+    @Test func aTextFileIsNotAModel() throws {
+        let url = directory.appendingPathComponent("notes.pth")
+        try Data("not a model".utf8).write(to: url)
+        #expect(throws: (any Error).self) { try ModelFile.read(url) }
+    }
+
+    @Test func fineTuningFromAThousandClassCheckpointResetsOnlyTheClassifier() throws {
+        let imagenet = try ResNet(.resnet18, classCount: 1000, generator: Generator(seed: 3))
+        let weights = Dictionary(uniqueKeysWithValues: imagenet.stateDict().map { ($0.name, $0.tensor) })
+        let model = try ResNet(.resnet18, classCount: 10, generator: Generator(seed: 4))
+        let result = try model.loadPretrained(weights)
+        #expect(result.classifierReset?.checkpointClasses == 1000)
+        #expect(result.classifierReset?.modelClasses == 10)
+        #expect(result.report.loadedCount == 120)
+        #expect(result.description.contains("re-initialised"))
+        #expect(try model.conv1.weight.bytes() == imagenet.conv1.weight.bytes())
+        #expect(model.fc.weight.shape == [10, 512])
+
+        // The same classes: everything loads, nothing is reset.
+        let again = try ResNet(.resnet18, classCount: 1000)
+        let same = try again.loadPretrained(weights)
+        #expect(same.classifierReset == nil)
+        #expect(same.report.loadedCount == 122)
+    }
+
+    @Test func fineTuningRefusesAnotherArchitecture() throws {
+        let resnet34 = Dictionary(uniqueKeysWithValues: try ResNet(.resnet34, classCount: 1000).stateDict().map { ($0.name, $0.tensor) })
+        let model = try ResNet(.resnet18, classCount: 10)
+        #expect(throws: StateDictMismatch.self) { try model.loadPretrained(resnet34) }
+    }
+}
