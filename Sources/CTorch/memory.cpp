@@ -54,9 +54,12 @@ class BudgetedCPUAllocator final : public c10::Allocator {
     void *base = nullptr;
     try {
       base = c10::alloc_cpu(bytes + header_size);
-    } catch (...) {
+    } catch (const std::exception &) {
+      // The host itself is out of memory: report the caller's size, not ours with the header.
       live.fetch_sub(size, std::memory_order_relaxed);
-      throw;
+      refusals.fetch_add(1, std::memory_order_relaxed);
+      TORCH_CHECK_WITH(OutOfMemoryError, false, "host out of memory: tried to allocate ", bytes,
+                       " bytes and the system allocator refused");
     }
     *static_cast<size_t *>(base) = bytes;
     allocations.fetch_add(1, std::memory_order_relaxed);

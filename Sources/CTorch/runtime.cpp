@@ -2,6 +2,7 @@
 #include "shim.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/autocast_mode.h>
 #include <ATen/Parallel.h>
 #include <ATen/ScalarOps.h>
 #include <ATen/detail/CUDAHooksInterface.h>
@@ -232,6 +233,21 @@ int32_t ctorch_set_grad_enabled(bool enabled, bool *previous) {
   return protect([&] {
     if (previous != nullptr) *previous = c10::GradMode::is_enabled();
     c10::GradMode::set_enabled(enabled);
+  });
+}
+
+int32_t ctorch_autocast_set(int32_t device_type, bool enabled, int32_t dtype, bool *was_enabled,
+                            int32_t *previous_dtype) {
+  return protect([&] {
+    const auto type = device_type == CTORCH_DEVICE_CUDA ? at::kCUDA : at::kCPU;
+    const bool before = at::autocast::is_autocast_enabled(type);
+    if (was_enabled != nullptr) *was_enabled = before;
+    if (previous_dtype != nullptr) *previous_dtype = dtype_code(at::autocast::get_autocast_dtype(type));
+    if (enabled) at::autocast::set_autocast_dtype(type, scalar_type(dtype));
+    at::autocast::set_autocast_enabled(type, enabled);
+    // Nesting as torch.autocast counts it: the cast-weight cache is cleared on leaving the outermost.
+    if (enabled && !before) at::autocast::increment_nesting();
+    if (!enabled && before && at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
   });
 }
 

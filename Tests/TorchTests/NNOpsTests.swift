@@ -96,3 +96,20 @@ import Torch
         #expect(try constant.interpolateBilinear(size: (7, 9)).bytes().allSatisfy { $0 == 77 })
     }
 }
+
+@Suite struct AutocastTests {
+    @Test func matmulsRunInBFloat16InsideAndFloat32Outside() throws {
+        let a = try Tensor.randn([4, 8], generator: Generator(seed: 1))
+        let w = try Tensor.randn([3, 8], generator: Generator(seed: 2))
+        let inside = try withAutocast(device: .cpu, dtype: .bfloat16) { () throws(TorchError) in try a.linear(weight: w) }
+        #expect(inside.dtype == .bfloat16)
+        expectClose(try inside.to(dtype: .float32), try a.linear(weight: w), rtol: 2e-2, atol: 5e-2)
+        #expect(try a.linear(weight: w).dtype == .float32)
+        // Nested scopes restore the outer state.
+        try withAutocast(device: .cpu, dtype: .bfloat16) { () throws(TorchError) in
+            try withAutocast(device: .cpu, dtype: .bfloat16) { () throws(TorchError) in _ = try a.matmul(a.permuted([1, 0])) }
+            #expect(try a.linear(weight: w).dtype == .bfloat16)
+        }
+        #expect(try a.linear(weight: w).dtype == .float32)
+    }
+}

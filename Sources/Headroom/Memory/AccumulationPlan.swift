@@ -1,0 +1,29 @@
+/// How one optimiser step's effective batch is cut into micro-batches.
+///
+/// The rule: `count = ⌈effective / micro⌉` micro-batches whose sizes differ by at most one
+/// (the larger ones first), so none exceeds `micro` and the peak stays as planned. Each
+/// micro-batch's mean loss is weighted by `size / effective`, so the accumulated gradient
+/// is the mean over the effective batch whatever the cut.
+public struct AccumulationPlan: Sendable, Equatable, Codable {
+    public let effectiveBatch: Int
+    public let microBatch: Int
+
+    public init(effectiveBatch: Int, microBatch: Int) {
+        precondition(effectiveBatch >= 1 && microBatch >= 1)
+        self.effectiveBatch = effectiveBatch
+        self.microBatch = min(microBatch, effectiveBatch)
+    }
+
+    /// Micro-batches per optimiser step.
+    public var steps: Int { (effectiveBatch + microBatch - 1) / microBatch }
+
+    /// The size of each micro-batch, in order; they sum to the effective batch.
+    public var sizes: [Int] { Self.split(effectiveBatch, into: steps) }
+
+    /// `total` samples in `parts` sizes differing by at most one, larger first.
+    public static func split(_ total: Int, into parts: Int) -> [Int] {
+        let base = total / parts
+        let larger = total % parts
+        return (0..<parts).map { $0 < larger ? base + 1 : base }
+    }
+}

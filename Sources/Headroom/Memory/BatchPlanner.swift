@@ -1,0 +1,149 @@
+public import Torch
+
+/// The micro-batch plan for one resolution, with the measurements behind it.
+public struct ResolutionPlan: Sendable, Codable, Equatable {
+    public var resolution: Int
+    public var microBatch: Int
+    public var accumulation: AccumulationPlan
+    /// What the fitted model predicts for `microBatch`.
+    public var predictedPeakBytes: Int
+    /// What the verifying step measured at `microBatch`.
+    public var verifiedPeakBytes: Int
+    public var budgetBytes: Int
+    public var model: MemoryModel
+    /// Every step measured while planning: (batch, peak bytes or nil for out of memory).
+    public var measurements: [Measurement]
+
+    public struct Measurement: Sendable, Codable, Equatable {
+        public var batch: Int
+        public var peakBytes: Int?
+    }
+}
+
+/// Why a plan is impossible, with what would help.
+public struct PlanningError: Error, CustomStringConvertible {
+    public var resolution: Int
+    public var estimatedBytes: Int?
+    public var budgetBytes: Int
+    public var suggestions: [String]
+
+    public var description: String {
+        let estimate = estimatedBytes.map { "needs about \(formatBytes($0))" } ?? "does not fit"
+        return "one sample at \(resolution)×\(resolution) px \(estimate), but the budget is \(formatBytes(budgetBytes)). "
+            + "What would help: " + suggestions.joined(separator: "; ")
+    }
+}
+
+/// Chooses, for each resolution, the largest micro-batch that fits the budget.
+///
+/// For each resolution: two small probe steps, a straight-line fit
+/// `peak(b) = fixed + b · perSample`, the largest b ≤ the effective batch whose
+/// prediction fits `budget × (1 − headroom)`, then one real step at that b to verify it
+/// (refitting and retrying, at most three verification steps in all).
+public struct BatchPlanner {
+    public var budgetBytes: Int
+    /// The fraction of the budget kept free for what the measurement cannot see.
+    public var headroom: Double = 0.1
+    public var effectiveBatch: Int
+    /// Host bytes each sample holds in the loader's prefetch queue at a resolution; they
+    /// count against a CPU budget (nothing on a GPU budget).
+    public var prefetchBytesPerSample: (Int) -> Int = { _ in 0 }
+    public static let maximumVerifications = 3
+
+    public init(budgetBytes: Int, effectiveBatch: Int, headroom: Double = 0.1) {
+        self.budgetBytes = budgetBytes
+        self.effectiveBatch = effectiveBatch
+        self.headroom = headroom
+    }
+
+    /// The usable bytes: the budget less the headroom.
+    public var targetBytes: Int { Int(Double(budgetBytes) * (1 - headroom)) }
+
+    /// Plans every resolution (smallest first) with one probe session. Sets the device's
+    /// memory budget (so probes fail as training would); the training state is restored
+    /// afterwards whatever happens.
+    public func plan(resolutions: [Int], step: TrainingStep) throws -> [ResolutionPlan] {
+        let ordered = Array(Set(resolutions)).sorted()
+        guard let smallest = ordered.first else { return [] }
+        let probe = try MemoryProbe(step: step, warmUpResolution: smallest, budgetBytes: budgetBytes)
+        defer { try? probe.finish() }
+        let plans = try ordered.map { try plan(resolution: $0, probe: probe) }
+        try probe.finish()
+        return plans
+    }
+
+    func plan(resolution: Int, probe: MemoryProbe) throws -> ResolutionPlan {
+        let prefetch = probe.step.device.isCUDA ? 0 : prefetchBytesPerSample(resolution)
+        var measurements: [ResolutionPlan.Measurement] = []
+        func measure(_ batch: Int) throws -> Int? {
+            let peak = try probe.peak(batch: batch, resolution: resolution).map { $0 + batch * prefetch }
+            measurements.append(.init(batch: batch, peakBytes: peak))
+            return peak
+        }
+
+        // Two small probes; fall back to smaller ones when they do not fit.
+        let first = min(2, effectiveBatch)
+        guard let firstPeak = try measure(first) ?? (first > 1 ? try measure(1) : nil) else {
+            throw impossible(resolution: resolution, estimate: nil)
+        }
+        let firstBatch = measurements.last!.batch
+        if firstPeak > targetBytes && firstBatch == 1 {
+            throw impossible(resolution: resolution, estimate: firstPeak)
+        }
+        var successes = [(batch: firstBatch, peak: firstPeak)]
+        var best = (batch: firstBatch, peak: firstPeak)
+        // Only one size measured so far: assume everything scales with the batch.
+        var model = MemoryModel(fixedBytes: 0, bytesPerSample: Double(firstPeak) / Double(firstBatch))
+        func refit() {
+            let points = successes.sorted { $0.batch < $1.batch }
+            guard let last = points.last, let previous = points.last(where: { $0.batch < last.batch }) else { return }
+            model = MemoryModel(fitting: previous, last)
+        }
+        let second = min(2 * firstBatch, effectiveBatch)
+        if second > firstBatch, let secondPeak = try measure(second) {
+            successes.append((second, secondPeak))
+            if secondPeak <= targetBytes { best = (second, secondPeak) }
+            refit()
+        }
+
+        // Verify the prediction with real steps, refitting from what each one shows.
+        for _ in 0..<Self.maximumVerifications {
+            let candidate = min(effectiveBatch, model.largestBatch(within: targetBytes))
+            if candidate <= best.batch { break }
+            guard let peak = try measure(candidate) else {
+                model = model.correctedForFailure(batch: candidate, budget: budgetBytes)
+                continue
+            }
+            successes.append((candidate, peak))
+            refit()
+            if peak <= targetBytes {
+                best = (candidate, peak)
+                // Close enough to the target, or nothing larger is needed.
+                if candidate == effectiveBatch || peak >= Int(Double(targetBytes) * 0.95) { break }
+            }
+        }
+        if best.peak > targetBytes {
+            throw impossible(resolution: resolution, estimate: model.predictedPeak(batch: 1))
+        }
+        return ResolutionPlan(
+            resolution: resolution, microBatch: best.batch,
+            accumulation: AccumulationPlan(effectiveBatch: effectiveBatch, microBatch: best.batch),
+            predictedPeakBytes: model.predictedPeak(batch: best.batch), verifiedPeakBytes: best.peak,
+            budgetBytes: budgetBytes, model: model, measurements: measurements)
+    }
+
+    private func impossible(resolution: Int, estimate: Int?) -> PlanningError {
+        var suggestions: [String] = []
+        if let estimate, estimate > 0 {
+            // Activations scale with the pixel count: the resolution at which one sample fits.
+            let ratio = (Double(targetBytes) / Double(estimate)).squareRoot()
+            let fitting = (Int(Double(resolution) * ratio) / 32) * 32
+            if fitting >= 32 { suggestions.append("a lower resolution (about \(fitting) px should fit)") }
+            suggestions.append("a memory budget of at least \(formatBytes(Int(Double(estimate) / (1 - headroom))))")
+        } else {
+            suggestions.append("a larger memory budget")
+        }
+        suggestions.append("--precision bf16 (about half the activation memory)")
+        return PlanningError(resolution: resolution, estimatedBytes: estimate, budgetBytes: budgetBytes, suggestions: suggestions)
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+public import Torch
+
+/// How much memory a run may use: a fraction of the device (`80%`) or a size (`6GiB`).
+public enum MemoryBudget: Sendable, Equatable, CustomStringConvertible {
+    case fraction(Double)
+    case bytes(Int)
+
+    /// The default: 80% — of the GPU's memory on CUDA, of the memory available at start on CPU.
+    public static let standard = MemoryBudget.fraction(0.8)
+
+    /// Parses "80%", "0.8", "6GiB", "512MiB", "1.5GB", "2048" (bytes). Decimal units (GB)
+    /// are powers of 1000, binary ones (GiB) of 1024, as everywhere else.
+    public init?(parsing text: String) {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if trimmed.hasSuffix("%") {
+            guard let percent = Double(trimmed.dropLast()), percent > 0, percent <= 100 else { return nil }
+            self = .fraction(percent / 100)
+            return
+        }
+        let kibi = 1024.0
+        let units: [(String, Double)] = [
+            ("KiB", kibi), ("MiB", kibi * kibi), ("GiB", kibi * kibi * kibi), ("TiB", kibi * kibi * kibi * kibi),
+            ("KB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12),
+            ("K", kibi), ("M", kibi * kibi), ("G", kibi * kibi * kibi), ("B", 1),
+        ]
+        for (suffix, scale) in units where trimmed.uppercased().hasSuffix(suffix.uppercased()) {
+            let number = trimmed.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)
+            guard let value = Double(number), value > 0 else { return nil }
+            self = .bytes(Int(value * scale))
+            return
+        }
+        guard let value = Double(trimmed), value > 0 else { return nil }
+        // A bare number at most 1 reads as a fraction, larger ones as bytes.
+        self = value <= 1 ? .fraction(value) : .bytes(Int(value))
+    }
+
+    public var description: String {
+        switch self {
+        case let .fraction(value): "\((value * 1000).rounded() / 10)%"
+        case let .bytes(count): formatBytes(count)
+        }
+    }
+
+    /// The budget in bytes on `device`: a fraction of a GPU's total memory, or of the
+    /// host memory available now (MemAvailable) on CPU.
+    public func resolve(on device: Device) throws -> Int {
+        switch self {
+        case let .bytes(count): return count
+        case let .fraction(value): return Int(value * Double(try Self.capacity(of: device)))
+        }
+    }
+
+    /// What a fraction is a fraction of.
+    public static func capacity(of device: Device) throws -> Int {
+        if device.isCUDA { return try device.cudaMemoryInfo().total }
+        let meminfo = try String(contentsOfFile: "/proc/meminfo", encoding: .utf8)
+        for line in meminfo.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
+            if let kib = Int(line.split(separator: " ")[1]) { return kib * 1024 }
+        }
+        throw TorchError.unavailable("cannot read MemAvailable from /proc/meminfo")
+    }
+}

@@ -1,0 +1,78 @@
+public import Torch
+import TorchNN
+import TorchOptim
+
+/// Measures the peak memory of one real training step — forward, loss, backward,
+/// optimiser step, with the run's precision and memory format — on synthetic data.
+///
+/// Steps run as the middle of an accumulation does: gradients already exist when the
+/// backward pass adds to them, and the optimiser state exists (the probe session takes
+/// one small warm-up step first), so the peak is the steady-state one, not the first
+/// step's. The session saves the training state first and restores it when it ends.
+///
+/// With a budget, steps run under it as training would. On the CPU the snapshot lives in
+/// the same memory, so the enforced limit is raised by the snapshot's size and the
+/// snapshot is left out of every measured peak: the figures are what training will see.
+public final class MemoryProbe {
+    public let step: TrainingStep
+    private var snapshot: TrainingSnapshot?
+    private let snapshotBytesOnDevice: Int
+    private let budgetBytes: Int?
+    private let generator: Generator
+
+    /// Saves the state, applies the budget, and takes one warm-up step at `warmUpResolution`.
+    public init(step: TrainingStep, warmUpResolution: Int, budgetBytes: Int? = nil, seed: UInt64 = 0) throws(TorchError) {
+        self.step = step
+        self.budgetBytes = budgetBytes
+        try step.device.setMemoryBudget(bytes: nil)
+        let snapshot = try TrainingSnapshot(of: step)
+        self.snapshot = snapshot
+        let allowance = step.device.isCUDA ? 0 : snapshot.byteCount
+        snapshotBytesOnDevice = allowance
+        try step.device.setMemoryBudget(bytes: budgetBytes.map { $0 + allowance })
+        generator = try Generator(seed: seed)
+        do {
+            try runStep(batch: 1, resolution: warmUpResolution)
+        } catch {
+            // A failed warm-up is itself a measurement: probes will fail the same way.
+            if !error.isOutOfMemory { throw error }
+        }
+    }
+
+    /// The peak bytes of one step at `batch` × `resolution`², or nil when it ran out of
+    /// memory. On CPU the snapshot's own host bytes are left out of the figure.
+    public func peak(batch: Int, resolution: Int) throws(TorchError) -> Int? {
+        precondition(snapshot != nil, "the probe session has ended")
+        try step.device.resetPeakMemory()
+        do {
+            try runStep(batch: batch, resolution: resolution)
+        } catch {
+            guard error.isOutOfMemory else { throw error }
+            try step.optimizer.zeroGrad()
+            return nil
+        }
+        return try step.device.memoryStatistics().peakBytes - snapshotBytesOnDevice
+    }
+
+    /// Restores the training state as it was before the session, releases the snapshot and
+    /// leaves the budget itself (without the snapshot's allowance) in force.
+    public func finish() throws(TorchError) {
+        guard let snapshot else { return }
+        self.snapshot = nil
+        try snapshot.restore(into: step)
+        try step.device.setMemoryBudget(bytes: budgetBytes)
+    }
+
+    private func runStep(batch: Int, resolution: Int) throws(TorchError) {
+        // Gradients present before backward, as from the micro-batches before this one.
+        try withoutGradient { () throws(TorchError) in
+            for parameter in step.optimizer.parameters where parameter.requiresGradient && parameter.grad == nil {
+                try parameter.setGrad(Tensor.zeros(parameter.shape, dtype: parameter.dtype, device: parameter.device))
+            }
+        }
+        let images = try (Tensor.rand([batch, 3, resolution, resolution], generator: generator) * 255).to(dtype: .uint8)
+        let labels = try (Tensor.rand([batch], generator: generator) * Double(step.model.classCount)).floor().to(dtype: .int64)
+        try step.accumulate(images: images, labels: labels, weight: 1)
+        try step.step()
+    }
+}

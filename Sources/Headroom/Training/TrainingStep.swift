@@ -1,0 +1,101 @@
+public import Torch
+public import TorchNN
+public import TorchOptim
+
+/// One optimiser step of a classifier, in micro-batches: the code path training, the
+/// memory probe and the planner's verification all run, so what is measured is what runs.
+public final class TrainingStep {
+    public let model: ResNet
+    public let optimizer: any Optimizer
+    public let device: Device
+    public let precision: Precision
+    public let memoryFormat: MemoryFormat
+    public let labelSmoothing: Double
+    /// Clip the global gradient norm to this before each step (none when nil).
+    public var gradientClipNorm: Double?
+    public private(set) var lossScaler: LossScaler?
+    /// x · scale + shift turns uint8 pixels into ImageNet-normalised floats in one pass.
+    private let scale: Tensor
+    private let shift: Tensor
+
+    public init(
+        model: ResNet, optimizer: any Optimizer, device: Device, precision: Precision, memoryFormat: MemoryFormat = .contiguous,
+        labelSmoothing: Double = 0, gradientClipNorm: Double? = nil,
+        mean: [Float] = [0.485, 0.456, 0.406], std: [Float] = [0.229, 0.224, 0.225]
+    ) throws(TorchError) {
+        self.model = model
+        self.optimizer = optimizer
+        self.device = device
+        self.precision = precision
+        self.memoryFormat = memoryFormat
+        self.labelSmoothing = labelSmoothing
+        self.gradientClipNorm = gradientClipNorm
+        lossScaler = precision == .fp16 ? LossScaler() : nil
+        scale = try Tensor(std.map { 1 / (255 * $0) }, shape: [1, 3, 1, 1]).to(device: device)
+        shift = try Tensor(zip(mean, std).map { -$0 / $1 }, shape: [1, 3, 1, 1]).to(device: device)
+    }
+
+    /// uint8 NCHW images (any device) → normalised float32 on the training device.
+    public func prepare(_ images: Tensor) throws(TorchError) -> Tensor {
+        // The transfer moves uint8, a quarter of the float bytes.
+        let pixels = try images.to(device: device, nonBlocking: true).to(dtype: .float32)
+        let normalised = try pixels * scale + shift
+        return memoryFormat == .channelsLast ? try normalised.contiguous(.channelsLast) : normalised
+    }
+
+    /// Logits for prepared images, under autocast when the precision asks for it.
+    public func forward(_ inputs: Tensor) throws(TorchError) -> Tensor {
+        guard let type = precision.autocastType else { return try model(inputs) }
+        return try withAutocast(device: device, dtype: type) { () throws(TorchError) in try model(inputs) }
+    }
+
+    /// Forward and backward of one micro-batch whose mean loss counts `weight` of the
+    /// step (its share of the effective batch); gradients accumulate. Returns the
+    /// micro-batch's summed loss and correct top-1 count as device tensors (no sync).
+    @discardableResult
+    public func accumulate(images: Tensor, labels: Tensor, weight: Double) throws(TorchError) -> (lossSum: Tensor, correct: Tensor) {
+        let targets = try labels.to(device: device)
+        let logits = try forward(prepare(images))
+        let loss = try logits.to(dtype: .float32).crossEntropy(targets: targets, labelSmoothing: labelSmoothing)
+        try (loss * (weight * (lossScaler?.scale ?? 1))).backward()
+        return try withoutGradient { () throws(TorchError) in
+            let count = Double(labels.shape[0])
+            let correct = try logits.argmax(dim: 1).eq(targets).sum()
+            return (try loss.detached() * count, correct)
+        }
+    }
+
+    /// The optimiser step on the accumulated gradients (unscaled and clipped first), then
+    /// the gradients are dropped. Returns false when fp16 overflow made it skip the step.
+    @discardableResult
+    public func step() throws(TorchError) -> Bool {
+        let gradients = optimizer.parameters.compactMap(\.grad)
+        var finite = true
+        if var scaler = lossScaler {
+            finite = try scaler.unscale(gradients)
+            scaler.update(foundInfinite: !finite)
+            lossScaler = scaler
+        }
+        if finite {
+            if let limit = gradientClipNorm { try clipGradientNorm(gradients, to: limit) }
+            try optimizer.step()
+        }
+        try optimizer.zeroGrad()
+        return finite
+    }
+
+    /// Scales all gradients so their global L2 norm is at most `limit` (clip_grad_norm_).
+    private func clipGradientNorm(_ gradients: [Tensor], to limit: Double) throws(TorchError) {
+        guard !gradients.isEmpty else { return }
+        let squares = try gradients.map { (g) throws(TorchError) in try g.to(dtype: .float32).square().sum() }
+        let norm = try Tensor.stack(squares).sum().sqrt()
+        let factor = try (norm + 1e-6).reciprocal() * limit
+        let clamped = try factor.clamped(max: 1)
+        for gradient in gradients { try gradient *= clamped }
+    }
+
+    /// Restores a scaler saved in a checkpoint.
+    public func restoreLossScaler(_ scaler: LossScaler?) {
+        if precision == .fp16 { lossScaler = scaler ?? LossScaler() }
+    }
+}

@@ -1,0 +1,138 @@
+import Testing
+import TestSupport
+import Torch
+import TorchNN
+import TorchOptim
+@testable import Headroom
+
+@Suite struct MemoryBudgetTests {
+    @Test func parsesFractionsAndSizes() {
+        #expect(MemoryBudget(parsing: "80%") == .fraction(0.8))
+        #expect(MemoryBudget(parsing: "0.5") == .fraction(0.5))
+        #expect(MemoryBudget(parsing: "6GiB") == .bytes(6 << 30))
+        #expect(MemoryBudget(parsing: "512MiB") == .bytes(512 << 20))
+        #expect(MemoryBudget(parsing: "1.5GB") == .bytes(1_500_000_000))
+        #expect(MemoryBudget(parsing: "2048") == .bytes(2048))
+        for bad in ["", "0%", "120%", "-1GiB", "lots", "GiB", "0"] {
+            #expect(MemoryBudget(parsing: bad) == nil, "\(bad) parsed")
+        }
+    }
+
+    @Test func resolvesAgainstTheDevice() throws {
+        #expect(try MemoryBudget.bytes(1000).resolve(on: .cpu) == 1000)
+        let capacity = try MemoryBudget.capacity(of: .cpu)
+        #expect(capacity > 0)
+        let half = try MemoryBudget.fraction(0.5).resolve(on: .cpu)
+        #expect(abs(half - capacity / 2) < capacity / 100)  // MemAvailable moves a little
+    }
+}
+
+@Suite struct AccumulationPlanTests {
+    @Test func sizesDifferByAtMostOneAndSumToTheEffectiveBatch() {
+        let plan = AccumulationPlan(effectiveBatch: 64, microBatch: 28)
+        #expect(plan.steps == 3)
+        #expect(plan.sizes == [22, 21, 21])
+        #expect(AccumulationPlan(effectiveBatch: 8, microBatch: 8).sizes == [8])
+        #expect(AccumulationPlan(effectiveBatch: 8, microBatch: 20).sizes == [8])
+        #expect(AccumulationPlan(effectiveBatch: 7, microBatch: 1).sizes == Array(repeating: 1, count: 7))
+        for effective in 1...40 {
+            for micro in 1...effective {
+                let sizes = AccumulationPlan(effectiveBatch: effective, microBatch: micro).sizes
+                #expect(sizes.reduce(0, +) == effective)
+                #expect(sizes.max()! <= micro)
+                #expect(sizes.max()! - sizes.min()! <= 1)
+            }
+        }
+    }
+}
+
+@Suite struct MemoryModelTests {
+    @Test func fitsALineAndInvertsIt() {
+        let model = MemoryModel(fitting: (2, 1200), (4, 1400))
+        #expect(model.fixedBytes == 1000)
+        #expect(model.bytesPerSample == 100)
+        #expect(model.predictedPeak(batch: 10) == 2000)
+        #expect(model.largestBatch(within: 2050) == 10)
+        #expect(model.largestBatch(within: 1050) == 0)
+        // A failure at 10 within 1900 bytes means each sample costs more than 90.
+        let corrected = model.correctedForFailure(batch: 10, budget: 1900)
+        #expect(corrected.bytesPerSample == 100)
+        let stricter = model.correctedForFailure(batch: 5, budget: 1400)
+        #expect(stricter.predictedPeak(batch: 5) > 1400)
+    }
+}
+
+/// The probe and the planner on a real (small) ResNet on the CPU.
+@Suite(.serialized) struct PlannerTests {
+    func makeStep(classes: Int = 4) throws -> TrainingStep {
+        try Device.installCountingCPUAllocator()
+        let model = try ResNet(.resnet18, classCount: classes, generator: Generator(seed: 1))
+        let optimizer = try SGD(parameters: model.namedParameters().map(\.tensor), learningRate: 0.1, momentum: 0.9)
+        return try TrainingStep(model: model, optimizer: optimizer, device: .cpu, precision: .fp32)
+    }
+
+    func everything(_ step: TrainingStep) throws -> [[UInt8]] {
+        try step.model.stateDict().map { try $0.tensor.bytes() } + step.optimizer.namedState().map { try $0.tensor.bytes() }
+    }
+
+    @Test func probingLeavesWeightsStatisticsAndOptimiserStateBitIdentical() throws {
+        let step = try makeStep()
+        // A real step first, so momentum buffers and moved BN statistics exist.
+        let images = try (Tensor.rand([2, 3, 32, 32], generator: Generator(seed: 2)) * 255).to(dtype: .uint8)
+        try step.accumulate(images: images, labels: Tensor([0, 3] as [Int64]), weight: 1)
+        try step.step()
+        let before = try everything(step)
+        let stepsBefore = step.optimizer.stepCount
+        let live = try Device.cpu.memoryStatistics().liveBytes
+
+        let probe = try MemoryProbe(step: step, warmUpResolution: 32)
+        let peak = try #require(try probe.peak(batch: 2, resolution: 32))
+        #expect(peak > 0)
+        try probe.finish()
+
+        #expect(try everything(step) == before)
+        #expect(step.optimizer.stepCount == stepsBefore)
+        #expect(step.model.namedParameters().allSatisfy { $0.tensor.grad == nil })
+        #expect(try Device.cpu.memoryStatistics().liveBytes == live)
+    }
+
+    @Test func withABudgetForKSamplesThePlannerPicksKOrKMinusOne() throws {
+        let step = try makeStep()
+        // The true peaks, measured directly with no budget.
+        let probe = try MemoryProbe(step: step, warmUpResolution: 32)
+        var peaks: [Int: Int] = [:]
+        for batch in 1...8 { peaks[batch] = try #require(try probe.peak(batch: batch, resolution: 32)) }
+        try probe.finish()
+        let k = 5
+        var planner = BatchPlanner(budgetBytes: peaks[k]!, effectiveBatch: 8, headroom: 0)
+        defer { try? Device.cpu.setMemoryBudget(bytes: nil) }
+        let plan = try #require(try planner.plan(resolutions: [32], step: step).first)
+        #expect(plan.microBatch == k || plan.microBatch == k - 1, "chose \(plan.microBatch); peaks \(peaks.sorted { $0.key < $1.key })")
+        #expect(plan.measurements.first { $0.batch == plan.microBatch }?.peakBytes != nil)
+        #expect(plan.accumulation.sizes.reduce(0, +) == 8)
+        #expect(plan.verifiedPeakBytes <= plan.budgetBytes)
+        // The prediction is close to what the step measured.
+        #expect(abs(Double(plan.predictedPeakBytes - plan.verifiedPeakBytes)) <= 0.1 * Double(plan.verifiedPeakBytes))
+        // With 10% headroom the same k fits a budget 1/0.9 as large.
+        planner.headroom = 0.1
+        planner.budgetBytes = Int(Double(peaks[k]!) / 0.9) + 1
+        let withHeadroom = try #require(try planner.plan(resolutions: [32], step: step).first)
+        #expect(withHeadroom.microBatch == k || withHeadroom.microBatch == k - 1)
+    }
+
+    @Test func anImpossibleBudgetSaysWhatWouldHelp() throws {
+        let step = try makeStep()
+        let live = try Device.cpu.memoryStatistics().liveBytes
+        let planner = BatchPlanner(budgetBytes: live + (1 << 20), effectiveBatch: 4)
+        defer { try? Device.cpu.setMemoryBudget(bytes: nil) }
+        do {
+            _ = try planner.plan(resolutions: [64], step: step)
+            Issue.record("planning fit one sample of ResNet-18 into 1 MiB")
+        } catch let error as PlanningError {
+            #expect(error.resolution == 64)
+            #expect(error.description.contains("64×64"))
+            #expect(error.description.contains("budget"))
+            #expect(error.suggestions.contains { $0.contains("bf16") })
+        }
+    }
+}
