@@ -42,31 +42,41 @@ public final class Adam: Optimizer {
             weightDecay: weightDecay, decoupledWeightDecay: true)
     }
 
+    /// The update, in place. The moment buffers of a first step are allocated before the
+    /// first parameter changes, so an out-of-memory error leaves the parameters as they
+    /// were; each gradient's storage is reused for the denominator (gradients are dropped
+    /// after a step).
     public func step() throws(TorchError) {
         let step = Double(stepCount + 1)
         let biasCorrection1 = 1 - wholePower(beta1, step)
         let biasCorrection2 = 1 - wholePower(beta2, step)
+        let active = parameters.enumerated().compactMap { index, parameter in parameter.grad.map { (index, parameter, $0) } }
+        var moments: [(average: Tensor, averageSquare: Tensor)] = []
+        for (index, parameter, _) in active {
+            let zeros = { () throws(TorchError) -> Tensor in
+                try Tensor.zeros(parameter.shape, dtype: parameter.dtype, device: parameter.device)
+            }
+            moments.append((try state.buffer("exp_avg", of: index, make: zeros), try state.buffer("exp_avg_sq", of: index, make: zeros)))
+        }
         try withoutGradient { () throws(TorchError) in
-            for (index, parameter) in parameters.enumerated() {
-                guard var gradient = parameter.grad else { continue }
+            for ((_, parameter, gradient), (average, averageSquare)) in zip(active, moments) {
                 if weightDecay != 0 {
                     if decoupledWeightDecay {
                         try parameter *= 1 - learningRate * weightDecay
                     } else {
-                        gradient = try gradient + parameter * weightDecay
+                        try gradient.addInPlace(parameter, alpha: weightDecay)
                     }
-                }
-                let average = try state.buffer("exp_avg", of: index) { () throws(TorchError) in
-                    try Tensor.zeros(parameter.shape, dtype: parameter.dtype, device: parameter.device)
-                }
-                let averageSquare = try state.buffer("exp_avg_sq", of: index) { () throws(TorchError) in
-                    try Tensor.zeros(parameter.shape, dtype: parameter.dtype, device: parameter.device)
                 }
                 try average *= beta1
                 try average.addInPlace(gradient, alpha: 1 - beta1)
                 try averageSquare *= beta2
                 try averageSquare.addcmulInPlace(gradient, gradient, value: 1 - beta2)
-                let denominator = try averageSquare.sqrt() / biasCorrection2.squareRoot() + epsilon
+                // denominator = √v / √(1 − β₂ᵗ) + ε, built in the gradient's storage.
+                let denominator = gradient
+                try denominator.copyInPlace(from: averageSquare)
+                try denominator.sqrtInPlace()
+                try denominator /= biasCorrection2.squareRoot()
+                try denominator += epsilon
                 try parameter.addcdivInPlace(average, denominator, value: -learningRate / biasCorrection1)
             }
         }

@@ -31,24 +31,39 @@ public final class SGD: Optimizer {
         state = ParameterState(count: parameters.count)
     }
 
+    /// The update, in place. Every allocation (the momentum buffers of a first step) happens
+    /// before the first parameter changes, so an out-of-memory error leaves the parameters
+    /// as they were; the gradients are used as scratch space (they are dropped after a step).
     public func step() throws(TorchError) {
+        let active = parameters.enumerated().compactMap { index, parameter in parameter.grad.map { (index, parameter, $0) } }
+        var fresh = Set<Int>()
+        if momentum != 0 {
+            for (index, parameter, _) in active {
+                _ = try state.buffer("momentum_buffer", of: index) { () throws(TorchError) in
+                    fresh.insert(index)
+                    return try Tensor.zeros(parameter.shape, dtype: parameter.dtype, device: parameter.device)
+                }
+            }
+        }
         try withoutGradient { () throws(TorchError) in
-            for (index, parameter) in parameters.enumerated() {
-                guard var direction = parameter.grad else { continue }
-                if weightDecay != 0 { direction = try direction + parameter * weightDecay }
+            for (index, parameter, direction) in active {
+                if weightDecay != 0 { try direction.addInPlace(parameter, alpha: weightDecay) }
+                var update = direction
                 if momentum != 0 {
-                    var isNew = false
-                    let buffer = try state.buffer("momentum_buffer", of: index) { () throws(TorchError) in
-                        isNew = true
-                        return try direction.detached().clone()
-                    }
-                    if !isNew {
+                    let buffer = try state.buffer("momentum_buffer", of: index) { () throws(TorchError) in direction }
+                    if fresh.contains(index) {
+                        try buffer.copyInPlace(from: direction)  // PyTorch starts the buffer at d_p
+                    } else {
                         try buffer *= momentum
                         try buffer.addInPlace(direction, alpha: 1 - dampening)
                     }
-                    direction = nesterov ? try direction + buffer * momentum : buffer
+                    if nesterov {
+                        try direction.addInPlace(buffer, alpha: momentum)
+                    } else {
+                        update = buffer
+                    }
                 }
-                try parameter.addInPlace(direction, alpha: -learningRate)
+                try parameter.addInPlace(update, alpha: -learningRate)
             }
         }
         stepCount += 1

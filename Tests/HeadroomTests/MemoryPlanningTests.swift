@@ -98,13 +98,15 @@ import TorchOptim
 
     @Test func withABudgetForKSamplesThePlannerPicksKOrKMinusOne() throws {
         let step = try makeStep()
-        // The true peaks, measured directly with no budget.
+        // The true peaks of each micro-batch size for an effective batch of 8, measured with
+        // no budget (sizes below 8 accumulate, so they hold the gradients).
         let probe = try MemoryProbe(step: step, warmUpResolution: 32)
         var peaks: [Int: Int] = [:]
-        for batch in 1...8 { peaks[batch] = try #require(try probe.peak(batch: batch, resolution: 32)) }
+        for batch in 1...8 { peaks[batch] = try #require(try probe.peak(batch: batch, resolution: 32, gradientsPresent: batch < 8)) }
         try probe.finish()
-        let k = 5
-        var planner = BatchPlanner(budgetBytes: peaks[k]!, effectiveBatch: 8, headroom: 0)
+        // A budget of exactly peak(5): k is the largest size whose true peak fits it.
+        let k = try #require(peaks.filter { $0.value <= peaks[5]! }.keys.max())
+        var planner = BatchPlanner(budgetBytes: peaks[5]!, effectiveBatch: 8, headroom: 0)
         defer { try? Device.cpu.setMemoryBudget(bytes: nil) }
         let plan = try #require(try planner.plan(resolutions: [32], step: step).first)
         #expect(plan.microBatch == k || plan.microBatch == k - 1, "chose \(plan.microBatch); peaks \(peaks.sorted { $0.key < $1.key })")
@@ -115,7 +117,7 @@ import TorchOptim
         #expect(abs(Double(plan.predictedPeakBytes - plan.verifiedPeakBytes)) <= 0.1 * Double(plan.verifiedPeakBytes))
         // With 10% headroom the same k fits a budget 1/0.9 as large.
         planner.headroom = 0.1
-        planner.budgetBytes = Int(Double(peaks[k]!) / 0.9) + 1
+        planner.budgetBytes = Int(Double(peaks[5]!) / 0.9) + 1
         let withHeadroom = try #require(try planner.plan(resolutions: [32], step: step).first)
         #expect(withHeadroom.microBatch == k || withHeadroom.microBatch == k - 1)
     }

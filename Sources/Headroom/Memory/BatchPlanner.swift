@@ -37,9 +37,10 @@ public struct PlanningError: Error, CustomStringConvertible {
 /// Chooses, for each resolution, the largest micro-batch that fits the budget.
 ///
 /// For each resolution: two small probe steps, a straight-line fit
-/// `peak(b) = fixed + b · perSample`, the largest b ≤ the effective batch whose
-/// prediction fits `budget × (1 − headroom)`, then one real step at that b to verify it
-/// (refitting and retrying, at most three verification steps in all).
+/// `peak(b) = fixed + b · perSample (+ the gradients when accumulating)`, the largest
+/// b ≤ the effective batch whose prediction fits `budget × (1 − headroom)`, then one real
+/// step at that b to verify it (refitting and retrying, at most three verification steps).
+/// Every step runs as training would run it, gradients held or not.
 public struct BatchPlanner {
     public var budgetBytes: Int
     /// The fraction of the budget kept free for what the measurement cannot see.
@@ -74,62 +75,60 @@ public struct BatchPlanner {
 
     func plan(resolution: Int, probe: MemoryProbe) throws -> ResolutionPlan {
         let prefetch = probe.step.device.isCUDA ? 0 : prefetchBytesPerSample(resolution)
+        let gradientBytes = Double(probe.gradientBytes)
         var measurements: [ResolutionPlan.Measurement] = []
+        // Successful steps as (batch, peak without the accumulated gradients).
+        var bases: [(batch: Int, peak: Int)] = []
+        var best: (batch: Int, peak: Int)?
+
+        /// One real step as training would run micro-batches of `batch`.
         func measure(_ batch: Int) throws -> Int? {
-            let peak = try probe.peak(batch: batch, resolution: resolution).map { $0 + batch * prefetch }
+            let accumulating = batch < effectiveBatch
+            let peak = try probe.peak(batch: batch, resolution: resolution, gradientsPresent: accumulating)
+                .map { $0 + batch * prefetch }
             measurements.append(.init(batch: batch, peakBytes: peak))
+            guard let peak else { return nil }
+            bases.append((batch, peak - (accumulating ? Int(gradientBytes) : 0)))
+            if peak <= targetBytes, batch > best?.batch ?? 0 { best = (batch, peak) }
             return peak
         }
 
-        // Two small probes; fall back to smaller ones when they do not fit.
+        func fitted() -> MemoryModel? {
+            let points = bases.sorted { $0.batch < $1.batch }
+            guard let last = points.last, let previous = points.last(where: { $0.batch < last.batch }) else { return nil }
+            return MemoryModel(fitting: previous, last, accumulationBytes: gradientBytes)
+        }
+
+        // Two small probes, falling back to one sample when two do not fit.
         let first = min(2, effectiveBatch)
-        guard let firstPeak = try measure(first) ?? (first > 1 ? try measure(1) : nil) else {
-            throw impossible(resolution: resolution, estimate: nil)
-        }
-        let firstBatch = measurements.last!.batch
-        if firstPeak > targetBytes && firstBatch == 1 {
-            throw impossible(resolution: resolution, estimate: firstPeak)
-        }
-        var successes = [(batch: firstBatch, peak: firstPeak)]
-        var best = (batch: firstBatch, peak: firstPeak)
-        // Only one size measured so far: assume everything scales with the batch.
-        var model = MemoryModel(fixedBytes: 0, bytesPerSample: Double(firstPeak) / Double(firstBatch))
-        func refit() {
-            let points = successes.sorted { $0.batch < $1.batch }
-            guard let last = points.last, let previous = points.last(where: { $0.batch < last.batch }) else { return }
-            model = MemoryModel(fitting: previous, last)
-        }
-        let second = min(2 * firstBatch, effectiveBatch)
-        if second > firstBatch, let secondPeak = try measure(second) {
-            successes.append((second, secondPeak))
-            if secondPeak <= targetBytes { best = (second, secondPeak) }
-            refit()
-        }
+        if try measure(first) == nil, first > 1 { _ = try measure(1) }
+        guard let firstBase = bases.first else { throw impossible(resolution: resolution, estimate: nil) }
+        let second = min(2 * firstBase.batch, effectiveBatch)
+        if second > firstBase.batch { _ = try measure(second) }
+        // With a single point, assume everything scales with the batch (conservative).
+        var model = fitted() ?? MemoryModel(
+            fixedBytes: 0, bytesPerSample: Double(firstBase.peak) / Double(firstBase.batch), accumulationBytes: gradientBytes)
 
         // Verify the prediction with real steps, refitting from what each one shows.
         for _ in 0..<Self.maximumVerifications {
-            let candidate = min(effectiveBatch, model.largestBatch(within: targetBytes))
-            if candidate <= best.batch { break }
+            let candidate = model.largestBatch(within: targetBytes, effectiveBatch: effectiveBatch)
+            if candidate <= best?.batch ?? 0 || measurements.contains(where: { $0.batch == candidate }) { break }
             guard let peak = try measure(candidate) else {
-                model = model.correctedForFailure(batch: candidate, budget: budgetBytes)
+                model = model.correctedForFailure(batch: candidate, budget: budgetBytes, accumulating: candidate < effectiveBatch)
                 continue
             }
-            successes.append((candidate, peak))
-            refit()
-            if peak <= targetBytes {
-                best = (candidate, peak)
-                // Close enough to the target, or nothing larger is needed.
-                if candidate == effectiveBatch || peak >= Int(Double(targetBytes) * 0.95) { break }
-            }
+            model = fitted() ?? model
+            // Close enough to the target, or nothing larger is needed.
+            if peak <= targetBytes && (candidate == effectiveBatch || peak >= Int(Double(targetBytes) * 0.95)) { break }
         }
-        if best.peak > targetBytes {
-            throw impossible(resolution: resolution, estimate: model.predictedPeak(batch: 1))
+        guard let chosen = best else {
+            throw impossible(resolution: resolution, estimate: model.predictedPeak(batch: 1, effectiveBatch: effectiveBatch))
         }
         return ResolutionPlan(
-            resolution: resolution, microBatch: best.batch,
-            accumulation: AccumulationPlan(effectiveBatch: effectiveBatch, microBatch: best.batch),
-            predictedPeakBytes: model.predictedPeak(batch: best.batch), verifiedPeakBytes: best.peak,
-            budgetBytes: budgetBytes, model: model, measurements: measurements)
+            resolution: resolution, microBatch: chosen.batch,
+            accumulation: AccumulationPlan(effectiveBatch: effectiveBatch, microBatch: chosen.batch),
+            predictedPeakBytes: model.predictedPeak(batch: chosen.batch, effectiveBatch: effectiveBatch),
+            verifiedPeakBytes: chosen.peak, budgetBytes: budgetBytes, model: model, measurements: measurements)
     }
 
     private func impossible(resolution: Int, estimate: Int?) -> PlanningError {

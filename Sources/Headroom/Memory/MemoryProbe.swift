@@ -5,10 +5,11 @@ import TorchOptim
 /// Measures the peak memory of one real training step — forward, loss, backward,
 /// optimiser step, with the run's precision and memory format — on synthetic data.
 ///
-/// Steps run as the middle of an accumulation does: gradients already exist when the
-/// backward pass adds to them, and the optimiser state exists (the probe session takes
-/// one small warm-up step first), so the peak is the steady-state one, not the first
-/// step's. The session saves the training state first and restores it when it ends.
+/// Steps run as training runs them: the optimiser state exists (the session takes one
+/// small warm-up step first), so the peak is the steady-state one, not the first step's;
+/// with `gradientsPresent` the gradients already exist when forward and backward run, as
+/// for every micro-batch but the first of an accumulating step. The session saves the
+/// training state first and restores it when it ends.
 ///
 /// With a budget, steps run under it as training would. On the CPU the snapshot lives in
 /// the same memory, so the enforced limit is raised by the snapshot's size and the
@@ -41,11 +42,12 @@ public final class MemoryProbe {
 
     /// The peak bytes of one step at `batch` × `resolution`², or nil when it ran out of
     /// memory. On CPU the snapshot's own host bytes are left out of the figure.
-    public func peak(batch: Int, resolution: Int) throws(TorchError) -> Int? {
+    public func peak(batch: Int, resolution: Int, gradientsPresent: Bool = false) throws(TorchError) -> Int? {
         precondition(snapshot != nil, "the probe session has ended")
+        try step.optimizer.zeroGrad()
         try step.device.resetPeakMemory()
         do {
-            try runStep(batch: batch, resolution: resolution)
+            try runStep(batch: batch, resolution: resolution, gradientsPresent: gradientsPresent)
         } catch {
             guard error.isOutOfMemory else { throw error }
             try step.optimizer.zeroGrad()
@@ -63,11 +65,18 @@ public final class MemoryProbe {
         try step.device.setMemoryBudget(bytes: budgetBytes)
     }
 
-    private func runStep(batch: Int, resolution: Int) throws(TorchError) {
-        // Gradients present before backward, as from the micro-batches before this one.
-        try withoutGradient { () throws(TorchError) in
-            for parameter in step.optimizer.parameters where parameter.requiresGradient && parameter.grad == nil {
-                try parameter.setGrad(Tensor.zeros(parameter.shape, dtype: parameter.dtype, device: parameter.device))
+    /// Bytes the trainable parameters' gradients take: what an accumulating step holds.
+    public var gradientBytes: Int {
+        step.optimizer.parameters.filter(\.requiresGradient).reduce(0) { $0 + $1.count * $1.dtype.elementSize }
+    }
+
+    private func runStep(batch: Int, resolution: Int, gradientsPresent: Bool = false) throws(TorchError) {
+        if gradientsPresent {
+            // As after the micro-batches before this one.
+            try withoutGradient { () throws(TorchError) in
+                for parameter in step.optimizer.parameters where parameter.requiresGradient && parameter.grad == nil {
+                    try parameter.setGrad(Tensor.zeros(parameter.shape, dtype: parameter.dtype, device: parameter.device))
+                }
             }
         }
         let images = try (Tensor.rand([batch, 3, resolution, resolution], generator: generator) * 255).to(dtype: .uint8)

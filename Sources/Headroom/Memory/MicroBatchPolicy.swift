@@ -23,8 +23,12 @@ public struct MicroBatchPolicy: Sendable, Codable, Equatable {
     /// Steps in a row with new CUDA allocation retries before shrinking pre-emptively.
     public static let thrashThreshold = 3
 
-    public init(plannedBatch: Int, model: MemoryModel?, budgetBytes: Int, patience: Int = 200) {
+    /// The samples of one optimiser step; a micro-batch below it accumulates.
+    public let effectiveBatch: Int
+
+    public init(plannedBatch: Int, effectiveBatch: Int? = nil, model: MemoryModel?, budgetBytes: Int, patience: Int = 200) {
         self.plannedBatch = plannedBatch
+        self.effectiveBatch = effectiveBatch ?? plannedBatch
         currentBatch = plannedBatch
         self.model = model
         self.budgetBytes = budgetBytes
@@ -40,9 +44,9 @@ public struct MicroBatchPolicy: Sendable, Codable, Equatable {
         isGrowing = false
         var next = batch / 2
         if let fitted = model {
-            let corrected = fitted.correctedForFailure(batch: batch, budget: budgetBytes)
+            let corrected = fitted.correctedForFailure(batch: batch, budget: budgetBytes, accumulating: batch < effectiveBatch)
             model = corrected
-            let predicted = corrected.largestBatch(within: budgetBytes)
+            let predicted = corrected.largestBatch(within: budgetBytes, effectiveBatch: effectiveBatch)
             if predicted >= 1 && predicted < batch { next = max(next, predicted) }
         }
         shrinkHistory.append(batch)

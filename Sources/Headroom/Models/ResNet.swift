@@ -4,7 +4,7 @@ public import TorchNN
 /// torchvision's ResNet (`torchvision.models.resnet`), block for block and name for name,
 /// so its state dicts load into torchvision and back.
 public final class ResNet: UnaryLayer {
-    public enum Architecture: String, CaseIterable, Sendable {
+    public enum Architecture: String, CaseIterable, Sendable, Codable {
         case resnet18, resnet34, resnet50
 
         /// Block type and blocks per stage, as torchvision's builders give them.

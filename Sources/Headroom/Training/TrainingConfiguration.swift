@@ -1,0 +1,122 @@
+import Torch
+
+/// Every knob of a training run, with its default. Printed at start, saved as
+/// `config.json` and in every checkpoint, so a run can be read back and resumed.
+public struct TrainingConfiguration: Sendable, Codable, Equatable {
+    // Data
+    /// Training images: an ImageFolder directory (root/<class>/…) or a CSV manifest.
+    public var trainPath: String
+    /// Validation images, with the same classes as training.
+    public var validationPath: String
+    /// Decoding threads for the loader.
+    public var workers = 2
+
+    // Model
+    public var architecture: ResNet.Architecture = .resnet18
+    /// Start from these weights (safetensors or torchvision .pth); nil trains from scratch.
+    public var weightsPath: String?
+    /// Train only the classifier on top of `weightsPath`.
+    public var freezeBackbone = false
+
+    // Schedule
+    public var epochs = 10
+    /// The effective batch: the samples every optimiser step sees, whatever the memory.
+    public var batchSize = 32
+    /// Training resolution (the last one when progressively resizing).
+    public var imageSize = 224
+    /// Progressive resizing, e.g. "128:2,192:2,224": 2 epochs at 128, 2 at 192, then 224.
+    public var resizeSchedule: ResizeSchedule?
+    /// Validation resolution (torchvision's eval transform: resize to size/0.875, centre-crop).
+    public var validationImageSize: Int?
+
+    // Optimisation
+    public var optimizer: OptimizerKind = .sgd
+    public var learningRate = 0.1
+    public var momentum = 0.9
+    public var nesterov = false
+    public var weightDecay = 1e-4
+    public var learningRateSchedule: LearningRateSchedule.Kind = .cosine
+    public var warmupEpochs = 0.0
+    public var labelSmoothing = 0.0
+    /// Clip the global gradient norm (none when nil).
+    public var gradientClipNorm: Double?
+
+    // Hardware
+    /// "auto", "cpu", "cuda" or "cuda:N".
+    public var device = "auto"
+    public var precision: PrecisionChoice = .auto
+    public var channelsLast = false
+    /// "80%" or "6GiB"; nil: 80% of the device (of MemAvailable at start on CPU).
+    public var memoryBudget: String?
+    /// Fraction of the budget the planner leaves free.
+    public var memoryHeadroom = 0.1
+    /// Intra-op threads; nil keeps libtorch's default.
+    public var threads: Int?
+
+    // Run
+    public var seed: UInt64 = 0
+    /// Also checkpoint every N optimiser steps within an epoch (nil: at epoch ends only).
+    public var checkpointEverySteps: Int?
+    /// Also checkpoint every N minutes within an epoch.
+    public var checkpointEveryMinutes: Double?
+    /// Force the micro-batch instead of planning it (tests, debugging); OOM recovery still applies.
+    public var forcedMicroBatch: Int?
+
+    public init(trainPath: String, validationPath: String) {
+        self.trainPath = trainPath
+        self.validationPath = validationPath
+    }
+
+    public enum OptimizerKind: String, Sendable, Codable, CaseIterable { case sgd, adam, adamw }
+
+    public enum PrecisionChoice: String, Sendable, Codable, CaseIterable { case auto, fp32, bf16, fp16 }
+
+    /// The training resolution of each epoch.
+    public func resolution(forEpoch epoch: Int) -> Int {
+        resizeSchedule?.resolution(forEpoch: epoch) ?? imageSize
+    }
+
+    /// Every resolution the run trains at.
+    public var trainingResolutions: [Int] {
+        Array(Set((0..<epochs).map(resolution(forEpoch:)))).sorted()
+    }
+
+    /// The validation resolution: the one given, else the final training one.
+    public var resolvedValidationImageSize: Int {
+        validationImageSize ?? resolution(forEpoch: max(0, epochs - 1))
+    }
+
+    /// Problems that make the configuration unusable, each said so that a person can fix it.
+    public func problems() -> [String] {
+        var problems: [String] = []
+        if epochs < 1 { problems.append("--epochs must be at least 1 (got \(epochs))") }
+        if batchSize < 1 { problems.append("--batch-size must be at least 1 (got \(batchSize))") }
+        if imageSize < 16 || imageSize > 8192 { problems.append("--image-size must be between 16 and 8192 px (got \(imageSize))") }
+        if !(learningRate > 0) || !learningRate.isFinite { problems.append("--lr must be a positive number (got \(learningRate))") }
+        if momentum < 0 || momentum >= 1 { problems.append("--momentum must be in [0, 1) (got \(momentum))") }
+        if nesterov && momentum == 0 { problems.append("--nesterov needs --momentum > 0") }
+        if weightDecay < 0 { problems.append("--weight-decay cannot be negative (got \(weightDecay))") }
+        if labelSmoothing < 0 || labelSmoothing >= 1 { problems.append("--label-smoothing must be in [0, 1) (got \(labelSmoothing))") }
+        if warmupEpochs < 0 || warmupEpochs > Double(epochs) { problems.append("--warmup-epochs must be between 0 and --epochs (got \(warmupEpochs))") }
+        if let clip = gradientClipNorm, !(clip > 0) { problems.append("--grad-clip must be positive (got \(clip))") }
+        if workers < 0 || workers > 256 { problems.append("--workers must be between 0 and 256 (got \(workers))") }
+        if let threads, threads < 1 { problems.append("--threads must be at least 1 (got \(threads))") }
+        if memoryHeadroom < 0 || memoryHeadroom >= 0.9 { problems.append("the memory headroom must be in [0, 0.9) (got \(memoryHeadroom))") }
+        if let budget = memoryBudget, MemoryBudget(parsing: budget) == nil {
+            problems.append("--memory-budget \(budget) is neither a percentage (80%) nor a size (6GiB, 512MiB)")
+        }
+        if device != "auto" && Device(parsing: device) == nil {
+            problems.append("--device must be auto, cpu, cuda or cuda:N (got \(device))")
+        }
+        if let every = checkpointEverySteps, every < 1 { problems.append("--checkpoint-every must be at least 1 step") }
+        if let minutes = checkpointEveryMinutes, !(minutes > 0) { problems.append("--checkpoint-every must be a positive number of minutes") }
+        if let forced = forcedMicroBatch, forced < 1 { problems.append("the forced micro-batch must be at least 1") }
+        if let schedule = resizeSchedule {
+            for size in schedule.sizes where size < 16 || size > 8192 {
+                problems.append("--resize-schedule size \(size) must be between 16 and 8192 px")
+            }
+        }
+        if freezeBackbone && weightsPath == nil { problems.append("--freeze-backbone needs --weights to start from") }
+        return problems
+    }
+}
