@@ -69,12 +69,18 @@ let package = Package(
                 .linkedLibrary("dl"),
             ]
         ),
+        // JPEG (libjpeg-turbo, DCT-domain scaling) and PNG (libpng) decoding, from Debian's packages.
+        .target(
+            name: "CImageCodecs",
+            cSettings: [.unsafeFlags(["-std=c11"])],
+            linkerSettings: [.linkedLibrary("turbojpeg"), .linkedLibrary("png")]
+        ),
         .target(name: "Torch", dependencies: ["CTorch"], swiftSettings: swiftSettings),
         .target(name: "TorchNN", dependencies: ["Torch"], swiftSettings: swiftSettings),
         .target(name: "TorchOptim", dependencies: ["Torch"], swiftSettings: swiftSettings),
         .target(
             name: "Headroom",
-            dependencies: ["Torch", "TorchNN", "TorchOptim", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Torch", "TorchNN", "TorchOptim", "CImageCodecs", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -87,7 +93,7 @@ let package = Package(
         .testTarget(name: "TorchNNTests", dependencies: ["TorchNN", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "TorchOptimTests", dependencies: ["TorchOptim", "TorchNN", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "HeadroomTests", dependencies: ["Headroom", "TestSupport"], exclude: ["Fixtures", "StateDictFiles/Fixtures"],
+            name: "HeadroomTests", dependencies: ["Headroom", "TestSupport"], exclude: ["Fixtures", "StateDictFiles/Fixtures", "Data/Fixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -213,6 +213,13 @@ int32_t ctorch_topk(ctorch_tensor a, int64_t k, int64_t dim, bool largest, bool 
   });
 }
 
+int32_t ctorch_bincount(ctorch_tensor a, int64_t minlength, ctorch_tensor *out) {
+  return protect([&] {
+    require_out(out);
+    *out = wrap(at::bincount(unwrap(a), std::nullopt, minlength));
+  });
+}
+
 int32_t ctorch_softmax(ctorch_tensor a, int64_t dim, ctorch_tensor *out) {
   return protect([&] {
     require_out(out);

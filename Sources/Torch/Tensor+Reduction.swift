@@ -45,6 +45,11 @@ extension Tensor {
         return (Tensor(handle: values!), Tensor(handle: indices!))
     }
 
+    /// How often each value occurs in this 1-D tensor of non-negative integers (`torch.bincount`).
+    public func bincount(minLength: Int = 0) throws(TorchError) -> Tensor {
+        try Tensor.make { ctorch_bincount(handle, Int64(minLength), $0) }
+    }
+
     public func softmax(dim: Int) throws(TorchError) -> Tensor {
         try Tensor.make { ctorch_softmax(handle, Int64(dim), $0) }
     }

@@ -88,3 +88,10 @@ import Torch
         expectClose(try x.logSoftmax(dim: 1), expected.map { Foundation.log($0) })
     }
 }
+
+@Suite struct CountingTests {
+    @Test func bincountCountsEachValue() throws {
+        let counts = try Tensor([0, 2, 2, 5] as [Int64]).bincount(minLength: 7)
+        #expect(try counts.array(of: Int64.self) == [1, 0, 2, 0, 0, 1, 0])
+    }
+}

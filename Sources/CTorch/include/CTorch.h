@@ -237,6 +237,8 @@ int32_t ctorch_argmax(ctorch_tensor a, int64_t dim, bool keepdim, ctorch_tensor 
 /** The k largest (or smallest) values along `dim` and their indices. */
 int32_t ctorch_topk(ctorch_tensor a, int64_t k, int64_t dim, bool largest, bool sorted,
                     ctorch_tensor *values, ctorch_tensor *indices);
+/** Counts of each value of a 1-D int64 tensor of non-negative values, at least `minlength` bins. */
+int32_t ctorch_bincount(ctorch_tensor a, int64_t minlength, ctorch_tensor *out);
 /** Softmax along `dim`. */
 int32_t ctorch_softmax(ctorch_tensor a, int64_t dim, ctorch_tensor *out);
 /** Log-softmax along `dim`. */

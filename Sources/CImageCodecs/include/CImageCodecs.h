@@ -1,0 +1,94 @@
+/* CImageCodecs: JPEG (libjpeg-turbo) and PNG (libpng) decoding to packed RGB, behind a plain C ABI.
+ *
+ * Decoding is two calls: himg_plan() reads only the header and says how large the output will be,
+ * the caller allocates width * height * 3 bytes, and himg_decode() fills them. Every function
+ * returns a himg_status; on failure, himg_last_error() holds a message for the calling thread.
+ * Nothing here aborts, prints or keeps global state beyond that thread-local message. */
+#ifndef CIMAGECODECS_H
+#define CIMAGECODECS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Status codes: every entry point returns one. */
+typedef int32_t himg_status;
+enum {
+  HIMG_OK = 0,
+  HIMG_ERROR_INVALID_ARGUMENT = 1, /* a null pointer, a short buffer, a negative size */
+  HIMG_ERROR_UNSUPPORTED_FORMAT = 2, /* neither JPEG nor PNG, by magic bytes */
+  HIMG_ERROR_TRUNCATED = 3,        /* the data ends before the image does */
+  HIMG_ERROR_CORRUPT = 4,          /* the codec rejected the data */
+  HIMG_ERROR_TOO_MANY_PIXELS = 5,  /* header width * height exceeds the caller's limit */
+  HIMG_ERROR_OUT_OF_MEMORY = 6,    /* a codec-internal allocation failed */
+};
+
+/* File formats recognised by their leading bytes. */
+typedef int32_t himg_format;
+enum { HIMG_FORMAT_UNKNOWN = 0, HIMG_FORMAT_JPEG = 1, HIMG_FORMAT_PNG = 2 };
+
+/* JPEG colour spaces as stored in the file (PNG files report HIMG_COLORSPACE_RGB). */
+enum {
+  HIMG_COLORSPACE_RGB = 0,
+  HIMG_COLORSPACE_YCBCR = 1,
+  HIMG_COLORSPACE_GRAY = 2,
+  HIMG_COLORSPACE_CMYK = 3,
+  HIMG_COLORSPACE_YCCK = 4,
+};
+
+/* What the caller needs; zero fields mean "no requirement", and no requirement at all means full resolution. */
+typedef struct himg_options {
+  int32_t min_shorter_side; /* JPEG DCT scaling keeps the output's shorter side at least this long */
+  int32_t min_width;        /* ...and the output (after EXIF orientation) at least this wide */
+  int32_t min_height;       /* ...and at least this tall */
+  uint64_t max_pixels;      /* reject headers with width * height above this; 0 disables the check */
+  int32_t ignore_orientation; /* non-zero: do not apply the EXIF orientation tag */
+} himg_options;
+
+/* The outcome of reading a header: everything himg_decode() needs, plus facts for the caller. */
+typedef struct himg_plan {
+  himg_format format;      /* HIMG_FORMAT_JPEG or HIMG_FORMAT_PNG */
+  int32_t source_width;    /* as stored in the file */
+  int32_t source_height;   /* as stored in the file */
+  int32_t colorspace;      /* HIMG_COLORSPACE_* of the stored data */
+  int32_t subsampling;     /* JPEG chroma subsampling (TurboJPEG TJSAMP_* value); -1 for PNG */
+  int32_t orientation;     /* EXIF orientation 1-8 that will be applied; 1 when absent or ignored */
+  int32_t scale_numerator; /* DCT scaling factor chosen for JPEG; 1/1 for PNG */
+  int32_t scale_denominator;
+  int32_t width;           /* output width after scaling and orientation */
+  int32_t height;          /* output height after scaling and orientation */
+} himg_plan;
+
+/* The message of the last failure on this thread (never NULL; empty when none). */
+const char *himg_last_error(void);
+
+/* Recognises JPEG (FF D8 FF) and PNG (89 'PNG' 0D 0A 1A 0A) by their leading bytes. */
+himg_format himg_detect_format(const uint8_t *data, size_t size);
+
+/* Reads the header of a JPEG or PNG in memory, applies the pixel limit and fills *plan. */
+himg_status himg_plan_decode(const uint8_t *data, size_t size, const himg_options *options, himg_plan *plan);
+
+/* Decodes into pixels (plan->width * plan->height * 3 bytes, packed HWC RGB) per a plan from himg_plan_decode. */
+himg_status himg_decode(const uint8_t *data, size_t size, const himg_plan *plan, uint8_t *pixels, size_t capacity);
+
+/* Reads the EXIF orientation (1-8) of a JPEG's first APP1 Exif segment; 1 when absent or malformed. */
+int32_t himg_jpeg_orientation(const uint8_t *data, size_t size);
+
+/* Reads the orientation tag from a bare TIFF-structured EXIF block ("II*\0" or "MM\0*"); 1 when absent. */
+int32_t himg_exif_orientation(const uint8_t *tiff, size_t size);
+
+/* Copies packed RGB src (width x height) into dst with EXIF orientation 1-8 undone, as PIL's exif_transpose. */
+himg_status himg_orient_rgb(const uint8_t *src, int32_t width, int32_t height, int32_t orientation, uint8_t *dst);
+
+/* Picks the smallest TurboJPEG scaling factor <= 1 whose output meets the options; writes numerator and denominator. */
+himg_status himg_jpeg_choose_scale(int32_t width, int32_t height, int32_t orientation, const himg_options *options,
+                                   int32_t *numerator, int32_t *denominator);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CIMAGECODECS_H */

@@ -1,0 +1,168 @@
+/* PNG through libpng 1.6, reading from memory.
+ *
+ * libpng reports errors by longjmp. Every function that calls setjmp keeps no state of its own
+ * that changes afterwards: all of it lives in a png_session owned by its caller, which frees
+ * it whether or not a jump happened. */
+#include <png.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+typedef struct png_session {
+  png_structp png;
+  png_infop info;
+  const uint8_t *data;
+  size_t size;
+  size_t offset;
+  int ran_out_of_data;
+  png_bytep *rows;
+  himg_status status; /* set by on_error before it jumps */
+} png_session;
+
+static void on_error(png_structp png, png_const_charp message) {
+  png_session *session = png_get_error_ptr(png);
+  himg_status status = HIMG_ERROR_CORRUPT;
+  if (session->ran_out_of_data) {
+    status = HIMG_ERROR_TRUNCATED;
+  } else if (strstr(message, "memory") != NULL) {
+    status = HIMG_ERROR_OUT_OF_MEMORY;
+  }
+  session->status = himg_fail(status, "PNG: %s", message);
+  png_longjmp(png, 1);
+}
+
+/* libpng's default prints warnings to stderr; a library must stay silent. */
+static void on_warning(png_structp png, png_const_charp message) {
+  (void)png;
+  (void)message;
+}
+
+static void read_bytes(png_structp png, png_bytep out, size_t length) {
+  png_session *session = png_get_io_ptr(png);
+  if (length > session->size - session->offset) {
+    session->ran_out_of_data = 1;
+    png_error(png, "the data ends before the image does");
+  }
+  memcpy(out, session->data + session->offset, length);
+  session->offset += length;
+}
+
+static himg_status session_open(png_session *session, const uint8_t *data, size_t size) {
+  memset(session, 0, sizeof *session);
+  session->data = data;
+  session->size = size;
+  session->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, session, on_error, on_warning);
+  if (session->png == NULL) return himg_fail(HIMG_ERROR_OUT_OF_MEMORY, "png_create_read_struct failed");
+  session->info = png_create_info_struct(session->png);
+  if (session->info == NULL) {
+    png_destroy_read_struct(&session->png, NULL, NULL);
+    return himg_fail(HIMG_ERROR_OUT_OF_MEMORY, "png_create_info_struct failed");
+  }
+  return HIMG_OK;
+}
+
+static void session_close(png_session *session) {
+  free(session->rows);
+  session->rows = NULL;
+  png_destroy_read_struct(&session->png, &session->info, NULL);
+}
+
+/* Reads the chunks before the first IDAT. */
+static himg_status read_info(png_session *session) {
+  if (setjmp(png_jmpbuf(session->png))) return session->status;
+  png_set_read_fn(session->png, session, read_bytes);
+  // Our own pixel limit governs size; libpng's default of 1,000,000 px per side would preempt it.
+  png_set_user_limits(session->png, 0x7fffffff, 0x7fffffff);
+  png_read_info(session->png, session->info);
+  return HIMG_OK;
+}
+
+static int32_t orientation_of(png_session *session) {
+  png_uint_32 length = 0;
+  png_bytep exif = NULL;
+  if (png_get_eXIf_1(session->png, session->info, &length, &exif) == 0 || exif == NULL) return 1;
+  return himg_exif_orientation(exif, length);
+}
+
+/* Decodes every row into `pixels` as 8-bit RGB; alpha and the low byte of 16-bit samples are dropped. */
+static himg_status read_rgb(png_session *session, uint8_t *pixels) {
+  if (setjmp(png_jmpbuf(session->png))) return session->status;
+  png_structp png = session->png;
+  png_infop info = session->info;
+  // PIL's convert("RGB"): palette and tRNS expand to colours, alpha is discarded without compositing,
+  // 16-bit samples keep their most significant byte, low-bit greys stretch to 0-255.
+  png_set_expand(png);
+  png_set_strip_16(png);
+  png_set_strip_alpha(png);
+  png_set_gray_to_rgb(png);
+  png_set_interlace_handling(png);
+  png_read_update_info(png, info);
+
+  const png_uint_32 width = png_get_image_width(png, info);
+  const png_uint_32 height = png_get_image_height(png, info);
+  if (png_get_channels(png, info) != 3 || png_get_bit_depth(png, info) != 8 ||
+      png_get_rowbytes(png, info) != (size_t)width * 3) {
+    session->status = himg_fail(HIMG_ERROR_CORRUPT, "PNG: unexpected layout after conversion to RGB");
+    return session->status;
+  }
+  session->rows = malloc(sizeof(png_bytep) * height);
+  if (session->rows == NULL) return himg_fail(HIMG_ERROR_OUT_OF_MEMORY, "cannot allocate %u row pointers", height);
+  for (png_uint_32 y = 0; y < height; y++) session->rows[y] = pixels + (size_t)y * width * 3;
+  png_read_image(png, session->rows);
+  return HIMG_OK;
+}
+
+himg_status himg_png_plan(const uint8_t *data, size_t size, const himg_options *options, himg_plan *plan) {
+  png_session session;
+  himg_status status = session_open(&session, data, size);
+  if (status != HIMG_OK) return status;
+  status = read_info(&session);
+  if (status == HIMG_OK) {
+    const int64_t width = png_get_image_width(session.png, session.info);
+    const int64_t height = png_get_image_height(session.png, session.info);
+    status = himg_check_pixel_limit(width, height, options);
+    if (status == HIMG_OK) {
+      plan->format = HIMG_FORMAT_PNG;
+      plan->source_width = (int32_t)width;
+      plan->source_height = (int32_t)height;
+      plan->colorspace = HIMG_COLORSPACE_RGB;
+      plan->subsampling = -1;
+      plan->orientation = options->ignore_orientation ? 1 : orientation_of(&session);
+      plan->scale_numerator = 1;
+      plan->scale_denominator = 1;
+      const int transposes = himg_orientation_transposes(plan->orientation);
+      plan->width = (int32_t)(transposes ? height : width);
+      plan->height = (int32_t)(transposes ? width : height);
+    }
+  }
+  session_close(&session);
+  return status;
+}
+
+himg_status himg_png_decode(const uint8_t *data, size_t size, const himg_plan *plan, uint8_t *pixels) {
+  const int transposes = himg_orientation_transposes(plan->orientation);
+  const int32_t width = transposes ? plan->height : plan->width;  // as stored, before orientation
+  const int32_t height = transposes ? plan->width : plan->height;
+  uint8_t *scratch = NULL;
+  if (plan->orientation != 1) {
+    scratch = malloc((size_t)width * (size_t)height * 3);
+    if (scratch == NULL) return himg_fail(HIMG_ERROR_OUT_OF_MEMORY, "cannot allocate %dx%d pixels", width, height);
+  }
+
+  png_session session;
+  himg_status status = session_open(&session, data, size);
+  if (status == HIMG_OK) {
+    status = read_info(&session);
+    if (status == HIMG_OK && ((int64_t)png_get_image_width(session.png, session.info) != width ||
+                              (int64_t)png_get_image_height(session.png, session.info) != height)) {
+      status = himg_fail(HIMG_ERROR_INVALID_ARGUMENT, "PNG dimensions differ from the plan's");
+    }
+    if (status == HIMG_OK) status = read_rgb(&session, scratch != NULL ? scratch : pixels);
+    session_close(&session);
+  }
+  if (status == HIMG_OK && scratch != NULL) status = himg_orient_rgb(scratch, width, height, plan->orientation, pixels);
+  free(scratch);
+  return status;
+}

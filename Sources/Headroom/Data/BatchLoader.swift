@@ -1,0 +1,122 @@
+import Dispatch
+public import Foundation
+public import Torch
+
+/// A sample that could not be used, and why (reported as a `bad_image` event).
+public struct BadSample: Sendable, Error, CustomStringConvertible {
+    public var index: Int
+    public var path: String
+    public var reason: String
+    public var description: String { "\(path): \(reason)" }
+}
+
+/// Decodes and transforms the samples of a batch in parallel into one uint8 NCHW tensor.
+///
+/// Bytes cross the loader boundary as uint8: conversion to float and normalisation happen
+/// on the training device. A sample that fails to decode is reported and replaced by
+/// another sample of the dataset, drawn from the failing sample's own random stream, so
+/// the batch stays whole and the run stays deterministic; the trainer leaves bad samples
+/// out of later epochs.
+public final class BatchLoader: @unchecked Sendable {
+    // @unchecked: immutable after init; `badSamples` is guarded by `lock`.
+    public let samples: LabeledSamples
+    public let transform: SampleTransform
+    public let decoder: ImageDecoder
+    public let seed: UInt64
+    public let workers: Int
+    private let lock = NSLock()
+    private var knownBad: [Int: BadSample] = [:]
+
+    public init(samples: LabeledSamples, transform: SampleTransform, seed: UInt64, workers: Int, decoder: ImageDecoder = ImageDecoder()) {
+        self.samples = samples
+        self.transform = transform
+        self.decoder = decoder
+        self.seed = seed
+        self.workers = max(1, workers)
+    }
+
+    /// Samples found unusable so far.
+    public var badSamples: [BadSample] {
+        lock.lock()
+        defer { lock.unlock() }
+        return knownBad.values.sorted { $0.index < $1.index }
+    }
+
+    /// The batch of `indices` at `resolution` for `epoch`.
+    public func batch(_ indices: [Int], resolution: Int, epoch: Int) throws -> StepBatch {
+        let count = indices.count
+        let images = try Tensor.empty([count, 3, resolution, resolution], dtype: .uint8)
+        let chosen = UnsafeMutableBufferPointer<Int>.allocate(capacity: count)
+        defer { chosen.deallocate() }
+        let failures = UnsafeMutableBufferPointer<(any Error)?>.allocate(capacity: count)
+        failures.initialize(repeating: nil)
+        defer { failures.deinitialize().deallocate() }
+        // One task per sample; the slots are disjoint, so workers never touch the same memory.
+        let slots = Slots(chosen: chosen, failures: failures, images: images)
+        let perWorker = (count + workers - 1) / workers
+        DispatchQueue.concurrentPerform(iterations: min(workers, count)) { worker in
+            for slot in (worker * perWorker)..<min(count, (worker + 1) * perWorker) {
+                do {
+                    slots.chosen[slot] = try self.load(indices[slot], into: slot, of: slots.images, resolution: resolution, epoch: epoch)
+                } catch {
+                    slots.failures[slot] = error
+                }
+            }
+        }
+        if let failure = failures.compactMap({ $0 }).first { throw failure }
+        let sampleIndices = Array(chosen)
+        let labels = try Tensor(sampleIndices.map { Int64(samples.samples[$0].classIndex) })
+        return StepBatch(images: images, labels: labels, sampleIndices: sampleIndices)
+    }
+
+    /// Loads sample `index` (or its replacement) into `slot`; returns the sample used.
+    private func load(_ index: Int, into slot: Int, of images: Tensor, resolution: Int, epoch: Int) throws -> Int {
+        var random = DeterministicRandom(seed: seed, epoch: epoch, index: index)
+        var candidate = index
+        for _ in 0..<16 {
+            if !isBad(candidate) {
+                var sampleRandom = DeterministicRandom(seed: seed, epoch: epoch, index: candidate)
+                do {
+                    let pixels = try transform.apply(
+                        toFileAt: samples.samples[candidate].path, resolution: resolution, decoder: decoder, random: &sampleRandom)
+                    try images.select(dim: 0, index: slot).copyInPlace(from: pixels)
+                    return candidate
+                } catch let error as TorchError where error.isOutOfMemory {
+                    throw error
+                } catch {
+                    markBad(BadSample(index: candidate, path: samples.samples[candidate].path, reason: "\(error)"))
+                }
+            }
+            candidate = random.nextInt(below: samples.samples.count)
+        }
+        throw BadSample(index: index, path: samples.samples[index].path, reason: "it and 15 replacements could not be decoded")
+    }
+
+    private func isBad(_ index: Int) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return knownBad[index] != nil
+    }
+
+    private func markBad(_ sample: BadSample) {
+        lock.lock()
+        defer { lock.unlock() }
+        knownBad[sample.index] = sample
+    }
+
+    /// Marks samples known bad from an earlier run (a resumed one).
+    public func markBad(_ samples: [BadSample]) {
+        for sample in samples { markBad(sample) }
+    }
+
+    /// Bytes a batch of `count` samples at `resolution` holds.
+    public static func batchBytes(count: Int, resolution: Int) -> Int { count * 3 * resolution * resolution }
+}
+
+/// The shared output slots of one batch, handed to the worker threads.
+private struct Slots: @unchecked Sendable {
+    // @unchecked: each worker writes only its own slots.
+    let chosen: UnsafeMutableBufferPointer<Int>
+    let failures: UnsafeMutableBufferPointer<(any Error)?>
+    let images: Tensor
+}

@@ -1,0 +1,28 @@
+/// The order of an epoch: a permutation drawn from (seed, epoch) alone, so it does not
+/// depend on threads or processes, and a resumed run continues the same sequence.
+public struct EpochOrder: Sendable, Equatable {
+    public let indices: [Int]
+
+    /// A Fisher–Yates shuffle of `samples` (minus `excluded`), from its own random stream.
+    public init(samples: Int, seed: UInt64, epoch: Int, excluded: Set<Int> = []) {
+        var order = (0..<samples).filter { !excluded.contains($0) }
+        // Index -1 names the epoch's shuffle stream; samples' augmentations use 0…n-1.
+        var random = DeterministicRandom(seed: seed, epoch: epoch, index: -1)
+        if order.count > 1 {
+            for i in stride(from: order.count - 1, to: 0, by: -1) {
+                order.swapAt(i, random.nextInt(below: i + 1))
+            }
+        }
+        indices = order
+    }
+
+    /// Optimiser steps in the epoch: the samples that do not fill a whole effective batch
+    /// are left out of this epoch (a different few each epoch, since the order changes),
+    /// so that every step sees exactly the effective batch.
+    public func stepCount(effectiveBatch: Int) -> Int { indices.count / effectiveBatch }
+
+    /// The samples of the 0-based step `step`.
+    public func samples(ofStep step: Int, effectiveBatch: Int) -> ArraySlice<Int> {
+        indices[(step * effectiveBatch)..<((step + 1) * effectiveBatch)]
+    }
+}

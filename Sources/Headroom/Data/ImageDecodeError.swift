@@ -1,0 +1,40 @@
+/// Why an image file could not be decoded, and which file it was.
+public struct ImageDecodeError: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum Kind: Sendable, Hashable {
+        /// The file could not be opened or read.
+        case unreadable
+        /// Neither a JPEG nor a PNG, judged by its leading bytes rather than its name.
+        case unsupportedFormat
+        /// The data ends before the image does.
+        case truncated
+        /// The codec rejected the data.
+        case corrupt
+        /// The header declares more pixels than the decoder's limit allows.
+        case tooManyPixels
+        /// Memory ran out inside the codec.
+        case outOfMemory
+    }
+
+    public let path: String
+    public let kind: Kind
+    /// What the codec or the operating system said.
+    public let detail: String
+
+    public init(path: String, kind: Kind, detail: String) {
+        self.path = path
+        self.kind = kind
+        self.detail = detail
+    }
+
+    public var description: String {
+        let summary = switch kind {
+        case .unreadable: "cannot read the file"
+        case .unsupportedFormat: "not a JPEG or PNG image"
+        case .truncated: "the image file is truncated"
+        case .corrupt: "the image data is corrupt"
+        case .tooManyPixels: "the image has too many pixels (a decompression bomb?); raise the pixel limit if it is genuine"
+        case .outOfMemory: "out of memory while decoding"
+        }
+        return "\(path): \(summary): \(detail)"
+    }
+}

@@ -1,0 +1,73 @@
+import CImageCodecs
+
+/// Decodes JPEG and PNG files into 8-bit RGB, recognising the format by its leading bytes.
+///
+/// JPEGs are decoded at the smallest DCT scale (1/8 … 1) that still meets `minimumSize`, which is
+/// most of the speed on high-resolution input. The EXIF orientation is applied as PIL's
+/// `ImageOps.exif_transpose` does; alpha is dropped and 16-bit samples keep their high byte,
+/// as PIL's `convert("RGB")` does.
+public struct ImageDecoder: Sendable {
+    /// PIL's `Image.MAX_IMAGE_PIXELS`: a guard against decompression bombs.
+    public static let defaultPixelLimit = 178_956_970
+
+    /// The most pixels a header may declare (at full resolution); `nil` disables the check.
+    public var pixelLimit: Int?
+    /// Whether to undo the EXIF orientation tag. torchvision's `pil_loader` does not; PIL's `exif_transpose` does.
+    public var appliesOrientation: Bool
+
+    public init(pixelLimit: Int? = ImageDecoder.defaultPixelLimit, appliesOrientation: Bool = true) {
+        self.pixelLimit = pixelLimit
+        self.appliesOrientation = appliesOrientation
+    }
+
+    /// Decodes the image file at `path`.
+    public func decode(fileAtPath path: String, minimumSize: MinimumSize = .fullResolution)
+        throws(ImageDecodeError) -> DecodedImage
+    {
+        switch readFileBytes(atPath: path) {
+        case .success(let bytes):
+            return try decode(bytes, source: path, minimumSize: minimumSize)
+        case .failure(let failure):
+            throw ImageDecodeError(path: path, kind: .unreadable, detail: failure.reason)
+        }
+    }
+
+    /// Decodes an image held in memory; `source` names it in errors.
+    public func decode(_ bytes: [UInt8], source: String, minimumSize: MinimumSize = .fullResolution)
+        throws(ImageDecodeError) -> DecodedImage
+    {
+        var options = himg_options()
+        (options.min_shorter_side, options.min_width, options.min_height) = minimumSize.requirements
+        options.max_pixels = pixelLimit.map { UInt64(clamping: max($0, 1)) } ?? 0
+        options.ignore_orientation = appliesOrientation ? 0 : 1
+
+        return try bytes.withUnsafeBufferPointer { (data) throws(ImageDecodeError) -> DecodedImage in
+            let base = data.baseAddress ?? UnsafePointer(bitPattern: 1)!  // an empty file still needs a non-null pointer
+            var plan = himg_plan()
+            try check(himg_plan_decode(base, data.count, &options, &plan), source: source)
+
+            let byteCount = Int(plan.width) * Int(plan.height) * DecodedImage.channelCount
+            var status = himg_status(HIMG_OK)
+            let pixels = [UInt8](unsafeUninitializedCapacity: byteCount) { buffer, initialized in
+                status = himg_decode(base, data.count, &plan, buffer.baseAddress, byteCount)
+                // On failure the buffer may be partly written; hand back nothing rather than garbage.
+                initialized = status == HIMG_OK ? byteCount : 0
+            }
+            try check(status, source: source)
+            return DecodedImage(width: Int(plan.width), height: Int(plan.height), pixels: pixels)
+        }
+    }
+
+    /// The one place a codec status becomes a Swift error; reads the message on the failing thread.
+    func check(_ status: himg_status, source: String) throws(ImageDecodeError) {
+        guard status != HIMG_OK else { return }
+        let kind: ImageDecodeError.Kind = switch Int(status) {
+        case Int(HIMG_ERROR_UNSUPPORTED_FORMAT): .unsupportedFormat
+        case Int(HIMG_ERROR_TRUNCATED): .truncated
+        case Int(HIMG_ERROR_TOO_MANY_PIXELS): .tooManyPixels
+        case Int(HIMG_ERROR_OUT_OF_MEMORY): .outOfMemory
+        default: .corrupt
+        }
+        throw ImageDecodeError(path: source, kind: kind, detail: String(cString: himg_last_error()))
+    }
+}

@@ -1,0 +1,27 @@
+/// Class names and the samples labelled with them: torchvision's `classes` and `samples`.
+///
+/// Class indices are positions in `classes`, which is sorted by code point, so two datasets
+/// with the same class names agree on every index.
+public struct LabeledSamples: Sendable, Hashable {
+    public let classes: [String]
+    public let samples: [Sample]
+
+    public init(classes: [String], samples: [Sample]) {
+        self.classes = classes
+        self.samples = samples
+    }
+
+    /// torchvision's `class_to_idx`.
+    public var classToIndex: [String: Int] {
+        Dictionary(classes.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Checks that a validation set has exactly the training set's classes, so that its indices mean the same.
+    public static func validateClasses(train: LabeledSamples, validation: LabeledSamples) throws(DatasetError) {
+        guard train.classes != validation.classes else { return }
+        let trainClasses = Set(train.classes), validationClasses = Set(validation.classes)
+        throw .classMismatch(
+            onlyInTrain: trainClasses.subtracting(validationClasses).sortedByCodePoints(),
+            onlyInValidation: validationClasses.subtracting(trainClasses).sortedByCodePoints())
+    }
+}

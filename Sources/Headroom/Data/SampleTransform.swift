@@ -1,0 +1,60 @@
+public import Torch
+
+/// How one image becomes a `resolution`² uint8 tensor: torchvision's training recipe
+/// (RandomResizedCrop + RandomHorizontalFlip) or its evaluation one (Resize to
+/// resolution/0.875, CenterCrop), on uint8, with the JPEG decoded at the smallest DCT scale
+/// that the crop still needs.
+public enum SampleTransform: Sendable, Equatable {
+    case training(RandomResizedCrop)
+    case evaluation(cropFraction: Double)
+
+    public static let standardTraining = SampleTransform.training(RandomResizedCrop())
+    public static let standardEvaluation = SampleTransform.evaluation(cropFraction: 0.875)
+
+    /// Decodes the file and transforms it into a [3, resolution, resolution] uint8 tensor.
+    /// Random choices come from `random`, the sample's own stream.
+    public func apply(
+        toFileAt path: String, resolution: Int, decoder: ImageDecoder, random: inout DeterministicRandom
+    ) throws -> Tensor {
+        let bytes = try decoder.readFile(atPath: path)
+        switch self {
+        case let .training(crop):
+            let full = try decoder.orientedSize(of: bytes, source: path)
+            let box = crop.box(for: full, using: &random)
+            // Decode only as large as keeps the crop at least `resolution` on its shorter side.
+            let shorter = max(1, min(box.width, box.height))
+            let scale = Double(resolution) / Double(shorter)
+            let needed = ImageSize(
+                width: Int((Double(full.width) * scale).rounded(.up)), height: Int((Double(full.height) * scale).rounded(.up)))
+            let image = try decoder.decode(bytes, source: path, minimumSize: scale < 1 ? .size(needed) : .fullResolution)
+            // The box in the decoded image's coordinates.
+            let sx = Double(image.width) / Double(full.width)
+            let sy = Double(image.height) / Double(full.height)
+            let left = min(image.width - 1, Int(Double(box.left) * sx))
+            let top = min(image.height - 1, Int(Double(box.top) * sy))
+            let width = max(1, min(image.width - left, Int((Double(box.width) * sx).rounded())))
+            let height = max(1, min(image.height - top, Int((Double(box.height) * sy).rounded())))
+            let region = try Self.tensor(image).slice(dim: 2, top..<(top + height)).slice(dim: 3, left..<(left + width))
+            var output = try region.interpolateBilinear(size: (resolution, resolution), antialias: true)
+            if random.nextUnitInterval() < 0.5 { output = try output.flipped([3]) }
+            return try output.select(dim: 0, index: 0)
+        case let .evaluation(cropFraction):
+            let resizeTo = Int(Double(resolution) / cropFraction)
+            let image = try decoder.decode(bytes, source: path, minimumSize: .shorterSide(resizeTo))
+            let size = Resize(.shorterSide(resizeTo)).outputSize(for: image.size)
+            let resized = try Self.tensor(image).interpolateBilinear(size: (size.height, size.width), antialias: true)
+            let box = CenterCrop(resolution).box(for: size)
+            return try resized.slice(dim: 2, box.top..<(box.top + box.height)).slice(dim: 3, box.left..<(box.left + box.width))
+                .select(dim: 0, index: 0)
+        }
+    }
+
+    /// The decoded HWC pixels as a [1, 3, H, W] view (channels-last in memory, which is
+    /// libtorch's fast layout for uint8 antialiased resizing).
+    static func tensor(_ image: DecodedImage) throws(TorchError) -> Tensor {
+        let pixels = try image.pixels.withUnsafeBytes { raw in
+            Result { () throws(TorchError) in try Tensor(copying: raw, shape: [1, image.height, image.width, 3], dtype: .uint8) }
+        }.get()
+        return try pixels.permuted([0, 3, 1, 2])
+    }
+}

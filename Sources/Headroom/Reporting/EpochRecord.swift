@@ -1,0 +1,29 @@
+/// The end of one epoch: training averages and validation results (`"type": "epoch"`).
+public struct EpochRecord: Sendable, Equatable, Decodable {
+    public var time: Double
+    /// Zero-based.
+    public var epoch: Int
+    public var step: Int
+    public var samples: Int
+    public var trainLoss: Double
+    /// A fraction, 0...1, as are the other accuracies.
+    public var trainTop1: Double
+    public var validationLoss: Double
+    public var validationTop1: Double
+    /// Absent when there are fewer than five classes.
+    public var validationTop5: Double?
+    public var epochSeconds: Double
+    public var resolution: Int
+    public var learningRate: Double
+
+    private enum CodingKeys: String, CodingKey {
+        case time, epoch, step, samples, resolution
+        case trainLoss = "train_loss"
+        case trainTop1 = "train_top1"
+        case validationLoss = "val_loss"
+        case validationTop1 = "val_top1"
+        case validationTop5 = "val_top5"
+        case epochSeconds = "epoch_seconds"
+        case learningRate = "lr"
+    }
+}

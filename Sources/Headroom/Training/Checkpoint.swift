@@ -1,0 +1,148 @@
+public import Foundation
+public import Torch
+import TorchNN
+import TorchOptim
+
+/// Where training stands, saved beside the weights: enough to resume at the exact sample.
+public struct CheckpointState: Codable, Sendable {
+    public var configuration: TrainingConfiguration
+    public var classNames: [String]
+    /// The epoch in progress (0-based) and how many of its optimiser steps are done.
+    public var epoch: Int
+    public var stepInEpoch: Int
+    public var globalStep: Int
+    public var samplesSeen: Int
+    public var optimizerSteps: Int
+    public var lossScaler: LossScaler?
+    /// The micro-batch policy per resolution, as it was (shrunk sizes included).
+    public var policies: [String: MicroBatchPolicy]
+    public var plans: [ResolutionPlan]
+    public var bestTop1: Double?
+    public var bestEpoch: Int?
+    /// Samples that failed to decode, excluded from later epochs.
+    public var badSamples: [Int]
+    public var savedAt: Double
+    public var headroomVersion: String
+}
+
+/// Checkpoints in `RUN_DIR/checkpoints/`, written so that a crash, a kill -9 or a full disk
+/// at any moment leaves the previous checkpoint whole.
+///
+/// Each checkpoint is a directory `step-NNNNNNNN/` with `model.safetensors` (a plain
+/// torchvision state dict with the class names in its metadata), `optimizer.safetensors`
+/// and `state.json`. It is written under a temporary name, every file and the directory
+/// fsynced, then renamed into place; then the links `last.safetensors`, `last.json` (and
+/// `best.*`) are switched atomically by renaming new symlinks over them. Old checkpoint
+/// directories are pruned, except the ones the links point at.
+public struct Checkpointer: Sendable {
+    public let directory: URL
+
+    public init(runDirectory: URL) {
+        directory = runDirectory.appendingPathComponent("checkpoints")
+    }
+
+    public enum Reason: String, Sendable { case epoch, interval, interrupt, best }
+
+    /// Saves a checkpoint and points `last` (and, with `isBest`, `best`) at it.
+    @discardableResult
+    public func save(step: TrainingStep, state: CheckpointState, isBest: Bool) throws -> URL {
+        let fileManager = FileManager.default
+        try fileManager.createDirectory(at: directory, withIntermediateDirectories: true)
+        let name = String(format: "step-%08d", state.globalStep)
+        let final = directory.appendingPathComponent(name)
+        let temporary = directory.appendingPathComponent(".\(name).partial")
+        try? fileManager.removeItem(at: temporary)
+        try fileManager.createDirectory(at: temporary, withIntermediateDirectories: false)
+        do {
+            var metadata = ModelFile.classNamesMetadata(state.classNames)
+            metadata[ModelFile.MetadataKey.architecture] = state.configuration.architecture.rawValue
+            try ModelFile.write(step.model.stateDict(), metadata: metadata, to: temporary.appendingPathComponent("model.safetensors"))
+            try ModelFile.write(step.optimizer.namedState(), to: temporary.appendingPathComponent("optimizer.safetensors"))
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try AtomicFileWriter.write([try encoder.encode(state)], to: temporary.appendingPathComponent("state.json"))
+            try Self.synchronize(temporary)
+            try? fileManager.removeItem(at: final)  // a checkpoint of the same step from an interrupted save
+            try fileManager.moveItem(at: temporary, to: final)
+            try Self.synchronize(directory)
+        } catch {
+            try? fileManager.removeItem(at: temporary)
+            throw CheckpointError.writeFailed(path: final.path, underlying: "\(error)")
+        }
+        try link("last", to: name)
+        if isBest { try link("best", to: name) }
+        prune()
+        return final
+    }
+
+    /// The state of the latest checkpoint, or nil when there is none.
+    public func latest() throws -> (state: CheckpointState, directory: URL)? {
+        let link = directory.appendingPathComponent("last.json")
+        guard FileManager.default.fileExists(atPath: link.path) else { return nil }
+        let resolved = link.resolvingSymlinksInPath().deletingLastPathComponent()
+        do {
+            let state = try JSONDecoder().decode(CheckpointState.self, from: Data(contentsOf: link))
+            return (state, resolved)
+        } catch {
+            throw CheckpointError.unreadable(path: link.path, underlying: "\(error)")
+        }
+    }
+
+    /// Loads a checkpoint's weights and optimiser state into `step`.
+    public func restore(_ checkpoint: URL, into step: TrainingStep, optimizerSteps: Int) throws {
+        let model = try ModelFile.read(checkpoint.appendingPathComponent("model.safetensors")).tensors
+        try step.model.load(Dictionary(uniqueKeysWithValues: model.map { ($0.name, $0.tensor) }))
+        let optimizer = try ModelFile.read(checkpoint.appendingPathComponent("optimizer.safetensors")).tensors
+        try step.optimizer.load(namedState: Dictionary(uniqueKeysWithValues: optimizer.map { ($0.name, $0.tensor) }), stepCount: optimizerSteps)
+    }
+
+    /// Points `<kind>.safetensors`, `<kind>.json` and `<kind>` at checkpoint `name`, each by
+    /// renaming a fresh symlink over the old one (atomic on POSIX file systems).
+    private func link(_ kind: String, to name: String) throws {
+        let targets = [(kind, name), ("\(kind).safetensors", "\(name)/model.safetensors"), ("\(kind).json", "\(name)/state.json")]
+        for (linkName, target) in targets {
+            let link = directory.appendingPathComponent(linkName)
+            let fresh = directory.appendingPathComponent(".\(linkName).new")
+            try? FileManager.default.removeItem(at: fresh)
+            try FileManager.default.createSymbolicLink(atPath: fresh.path, withDestinationPath: target)
+            guard rename(fresh.path, link.path) == 0 else {
+                throw CheckpointError.writeFailed(path: link.path, underlying: String(cString: strerror(errno)))
+            }
+        }
+        try Self.synchronize(directory)
+    }
+
+    /// Removes checkpoint directories no link points at.
+    private func prune() {
+        let fileManager = FileManager.default
+        let kept = Set(["last", "best"].compactMap { try? fileManager.destinationOfSymbolicLink(atPath: directory.appendingPathComponent($0).path) })
+        let entries = (try? fileManager.contentsOfDirectory(atPath: directory.path)) ?? []
+        for entry in entries where entry.hasPrefix("step-") && !kept.contains(entry) {
+            try? fileManager.removeItem(at: directory.appendingPathComponent(entry))
+        }
+    }
+
+    /// fsync of a directory, so that the renames in it reach the disk.
+    static func synchronize(_ directory: URL) throws {
+        let descriptor = open(directory.path, O_RDONLY | O_DIRECTORY)
+        guard descriptor >= 0 else { throw CheckpointError.writeFailed(path: directory.path, underlying: String(cString: strerror(errno))) }
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0 else {
+            throw CheckpointError.writeFailed(path: directory.path, underlying: String(cString: strerror(errno)))
+        }
+    }
+}
+
+public enum CheckpointError: Error, CustomStringConvertible {
+    case writeFailed(path: String, underlying: String)
+    case unreadable(path: String, underlying: String)
+
+    public var description: String {
+        switch self {
+        case let .writeFailed(path, underlying):
+            "could not save the checkpoint \(path): \(underlying). The previous checkpoint is intact; free some disk space and resume with --resume"
+        case let .unreadable(path, underlying):
+            "cannot read the checkpoint \(path): \(underlying)"
+        }
+    }
+}

@@ -1,0 +1,64 @@
+public import Torch
+import TorchNN
+
+/// Validation results: loss, top-1, top-5 (with at least five classes) and the confusion matrix.
+public struct EvaluationResult: Sendable, Codable {
+    public var loss: Double
+    public var top1: Double
+    public var top5: Double?
+    public var samples: Int
+    /// Rows: true class; columns: predicted class.
+    public var confusion: [[Int]]
+}
+
+/// Runs a model over labelled batches in evaluation mode, without gradients, and keeps
+/// the sums on the device until the end (one host synchronisation per evaluation).
+public final class Evaluator {
+    public let step: TrainingStep
+    private let classCount: Int
+    private var lossSum: Tensor?
+    private var top1: Tensor?
+    private var top5: Tensor?
+    /// Flattened confusion counts, true · classes + predicted.
+    private var confusion: Tensor?
+    private var samples = 0
+
+    public init(step: TrainingStep) {
+        self.step = step
+        classCount = step.model.classCount
+    }
+
+    /// Adds one batch of uint8 images and their labels.
+    public func add(images: Tensor, labels: Tensor) throws(TorchError) {
+        try withoutGradient { () throws(TorchError) in
+            let targets = try labels.to(device: step.device)
+            let logits = try step.forward(step.prepare(images)).to(dtype: .float32)
+            let loss = try logits.crossEntropy(targets: targets, reduction: .sum)
+            let predicted = try logits.argmax(dim: 1)
+            let hits = try predicted.eq(targets).sum()
+            let k = min(5, classCount)
+            let (_, topIndices) = try logits.topk(k, dim: 1)
+            let topHits = try topIndices.eq(targets.unsqueezed(at: 1)).sum()
+            let cells = try targets * classCount + predicted
+            let counts = try cells.bincount(minLength: classCount * classCount)
+            lossSum = try lossSum.map { (sum) throws(TorchError) in try sum + loss } ?? loss
+            top1 = try top1.map { (sum) throws(TorchError) in try sum + hits } ?? hits
+            top5 = try top5.map { (sum) throws(TorchError) in try sum + topHits } ?? topHits
+            confusion = try confusion.map { (sum) throws(TorchError) in try sum + counts } ?? counts
+            samples += labels.shape[0]
+        }
+    }
+
+    /// The results so far (host synchronisation).
+    public func result() throws(TorchError) -> EvaluationResult {
+        guard samples > 0, let lossSum, let top1, let top5, let confusion else {
+            return EvaluationResult(loss: 0, top1: 0, top5: nil, samples: 0, confusion: [])
+        }
+        let counts = try confusion.to(device: .cpu).array(of: Int64.self).map(Int.init)
+        let matrix = (0..<classCount).map { Array(counts[($0 * classCount)..<(($0 + 1) * classCount)]) }
+        let n = Double(samples)
+        return EvaluationResult(
+            loss: try lossSum.item() / n, top1: Double(try top1.itemInt()) / n,
+            top5: classCount >= 5 ? Double(try top5.itemInt()) / n : nil, samples: samples, confusion: matrix)
+    }
+}

@@ -1,0 +1,72 @@
+import Headroom
+import Testing
+
+@Suite("ImageDecoder against Pillow")
+struct ImageDecoderTests {
+    let decoder = ImageDecoder()
+
+    @Test("lossless PNGs decode to Pillow's exact RGB bytes", arguments: [
+        "png-rgb.png", "png-rgba.png", "png-gray.png", "png-gray-alpha.png", "png-palette-trns.png",
+        "png-gray1.png", "png-rgb16.png", "png-gray16.png", "png-interlaced.png", "png-interlaced-rgba16.png",
+        "png-exif-orientation-6.png",
+    ])
+    func pngMatchesPillow(name: String) throws {
+        let expected = try ImageFixtures.expected(name)
+        let image = try decoder.decode(fileAtPath: ImageFixtures.path(name))
+        #expect(image.size == ImageSize(width: expected.width, height: expected.height))
+        for sample in expected.pixels {
+            #expect(image[sample.x, sample.y] == sample.rgb, "pixel (\(sample.x), \(sample.y)) of \(name)")
+        }
+        #expect(ImageFixtures.fnv1a64(image.pixels) == expected.fnv1a64)
+    }
+
+    @Test("JPEGs decode within rounding of Pillow's pixels", arguments: [
+        "jpeg-baseline.jpg", "jpeg-progressive.jpg", "jpeg-gray.jpg", "jpeg-cmyk.jpg", "jpeg-64x48.jpg",
+        "jpeg-orientation-1.jpg", "jpeg-orientation-2.jpg", "jpeg-orientation-3.jpg", "jpeg-orientation-4.jpg",
+        "jpeg-orientation-5.jpg", "jpeg-orientation-6.jpg", "jpeg-orientation-7.jpg", "jpeg-orientation-8.jpg",
+    ])
+    func jpegMatchesPillow(name: String) throws {
+        let expected = try ImageFixtures.expected(name)
+        let image = try decoder.decode(fileAtPath: ImageFixtures.path(name))
+        #expect(image.size == ImageSize(width: expected.width, height: expected.height))
+        let reference = try ImageFixtures.bytes(try #require(expected.rgb))
+        try #require(reference.count == image.pixels.count)
+        let difference = pixelDifference(image.pixels, reference)
+        #expect(difference.mean <= 1.0, "mean absolute difference \(difference.mean)")
+        #expect(difference.max <= 8, "largest absolute difference \(difference.max)")
+    }
+
+    @Test("orientations 5-8 swap width and height; ignoring the tag keeps the stored size")
+    func orientationChangesSize() throws {
+        for orientation in 1 ... 8 {
+            let path = ImageFixtures.path("jpeg-orientation-\(orientation).jpg")
+            let oriented = try decoder.decode(fileAtPath: path)
+            let stored = try ImageDecoder(appliesOrientation: false).decode(fileAtPath: path)
+            #expect(stored.size == ImageSize(width: 24, height: 16))
+            #expect(oriented.size == (orientation >= 5 ? ImageSize(width: 16, height: 24) : stored.size))
+            if orientation == 1 {
+                #expect(oriented == stored)
+            } else {
+                #expect(oriented.pixels != stored.pixels, "orientation \(orientation) left the pixels unchanged")
+            }
+        }
+    }
+
+    @Test("orientation 3 is a 180° rotation of the stored pixels")
+    func orientationThreeRotates() throws {
+        let path = ImageFixtures.path("jpeg-orientation-3.jpg")
+        let oriented = try decoder.decode(fileAtPath: path)
+        let stored = try ImageDecoder(appliesOrientation: false).decode(fileAtPath: path)
+        for (x, y) in [(0, 0), (5, 3), (23, 15)] {
+            #expect(oriented[x, y] == stored[stored.width - 1 - x, stored.height - 1 - y])
+        }
+    }
+
+    @Test("decoding bytes in memory equals decoding the file")
+    func memoryMatchesFile() throws {
+        let name = "png-palette-trns.png"
+        let fromFile = try decoder.decode(fileAtPath: ImageFixtures.path(name))
+        let fromMemory = try decoder.decode(try ImageFixtures.bytes(name), source: name)
+        #expect(fromFile == fromMemory)
+    }
+}

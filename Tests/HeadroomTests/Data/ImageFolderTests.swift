@@ -1,0 +1,113 @@
+import Headroom
+import Testing
+
+@Suite("ImageFolder follows torchvision's rules")
+struct ImageFolderTests {
+    /// A dataset exercising every ordering and filtering rule at once.
+    func makeDataset() throws -> TemporaryDirectory {
+        let directory = try TemporaryDirectory()
+        try directory.write("root/zebra/a.jpg")
+        try directory.write("root/zebra/B.JPG")                // upper case sorts first, extension matched in any case
+        try directory.write("root/zebra/notes.txt")            // not an image
+        try directory.write("root/zebra/.hidden.jpg")          // hidden file
+        try directory.write("root/zebra/.git/h.jpg")           // hidden folder
+        try directory.write("root/zebra/a/1.jpg")
+        try directory.write("root/zebra/a-b/2.jpg")            // "a-b" sorts before "a/deep": '-' < '/'
+        try directory.write("root/zebra/a/deep/3.png")
+        try directory.link("root/zebra/a/loop", to: "..")      // loops back to zebra
+        try directory.link("root/zebra/a/deep/up", to: "../..")
+        try directory.write("root/banana/b.jpg")
+        try directory.write("root/banana/a.jpeg")
+        try directory.write("outside/o.jpg")
+        try directory.link("root/banana/linked", to: directory.path + "/outside")
+        try directory.write("elsewhere/c1.PNG")
+        try directory.link("root/cherry", to: directory.path + "/elsewhere")  // a class folder that is a link
+        try directory.write("root/Apple/x.png")
+        try directory.write("root/.hiddenclass/h.jpg")
+        try directory.write("root/readme.jpg")                 // files at the root are not classes
+        try directory.link("root/zebra/broken.jpg", to: directory.path + "/nowhere.jpg")
+        return directory
+    }
+
+    @Test("classes, indices and sample order match torchvision's make_dataset")
+    func scanOrder() throws {
+        let directory = try makeDataset()
+        let root = directory.path + "/root"
+        let dataset = try ImageFolder(root: root).scan()
+
+        #expect(dataset.classes == ["Apple", "banana", "cherry", "zebra"])
+        #expect(dataset.classToIndex == ["Apple": 0, "banana": 1, "cherry": 2, "zebra": 3])
+        let expected: [(String, Int)] = [
+            ("Apple/x.png", 0),
+            ("banana/a.jpeg", 1), ("banana/b.jpg", 1), ("banana/linked/o.jpg", 1),
+            ("cherry/c1.PNG", 2),
+            ("zebra/B.JPG", 3), ("zebra/a.jpg", 3), ("zebra/a/1.jpg", 3), ("zebra/a-b/2.jpg", 3),
+            ("zebra/a/deep/3.png", 3),
+        ]
+        #expect(dataset.samples == expected.map { Sample(path: root + "/" + $0.0, classIndex: $0.1) })
+    }
+
+    @Test("a trailing slash on the root does not change the paths")
+    func trailingSlash() throws {
+        let directory = try makeDataset()
+        let plain = try ImageFolder(root: directory.path + "/root").scan()
+        let slashed = try ImageFolder(root: directory.path + "/root//").scan()
+        #expect(plain == slashed)
+    }
+
+    @Test("extra extensions are honoured, case-insensitively")
+    func customExtensions() throws {
+        let directory = try TemporaryDirectory()
+        try directory.write("root/a/x.WebP")
+        try directory.write("root/a/y.jpg")
+        let dataset = try ImageFolder(root: directory.path + "/root", extensions: ["webp"]).scan()
+        #expect(dataset.samples.map(\.path) == [directory.path + "/root/a/x.WebP"])
+    }
+
+    @Test("class folders without images are named in the error")
+    func emptyClasses() throws {
+        let directory = try TemporaryDirectory()
+        try directory.write("root/a/x.jpg")
+        try directory.write("root/b/notes.txt")
+        try directory.makeDirectory("root/c")
+        let root = directory.path + "/root"
+        let error = try #require(throws: DatasetError.self) { try ImageFolder(root: root).scan() }
+        #expect(error == .emptyClasses(root: root, classes: ["b", "c"], extensions: ["jpeg", "jpg", "png"]))
+        #expect(error.description.contains("class folders b, c"))
+    }
+
+    @Test("a root without class folders, and a missing root, are errors")
+    func emptyRoot() throws {
+        let directory = try TemporaryDirectory()
+        try directory.write("root/image.jpg")
+        try directory.makeDirectory("root/.cache")
+        let root = directory.path + "/root"
+        #expect(throws: DatasetError.noClassFolders(root: root)) { try ImageFolder(root: root).scan() }
+        let missing = directory.path + "/missing"
+        #expect(throws: DatasetError.notADirectory(path: missing)) { try ImageFolder(root: missing).scan() }
+    }
+
+    @Test("classes sort by code point, not by Swift's Unicode-aware order")
+    func codePointOrder() throws {
+        let directory = try TemporaryDirectory()
+        for name in ["éclair", "zebra", "Zulu", "e\u{301}tude", "10", "9"] {
+            try directory.write("root/\(name)/x.jpg")
+        }
+        let dataset = try ImageFolder(root: directory.path + "/root").scan()
+        // Python: sorted(["éclair", "zebra", "Zulu", "étude" (decomposed), "10", "9"])
+        #expect(dataset.classes.map { Array($0.unicodeScalars) }
+            == ["10", "9", "Zulu", "e\u{301}tude", "zebra", "éclair"].map { Array($0.unicodeScalars) })
+    }
+
+    @Test("validation classes must equal training classes")
+    func classMismatch() throws {
+        let train = LabeledSamples(classes: ["a", "b", "c"], samples: [])
+        let validation = LabeledSamples(classes: ["a", "c", "d"], samples: [])
+        let error = try #require(throws: DatasetError.self) {
+            try LabeledSamples.validateClasses(train: train, validation: validation)
+        }
+        #expect(error == .classMismatch(onlyInTrain: ["b"], onlyInValidation: ["d"]))
+        #expect(error.description.contains("only in training: [b]"))
+        try LabeledSamples.validateClasses(train: train, validation: LabeledSamples(classes: ["a", "b", "c"], samples: []))
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import Testing
+
+@testable import Headroom
+
+@Suite struct HTMLReportTests {
+    static let sectionIDs = ["id=\"summary\"", "id=\"training\"", "id=\"memory\"", "id=\"validation\"", "id=\"configuration\""]
+
+    @Test func rendersAnEmptyRun() throws {
+        let directory = try SyntheticRun.outputDirectory("empty-run")
+        let html = try HTMLReport.render(runDirectory: directory)
+        for section in Self.sectionIDs { #expect(html.contains(section)) }
+        #expect(html.contains("No metrics recorded yet"))
+        #expect(html.contains("No epoch finished yet"))
+        #expect(html.contains("No confusion matrix yet"))
+        #expect(!html.contains("<svg class=\"chart\""))
+        #expect(!html.contains("NaN"))
+    }
+
+    @Test func rendersARunWithOneEpoch() throws {
+        let directory = try SyntheticRun.outputDirectory("one-epoch")
+        try SyntheticRun.write(to: directory, epochs: 1, stepsPerEpoch: 5, classes: SyntheticRun.classNames(2), tornLastLine: false)
+        let html = try HTMLReport.render(runDirectory: directory)
+        for section in Self.sectionIDs { #expect(html.contains(section)) }
+        #expect(html.contains("Best val top-1"))
+        #expect(html.contains("epoch 1"))
+        #expect(html.contains("<svg class=\"chart\""))
+        #expect(html.contains("<svg class=\"heatmap\""))
+        #expect(html.contains("id=\"per-class\""))
+        #expect(html.contains("id=\"plan\""))
+        #expect(!html.contains("val top-5"))  // two classes: no top-5 series
+        #expect(!html.contains("NaN") && !html.contains("inf"))
+    }
+
+    @Test func marksEventsAndListsTheConfiguration() throws {
+        let directory = try SyntheticRun.outputDirectory("events")
+        try SyntheticRun.write(to: directory, epochs: 12, stepsPerEpoch: 30, classes: SyntheticRun.classNames(10))
+        let html = try HTMLReport.render(runDirectory: directory)
+        #expect(html.contains("Out of memory at step"))
+        #expect(html.contains("micro-batch 48 → 32"))
+        #expect(html.contains("Replan at step"))
+        #expect(html.contains("Resolution 384 px from step"))
+        #expect(html.contains("1 image was skipped"))
+        #expect(html.contains("optimizer.schedule.kind"))
+        #expect(html.contains("val top-5"))
+        #expect(html.contains(ReportPalette.outOfMemory))
+    }
+
+    @Test func escapesClassNamesAndSettings() throws {
+        var random = SyntheticRun.Generator(seed: 1)
+        let classes = ["<script>alert(1)</script>", "a & b", "\"quoted\""]
+        let matrix = try JSONDecoder().decode(
+            ConfusionMatrix.self, from: Data(SyntheticRun.confusion(classes: classes, random: &random).utf8))
+        let configuration = RunConfiguration(entries: [.init(key: "note", value: "<b>bold</b>")], plan: [])
+        let html = HTMLReport.render(RunArtifacts(configuration: configuration, confusion: matrix), title: "<run>")
+        #expect(!html.contains("<script>"))
+        #expect(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
+        #expect(html.contains("a &amp; b"))
+        #expect(html.contains("&quot;quoted&quot;"))
+        #expect(!html.contains("<b>bold</b>"))
+        #expect(html.contains("<title>&lt;run&gt; · Headroom report</title>"))
+    }
+
+    @Test(arguments: [2, 10, 100])
+    func confusionMatricesScaleWithTheClassCount(classCount: Int) throws {
+        var random = SyntheticRun.Generator(seed: 3)
+        let classes = SyntheticRun.classNames(classCount)
+        let matrix = try JSONDecoder().decode(
+            ConfusionMatrix.self, from: Data(SyntheticRun.confusion(classes: classes, random: &random).utf8))
+        let svg = ConfusionHeatmap(matrix: matrix).render()
+        // Each labelled class is named twice: on the true axis and on the predicted axis.
+        let labels = (svg.components(separatedBy: "text-anchor=\"end\"><title>").count - 1) / 2
+        // Small matrices label every class; large ones thin labels out and drop the counts.
+        if classCount <= 10 {
+            #expect(labels == classCount)
+            #expect(svg.contains(">\(matrix.counts[0][0])</text>"))
+        } else {
+            #expect(labels < classCount && labels >= classCount / 3)
+            #expect(!svg.contains("font-size=\"") || !svg.contains(">\(matrix.counts[0][0])</text>"))
+        }
+        #expect(svg.contains("true \(classes[0]) → predicted \(classes[0])"))
+    }
+
+    @Test func writesTheReportAtomically() throws {
+        let directory = try SyntheticRun.outputDirectory("sample-run")
+        try SyntheticRun.write(to: directory, epochs: 30, stepsPerEpoch: 40, classes: SyntheticRun.classNames(10))
+        let url = try HTMLReport.write(runDirectory: directory)
+        #expect(url.lastPathComponent == "report.html")
+        let written = try String(contentsOf: url, encoding: .utf8)
+        #expect(written.hasPrefix("<!doctype html>"))
+        #expect(written.contains("</html>"))
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.contains("report") }
+        #expect(leftovers == ["report.html"])
+
+        // The same run with a hundred classes, for looking at the large heat map.
+        let large = try SyntheticRun.outputDirectory("sample-run-100")
+        try SyntheticRun.write(to: large, epochs: 300, stepsPerEpoch: 20, classes: SyntheticRun.classNames(100))
+        #expect(try HTMLReport.write(runDirectory: large).lastPathComponent == "report.html")
+    }
+
+    @Test func aMalformedConfusionFileIsAnError() throws {
+        let directory = try SyntheticRun.outputDirectory("bad-confusion")
+        try Data(#"{"classes":["a"],"matrix":[[1,2]]}"#.utf8).write(to: directory.appendingPathComponent("confusion.json"))
+        #expect(throws: ReportError.self) { try HTMLReport.render(runDirectory: directory) }
+    }
+}
