@@ -218,3 +218,33 @@ himg_status himg_jpeg_decode(const uint8_t *data, size_t size, const himg_plan *
   free(scratch);
   return status;
 }
+
+himg_status himg_encode_jpeg(const uint8_t *pixels, int32_t width, int32_t height, int32_t quality, uint8_t **out,
+                             size_t *size) {
+  if (pixels == NULL || out == NULL || size == NULL || width <= 0 || height <= 0 || quality < 1 || quality > 100)
+    return himg_fail(HIMG_ERROR_INVALID_ARGUMENT, "himg_encode_jpeg: invalid arguments");
+  tjhandle handle = tjInitCompress();
+  if (handle == NULL) return himg_fail(HIMG_ERROR_OUT_OF_MEMORY, "tjInitCompress: %s", tjGetErrorStr2(NULL));
+  unsigned char *buffer = NULL;
+  unsigned long length = 0;
+  int status = tjCompress2(handle, pixels, width, 0, height, TJPF_RGB, &buffer, &length, TJSAMP_420, quality, 0);
+  if (status != 0) {
+    himg_status failure = himg_fail(HIMG_ERROR_CORRUPT, "tjCompress2: %s", tjGetErrorStr2(handle));
+    tjFree(buffer);
+    tjDestroy(handle);
+    return failure;
+  }
+  tjDestroy(handle);
+  /* Hand back plain malloc'd memory so that one free function serves every allocation. */
+  *out = (uint8_t *)malloc(length);
+  if (*out == NULL) {
+    tjFree(buffer);
+    return himg_fail(HIMG_ERROR_OUT_OF_MEMORY, "himg_encode_jpeg: out of memory");
+  }
+  memcpy(*out, buffer, length);
+  tjFree(buffer);
+  *size = (size_t)length;
+  return HIMG_OK;
+}
+
+void himg_free(void *memory) { free(memory); }

@@ -74,6 +74,13 @@ himg_status himg_plan_decode(const uint8_t *data, size_t size, const himg_option
 /* Decodes into pixels (plan->width * plan->height * 3 bytes, packed HWC RGB) per a plan from himg_plan_decode. */
 himg_status himg_decode(const uint8_t *data, size_t size, const himg_plan *plan, uint8_t *pixels, size_t capacity);
 
+/* Encodes packed HWC RGB as a baseline JPEG of `quality` (1-100); *out is malloc'd, free it with himg_free. */
+himg_status himg_encode_jpeg(const uint8_t *pixels, int32_t width, int32_t height, int32_t quality, uint8_t **out,
+                             size_t *size);
+
+/* Frees memory returned by this library. */
+void himg_free(void *memory);
+
 /* Reads the EXIF orientation (1-8) of a JPEG's first APP1 Exif segment; 1 when absent or malformed. */
 int32_t himg_jpeg_orientation(const uint8_t *data, size_t size);
 

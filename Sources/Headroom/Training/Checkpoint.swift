@@ -21,6 +21,8 @@ public struct CheckpointState: Codable, Sendable {
     public var bestEpoch: Int?
     /// Samples that failed to decode, excluded from later epochs.
     public var badSamples: [Int]
+    /// The samples the current epoch's order left out (those known bad when it began).
+    public var excludedThisEpoch: [Int]
     public var savedAt: Double
     public var headroomVersion: String
 }

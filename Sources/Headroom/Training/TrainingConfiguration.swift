@@ -61,6 +61,22 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var checkpointEveryMinutes: Double?
     /// Force the micro-batch instead of planning it (tests, debugging); OOM recovery still applies.
     public var forcedMicroBatch: Int?
+    /// Clean steps below the planned micro-batch before trying to grow back.
+    public var growthPatience = 200
+    /// Simulated memory pressure (demo, tests): another tenant takes `bytes` of the budget
+    /// from optimiser step `fromStep` until `untilStep` (exclusive; nil: to the end).
+    public var memoryPressure: MemoryPressure?
+
+    public struct MemoryPressure: Sendable, Codable, Equatable {
+        public var fromStep: Int
+        public var untilStep: Int?
+        public var bytes: Int
+        public init(fromStep: Int, untilStep: Int?, bytes: Int) {
+            self.fromStep = fromStep
+            self.untilStep = untilStep
+            self.bytes = bytes
+        }
+    }
 
     public init(trainPath: String, validationPath: String) {
         self.trainPath = trainPath
@@ -111,6 +127,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         if let every = checkpointEverySteps, every < 1 { problems.append("--checkpoint-every must be at least 1 step") }
         if let minutes = checkpointEveryMinutes, !(minutes > 0) { problems.append("--checkpoint-every must be a positive number of minutes") }
         if let forced = forcedMicroBatch, forced < 1 { problems.append("the forced micro-batch must be at least 1") }
+        if growthPatience < 1 { problems.append("the growth patience must be at least 1 step") }
         if let schedule = resizeSchedule {
             for size in schedule.sizes where size < 16 || size > 8192 {
                 problems.append("--resize-schedule size \(size) must be between 16 and 8192 px")

@@ -1,32 +1,68 @@
 import ArgumentParser
+import Foundation
 import Headroom
+import Torch
 
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check the whole stack end to end: a small CNN learns a synthetic task."
+        abstract: "Train on a generated image set under a tight memory budget: planning, OOM recovery, report.",
+        discussion: """
+            Writes a small three-class image set (circles, squares, stripes) as JPEGs, then trains ResNet-18 \
+            on it with progressive resizing (128 px, then 224 px) and a memory budget small enough that the \
+            planner must accumulate. Halfway through, another tenant takes part of the budget for a few steps \
+            (simulated): the run recovers from the out-of-memory errors without losing a sample, then grows back.
+            """
     )
 
-    @Option(help: "Optimiser steps to run.")
-    var steps = 40
+    @Option(help: "Where to write the generated images.")
+    var data = "runs/demo-data"
+
+    @Option(help: "The run directory (replaced if it holds an earlier demo).")
+    var out = "runs/demo"
+
+    @Option(help: "The memory budget.")
+    var memoryBudget = "350MiB"
+
+    @Option(help: "Epochs to train.")
+    var epochs = 4
 
     func validate() throws {
-        guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
+        guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
+        guard MemoryBudget(parsing: memoryBudget) != nil else { throw ValidationError("--memory-budget \(memoryBudget) is not a size") }
     }
 
     func run() throws {
-        var check = SmokeCheck()
-        check.steps = steps
-        print("headroom demo: training a small CNN on synthetic stripes (\(steps) steps, batch \(check.batchSize))")
-        let result = try check.run { step in
-            if step.index % 10 == 0 || step.index == steps - 1 {
-                print("  step \(step.index + 1)/\(steps)  loss \(formatted(step.loss))")
-            }
-        }
-        print("loss \(formatted(result.firstLoss)) → \(formatted(result.lastLoss)), held-out accuracy \(formatted(result.accuracy * 100))%")
-    }
+        let printer = ProgressPrinter()
+        let root = URL(fileURLWithPath: data)
+        printer.say("writing the demo images to \(root.path)")
+        let (train, validation) = try SyntheticDataset().write(to: root)
+        let runDirectory = URL(fileURLWithPath: out)
+        try? FileManager.default.removeItem(at: runDirectory)
 
-    private func formatted(_ value: Double) -> String {
-        let scaled = (value * 1000).rounded() / 1000
-        return "\(scaled)"
+        var config = TrainingConfiguration(trainPath: train.path, validationPath: validation.path)
+        config.epochs = epochs
+        config.batchSize = 16
+        config.resizeSchedule = ResizeSchedule(parsing: "128:\(max(1, epochs / 2)),224")
+        config.imageSize = 224
+        config.learningRate = 0.02
+        config.warmupEpochs = 0.5
+        config.memoryBudget = memoryBudget
+        config.device = "cpu"
+        config.growthPatience = 4
+        // Simulated pressure: another tenant takes 100 MiB for five steps of the last epoch.
+        let steps = epochs * 9
+        config.memoryPressure = .init(fromStep: steps - 8, untilStep: steps - 3, bytes: 100 << 20)
+
+        let trainer = try Trainer(configuration: config, runDirectory: runDirectory, observer: { printer.handle($0) })
+        let signals = StopSignals { trainer.requestStop() }
+        defer { signals.cancel() }
+        let summary = try trainer.run()
+        printer.say("")
+        printer.say("trained \(summary.samplesSeen) samples in \(summary.globalSteps) steps; \(summary.outOfMemoryRecoveries) out-of-memory errors recovered, no sample lost")
+        if let best = summary.bestTop1 { printer.say("best validation top-1: \(String(format: "%.1f%%", best * 100))") }
+        printer.say("report:      \(runDirectory.appendingPathComponent("report.html").path)")
+        printer.say("metrics:     \(runDirectory.appendingPathComponent("metrics.jsonl").path)")
+        printer.say("checkpoint:  \(runDirectory.appendingPathComponent("checkpoints/best.safetensors").path)")
+        printer.say("tensorboard: tensorboard --logdir \(runDirectory.appendingPathComponent("tensorboard").path)")
     }
 }

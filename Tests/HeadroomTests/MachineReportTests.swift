@@ -2,18 +2,6 @@ import Testing
 import Headroom
 import Torch
 
-@Suite struct SmokeCheckTests {
-    @Test func aSmallCNNLearnsStripes() throws {
-        var check = SmokeCheck()
-        check.steps = 30
-        var seen: [Int] = []
-        let result = try check.run { seen.append($0.index) }
-        #expect(seen == Array(0..<30))
-        #expect(result.lastLoss < result.firstLoss / 4, "loss \(result.firstLoss) → \(result.lastLoss)")
-        #expect(result.accuracy >= 0.9)
-    }
-}
-
 @Suite struct MachineReportTests {
     @Test func reportsThePinnedLibtorch() {
         let report = MachineReport.gather()

@@ -1,0 +1,412 @@
+public import Foundation
+public import Torch
+import TorchNN
+import TorchOptim
+
+/// Trains a ResNet classifier by the configuration, keeping the one rule: every optimiser
+/// step sees exactly the effective batch, however memory forces the micro-batching.
+///
+/// `run()` reads like torchvision's reference loop: for each epoch, train one epoch (at
+/// the stage's resolution, planned for memory when the stage starts), evaluate,
+/// checkpoint. Everything the run produces goes to the run directory.
+public final class Trainer: @unchecked Sendable {
+    // @unchecked: `stopRequested` is the only state touched from another thread (a signal
+    // handler), and it is guarded by `lock`.
+    public let configuration: TrainingConfiguration
+    public let directory: RunDirectory
+    public let device: Device
+    public let precision: Precision
+    public let budgetBytes: Int
+    public let step: TrainingStep
+    private let train: LabeledSamples
+    private let validation: LabeledSamples
+    private let trainLoader: BatchLoader
+    private let validationLoader: BatchLoader
+    private let observer: @Sendable (TrainerEvent) -> Void
+    private let metrics: MetricsWriter
+    private let checkpointer: Checkpointer
+    private var tensorBoard: TensorBoardWriter?
+    private let lock = NSLock()
+    private var stopRequested = false
+
+    // Progress, saved in checkpoints.
+    private var epoch = 0
+    private var stepInEpoch = 0
+    private var globalStep = 0
+    private var samplesSeen = 0
+    private var policies: [Int: MicroBatchPolicy] = [:]
+    private var plans: [ResolutionPlan] = []
+    private var bestTop1: Double?
+    private var bestEpoch: Int?
+    private var excludedThisEpoch: [Int] = []
+    private var recoveries = 0
+    private var lastValidation: EvaluationResult?
+
+    /// Sets up a run: checks every option and the data before anything is written, builds
+    /// the model and optimiser, and restores the latest checkpoint when `resume` is set.
+    public init(
+        configuration: TrainingConfiguration, runDirectory: URL, resume: Bool = false,
+        observer: @escaping @Sendable (TrainerEvent) -> Void = { _ in }
+    ) throws {
+        // The counting allocator must see the model's own allocations.
+        try Device.installCountingCPUAllocator()
+        let run = RunDirectory(runDirectory)
+        let checkpointer = Checkpointer(runDirectory: runDirectory)
+        let saved = resume ? try checkpointer.latest() : nil
+        if resume && saved == nil {
+            throw TrainingSetupError(problems: ["--resume: \(runDirectory.path) holds no checkpoint to resume from"])
+        }
+        if !resume && run.holdsARun {
+            throw TrainingSetupError(problems: [
+                "\(runDirectory.path) already holds a run: resume it with --resume \(runDirectory.path), or choose another --out"
+            ])
+        }
+        let configuration = saved?.state.configuration ?? configuration
+        let problems = configuration.problems()
+        guard problems.isEmpty else { throw TrainingSetupError(problems: problems) }
+
+        let (train, validation) = try Self.scanData(configuration)
+        let device = try Self.resolveDevice(configuration.device)
+        if let threads = configuration.threads { try Torch.setThreadCount(threads) }
+        try Torch.manualSeed(configuration.seed)
+
+        let model = try Self.buildModel(configuration, classCount: train.classes.count, device: device, observer: observer)
+        let precision = Self.resolvePrecision(configuration.precision, device: device)
+        let trainable = model.namedParameters().map(\.tensor).filter(\.requiresGradient)
+        let optimizer = try Self.buildOptimizer(configuration, parameters: trainable)
+        step = try TrainingStep(
+            model: model, optimizer: optimizer, device: device, precision: precision,
+            memoryFormat: configuration.channelsLast ? .channelsLast : .contiguous,
+            labelSmoothing: configuration.labelSmoothing, gradientClipNorm: configuration.gradientClipNorm)
+        let budget = try (configuration.memoryBudget.flatMap(MemoryBudget.init(parsing:)) ?? .standard).resolve(on: device)
+
+        // Everything checked: from here on, files are written.
+        try run.prepare()
+        self.configuration = configuration
+        self.directory = run
+        self.device = device
+        self.precision = precision
+        self.budgetBytes = budget
+        self.train = train
+        self.validation = validation
+        self.observer = observer
+        self.checkpointer = checkpointer
+        metrics = try MetricsWriter(url: run.metrics)
+        trainLoader = BatchLoader(samples: train, transform: .standardTraining, seed: configuration.seed, workers: configuration.workers)
+        validationLoader = BatchLoader(
+            samples: validation, transform: .standardEvaluation, seed: configuration.seed, workers: configuration.workers)
+        tensorBoard = try? TensorBoardWriter(directory: run.tensorBoard)
+        if let (state, directory) = saved {
+            try restore(state, from: directory)
+        }
+        try device.setMemoryBudget(bytes: budget)
+        try writeRunRecord()
+        observer(.started(startRows()))
+    }
+
+    /// Asks the run to stop after the current step, saving a checkpoint (Ctrl-C).
+    public func requestStop() {
+        lock.lock()
+        stopRequested = true
+        lock.unlock()
+    }
+
+    private var isStopRequested: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return stopRequested
+    }
+
+    // MARK: - The loop
+
+    public func run() throws -> TrainingSummary {
+        var interrupted = false
+        epochs: while epoch < configuration.epochs {
+            let resolution = configuration.resolution(forEpoch: epoch)
+            if stepInEpoch == 0 { observer(.stage(epoch: epoch, resolution: resolution)) }
+            let stagePolicy = try policy(for: resolution)
+            let started = Date()
+            let trainResult = try trainOneEpoch(resolution: resolution, policy: stagePolicy)
+            if trainResult.interrupted {
+                interrupted = true
+                break epochs
+            }
+            let evaluation = try evaluate()
+            try finishEpoch(train: trainResult, evaluation: evaluation, seconds: Date().timeIntervalSince(started), resolution: resolution)
+        }
+        try? tensorBoard?.close()
+        _ = try? HTMLReport.write(runDirectory: directory.url)
+        return TrainingSummary(
+            epochsCompleted: epoch, globalSteps: globalStep, samplesSeen: samplesSeen, outOfMemoryRecoveries: recoveries,
+            bestTop1: bestTop1, bestEpoch: bestEpoch, lastValidation: lastValidation, interrupted: interrupted,
+            runDirectory: directory.url)
+    }
+
+    private struct EpochTraining {
+        var lossSum = 0.0
+        var correct = 0
+        var samples = 0
+        var interrupted = false
+    }
+
+    /// Trains the rest of the current epoch (all of it, or from a resumed step).
+    private func trainOneEpoch(resolution: Int, policy: MicroBatchPolicy) throws -> EpochTraining {
+        if stepInEpoch == 0 { excludedThisEpoch = trainLoader.badSamples.map(\.index) }
+        let order = EpochOrder(samples: train.samples.count, seed: configuration.seed, epoch: epoch, excluded: Set(excludedThisEpoch))
+        let effective = configuration.batchSize
+        let steps = order.stepCount(effectiveBatch: effective)
+        guard steps > 0 else {
+            throw TrainingSetupError(problems: [
+                "the training set has \(order.indices.count) usable samples, fewer than one batch of \(effective): lower --batch-size"
+            ])
+        }
+        let executor = StepExecutor(step: step, policy: policy)
+        let schedule = learningRateSchedule(stepsPerEpoch: steps)
+        let first = stepInEpoch
+        let loader = trainLoader
+        let currentEpoch = epoch
+        let prefetcher = Prefetcher(count: steps - first, depth: 2) { offset in
+            try loader.batch(Array(order.samples(ofStep: first + offset, effectiveBatch: effective)), resolution: resolution, epoch: currentEpoch)
+        }
+        defer { prefetcher.cancel() }
+        var result = EpochTraining()
+        let epochStart = Date()
+        var lastCheckpoint = Date()
+        var reportedBad = Set(trainLoader.badSamples.map(\.index))
+        while let batch = try prefetcher.next() {
+            step.optimizer.learningRate = schedule.rate(atStep: globalStep)
+            try applyMemoryPressure()
+            try device.resetPeakMemory()
+            let stepStart = Date()
+            let outcome = try executor.run(batch)
+            policies[resolution] = executor.policy
+            let loss = try outcome.lossSum.item() / Double(outcome.samples)  // host sync, once per step
+            result.lossSum += loss * Double(outcome.samples)
+            result.correct += try outcome.correct.itemInt()
+            result.samples += outcome.samples
+            stepInEpoch += 1
+            globalStep += 1
+            samplesSeen += outcome.samples
+            for recovery in outcome.recoveries {
+                recoveries += 1
+                observer(.outOfMemory(
+                    epoch: epoch, step: globalStep, resolution: resolution, failedMicroBatch: recovery.failedMicroBatch,
+                    newMicroBatch: recovery.newMicroBatch))
+                try metrics.append("oom", [
+                    "epoch": epoch, "step": globalStep, "resolution": resolution, "micro_batch": recovery.failedMicroBatch,
+                    "new_micro_batch": recovery.newMicroBatch, "requested_bytes": recovery.requestedBytes,
+                ])
+            }
+            for bad in trainLoader.badSamples where !reportedBad.contains(bad.index) {
+                reportedBad.insert(bad.index)
+                observer(.badSample(bad))
+                try metrics.append("bad_image", ["epoch": epoch, "step": globalStep, "path": bad.path, "reason": bad.reason])
+            }
+            let memory = try device.memoryStatistics()
+            let elapsed = Date().timeIntervalSince(epochStart)
+            let rate = Double(result.samples) / max(elapsed, 1e-9)
+            let progress = StepProgress(
+                epoch: epoch, epochs: configuration.epochs, stepInEpoch: stepInEpoch, stepsInEpoch: steps, globalStep: globalStep,
+                loss: loss, learningRate: step.optimizer.learningRate, microBatch: outcome.microBatch,
+                accumulation: outcome.accumulation, resolution: resolution, samplesPerSecond: rate, liveBytes: memory.liveBytes,
+                peakBytes: memory.peakBytes, budgetBytes: memory.budgetBytes,
+                epochSecondsLeft: Double(steps - stepInEpoch) * Date().timeIntervalSince(stepStart))
+            observer(.step(progress))
+            try logStep(progress, samplesPerSecond: Double(outcome.samples) / max(Date().timeIntervalSince(stepStart), 1e-9))
+
+            if isStopRequested {
+                observer(.stopping)
+                try saveCheckpoint(reason: .interrupt, isBest: false)
+                result.interrupted = true
+                return result
+            }
+            if shouldCheckpoint(since: lastCheckpoint), stepInEpoch < steps {
+                try saveCheckpoint(reason: .interval, isBest: false)
+                lastCheckpoint = Date()
+            }
+        }
+        return result
+    }
+
+    /// The budget less any simulated pressure at this step.
+    private func applyMemoryPressure() throws {
+        guard let pressure = configuration.memoryPressure else { return }
+        let active = globalStep >= pressure.fromStep && globalStep < (pressure.untilStep ?? Int.max)
+        try device.setMemoryBudget(bytes: active ? max(1, budgetBytes - pressure.bytes) : budgetBytes)
+    }
+
+    private func shouldCheckpoint(since last: Date) -> Bool {
+        if let every = configuration.checkpointEverySteps, globalStep % every == 0 { return true }
+        if let minutes = configuration.checkpointEveryMinutes, Date().timeIntervalSince(last) >= minutes * 60 { return true }
+        return false
+    }
+
+    /// Validation at a fixed resolution, BatchNorm in evaluation mode, no gradients.
+    private func evaluate() throws -> EvaluationResult {
+        let resolution = configuration.resolvedValidationImageSize
+        step.model.eval()
+        defer { step.model.train() }
+        let evaluator = Evaluator(step: step)
+        var batchSize = max(1, min(128, 2 * (policies.values.map(\.currentBatch).max() ?? configuration.batchSize)))
+        var start = 0
+        while start < validation.samples.count {
+            let indices = Array(start..<min(validation.samples.count, start + batchSize))
+            let batch = try validationLoader.batch(indices, resolution: resolution, epoch: 0)
+            do {
+                try evaluator.add(images: batch.images, labels: batch.labels)
+                start += indices.count
+            } catch {
+                // Evaluation has no accumulation to keep: a smaller batch is all it takes.
+                guard error.isOutOfMemory && batchSize > 1 else { throw error }
+                batchSize /= 2
+            }
+        }
+        return try evaluator.result()
+    }
+
+    private func finishEpoch(train result: EpochTraining, evaluation: EvaluationResult, seconds: Double, resolution: Int) throws {
+        let isBest = evaluation.top1 > (bestTop1 ?? -1)
+        if isBest {
+            bestTop1 = evaluation.top1
+            bestEpoch = epoch
+        }
+        lastValidation = evaluation
+        let summary = EpochSummary(
+            epoch: epoch, trainLoss: result.lossSum / Double(max(result.samples, 1)),
+            trainTop1: Double(result.correct) / Double(max(result.samples, 1)), validation: evaluation, seconds: seconds,
+            resolution: resolution, isBest: isBest)
+        try metrics.append("epoch", [
+            "epoch": epoch, "step": globalStep, "samples": samplesSeen, "train_loss": summary.trainLoss,
+            "train_top1": summary.trainTop1, "val_loss": evaluation.loss, "val_top1": evaluation.top1, "val_top5": evaluation.top5,
+            "epoch_seconds": seconds, "resolution": resolution, "lr": step.optimizer.learningRate,
+        ])
+        for (tag, value) in [
+            ("epoch/train_loss", summary.trainLoss), ("epoch/train_top1", summary.trainTop1), ("epoch/val_loss", evaluation.loss),
+            ("epoch/val_top1", evaluation.top1),
+        ] {
+            try? tensorBoard?.add(scalar: value, tag: tag, step: globalStep)
+        }
+        if let top5 = evaluation.top5 { try? tensorBoard?.add(scalar: top5, tag: "epoch/val_top5", step: globalStep) }
+        try? tensorBoard?.flush()
+        try directory.write(ConfusionRecord(classes: train.classes, matrix: evaluation.confusion), to: directory.confusion)
+        observer(.validated(summary))
+        epoch += 1
+        stepInEpoch = 0
+        try saveCheckpoint(reason: .epoch, isBest: isBest)
+        _ = try? HTMLReport.write(runDirectory: directory.url)
+    }
+
+    // MARK: - Memory plans
+
+    /// The micro-batch policy of a resolution: restored, forced, or planned now.
+    private func policy(for resolution: Int) throws -> MicroBatchPolicy {
+        if let existing = policies[resolution] { return existing }
+        let effective = configuration.batchSize
+        let plan: ResolutionPlan
+        if let forced = configuration.forcedMicroBatch {
+            let micro = min(forced, effective)
+            plan = ResolutionPlan(
+                resolution: resolution, microBatch: micro, accumulation: AccumulationPlan(effectiveBatch: effective, microBatch: micro),
+                predictedPeakBytes: 0, verifiedPeakBytes: 0, budgetBytes: budgetBytes, model: MemoryModel(fixedBytes: 0, bytesPerSample: 0),
+                measurements: [])
+        } else {
+            var planner = BatchPlanner(budgetBytes: budgetBytes, effectiveBatch: effective, headroom: configuration.memoryHeadroom)
+            // The prefetch queue holds two decoded batches beside the one training.
+            planner.prefetchBytesPerSample = { 3 * BatchLoader.batchBytes(count: 1, resolution: $0) }
+            plan = try planner.plan(resolutions: [resolution], step: step)[0]
+        }
+        plans.removeAll { $0.resolution == resolution }
+        plans.append(plan)
+        let policy = MicroBatchPolicy(
+            plannedBatch: plan.microBatch, effectiveBatch: effective,
+            model: configuration.forcedMicroBatch == nil ? plan.model : nil, budgetBytes: budgetBytes,
+            patience: configuration.growthPatience)
+        policies[resolution] = policy
+        observer(.planned(plan))
+        try metrics.append("replan", [
+            "epoch": epoch, "step": globalStep, "resolution": resolution, "micro_batch": plan.microBatch,
+            "accumulation": plan.accumulation.steps, "predicted_peak_bytes": plan.predictedPeakBytes,
+            "verified_peak_bytes": plan.verifiedPeakBytes, "budget_bytes": budgetBytes,
+        ])
+        try writeRunRecord()
+        return policy
+    }
+
+    // MARK: - Checkpoints
+
+    private func checkpointState() -> CheckpointState {
+        CheckpointState(
+            configuration: configuration, classNames: train.classes, epoch: epoch, stepInEpoch: stepInEpoch, globalStep: globalStep,
+            samplesSeen: samplesSeen, optimizerSteps: step.optimizer.stepCount, lossScaler: step.lossScaler,
+            policies: Dictionary(uniqueKeysWithValues: policies.map { (String($0.key), $0.value) }), plans: plans,
+            bestTop1: bestTop1, bestEpoch: bestEpoch, badSamples: trainLoader.badSamples.map(\.index),
+            excludedThisEpoch: excludedThisEpoch, savedAt: Date().timeIntervalSince1970, headroomVersion: HeadroomRelease.version)
+    }
+
+    private func saveCheckpoint(reason: Checkpointer.Reason, isBest: Bool) throws {
+        let url = try checkpointer.save(step: step, state: checkpointState(), isBest: isBest)
+        try metrics.append("checkpoint", ["epoch": epoch, "step": globalStep, "path": url.path, "reason": reason.rawValue])
+        observer(.checkpointSaved(url, reason: reason))
+    }
+
+    private func restore(_ state: CheckpointState, from directory: URL) throws {
+        try checkpointer.restore(directory, into: step, optimizerSteps: state.optimizerSteps)
+        step.restoreLossScaler(state.lossScaler)
+        epoch = state.epoch
+        stepInEpoch = state.stepInEpoch
+        globalStep = state.globalStep
+        samplesSeen = state.samplesSeen
+        bestTop1 = state.bestTop1
+        bestEpoch = state.bestEpoch
+        plans = state.plans
+        excludedThisEpoch = state.excludedThisEpoch
+        policies = Dictionary(uniqueKeysWithValues: state.policies.compactMap { key, value in Int(key).map { ($0, value) } })
+        trainLoader.markBad(state.badSamples.map { BadSample(index: $0, path: train.samples[$0].path, reason: "failed in an earlier session") })
+    }
+
+    // MARK: - Records
+
+    private func logStep(_ progress: StepProgress, samplesPerSecond: Double) throws {
+        try metrics.append("step", [
+            "epoch": progress.epoch, "step": progress.globalStep, "samples": samplesSeen, "loss": progress.loss,
+            "lr": progress.learningRate, "micro_batch": progress.microBatch, "accumulation": progress.accumulation,
+            "resolution": progress.resolution, "peak_bytes": progress.peakBytes, "budget_bytes": progress.budgetBytes ?? budgetBytes,
+            "samples_per_s": samplesPerSecond,
+        ])
+        for (tag, value) in [
+            ("train/loss", progress.loss), ("train/lr", progress.learningRate), ("train/samples_per_s", samplesPerSecond),
+            ("memory/peak_bytes", Double(progress.peakBytes)), ("memory/budget_bytes", Double(progress.budgetBytes ?? budgetBytes)),
+            ("plan/micro_batch", Double(progress.microBatch)), ("plan/accumulation", Double(progress.accumulation)),
+            ("plan/resolution", Double(progress.resolution)),
+        ] {
+            try? tensorBoard?.add(scalar: value, tag: tag, step: progress.globalStep)
+        }
+    }
+
+    private func writeRunRecord() throws {
+        try directory.write(
+            RunRecord(
+                configuration: configuration, device: device.description, precision: precision, budgetBytes: budgetBytes,
+                classNames: train.classes, trainingSamples: train.samples.count, validationSamples: validation.samples.count,
+                plan: plans.sorted { $0.resolution < $1.resolution }, headroomVersion: HeadroomRelease.version),
+            to: directory.configuration)
+    }
+
+    private func startRows() -> [(String, String)] {
+        [
+            ("model", "\(configuration.architecture.rawValue), \(train.classes.count) classes, \(step.model.parameterCount) parameters"),
+            ("data", "\(train.samples.count) training / \(validation.samples.count) validation images"),
+            ("device", "\(device), \(precision.rawValue)\(configuration.channelsLast ? ", channels-last" : "")"),
+            ("memory budget", formatBytes(budgetBytes)),
+            ("batch", "\(configuration.batchSize) per optimiser step"),
+            ("schedule", "\(configuration.epochs) epochs at \(configuration.resizeSchedule?.description ?? "\(configuration.imageSize)") px, \(configuration.optimizer.rawValue) lr \(configuration.learningRate) \(configuration.learningRateSchedule.rawValue)"),
+            ("run directory", directory.url.path),
+        ]
+    }
+
+    private func learningRateSchedule(stepsPerEpoch: Int) -> LearningRateSchedule {
+        LearningRateSchedule(
+            kind: configuration.learningRateSchedule, baseRate: configuration.learningRate,
+            totalSteps: stepsPerEpoch * configuration.epochs, warmupSteps: Int(configuration.warmupEpochs * Double(stepsPerEpoch)))
+    }
+}

@@ -1,0 +1,160 @@
+public import ArgumentParser
+public import Headroom
+
+extension ResNet.Architecture: ExpressibleByArgument {}
+extension TrainingConfiguration.OptimizerKind: ExpressibleByArgument {}
+extension TrainingConfiguration.PrecisionChoice: ExpressibleByArgument {}
+extension LearningRateSchedule.Kind: ExpressibleByArgument {}
+
+/// The options `train` and `plan` share, named as a PyTorch user expects.
+struct TrainingOptions: ParsableArguments {
+    @Argument(help: "A folder holding train/ and val/ (ImageFolder layout), or omit and use --train and --val.")
+    var data: String?
+
+    @Option(help: "Training images: an ImageFolder directory or a CSV manifest (path,label).")
+    var train: String?
+
+    @Option(help: "Validation images, with the same classes.")
+    var val: String?
+
+    @Option(help: "The network.")
+    var model: ResNet.Architecture = .resnet18
+
+    @Option(help: "Start from these weights (safetensors, or a torchvision .pth); the classifier is re-initialised if its classes differ.")
+    var weights: String?
+
+    @Flag(help: "Train only the classifier on top of --weights.")
+    var freezeBackbone = false
+
+    @Option(help: "Epochs to train.")
+    var epochs = 10
+
+    @Option(help: "The effective batch: samples per optimiser step, whatever memory allows per pass.")
+    var batchSize = 32
+
+    @Option(help: "Training resolution in pixels.")
+    var imageSize = 224
+
+    @Option(help: "Progressive resizing, e.g. 256:3,384:3,512 (3 epochs at 256, 3 at 384, then 512).")
+    var resizeSchedule: String?
+
+    @Option(help: "Validation resolution (default: the final training resolution).")
+    var valImageSize: Int?
+
+    @Option(help: "sgd, adam or adamw.")
+    var optimizer: TrainingConfiguration.OptimizerKind = .sgd
+
+    @Option(help: "Base learning rate.")
+    var lr = 0.1
+
+    @Option(help: "SGD momentum.")
+    var momentum = 0.9
+
+    @Flag(help: "Nesterov momentum (SGD).")
+    var nesterov = false
+
+    @Option(help: "Weight decay.")
+    var weightDecay = 1e-4
+
+    @Option(help: "constant, cosine or onecycle.")
+    var lrSchedule: LearningRateSchedule.Kind = .cosine
+
+    @Option(help: "Linear warm-up, in epochs.")
+    var warmupEpochs = 0.0
+
+    @Option(help: "Label smoothing of the cross-entropy loss.")
+    var labelSmoothing = 0.0
+
+    @Option(help: "auto, fp32, bf16 or fp16 (fp16 uses a dynamic loss scale).")
+    var precision: TrainingConfiguration.PrecisionChoice = .auto
+
+    @Flag(help: "Lay out activations and weights channels-last.")
+    var channelsLast = false
+
+    @Option(help: "Memory the run may use: a share of the device (80%) or a size (6GiB, 512MiB). Default 80%.")
+    var memoryBudget: String?
+
+    @Option(help: "auto, cpu, cuda or cuda:N.")
+    var device = "auto"
+
+    @Option(help: "Seed of the initialisation, the data order and the augmentations.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Decoding threads.")
+    var workers = 2
+
+    @Option(help: "Intra-op threads for libtorch (default: libtorch's choice).")
+    var threads: Int?
+
+    @Option(help: "Clip the global gradient norm to this value.")
+    var gradClip: Double?
+
+    @Option(help: "Also checkpoint within epochs: every N steps (\"500\") or minutes (\"10m\").")
+    var checkpointEvery: String?
+
+    /// Whether the data was given, as a folder or as --train and --val.
+    var hasData: Bool { data != nil || (train != nil && val != nil) }
+
+    func validate() throws {
+        if resizeSchedule != nil && ResizeSchedule(parsing: resizeSchedule!) == nil {
+            throw ValidationError("--resize-schedule \(resizeSchedule!) is not of the form 256:3,384:3,512")
+        }
+        if let every = checkpointEvery, CheckpointInterval(every) == nil {
+            throw ValidationError("--checkpoint-every \(every) is neither a step count (500) nor minutes (10m)")
+        }
+        let problems = configuration().problems()
+        if !problems.isEmpty { throw ValidationError(problems.joined(separator: "\n")) }
+    }
+
+    /// The options as the library's configuration.
+    func configuration() -> TrainingConfiguration {
+        var config = TrainingConfiguration(
+            trainPath: train ?? "\(data ?? ".")/train", validationPath: val ?? "\(data ?? ".")/val")
+        config.architecture = model
+        config.weightsPath = weights
+        config.freezeBackbone = freezeBackbone
+        config.epochs = epochs
+        config.batchSize = batchSize
+        config.imageSize = imageSize
+        config.resizeSchedule = resizeSchedule.flatMap(ResizeSchedule.init(parsing:))
+        config.validationImageSize = valImageSize
+        config.optimizer = optimizer
+        config.learningRate = lr
+        config.momentum = momentum
+        config.nesterov = nesterov
+        config.weightDecay = weightDecay
+        config.learningRateSchedule = lrSchedule
+        config.warmupEpochs = warmupEpochs
+        config.labelSmoothing = labelSmoothing
+        config.precision = precision
+        config.channelsLast = channelsLast
+        config.memoryBudget = memoryBudget
+        config.device = device
+        config.seed = seed
+        config.workers = workers
+        config.threads = threads
+        config.gradientClipNorm = gradClip
+        switch checkpointEvery.flatMap(CheckpointInterval.init) {
+        case let .steps(count): config.checkpointEverySteps = count
+        case let .minutes(minutes): config.checkpointEveryMinutes = minutes
+        case nil: break
+        }
+        return config
+    }
+}
+
+/// "500" (steps) or "10m" (minutes).
+enum CheckpointInterval {
+    case steps(Int)
+    case minutes(Double)
+
+    init?(_ text: String) {
+        if text.hasSuffix("m"), let minutes = Double(text.dropLast()), minutes > 0 {
+            self = .minutes(minutes)
+        } else if let steps = Int(text), steps > 0 {
+            self = .steps(steps)
+        } else {
+            return nil
+        }
+    }
+}

@@ -1,0 +1,50 @@
+import ArgumentParser
+import Foundation
+import Headroom
+import Torch
+
+struct Plan: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure and print the memory plan: the micro-batch and accumulation for each resolution.",
+        discussion: "Takes the same options as train; runs a few real training steps per resolution and writes nothing."
+    )
+
+    @OptionGroup var options: TrainingOptions
+
+    @Flag(help: "Print the plan as JSON (schema in the README).")
+    var json = false
+
+    func validate() throws {
+        guard options.hasData else { throw ValidationError("give a data folder holding train/ and val/, or --train and --val") }
+    }
+
+    func run() throws {
+        let plan: RunPlan
+        do {
+            plan = try RunPlan.make(for: options.configuration())
+        } catch let error as TrainingSetupError {
+            throw ValidationError(error.description)
+        } catch let error as PlanningError {
+            FileHandle.standardError.write(Data("headroom plan: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(plan), as: UTF8.self))
+            return
+        }
+        print("device \(plan.device), \(plan.precision.rawValue); budget \(formatBytes(plan.budgetBytes)) (\(Int(plan.headroom * 100))% kept free); effective batch \(plan.effectiveBatch)")
+        let header = ["resolution", "micro-batch", "accumulation", "predicted peak", "verified peak", "budget"]
+        let rows = plan.resolutions.map { row in
+            [
+                "\(row.resolution) px", "\(row.microBatch)", "\(row.accumulation.steps) (\(row.accumulation.sizes.map(String.init).joined(separator: "+")))",
+                formatBytes(row.predictedPeakBytes), formatBytes(row.verifiedPeakBytes), formatBytes(row.budgetBytes),
+            ]
+        }
+        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+        for line in [header] + rows {
+            print(zip(line, widths).map { $0.0.padding(toLength: $0.1, withPad: " ", startingAt: 0) }.joined(separator: "  "))
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import Headroom
+import Torch
+
+/// Turns trainer events into terminal output: a live progress line on a terminal, plain
+/// periodic lines otherwise (logs, CI).
+final class ProgressPrinter: @unchecked Sendable {
+    // @unchecked: events arrive on the training thread only.
+    private let isTerminal = isatty(STDOUT_FILENO) != 0
+    private var lastPlainLine = Date.distantPast
+    private var lineIsOpen = false
+
+    func handle(_ event: TrainerEvent) {
+        switch event {
+        case let .started(rows):
+            let width = rows.map(\.0.count).max() ?? 0
+            for (name, value) in rows { say("\(name.padding(toLength: width, withPad: " ", startingAt: 0))  \(value)") }
+        case let .planned(plan):
+            let measured = plan.measurements.map { m in "\(m.batch)→\(m.peakBytes.map(formatBytes) ?? "OOM")" }.joined(separator: ", ")
+            say("plan \(plan.resolution) px: micro-batch \(plan.microBatch) × \(plan.accumulation.steps), predicted peak \(formatBytes(plan.predictedPeakBytes)), verified \(formatBytes(plan.verifiedPeakBytes)) of \(formatBytes(plan.budgetBytes)) (steps measured: \(measured))")
+        case let .stage(epoch, resolution):
+            say("epoch \(epoch + 1): \(resolution) px")
+        case let .step(progress):
+            step(progress)
+        case let .outOfMemory(_, step, resolution, failed, new):
+            say("out of memory at step \(step) (\(resolution) px, micro-batch \(failed)): retrying the same samples at micro-batch \(new)")
+        case let .badSample(sample):
+            say("skipped an unreadable image: \(sample)")
+        case let .validated(summary):
+            let top5 = summary.validation.top5.map { ", top-5 \(percent($0))" } ?? ""
+            say("epoch \(summary.epoch + 1): train loss \(fixed(summary.trainLoss)), val loss \(fixed(summary.validation.loss)), top-1 \(percent(summary.validation.top1))\(top5)\(summary.isBest ? " (best)" : "") in \(fixed(summary.seconds, digits: 1)) s")
+        case let .checkpointSaved(url, reason):
+            if reason != .interval { say("checkpoint (\(reason.rawValue)): \(url.path)") }
+        case .stopping:
+            say("stopping: saving a checkpoint after this step (Ctrl-C again to quit at once)")
+        }
+    }
+
+    private func step(_ p: StepProgress) {
+        let budget = p.budgetBytes.map { "/\(formatBytes($0))" } ?? ""
+        let line = "epoch \(p.epoch + 1)/\(p.epochs) step \(p.stepInEpoch)/\(p.stepsInEpoch)  loss \(fixed(p.loss))  lr \(String(format: "%.3g", p.learningRate))  \(p.microBatch)×\(p.accumulation) @\(p.resolution)px  \(fixed(p.samplesPerSecond, digits: 1)) img/s  mem \(formatBytes(p.peakBytes))\(budget)  eta \(duration(p.epochSecondsLeft))"
+        if isTerminal {
+            print("\r\u{1B}[2K" + line, terminator: "")
+            fflush(nil)  // every output stream: stdout without touching the global
+            lineIsOpen = true
+        } else if Date().timeIntervalSince(lastPlainLine) >= 10 || p.stepInEpoch == p.stepsInEpoch {
+            print(line)
+            lastPlainLine = Date()
+        }
+    }
+
+    /// A line of its own, closing the live progress line first.
+    func say(_ text: String) {
+        if lineIsOpen {
+            print("")
+            lineIsOpen = false
+        }
+        print(text)
+        fflush(nil)  // every output stream: stdout without touching the global
+    }
+
+    private func fixed(_ value: Double, digits: Int = 4) -> String { String(format: "%.\(digits)f", value) }
+    private func percent(_ value: Double) -> String { String(format: "%.1f%%", value * 100) }
+    private func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite else { return "?" }
+        let s = Int(seconds)
+        return s >= 3600 ? "\(s / 3600)h\(s % 3600 / 60)m" : s >= 60 ? "\(s / 60)m\(s % 60)s" : "\(s)s"
+    }
+}
