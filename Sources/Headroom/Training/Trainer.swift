@@ -210,7 +210,8 @@ public final class Trainer: @unchecked Sendable {
                 loss: loss, learningRate: step.optimizer.learningRate, microBatch: outcome.microBatch,
                 accumulation: outcome.accumulation, resolution: resolution, samplesPerSecond: rate, liveBytes: memory.liveBytes,
                 peakBytes: memory.peakBytes, budgetBytes: memory.budgetBytes,
-                epochSecondsLeft: Double(steps - stepInEpoch) * Date().timeIntervalSince(stepStart))
+                epochSecondsLeft: Double(steps - stepInEpoch) * Date().timeIntervalSince(stepStart),
+                sampleIndices: batch.sampleIndices)
             observer(.step(progress))
             try logStep(progress, samplesPerSecond: Double(outcome.samples) / max(Date().timeIntervalSince(stepStart), 1e-9))
 

@@ -38,6 +38,8 @@ public struct StepProgress: Sendable {
     public var budgetBytes: Int?
     /// Seconds until the end of the epoch at the current pace.
     public var epochSecondsLeft: Double
+    /// The dataset samples this step trained on, in order.
+    public var sampleIndices: [Int]
 }
 
 /// One epoch's results.

@@ -1,0 +1,192 @@
+import Foundation
+import Testing
+import TestSupport
+import Torch
+import TorchNN
+import TorchOptim
+@testable import Headroom
+
+/// End-to-end runs on a small generated JPEG set.
+@Suite(.serialized) struct TrainerTests {
+    let root: URL
+    let data: (train: URL, validation: URL)
+
+    init() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("headroom-trainer-\(UUID())")
+        var dataset = SyntheticDataset()
+        dataset.trainPerClass = 8
+        dataset.validationPerClass = 2
+        data = try dataset.write(to: root.appendingPathComponent("data"))
+    }
+
+    func configuration(resolution: Int = 64, epochs: Int = 1, micro: Int? = nil) -> TrainingConfiguration {
+        var config = TrainingConfiguration(trainPath: data.train.path, validationPath: data.validation.path)
+        config.epochs = epochs
+        config.batchSize = 8
+        config.imageSize = resolution
+        config.learningRate = 0.01
+        config.device = "cpu"
+        config.workers = 2
+        config.forcedMicroBatch = micro
+        return config
+    }
+
+    /// One run; returns its step records (loss, samples, micro-batch) and final weights.
+    func train(
+        _ config: TrainingConfiguration, in name: String, resume: Bool = false, stopAfterStep: Int? = nil
+    ) throws -> (steps: [StepProgress], summary: TrainingSummary, weights: [[Float]]) {
+        let collector = Collector()
+        let directory = root.appendingPathComponent(name)
+        let trainer = try Trainer(configuration: config, runDirectory: directory, resume: resume) { event in
+            collector.add(event)
+        }
+        defer { try? Device.cpu.setMemoryBudget(bytes: nil) }
+        collector.onStep = { [weak trainer] progress in if progress.globalStep == stopAfterStep { trainer?.requestStop() } }
+        let summary = try trainer.run()
+        let weights = try trainer.step.model.stateDict().map { try $0.tensor.to(dtype: .float32).array(of: Float.self) }
+        return (collector.steps, summary, weights)
+    }
+
+    /// The trainer-level check: squeezed by a budget that fits 4 but not 8, a run forced to 8
+    /// recovers, sees every sample once in the same order, and follows the unconstrained loss
+    /// curve. (BatchNorm in training mode normalises over each micro-batch, so the curves
+    /// differ a little; StepExecutorTests shows the step itself is exact with BN frozen.)
+    @Test func anOutOfMemoryRunFollowsTheUnconstrainedOne() throws {
+        // 160 px: activations outweigh the gradients accumulation holds, so 4 needs less than 8.
+        let halves = try train(configuration(resolution: 160, micro: 4), in: "halves")
+        let wholes = try train(configuration(resolution: 160, micro: 8), in: "wholes")
+        let four = try #require(halves.steps.map(\.peakBytes).max())
+        let eight = try #require(wholes.steps.map(\.peakBytes).max())
+        try #require(four < eight)
+
+        var squeezed = configuration(resolution: 160, micro: 8)
+        squeezed.memoryBudget = "\((four + eight) / 2)"
+        let recovered = try train(squeezed, in: "squeezed")
+        #expect(recovered.summary.outOfMemoryRecoveries >= 1)
+        #expect(recovered.steps.last?.microBatch == 4)
+        #expect(recovered.steps.allSatisfy { $0.peakBytes <= (four + eight) / 2 })
+        // Every sample of the epoch once, in the order of the unconstrained run.
+        let seen = recovered.steps.flatMap(\.sampleIndices)
+        #expect(Set(seen).count == seen.count)
+        #expect(seen.count == 24)
+        #expect(seen == wholes.steps.flatMap(\.sampleIndices))
+        // The unconstrained loss curve within 10%: the first step fits at 8 (no momentum yet)
+        // and is identical; later ones normalise over micro-batches of 4.
+        #expect(recovered.steps.first?.loss == wholes.steps.first?.loss)
+        expectClose(recovered.steps.map(\.loss), wholes.steps.map(\.loss), rtol: 0.1)
+    }
+
+    @Test func resumingMidEpochContinuesTheSameRun() throws {
+        let config = configuration(epochs: 2, micro: 8)
+        let straight = try train(config, in: "straight")
+        let first = try train(config, in: "interrupted", stopAfterStep: 2)  // mid-epoch: step 2 of 3
+        #expect(first.summary.interrupted)
+        #expect(first.steps.count == 2)
+        let rest = try train(config, in: "interrupted", resume: true)
+        #expect(rest.steps.first?.globalStep == 3)
+        #expect(rest.steps.first?.stepInEpoch == 3)
+        let samples = first.steps.flatMap(\.sampleIndices) + rest.steps.flatMap(\.sampleIndices)
+        #expect(samples == straight.steps.flatMap(\.sampleIndices))
+        expectClose(first.steps.map(\.loss) + rest.steps.map(\.loss), straight.steps.map(\.loss), rtol: 1e-4, atol: 1e-5)
+        for (a, b) in zip(rest.weights, straight.weights) {
+            expectClose(a.map(Double.init), b.map(Double.init), rtol: 1e-4, atol: 1e-5)
+        }
+        // The run directory holds what a person looks for.
+        let run = RunDirectory(root.appendingPathComponent("interrupted"))
+        for file in [run.configuration, run.metrics, run.confusion, run.report, run.checkpoints.appendingPathComponent("last.safetensors"),
+                     run.checkpoints.appendingPathComponent("best.safetensors")] {
+            #expect(FileManager.default.fileExists(atPath: file.path), "\(file.lastPathComponent) missing")
+        }
+    }
+
+    @Test func badOptionsFailBeforeAnythingIsWritten() throws {
+        func expectRefused(_ config: TrainingConfiguration, _ fragment: String, sourceLocation: SourceLocation = #_sourceLocation) {
+            let directory = root.appendingPathComponent("refused-\(UUID())")
+            do {
+                _ = try Trainer(configuration: config, runDirectory: directory)
+                Issue.record("accepted a bad configuration", sourceLocation: sourceLocation)
+            } catch {
+                #expect("\(error)".contains(fragment), "\(error)", sourceLocation: sourceLocation)
+            }
+            #expect(!FileManager.default.fileExists(atPath: directory.path), "wrote \(directory.path)", sourceLocation: sourceLocation)
+        }
+        var config = configuration()
+        config.learningRate = 0
+        expectRefused(config, "--lr")
+        config = configuration()
+        config.batchSize = 0
+        expectRefused(config, "--batch-size")
+        config = configuration()
+        config.trainPath = "/nonexistent/train"
+        expectRefused(config, "does not exist")
+        config = configuration()
+        config.memoryBudget = "lots"
+        expectRefused(config, "--memory-budget")
+        // Validation classes that differ from training's.
+        let other = root.appendingPathComponent("other-val")
+        try FileManager.default.createDirectory(at: other.appendingPathComponent("dogs"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            at: data.validation.appendingPathComponent("circles/0000.jpg"), to: other.appendingPathComponent("dogs/0000.jpg"))
+        config = configuration()
+        config.validationPath = other.path
+        expectRefused(config, "dogs")
+        // A run directory that cannot be created.
+        let file = root.appendingPathComponent("a-file")
+        try Data("x".utf8).write(to: file)
+        do {
+            _ = try Trainer(configuration: configuration(), runDirectory: file.appendingPathComponent("run"))
+            Issue.record("trained into a directory under a file")
+        } catch {
+            #expect("\(error)".contains("cannot create the run directory"))
+        }
+    }
+
+    @Test func anInterruptedCheckpointWriteLeavesThePreviousOneLoadable() throws {
+        let run = try train(configuration(micro: 8), in: "checkpointed")
+        let checkpointer = Checkpointer(runDirectory: root.appendingPathComponent("checkpointed"))
+        let before = try #require(try checkpointer.latest())
+        // A save killed half-way: a partial directory with a truncated weights file.
+        let partial = checkpointer.directory.appendingPathComponent(".step-00000099.partial")
+        try FileManager.default.createDirectory(at: partial, withIntermediateDirectories: true)
+        try Data(repeating: 7, count: 100).write(to: partial.appendingPathComponent("model.safetensors"))
+        let after = try #require(try checkpointer.latest())
+        #expect(after.state.globalStep == before.state.globalStep)
+        let weights = try ModelFile.read(after.directory.appendingPathComponent("model.safetensors")).tensors
+        #expect(weights.count == 122)
+        #expect(run.summary.globalSteps == 3)
+        // And resuming a finished run trains no more and still works.
+        let resumed = try train(configuration(micro: 8), in: "checkpointed", resume: true)
+        #expect(resumed.steps.isEmpty)
+    }
+
+    @Test func bf16OnTheCPURunsAndLearns() throws {
+        let model = try ResNet(.resnet18, classCount: 3, generator: Generator(seed: 1))
+        let optimizer = try SGD(parameters: model.namedParameters().map(\.tensor), learningRate: 0.02, momentum: 0.9)
+        let step = try TrainingStep(model: model, optimizer: optimizer, device: .cpu, precision: .bf16)
+        let loader = BatchLoader(
+            samples: try ImageFolder(root: data.train.path).scan(), transform: .standardEvaluation, seed: 0, workers: 2)
+        let batch = try loader.batch(Array(0..<24), resolution: 48, epoch: 0)
+        var losses: [Double] = []
+        for _ in 0..<12 {
+            let result = try step.accumulate(images: batch.images, labels: batch.labels, weight: 1)
+            try step.step()
+            losses.append(try result.lossSum.item() / 24)
+        }
+        #expect(losses.allSatisfy { $0.isFinite })
+        #expect(losses.last! < losses.first! * 0.7, "bf16 losses \(losses)")
+    }
+}
+
+/// Gathers the trainer's events (delivered on the training thread).
+private final class Collector: @unchecked Sendable {
+    var steps: [StepProgress] = []
+    var onStep: (StepProgress) -> Void = { _ in }
+
+    func add(_ event: TrainerEvent) {
+        if case let .step(progress) = event {
+            steps.append(progress)
+            onStep(progress)
+        }
+    }
+}
+
