@@ -98,7 +98,7 @@ let package = Package(
         ),
         .testTarget(
             name: "headroomTests",
-            dependencies: ["headroom", "TestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["headroom", "Headroom", "Torch", "TestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
     ],

@@ -1,4 +1,7 @@
 import ArgumentParser
+import Foundation
+import Headroom
+import Torch
 import Testing
 @testable import headroom
 
@@ -16,5 +19,51 @@ import Testing
 
     @Test func versionNamesLibtorch() {
         #expect(HeadroomCommand.configuration.version.contains("libtorch 2.11.0"))
+    }
+}
+
+@Suite(.serialized) struct PlanCommandTests {
+    let data: URL
+
+    init() throws {
+        var dataset = SyntheticDataset()
+        dataset.trainPerClass = 2
+        dataset.validationPerClass = 1
+        data = FileManager.default.temporaryDirectory.appendingPathComponent("headroom-plan-\(UUID())")
+        try dataset.write(to: data)
+    }
+
+    @Test func jsonFollowsTheDocumentedSchema() throws {
+        let command = try #require(try HeadroomCommand.parseAsRoot([
+            "plan", data.path, "--image-size", "64", "--batch-size", "4", "--memory-budget", "2GiB", "--device", "cpu", "--json",
+        ]) as? Plan)
+        let plan = try RunPlan.make(for: command.options.configuration())
+        let object = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(plan)) as? [String: Any])
+        #expect(Set(object.keys) == ["device", "precision", "budget_bytes", "effective_batch", "headroom", "resolutions"])
+        let rows = try #require(object["resolutions"] as? [[String: Any]])
+        #expect(rows.count == 1)
+        #expect(Set(rows[0].keys) == [
+            "resolution", "micro_batch", "accumulation", "micro_batch_sizes", "predicted_peak_bytes", "verified_peak_bytes",
+            "budget_bytes", "fixed_bytes", "bytes_per_sample", "measurements",
+        ])
+        #expect(rows[0]["micro_batch"] as? Int == 4)  // 2 GiB holds a batch of four at 64 px
+        try Device.cpu.setMemoryBudget(bytes: nil)
+    }
+
+    @Test func anImpossibleBudgetExitsWithStatusTwo() throws {
+        let command = try #require(try HeadroomCommand.parseAsRoot([
+            "plan", data.path, "--image-size", "256", "--batch-size", "4", "--memory-budget", "100MiB", "--device", "cpu",
+        ]) as? Plan)
+        defer { try? Device.cpu.setMemoryBudget(bytes: nil) }
+        #expect(throws: ExitCode(2)) { try command.run() }
+    }
+
+    @Test func trainRefusesBadOptionsAtParseTime() {
+        #expect(throws: (any Error).self) { try HeadroomCommand.parseAsRoot(["train", data.path, "--out", "/tmp/x", "--lr", "0"]) }
+        #expect(throws: (any Error).self) { try HeadroomCommand.parseAsRoot(["train", data.path, "--out", "/tmp/x", "--batch-size", "0"]) }
+        #expect(throws: (any Error).self) { try HeadroomCommand.parseAsRoot(["train", data.path, "--out", "/tmp/x", "--model", "vgg16"]) }
+        #expect(throws: (any Error).self) { try HeadroomCommand.parseAsRoot(["train", data.path, "--out", "/tmp/x", "--resize-schedule", "256:x"]) }
+        #expect(throws: (any Error).self) { try HeadroomCommand.parseAsRoot(["train", data.path]) }  // no --out
+        #expect((try? HeadroomCommand.parseAsRoot(["train", "--resume", "/tmp/run"])) is Train)
     }
 }

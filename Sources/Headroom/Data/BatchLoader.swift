@@ -1,6 +1,6 @@
 import Dispatch
-public import Foundation
-public import Torch
+import Foundation
+import Torch
 
 /// A sample that could not be used, and why (reported as a `bad_image` event).
 public struct BadSample: Sendable, Error, CustomStringConvertible {

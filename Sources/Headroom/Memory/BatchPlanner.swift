@@ -1,4 +1,4 @@
-public import Torch
+import Torch
 
 /// The micro-batch plan for one resolution, with the measurements behind it.
 public struct ResolutionPlan: Sendable, Codable, Equatable {

@@ -1,5 +1,5 @@
 import Foundation
-public import Torch
+import Torch
 import TorchNN
 import TorchOptim
 

@@ -1,5 +1,5 @@
 public import Torch
-public import TorchNN
+import TorchNN
 public import TorchOptim
 
 /// One optimiser step of a classifier, in micro-batches: the code path training, the

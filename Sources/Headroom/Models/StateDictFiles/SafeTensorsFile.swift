@@ -31,13 +31,7 @@ public struct SafeTensorsFile: Sendable {
 
     /// Maps and validates the file at `url`.
     public init(contentsOf url: URL) throws(StateDictError) {
-        let contents: Data
-        do {
-            contents = try Data(contentsOf: url, options: .alwaysMapped)
-        } catch {
-            throw .io(path: url.path, reason: "cannot read: \(error.localizedDescription)")
-        }
-        try self.init(contents: contents, path: url.path)
+        try self.init(contents: try StateDictError.mappedContents(of: url), path: url.path)
     }
 
     /// Validates a whole file's bytes; `path` only names it in errors.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Why a state-dict file could not be read or written.
 ///
 /// Every case names the file (or `key` for a record that is wrong before any
@@ -46,6 +48,17 @@ public enum StateDictError: Error, Sendable, Equatable, CustomStringConvertible 
         case .unsupported: "\(path): unsupported: \(reason)"
         case .refusedGlobal: "\(path): \(reason)"
         case .invalidRecord: path.isEmpty ? "tensor record: \(reason)" : "tensor '\(path)': \(reason)"
+        }
+    }
+}
+
+extension StateDictError {
+    /// The file's bytes, memory-mapped: tensors are copied out, so pages are read once.
+    static func mappedContents(of url: URL) throws(StateDictError) -> Data {
+        do {
+            return try Data(contentsOf: url, options: .alwaysMapped)
+        } catch {
+            throw .io(path: url.path, reason: "cannot read: \(error.localizedDescription)")
         }
     }
 }

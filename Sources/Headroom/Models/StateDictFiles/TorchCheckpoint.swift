@@ -18,13 +18,7 @@ public struct TorchCheckpoint: Sendable {
 
     /// Reads the checkpoint at `url`.
     public init(contentsOf url: URL) throws(StateDictError) {
-        let contents: Data
-        do {
-            contents = try Data(contentsOf: url, options: .alwaysMapped)
-        } catch {
-            throw .io(path: url.path, reason: "cannot read: \(error.localizedDescription)")
-        }
-        try self.init(contents: contents, path: url.path)
+        try self.init(contents: try StateDictError.mappedContents(of: url), path: url.path)
     }
 
     /// Reads a checkpoint from its bytes; `path` only names it in errors.
