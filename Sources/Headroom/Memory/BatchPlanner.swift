@@ -124,10 +124,12 @@ public struct BatchPlanner {
         guard let chosen = best else {
             throw impossible(resolution: resolution, estimate: model.predictedPeak(batch: 1, effectiveBatch: effectiveBatch))
         }
+        let accumulation = AccumulationPlan(effectiveBatch: effectiveBatch, microBatch: chosen.batch)
+        // The balanced cut may never run a micro-batch as large as the cap (16 at 7 is 6+5+5).
+        let largestRun = accumulation.sizes.max() ?? chosen.batch
         return ResolutionPlan(
-            resolution: resolution, microBatch: chosen.batch,
-            accumulation: AccumulationPlan(effectiveBatch: effectiveBatch, microBatch: chosen.batch),
-            predictedPeakBytes: model.predictedPeak(batch: chosen.batch, effectiveBatch: effectiveBatch),
+            resolution: resolution, microBatch: chosen.batch, accumulation: accumulation,
+            predictedPeakBytes: model.predictedPeak(batch: largestRun, effectiveBatch: effectiveBatch),
             verifiedPeakBytes: chosen.peak, budgetBytes: budgetBytes, model: model, measurements: measurements)
     }
 

@@ -7,7 +7,7 @@ public struct StepOutcome: Sendable {
     public var lossSum: Tensor
     public var correct: Tensor
     public var samples: Int
-    /// The micro-batch size and count that finally ran.
+    /// The largest micro-batch that finally ran, and how many there were.
     public var microBatch: Int
     public var accumulation: Int
     /// False when fp16 overflow made the optimiser skip the step.
@@ -58,6 +58,8 @@ public final class StepExecutor {
         let statistics = try batchNormStatistics()
         while true {
             let micro = policy.currentBatch
+            // The largest micro-batch the balanced cut really runs (16 under a cap of 7 is 6+5+5).
+            let largest = AccumulationPlan(effectiveBatch: batch.count, microBatch: micro).sizes.max() ?? micro
             switch Result(catching: { () throws(TorchError) in try attempt(batch, microBatch: micro) }) {
             case var .success(outcome):
                 outcome.recoveries = recoveries
@@ -66,14 +68,14 @@ public final class StepExecutor {
                 return outcome
             case let .failure(error) where error.isOutOfMemory:
                 try rollBack(to: statistics)
-                guard let next = policy.recordOutOfMemory(at: micro) else {
+                guard let next = policy.recordOutOfMemory(at: largest) else {
                     throw OutOfMemoryAtOneSample(
                         resolution: batch.resolution, budgetBytes: try? step.device.memoryStatistics().budgetBytes,
                         underlying: error)
                 }
                 var requested: Int?
                 if case let .outOfMemory(bytes, _) = error { requested = bytes }
-                recoveries.append(.init(failedMicroBatch: micro, newMicroBatch: next, requestedBytes: requested))
+                recoveries.append(.init(failedMicroBatch: largest, newMicroBatch: next, requestedBytes: requested))
             case let .failure(error):
                 throw error
             }
@@ -95,7 +97,7 @@ public final class StepExecutor {
         }
         let taken = try step.step()
         return StepOutcome(
-            lossSum: lossSum!, correct: correct!, samples: batch.count, microBatch: plan.microBatch,
+            lossSum: lossSum!, correct: correct!, samples: batch.count, microBatch: plan.sizes.max() ?? plan.microBatch,
             accumulation: plan.steps, stepTaken: taken, recoveries: [])
     }
 
