@@ -3,7 +3,7 @@
 SWIFT ?= swift
 BIN := .build/debug/headroom
 
-.PHONY: setup build test demo doctor release clean
+.PHONY: setup build test demo doctor release bench clean
 
 setup:
 	@bash Scripts/bootstrap.sh
@@ -23,6 +23,15 @@ demo: build
 
 doctor: build
 	$(BIN) doctor
+
+# Benchmarks against PyTorch in the same run: a peer venv with the same libtorch
+# (torch 2.11.0, torchvision 0.26.0), then every script in bench/; writes bench/RESULTS.md.
+PEER := bench/.venv
+bench: build
+	@test -x $(PEER)/bin/python || (python3 -m venv $(PEER) && $(PEER)/bin/pip install --quiet torch==2.11.0 torchvision==0.26.0 pillow)
+	$(PEER)/bin/python bench/memory_planner.py
+	$(PEER)/bin/python bench/train_step.py
+	bash bench/collect-results.sh > bench/RESULTS.md
 
 release: setup
 	$(SWIFT) build -c release

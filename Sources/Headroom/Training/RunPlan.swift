@@ -15,6 +15,29 @@ public struct RunPlan: Sendable, Encodable {
 
     /// Plans `configuration` on its device.
     public static func make(for configuration: TrainingConfiguration) throws -> RunPlan {
+        let (step, budget) = try trainingStep(for: configuration)
+        var planner = BatchPlanner(budgetBytes: budget, effectiveBatch: configuration.batchSize, headroom: configuration.memoryHeadroom)
+        planner.prefetchBytesPerSample = { 3 * BatchLoader.batchBytes(count: 1, resolution: $0) }
+        let plans = try planner.plan(resolutions: configuration.trainingResolutions, step: step)
+        return RunPlan(
+            device: step.device.description, precision: step.precision, budgetBytes: budget, effectiveBatch: configuration.batchSize,
+            headroom: configuration.memoryHeadroom, resolutions: plans)
+    }
+
+    /// The peak of one real training step with micro-batches of `batch` at the configured
+    /// resolution, under the budget (nil when it runs out of memory): what the planner
+    /// measures, for benchmarks that search the true largest micro-batch.
+    public static func measure(_ configuration: TrainingConfiguration, batch: Int) throws -> Int? {
+        let (step, budget) = try trainingStep(for: configuration)
+        let probe = try MemoryProbe(step: step, warmUpResolution: configuration.imageSize, budgetBytes: budget)
+        defer { try? probe.finish() }
+        let prefetch = step.device.isCUDA ? 0 : 3 * BatchLoader.batchBytes(count: 1, resolution: configuration.imageSize)
+        return try probe.peak(batch: batch, resolution: configuration.imageSize, gradientsPresent: batch < configuration.batchSize)
+            .map { $0 + batch * prefetch }
+    }
+
+    /// The model, optimiser and step the configuration trains with, and its budget in bytes.
+    static func trainingStep(for configuration: TrainingConfiguration) throws -> (TrainingStep, Int) {
         try Device.installCountingCPUAllocator()
         let problems = configuration.problems()
         guard problems.isEmpty else { throw TrainingSetupError(problems: problems) }
@@ -28,12 +51,7 @@ public struct RunPlan: Sendable, Encodable {
             model: model, optimizer: optimizer, device: device, precision: precision,
             memoryFormat: configuration.channelsLast ? .channelsLast : .contiguous)
         let budget = try (configuration.memoryBudget.flatMap(MemoryBudget.init(parsing:)) ?? .standard).resolve(on: device)
-        var planner = BatchPlanner(budgetBytes: budget, effectiveBatch: configuration.batchSize, headroom: configuration.memoryHeadroom)
-        planner.prefetchBytesPerSample = { 3 * BatchLoader.batchBytes(count: 1, resolution: $0) }
-        let plans = try planner.plan(resolutions: configuration.trainingResolutions, step: step)
-        return RunPlan(
-            device: device.description, precision: precision, budgetBytes: budget, effectiveBatch: configuration.batchSize,
-            headroom: configuration.memoryHeadroom, resolutions: plans)
+        return (step, budget)
     }
 
     enum CodingKeys: String, CodingKey {

@@ -14,11 +14,19 @@ struct Plan: ParsableCommand {
     @Flag(help: "Print the plan as JSON (schema in the README).")
     var json = false
 
+    @Option(help: .hidden)  // benchmarks: measure one step at this micro-batch instead of planning
+    var probeBatch: Int?
+
     func validate() throws {
         guard options.hasData else { throw ValidationError("give a data folder holding train/ and val/, or --train and --val") }
     }
 
     func run() throws {
+        if let batch = probeBatch {
+            let peak = try RunPlan.measure(options.configuration(), batch: batch)
+            print("{\"batch\": \(batch), \"peak_bytes\": \(peak.map(String.init) ?? "null")}")
+            return
+        }
         let plan: RunPlan
         do {
             plan = try RunPlan.make(for: options.configuration())

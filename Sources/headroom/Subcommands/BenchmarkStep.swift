@@ -1,0 +1,31 @@
+import ArgumentParser
+import Foundation
+import Headroom
+import Torch
+
+/// Hidden: the Headroom side of bench/train_step.py.
+struct BenchmarkStep: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "benchmark-step", abstract: "Time training steps on synthetic data (for bench/).", shouldDisplay: false)
+
+    @Option(help: "Samples per step.") var batch = 16
+    @Option(help: "Resolution in pixels.") var resolution = 224
+    @Option(help: "fp32 or bf16.") var precision = "fp32"
+    @Flag(help: "Channels-last.") var channelsLast = false
+    @Option(help: "Timed steps.") var steps = 5
+    @Option(help: "Untimed steps first.") var warmUp = 2
+    @Option(help: "Intra-op threads.") var threads: Int?
+
+    func run() throws {
+        if let threads { try Torch.setThreadCount(threads) }
+        var benchmark = StepBenchmark()
+        benchmark.batch = batch
+        benchmark.resolution = resolution
+        benchmark.precision = Precision(rawValue: precision) ?? .fp32
+        benchmark.channelsLast = channelsLast
+        benchmark.timedSteps = steps
+        benchmark.warmUpSteps = warmUp
+        let times = try benchmark.run()
+        print("{\"seconds_per_step\": [\(times.map { String($0) }.joined(separator: ", "))]}")
+    }
+}

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Gathers bench/results/*.md into one page with the machine and the commands.
+cd "$(dirname "$0")/.."
+echo "# Benchmark results"
+echo
+echo "Measured by \`make bench\` on $(date -u +%Y-%m-%d): $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB."
+echo "PyTorch peer: torch 2.11.0 + torchvision 0.26.0 (the libtorch Headroom links). Rerun: \`make bench\`."
+echo
+echo "## Memory planner (\`bench/memory_planner.py\`)"
+echo
+cat bench/results/memory_planner.md 2>/dev/null || echo "(not run)"
+echo
+echo "## Training step vs PyTorch (\`bench/train_step.py\`)"
+echo
+cat bench/results/train_step.md 2>/dev/null || echo "(not run)"
