@@ -13,3 +13,7 @@ echo
 echo "## Training step vs PyTorch (\`bench/train_step.py\`)"
 echo
 cat bench/results/train_step.md 2>/dev/null || echo "(not run)"
+echo
+echo "## Loader vs torchvision + PIL (\`bench/loader.py\`)"
+echo
+cat bench/results/loader.md 2>/dev/null || echo "(not run)"

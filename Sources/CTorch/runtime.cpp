@@ -216,6 +216,17 @@ int32_t ctorch_num_threads(int32_t *out) {
   });
 }
 
+int32_t ctorch_set_thread_local_num_threads(int32_t count) {
+  return protect([&] {
+    if (count < 1) throw std::invalid_argument("thread count must be at least 1, got " + std::to_string(count));
+    // OpenMP's thread count is a per-thread setting: only this thread's parallel regions
+    // change. libgomp comes with libtorch_cpu (no omp.h in the wheel): look it up.
+    using SetThreads = void (*)(int);
+    static auto set_threads = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
+    if (set_threads != nullptr) set_threads(count);
+  });
+}
+
 int32_t ctorch_manual_seed(uint64_t seed) {
   return protect([&] {
     // Seeding CUDA would make libtorch cache its CUDA hooks; do it only once CUDA is loaded.

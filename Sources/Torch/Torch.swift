@@ -40,6 +40,13 @@ public enum Torch {
         try check(ctorch_set_num_threads(Int32(clamping: count)))
     }
 
+    /// Limits the intra-op threads of libtorch ops called from the current thread only: a
+    /// loader thread that resizes with libtorch runs single-threaded beside the others
+    /// instead of oversubscribing the cores.
+    public static func setThreadCountForCurrentThread(_ count: Int) throws(TorchError) {
+        try check(ctorch_set_thread_local_num_threads(Int32(clamping: count)))
+    }
+
     /// Seeds libtorch's default generators.
     public static func manualSeed(_ seed: UInt64) throws(TorchError) {
         try check(ctorch_manual_seed(seed))

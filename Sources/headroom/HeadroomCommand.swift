@@ -8,6 +8,6 @@ struct HeadroomCommand: ParsableCommand {
         commandName: "headroom",
         abstract: "Train image classifiers on full-resolution images without running out of memory.",
         version: "headroom \(HeadroomRelease.version) (libtorch \(Torch.compiledVersion))",
-        subcommands: [Train.self, Plan.self, Demo.self, DemoData.self, Doctor.self, BenchmarkStep.self]
+        subcommands: [Train.self, Plan.self, Demo.self, DemoData.self, Doctor.self, BenchmarkStep.self, BenchmarkLoader.self]
     )
 }

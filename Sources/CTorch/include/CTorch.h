@@ -72,6 +72,8 @@ int32_t ctorch_library_path(char **out);
 int32_t ctorch_set_num_threads(int32_t count);
 /** Reads the number of intra-op threads. */
 int32_t ctorch_num_threads(int32_t *out);
+/** Limits the OpenMP threads of ops called from this thread only (loader threads: 1, to not oversubscribe). */
+int32_t ctorch_set_thread_local_num_threads(int32_t count);
 /** Seeds libtorch's default generators (CPU and, when loaded, CUDA). */
 int32_t ctorch_manual_seed(uint64_t seed);
 /** Enables or disables gradient recording on this thread; writes the previous setting. */

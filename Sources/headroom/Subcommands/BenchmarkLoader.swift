@@ -1,0 +1,28 @@
+import ArgumentParser
+import Foundation
+import Headroom
+
+/// Hidden: the Headroom side of bench/loader.py — decode, resize, crop into uint8 batches.
+struct BenchmarkLoader: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "benchmark-loader", abstract: "Time the loader over an ImageFolder (for bench/).", shouldDisplay: false)
+
+    @Argument(help: "An ImageFolder directory.") var directory: String
+    @Option(help: "Output resolution.") var resolution = 512
+    @Option(help: "Samples per batch.") var batch = 16
+    @Option(help: "Decoding threads.") var workers = 2
+
+    func run() throws {
+        let samples = try ImageFolder(root: directory).scan()
+        // torchvision's Resize(n) + CenterCrop(n): the evaluation transform with nothing cut away.
+        let loader = BatchLoader(samples: samples, transform: .evaluation(cropFraction: 1), seed: 0, workers: workers)
+        let batches = samples.samples.count / batch
+        _ = try loader.batch(Array(0..<batch), resolution: resolution, epoch: 0)  // warm-up, untimed
+        let start = Date()
+        for index in 1..<batches {
+            _ = try loader.batch(Array((index * batch)..<((index + 1) * batch)), resolution: resolution, epoch: 0)
+        }
+        let seconds = Date().timeIntervalSince(start)
+        print("{\"images\": \((batches - 1) * batch), \"seconds\": \(seconds)}")
+    }
+}
