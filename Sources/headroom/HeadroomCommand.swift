@@ -8,6 +8,6 @@ struct HeadroomCommand: ParsableCommand {
         commandName: "headroom",
         abstract: "Train image classifiers on full-resolution images without running out of memory.",
         version: "headroom \(HeadroomRelease.version) (libtorch \(Torch.compiledVersion))",
-        subcommands: [Train.self, Plan.self, Demo.self, Doctor.self]
+        subcommands: [Train.self, Plan.self, Evaluate.self, Predict.self, Export.self, Report.self, Demo.self, Doctor.self]
     )
 }
