@@ -16,7 +16,9 @@ struct InferenceFixture: Sendable {
     var modelFile: URL { runDirectory.appendingPathComponent("checkpoints/best.safetensors") }
 
     private init() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("headroom-inference-\(UUID())")
+        root = Self.directory()
+        // The files (a 45 MB model among them) go when the test process ends.
+        atexit { try? FileManager.default.removeItem(at: InferenceFixture.directory()) }
         var dataset = SyntheticDataset()
         dataset.trainPerClass = 4
         dataset.validationPerClass = 2
@@ -30,6 +32,11 @@ struct InferenceFixture: Sendable {
         var metadata = ModelFile.classNamesMetadata(SyntheticDataset.classNames)
         metadata[ModelFile.MetadataKey.architecture] = "resnet18"
         try ModelFile.write(model.stateDict(), metadata: metadata, to: checkpoints.appendingPathComponent("best.safetensors"))
+    }
+
+    /// The fixture's root: one per test process.
+    private static func directory() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("headroom-inference-\(getpid())")
     }
 
     /// A fresh folder under the fixture's root.
