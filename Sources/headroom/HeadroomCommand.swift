@@ -8,6 +8,9 @@ struct HeadroomCommand: ParsableCommand {
         commandName: "headroom",
         abstract: "Train image classifiers on full-resolution images without running out of memory.",
         version: "headroom \(HeadroomRelease.version) (libtorch \(Torch.compiledVersion))",
-        subcommands: [Train.self, Plan.self, Demo.self, DemoData.self, Doctor.self, BenchmarkStep.self, BenchmarkLoader.self]
+        subcommands: [
+            Train.self, Plan.self, Evaluate.self, Predict.self, Export.self, Report.self, Demo.self, DemoData.self, Doctor.self,
+            BenchmarkStep.self, BenchmarkLoader.self,
+        ]
     )
 }

@@ -55,8 +55,11 @@ public final class BatchLoader: @unchecked Sendable {
         let slots = Slots(chosen: chosen, failures: failures, images: images)
         let perWorker = (count + workers - 1) / workers
         DispatchQueue.concurrentPerform(iterations: min(workers, count)) { worker in
-            // Each worker resizes single-threaded: the workers are the parallelism.
+            // Each worker resizes single-threaded: the workers are the parallelism. The
+            // setting is per thread, and these are shared threads: put it back afterwards.
+            let threads = Torch.threadCount
             if workers > 1 { try? Torch.setThreadCountForCurrentThread(1) }
+            defer { if workers > 1 { try? Torch.setThreadCountForCurrentThread(threads) } }
             for slot in (worker * perWorker)..<min(count, (worker + 1) * perWorker) {
                 do {
                     slots.chosen[slot] = try self.load(indices[slot], into: slot, of: slots.images, resolution: resolution, epoch: epoch)

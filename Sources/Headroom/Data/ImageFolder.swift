@@ -43,7 +43,7 @@ public struct ImageFolder: Sendable {
     }
 
     /// Every image below `directory`, in the order of `sorted(os.walk(directory, followlinks=True))`.
-    private func imagePaths(under directory: String) throws(DatasetError) -> [String] {
+    func imagePaths(under directory: String) throws(DatasetError) -> [String] {
         var folders: [(path: String, files: [String])] = []
         try walk(directory, ancestors: [FileSystem.realPath(directory) ?? directory], into: &folders)
         // os.walk yields (root, dirs, files) tuples; sorting them orders by the folder's full path.

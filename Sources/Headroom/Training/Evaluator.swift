@@ -49,6 +49,26 @@ public final class Evaluator {
         }
     }
 
+    /// Adds every sample `loader` holds, in order, at `resolution`, `batchSize` at a time.
+    /// Out of memory, the batch is halved and the same samples tried again: evaluation has no
+    /// accumulation to keep, so a smaller batch is all it takes.
+    public func add(allOf loader: BatchLoader, resolution: Int, batchSize: Int) throws {
+        let count = loader.samples.samples.count
+        var batchSize = max(1, batchSize)
+        var start = 0
+        while start < count {
+            let indices = Array(start..<min(count, start + batchSize))
+            let batch = try loader.batch(indices, resolution: resolution, epoch: 0)
+            do {
+                try add(images: batch.images, labels: batch.labels)
+                start += indices.count
+            } catch {
+                guard error.isOutOfMemory && batchSize > 1 else { throw error }
+                batchSize /= 2
+            }
+        }
+    }
+
     /// The results so far (host synchronisation).
     public func result() throws(TorchError) -> EvaluationResult {
         guard samples > 0, let lossSum, let top1, let top5, let confusion else {

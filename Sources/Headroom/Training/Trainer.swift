@@ -248,20 +248,8 @@ public final class Trainer: @unchecked Sendable {
         step.model.eval()
         defer { step.model.train() }
         let evaluator = Evaluator(step: step)
-        var batchSize = max(1, min(128, 2 * (policies.values.map(\.currentBatch).max() ?? configuration.batchSize)))
-        var start = 0
-        while start < validation.samples.count {
-            let indices = Array(start..<min(validation.samples.count, start + batchSize))
-            let batch = try validationLoader.batch(indices, resolution: resolution, epoch: 0)
-            do {
-                try evaluator.add(images: batch.images, labels: batch.labels)
-                start += indices.count
-            } catch {
-                // Evaluation has no accumulation to keep: a smaller batch is all it takes.
-                guard error.isOutOfMemory && batchSize > 1 else { throw error }
-                batchSize /= 2
-            }
-        }
+        let batchSize = max(1, min(128, 2 * (policies.values.map(\.currentBatch).max() ?? configuration.batchSize)))
+        try evaluator.add(allOf: validationLoader, resolution: resolution, batchSize: batchSize)
         return try evaluator.result()
     }
 

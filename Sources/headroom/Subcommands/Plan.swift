@@ -50,9 +50,6 @@ struct Plan: ParsableCommand {
                 formatBytes(row.predictedPeakBytes), formatBytes(row.verifiedPeakBytes), formatBytes(row.budgetBytes),
             ]
         }
-        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
-        for line in [header] + rows {
-            print(zip(line, widths).map { $0.0.padding(toLength: $0.1, withPad: " ", startingAt: 0) }.joined(separator: "  "))
-        }
+        for line in TextTable.lines([header] + rows) { print(line) }
     }
 }

@@ -60,7 +60,6 @@ final class ProgressPrinter: @unchecked Sendable {
     }
 
     private func fixed(_ value: Double, digits: Int = 4) -> String { String(format: "%.\(digits)f", value) }
-    private func percent(_ value: Double) -> String { String(format: "%.1f%%", value * 100) }
     private func duration(_ seconds: Double) -> String {
         guard seconds.isFinite else { return "?" }
         let s = Int(seconds)

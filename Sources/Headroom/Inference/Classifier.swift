@@ -1,0 +1,53 @@
+public import Foundation
+public import Torch
+import TorchOptim
+
+/// A trained network ready to classify: its weights on a device, in evaluation mode, with
+/// the names of its classes.
+public final class Classifier {
+    public let classNames: [String]
+    public let architecture: ResNet.Architecture
+    public let device: Device
+    /// The validation resolution of the run that trained it, when known (see `ClassifierWeights`).
+    public let trainedImageSize: Int?
+    /// Training's input preparation and forward pass (normalisation, autocast), so that
+    /// inference sees exactly what validation saw. Its optimiser holds no parameters:
+    /// nothing here can change a weight.
+    public let step: TrainingStep
+
+    public var model: ResNet { step.model }
+
+    /// Loads `weights` onto `device`; the precision defaults to training's automatic choice
+    /// (bf16 autocast on CUDA, fp32 on the CPU).
+    public init(weights: ClassifierWeights, device: Device = .cpu, precision: Precision? = nil) throws {
+        let model = try weights.makeModel()
+        try model.move(to: device)
+        model.eval()
+        step = try TrainingStep(
+            model: model, optimizer: SGD(parameters: [], learningRate: 0), device: device,
+            precision: precision ?? Precision.automatic(for: device))
+        classNames = weights.classNames
+        architecture = weights.architecture
+        trainedImageSize = weights.trainedImageSize
+        self.device = device
+    }
+
+    /// Loads a model file, or the best checkpoint of a run directory.
+    public convenience init(contentsOf location: URL, device: Device = .cpu, precision: Precision? = nil) throws {
+        try self.init(weights: ClassifierWeights(contentsOf: location), device: device, precision: precision)
+    }
+
+    /// "auto" (the first GPU, else the CPU), "cpu", "cuda" or "cuda:N", checked to exist.
+    public static func device(named name: String) throws -> Device {
+        try Trainer.resolveDevice(name)
+    }
+
+    /// Class probabilities (softmax of the logits), [N, classes] float32 on the host, for
+    /// uint8 NCHW images. No gradients; one host synchronisation.
+    public func probabilities(for images: Tensor) throws(TorchError) -> Tensor {
+        try withoutGradient { () throws(TorchError) in
+            let logits = try step.forward(step.prepare(images)).to(dtype: .float32)
+            return try logits.softmax(dim: 1).to(device: .cpu)  // host synchronisation
+        }
+    }
+}

@@ -1,0 +1,108 @@
+public import Foundation
+public import Torch
+import TorchNN
+
+/// A classifier's weights as a file holds them: a torchvision ResNet state dict, the class
+/// names (`headroom.class_names`) and the architecture (`headroom.architecture`, or told by
+/// the tensors themselves when a file lacks it).
+public struct ClassifierWeights {
+    /// The model file read (for a run directory, its `checkpoints/best.safetensors`).
+    public let url: URL
+    /// The tensors in file order, untouched.
+    public let tensors: [(name: String, tensor: Tensor)]
+    public let classNames: [String]
+    public let architecture: ResNet.Architecture
+    /// The validation resolution of the run that saved the file, when it is a Headroom
+    /// checkpoint with its `state.json` beside it.
+    public let trainedImageSize: Int?
+
+    /// Reads a model file, or the best checkpoint of a run directory.
+    public init(contentsOf location: URL) throws(ClassifierError) {
+        let url = try Self.modelFile(at: location)
+        let contents: (tensors: [(name: String, tensor: Tensor)], metadata: [String: String])
+        do {
+            contents = try ModelFile.read(url)
+        } catch {
+            throw .unreadable(path: url.path, reason: "\(error)")
+        }
+        guard let classNames = ModelFile.classNames(in: contents.metadata), !classNames.isEmpty else {
+            throw .missingClassNames(path: url.path)
+        }
+        let architecture: ResNet.Architecture
+        if let name = contents.metadata[ModelFile.MetadataKey.architecture] {
+            guard let named = ResNet.Architecture(rawValue: name) else { throw .unknownArchitecture(path: url.path, name: name) }
+            architecture = named
+        } else {
+            guard let inferred = Self.architecture(ofKeys: Set(contents.tensors.map(\.name))) else {
+                throw .unknownArchitecture(path: url.path, name: nil)
+            }
+            architecture = inferred
+        }
+        self.url = url
+        self.tensors = contents.tensors
+        self.classNames = classNames
+        self.architecture = architecture
+        trainedImageSize = Self.trainedImageSize(besides: url)
+    }
+
+    /// `location` itself when it is a file; `location/checkpoints/best.safetensors` when it is a run directory.
+    public static func modelFile(at location: URL) throws(ClassifierError) -> URL {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: location.path, isDirectory: &isDirectory) else {
+            throw .notFound(path: location.path)
+        }
+        guard isDirectory.boolValue else { return location }
+        let best = RunDirectory(location).checkpoints.appendingPathComponent("best.safetensors")
+        guard FileManager.default.fileExists(atPath: best.path) else { throw .noBestCheckpoint(runDirectory: location.path) }
+        return best
+    }
+
+    /// The metadata a file of these weights carries: class names and architecture.
+    public var metadata: [String: String] {
+        var metadata = ModelFile.classNamesMetadata(classNames)
+        metadata[ModelFile.MetadataKey.architecture] = architecture.rawValue
+        return metadata
+    }
+
+    /// A CPU network with these weights, in evaluation mode; throws when they do not fit it
+    /// exactly (strict loading, as torchvision's `load_state_dict`).
+    public func makeModel() throws -> ResNet {
+        let model = try ResNet(architecture, classCount: classNames.count)
+        do {
+            try model.load(Dictionary(tensors.map { ($0.name, $0.tensor) }, uniquingKeysWith: { first, _ in first }))
+        } catch let mismatch as StateDictMismatch {
+            throw ClassifierError.weightsDoNotFit(path: url.path, architecture: architecture.rawValue, reason: "\(mismatch.report)")
+        }
+        model.eval()
+        return model
+    }
+
+    /// Writes the weights as a plain torchvision state dict (the tensors bit for bit) with the
+    /// class names and architecture in its metadata, after checking that they load into the
+    /// architecture, so that `load_state_dict` in torchvision takes the file as it is.
+    public func export(to destination: URL) throws {
+        _ = try makeModel()
+        do {
+            try ModelFile.write(tensors, metadata: metadata, to: destination)
+        } catch {
+            throw ClassifierError.writeFailed(path: destination.path, reason: "\(error)")
+        }
+    }
+
+    /// torchvision's key layout tells the ResNets apart: bottlenecks have `conv3`, and
+    /// resnet18 has two blocks in `layer3` where resnet34 has six.
+    static func architecture(ofKeys keys: Set<String>) -> ResNet.Architecture? {
+        guard keys.contains("fc.weight"), keys.contains("layer3.1.conv1.weight") else { return nil }
+        if keys.contains("layer1.0.conv3.weight") { return .resnet50 }
+        return keys.contains("layer3.5.conv1.weight") ? .resnet34 : .resnet18
+    }
+
+    /// The validation resolution recorded in the checkpoint's `state.json`, if there is one.
+    private static func trainedImageSize(besides url: URL) -> Int? {
+        let state = url.resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("state.json")
+        guard let data = try? Data(contentsOf: state),
+            let checkpoint = try? JSONDecoder().decode(CheckpointState.self, from: data)
+        else { return nil }
+        return checkpoint.configuration.resolvedValidationImageSize
+    }
+}

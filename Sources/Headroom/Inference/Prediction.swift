@@ -1,0 +1,34 @@
+/// What a classifier says about one image file: its most likely classes, or why the file
+/// could not be classified.
+public struct Prediction: Sendable, Equatable, Encodable {
+    public struct ClassProbability: Sendable, Equatable, Encodable {
+        public let name: String
+        /// The softmax probability, in [0, 1].
+        public let probability: Double
+
+        public init(name: String, probability: Double) {
+            self.name = name
+            self.probability = probability
+        }
+    }
+
+    public let path: String
+    /// The most likely classes, most likely first; empty when the image failed.
+    public let classes: [ClassProbability]
+    /// Why the file could not be classified (without the path); nil when it was.
+    public let error: String?
+
+    public init(path: String, classes: [ClassProbability]) {
+        self.path = path
+        self.classes = classes
+        error = nil
+    }
+
+    public init(path: String, error: String) {
+        self.path = path
+        classes = []
+        self.error = error
+    }
+
+    public var isSuccessful: Bool { error == nil }
+}

@@ -1,0 +1,38 @@
+import ArgumentParser
+import Foundation
+import Headroom
+import Torch
+
+/// The options `evaluate` and `predict` share: how images reach the model.
+struct InferenceOptions: ParsableArguments {
+    @Option(help: "Input resolution in pixels (default: the run's validation resolution for a Headroom checkpoint, else 224).")
+    var imageSize: Int?
+
+    @Option(help: "Images per forward pass.")
+    var batchSize = 64
+
+    @Option(help: "Decoding threads.")
+    var workers = 2
+
+    @Option(help: "auto, cpu, cuda or cuda:N.")
+    var device = "auto"
+
+    func validate() throws {
+        if let imageSize, imageSize < 32 { throw ValidationError("--image-size must be at least 32 (got \(imageSize))") }
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+        guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
+        guard device == "auto" || Device(parsing: device) != nil else {
+            throw ValidationError("--device must be auto, cpu, cuda or cuda:N (got \(device))")
+        }
+    }
+
+    /// The classifier in a model file or run directory, on the chosen device.
+    func classifier(at checkpoint: String) throws -> Classifier {
+        try Classifier(contentsOf: URL(fileURLWithPath: checkpoint), device: Classifier.device(named: device))
+    }
+
+    /// The resolution to feed `classifier`.
+    func resolution(for classifier: Classifier) -> Int {
+        imageSize ?? classifier.trainedImageSize ?? 224
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import Testing
+import Torch
+@testable import Headroom
+
+@Suite struct ClassifierWeightsTests {
+    let fixture: InferenceFixture
+    init() throws { fixture = try InferenceFixture.shared.get() }
+
+    @Test func aRunDirectoryMeansItsBestCheckpoint() throws {
+        let weights = try ClassifierWeights(contentsOf: fixture.runDirectory)
+        #expect(weights.url == fixture.modelFile)
+        #expect(weights.classNames == SyntheticDataset.classNames)
+        #expect(weights.architecture == .resnet18)
+        #expect(weights.trainedImageSize == nil, "no state.json beside a bare model file")
+    }
+
+    @Test func explainsMissingCheckpointsAndMetadata() throws {
+        let empty = try fixture.folder("empty-run")
+        #expect(throws: ClassifierError.noBestCheckpoint(runDirectory: empty.path)) { try ClassifierWeights(contentsOf: empty) }
+        let missing = empty.appendingPathComponent("nothing.safetensors")
+        #expect(throws: ClassifierError.notFound(path: missing.path)) { try ClassifierWeights(contentsOf: missing) }
+
+        let tensors = try ModelFile.read(fixture.modelFile).tensors
+        let unnamed = empty.appendingPathComponent("unnamed.safetensors")
+        try ModelFile.write(tensors, to: unnamed)
+        #expect(throws: ClassifierError.missingClassNames(path: unnamed.path)) { try ClassifierWeights(contentsOf: unnamed) }
+    }
+
+    @Test func tellsTheArchitectureFromTheTensorsWhenTheMetadataLacksIt() throws {
+        let folder = try fixture.folder("no-architecture")
+        let file = folder.appendingPathComponent("model.safetensors")
+        try ModelFile.write(
+            ModelFile.read(fixture.modelFile).tensors, metadata: ModelFile.classNamesMetadata(SyntheticDataset.classNames), to: file)
+        #expect(try ClassifierWeights(contentsOf: file).architecture == .resnet18)
+        #expect(ClassifierWeights.architecture(ofKeys: ["fc.weight", "layer3.1.conv1.weight", "layer3.5.conv1.weight"]) == .resnet34)
+        #expect(ClassifierWeights.architecture(ofKeys: ["fc.weight", "layer3.1.conv1.weight", "layer1.0.conv3.weight"]) == .resnet50)
+        #expect(ClassifierWeights.architecture(ofKeys: ["weight"]) == nil)
+    }
+
+    @Test func refusesWeightsOfAnotherShape() throws {
+        let folder = try fixture.folder("wrong-classes")
+        let file = folder.appendingPathComponent("model.safetensors")
+        // Four class names for a three-class head.
+        var metadata = ModelFile.classNamesMetadata(["a", "b", "c", "d"])
+        metadata[ModelFile.MetadataKey.architecture] = "resnet18"
+        try ModelFile.write(ModelFile.read(fixture.modelFile).tensors, metadata: metadata, to: file)
+        #expect {
+            try ClassifierWeights(contentsOf: file).makeModel()
+        } throws: { error in
+            guard case .weightsDoNotFit(_, "resnet18", let reason)? = error as? ClassifierError else { return false }
+            return reason.contains("fc.weight")
+        }
+    }
+
+    @Test func exportRoundTripsBitForBit() throws {
+        let destination = try fixture.folder("export").appendingPathComponent("model.safetensors")
+        try ClassifierWeights(contentsOf: fixture.runDirectory).export(to: destination)
+        let original = try ModelFile.read(fixture.modelFile)
+        let exported = try ModelFile.read(destination)
+        #expect(exported.tensors.map(\.name) == original.tensors.map(\.name))
+        for (a, b) in zip(original.tensors, exported.tensors) {
+            #expect(a.tensor.dtype == b.tensor.dtype && a.tensor.shape == b.tensor.shape)
+            #expect(try a.tensor.bytes() == b.tensor.bytes(), "\(a.name) changed")
+        }
+        #expect(ModelFile.classNames(in: exported.metadata) == SyntheticDataset.classNames)
+        #expect(exported.metadata[ModelFile.MetadataKey.architecture] == "resnet18")
+    }
+}
