@@ -37,7 +37,7 @@ install_apt_packages() {
 
 # Prints the version recorded in a torch package directory, or nothing.
 torch_version_in() {
-  sed -n "s/^__version__ = '\([^'+]*\).*/\1/p" "$1/version.py" 2>/dev/null
+  sed -n "s/^__version__ = '\([^'+]*\).*/\1/p" "$1/version.py" 2>/dev/null || true
 }
 
 check_torch_dir() {
