@@ -141,6 +141,32 @@ import TorchOptim
         }
     }
 
+    @Test func aBrokenImageIsReplacedAndReportedOrStopsTheRunWhenAskedTo() throws {
+        // A copy of the training set with one JPEG cut short and one text file named .jpg.
+        let broken = root.appendingPathComponent("broken-train")
+        try? FileManager.default.removeItem(at: broken)
+        try FileManager.default.copyItem(at: data.train, to: broken)
+        let victim = broken.appendingPathComponent("squares/0001.jpg")
+        let bytes = try Data(contentsOf: victim)
+        try bytes.prefix(bytes.count / 3).write(to: victim)
+        try Data("not an image".utf8).write(to: broken.appendingPathComponent("circles/0002.jpg"))
+
+        var config = configuration(micro: 8)
+        config.trainPath = broken.path
+        let skipped = try train(config, in: "broken-skip")
+        #expect(skipped.steps.count == 3)
+        #expect(skipped.steps.allSatisfy { $0.sampleIndices.count == 8 })
+        let used = Set(skipped.steps.flatMap(\.sampleIndices))
+        let samples = try ImageFolder(root: broken.path).scan().samples
+        let bad = Set(samples.indices.filter { samples[$0].path.hasSuffix("squares/0001.jpg") || samples[$0].path.hasSuffix("circles/0002.jpg") })
+        #expect(used.isDisjoint(with: bad))
+        let metrics = try String(contentsOf: root.appendingPathComponent("broken-skip/metrics.jsonl"), encoding: .utf8)
+        #expect(metrics.components(separatedBy: "\"bad_image\"").count - 1 == 2)
+
+        config.onBadImage = .fail
+        #expect(throws: BadSample.self) { try train(config, in: "broken-fail") }
+    }
+
     @Test func anInterruptedCheckpointWriteLeavesThePreviousOneLoadable() throws {
         let run = try train(configuration(micro: 8), in: "checkpointed")
         let checkpointer = Checkpointer(runDirectory: root.appendingPathComponent("checkpointed"))

@@ -18,12 +18,14 @@ public struct BadSample: Sendable, Error, CustomStringConvertible {
 /// the batch stays whole and the run stays deterministic; the trainer leaves bad samples
 /// out of later epochs.
 public final class BatchLoader: @unchecked Sendable {
-    // @unchecked: immutable after init; `badSamples` is guarded by `lock`.
+    // @unchecked: configured before use, then only `knownBad` changes, guarded by `lock`.
     public let samples: LabeledSamples
     public let transform: SampleTransform
     public let decoder: ImageDecoder
     public let seed: UInt64
     public let workers: Int
+    /// Stop at the first sample that cannot be decoded instead of replacing it.
+    public var failsOnBadSample = false
     private let lock = NSLock()
     private var knownBad: [Int: BadSample] = [:]
 
@@ -89,7 +91,9 @@ public final class BatchLoader: @unchecked Sendable {
                 } catch let error as TorchError where error.isOutOfMemory {
                     throw error
                 } catch {
-                    markBad(BadSample(index: candidate, path: samples.samples[candidate].path, reason: "\(error)"))
+                    let bad = BadSample(index: candidate, path: samples.samples[candidate].path, reason: "\(error)")
+                    markBad(bad)
+                    if failsOnBadSample { throw bad }
                 }
             }
             candidate = random.nextInt(below: samples.samples.count)

@@ -93,6 +93,7 @@ public final class Trainer: @unchecked Sendable {
         self.checkpointer = checkpointer
         metrics = try MetricsWriter(url: run.metrics)
         trainLoader = BatchLoader(samples: train, transform: .standardTraining, seed: configuration.seed, workers: configuration.workers)
+        trainLoader.failsOnBadSample = configuration.onBadImage == .fail
         validationLoader = BatchLoader(
             samples: validation, transform: .standardEvaluation, seed: configuration.seed, workers: configuration.workers)
         tensorBoard = try? TensorBoardWriter(directory: run.tensorBoard)
@@ -263,7 +264,7 @@ public final class Trainer: @unchecked Sendable {
         let summary = EpochSummary(
             epoch: epoch, trainLoss: result.lossSum / Double(max(result.samples, 1)),
             trainTop1: Double(result.correct) / Double(max(result.samples, 1)), validation: evaluation, seconds: seconds,
-            resolution: resolution, isBest: isBest)
+            resolution: resolution, isBest: isBest, badImages: trainLoader.badSamples.count)
         try metrics.append("epoch", [
             "epoch": epoch, "step": globalStep, "samples": samplesSeen, "train_loss": summary.trainLoss,
             "train_top1": summary.trainTop1, "val_loss": evaluation.loss, "val_top1": evaluation.top1, "val_top5": evaluation.top5,

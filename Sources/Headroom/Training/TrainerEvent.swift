@@ -51,6 +51,8 @@ public struct EpochSummary: Sendable, Codable {
     public var seconds: Double
     public var resolution: Int
     public var isBest: Bool
+    /// Training images found undecodable so far (replaced in their batches, left out since).
+    public var badImages: Int
 }
 
 /// How a run ended.

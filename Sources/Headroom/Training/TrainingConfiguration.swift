@@ -10,6 +10,10 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var validationPath: String
     /// Decoding threads for the loader.
     public var workers = 2
+    /// What an image that cannot be decoded does: replaced and reported, or the run stops.
+    public var onBadImage: BadImagePolicy = .skip
+
+    public enum BadImagePolicy: String, Sendable, Codable, CaseIterable { case skip, fail }
 
     // Model
     public var architecture: ResNet.Architecture = .resnet18

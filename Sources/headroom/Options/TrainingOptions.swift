@@ -5,6 +5,7 @@ extension ResNet.Architecture: ExpressibleByArgument {}
 extension TrainingConfiguration.OptimizerKind: ExpressibleByArgument {}
 extension TrainingConfiguration.PrecisionChoice: ExpressibleByArgument {}
 extension LearningRateSchedule.Kind: ExpressibleByArgument {}
+extension TrainingConfiguration.BadImagePolicy: ExpressibleByArgument {}
 
 /// The options `train` and `plan` share, named as a PyTorch user expects.
 struct TrainingOptions: ParsableArguments {
@@ -83,6 +84,9 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Decoding threads.")
     var workers = 2
 
+    @Option(help: "skip: replace an undecodable image in its batch and report it; fail: stop the run.")
+    var onBadImage: TrainingConfiguration.BadImagePolicy = .skip
+
     @Option(help: "Intra-op threads for libtorch (default: libtorch's choice).")
     var threads: Int?
 
@@ -132,6 +136,7 @@ struct TrainingOptions: ParsableArguments {
         config.device = device
         config.seed = seed
         config.workers = workers
+        config.onBadImage = onBadImage
         config.threads = threads
         config.gradientClipNorm = gradClip
         switch checkpointEvery.flatMap(CheckpointInterval.init) {
