@@ -138,3 +138,13 @@ import TorchOptim
         }
     }
 }
+
+@Suite struct PrecisionTests {
+    @Test func autoPicksBFloat16OnlyWhereItIsNative() {
+        #expect(Precision.automatic(for: .cuda(0)) == .bf16)
+        #expect(Precision.automatic(for: .cpu, cpuFlags: "flags : fpu avx2 fma avx512f avx512_bf16 avx512_vnni") == .bf16)
+        #expect(Precision.automatic(for: .cpu, cpuFlags: "flags : fpu amx_tile amx_bf16 avx512f") == .bf16)
+        #expect(Precision.automatic(for: .cpu, cpuFlags: "flags : fpu avx2 fma avx512f avx512bw") == .fp32)
+        #expect(Precision.automatic(for: .cpu, cpuFlags: "") == .fp32)
+    }
+}

@@ -28,6 +28,7 @@ import TorchOptim
         config.device = "cpu"
         config.workers = 2
         config.forcedMicroBatch = micro
+        config.precision = .fp32  // the same arithmetic on every CPU (auto depends on bf16 support)
         return config
     }
 

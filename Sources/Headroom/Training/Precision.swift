@@ -1,3 +1,4 @@
+import Foundation
 public import Torch
 
 /// The arithmetic of the forward and backward passes. Weights and optimiser state stay
@@ -9,11 +10,24 @@ public enum Precision: String, Sendable, CaseIterable, Codable {
     /// float16 autocast with a dynamic loss scale (CUDA).
     case fp16
 
-    /// What to use when the user says `auto`: bf16 on CUDA, fp32 on CPU. On CPU, bf16
-    /// autocast is many times slower than fp32 unless the processor has native bf16
-    /// matrix units, and the memory it saves is what the planner exists to manage anyway.
-    public static func automatic(for device: Device) -> Precision {
-        device.isCUDA ? .bf16 : .fp32
+    /// What `auto` means on a device: bf16 on CUDA; on a CPU, bf16 where the processor
+    /// has native bf16 arithmetic (AVX-512 BF16 or AMX: measured 2.2× faster than fp32
+    /// for resnet18 at 224 px on such a CPU) and fp32 elsewhere, where bf16 autocast falls
+    /// back to slow generic kernels (4–15× slower on AVX2).
+    public static func automatic(for device: Device, cpuFlags: String? = nil) -> Precision {
+        if device.isCUDA { return .bf16 }
+        return hasNativeBFloat16(cpuFlags: cpuFlags ?? currentCPUFlags()) ? .bf16 : .fp32
+    }
+
+    /// Whether /proc/cpuinfo's flags name native bf16 instructions.
+    static func hasNativeBFloat16(cpuFlags: String) -> Bool {
+        let flags = Set(cpuFlags.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).map(String.init))
+        return flags.contains("avx512_bf16") || flags.contains("amx_bf16")
+    }
+
+    private static func currentCPUFlags() -> String {
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        return cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") }.map(String.init) ?? ""
     }
 
     /// The autocast type, nil for plain float32.

@@ -48,6 +48,9 @@ struct Demo: ParsableCommand {
         config.warmupEpochs = 0.5
         config.memoryBudget = memoryBudget
         config.device = "cpu"
+        // fp32 on every CPU, so the plan and the recoveries are the same wherever it runs
+        // (`auto` would pick bf16 on CPUs with native bf16 and need half the memory).
+        config.precision = .fp32
         config.growthPatience = 4
         // Simulated pressure: another tenant takes 100 MiB for five steps of the last epoch.
         let steps = epochs * 9
