@@ -32,6 +32,7 @@ bench: build
 	$(PEER)/bin/python bench/memory_planner.py
 	$(PEER)/bin/python bench/train_step.py
 	$(PEER)/bin/python bench/loader.py
+	$(PEER)/bin/python bench/epoch.py
 	bash bench/collect-results.sh > bench/RESULTS.md
 
 release: setup

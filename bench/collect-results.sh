@@ -17,3 +17,7 @@ echo
 echo "## Loader vs torchvision + PIL (\`bench/loader.py\`)"
 echo
 cat bench/results/loader.md 2>/dev/null || echo "(not run)"
+echo
+echo "## One epoch end to end vs the same recipe in PyTorch (\`bench/epoch.py\`)"
+echo
+cat bench/results/epoch.md 2>/dev/null || echo "(not run)"

@@ -163,6 +163,16 @@ int32_t ctorch_addcdiv_(ctorch_tensor a, ctorch_tensor b, ctorch_tensor c, doubl
   });
 }
 
+int32_t ctorch_fused_sgd_(const ctorch_tensor *parameters, const ctorch_tensor *gradients,
+                          const ctorch_tensor *momentum_buffers, size_t count, double weight_decay, double momentum,
+                          double learning_rate, double dampening, bool nesterov, bool is_first_step) {
+  return protect([&] {
+    auto buffers = momentum == 0 ? std::vector<at::Tensor>() : tensor_list(momentum_buffers, count);
+    at::_fused_sgd_(tensor_list(parameters, count), tensor_list(gradients, count), buffers, weight_decay, momentum,
+                    learning_rate, dampening, nesterov, /*maximize=*/false, is_first_step);
+  });
+}
+
 int32_t ctorch_clamp(ctorch_tensor a, double min, bool has_min, double max, bool has_max, ctorch_tensor *out) {
   return protect([&] {
     require_out(out);

@@ -150,6 +150,25 @@ extension Tensor {
         try check(ctorch_addcdiv_(handle, a.handle, b.handle, value))
     }
 
+    /// SGD's update of `parameters` from `gradients` in one fused pass per tensor (PyTorch's
+    /// `SGD(fused=True)`); `momentumBuffers` are empty when momentum is 0, and are set to the
+    /// first direction when `isFirstStep`.
+    public static func fusedSGDStep(
+        parameters: [Tensor], gradients: [Tensor], momentumBuffers: [Tensor], weightDecay: Double, momentum: Double,
+        learningRate: Double, dampening: Double, nesterov: Bool, isFirstStep: Bool
+    ) throws(TorchError) {
+        guard parameters.count == gradients.count, momentumBuffers.isEmpty || momentumBuffers.count == parameters.count else {
+            throw .invalidArgument("fused SGD needs one gradient (and one momentum buffer) per parameter")
+        }
+        let p: [OpaquePointer?] = parameters.map(\.handle)
+        let g: [OpaquePointer?] = gradients.map(\.handle)
+        let b: [OpaquePointer?] = momentumBuffers.map(\.handle)
+        let status = withExtendedLifetime((parameters, gradients, momentumBuffers)) {
+            ctorch_fused_sgd_(p, g, b, p.count, weightDecay, momentum, learningRate, dampening, nesterov, isFirstStep)
+        }
+        try check(status)
+    }
+
     public func sqrtInPlace() throws(TorchError) { try unaryInPlace(.sqrt) }
     public func reluInPlace() throws(TorchError) { try unaryInPlace(.relu) }
 }

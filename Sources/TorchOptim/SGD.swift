@@ -31,39 +31,30 @@ public final class SGD: Optimizer {
         state = ParameterState(count: parameters.count)
     }
 
-    /// The update, in place. Every allocation (the momentum buffers of a first step) happens
-    /// before the first parameter changes, so an out-of-memory error leaves the parameters
-    /// as they were; the gradients are used as scratch space (they are dropped after a step).
+    /// The update, in place, through libtorch's fused SGD kernel (one pass per tensor).
+    /// The momentum buffers of a first step are allocated before anything changes, so an
+    /// out-of-memory error leaves the parameters as they were.
     public func step() throws(TorchError) {
         let active = parameters.enumerated().compactMap { index, parameter in parameter.grad.map { (index, parameter, $0) } }
-        var fresh = Set<Int>()
-        if momentum != 0 {
-            for (index, parameter, _) in active {
-                _ = try state.buffer("momentum_buffer", of: index) { () throws(TorchError) in
-                    fresh.insert(index)
+        // Parameters whose buffers exist take a regular step; new ones start their buffers.
+        var groups: [Bool: [(Tensor, Tensor, Tensor?)]] = [:]
+        for (index, parameter, gradient) in active {
+            var isFirst = false
+            var buffer: Tensor?
+            if momentum != 0 {
+                buffer = try state.buffer("momentum_buffer", of: index) { () throws(TorchError) in
+                    isFirst = true
                     return try Tensor.zeros(parameter.shape, dtype: parameter.dtype, device: parameter.device)
                 }
             }
+            groups[isFirst, default: []].append((parameter, gradient, buffer))
         }
         try withoutGradient { () throws(TorchError) in
-            for (index, parameter, direction) in active {
-                if weightDecay != 0 { try direction.addInPlace(parameter, alpha: weightDecay) }
-                var update = direction
-                if momentum != 0 {
-                    let buffer = try state.buffer("momentum_buffer", of: index) { () throws(TorchError) in direction }
-                    if fresh.contains(index) {
-                        try buffer.copyInPlace(from: direction)  // PyTorch starts the buffer at d_p
-                    } else {
-                        try buffer *= momentum
-                        try buffer.addInPlace(direction, alpha: 1 - dampening)
-                    }
-                    if nesterov {
-                        try direction.addInPlace(buffer, alpha: momentum)
-                    } else {
-                        update = buffer
-                    }
-                }
-                try parameter.addInPlace(update, alpha: -learningRate)
+            for (isFirst, members) in groups {
+                try Tensor.fusedSGDStep(
+                    parameters: members.map(\.0), gradients: members.map(\.1), momentumBuffers: members.compactMap(\.2),
+                    weightDecay: weightDecay, momentum: momentum, learningRate: learningRate, dampening: dampening,
+                    nesterov: nesterov, isFirstStep: isFirst)
             }
         }
         stepCount += 1

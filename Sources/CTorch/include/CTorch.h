@@ -222,6 +222,11 @@ int32_t ctorch_add_scaled_(ctorch_tensor a, ctorch_tensor b, double alpha);
 int32_t ctorch_addcmul_(ctorch_tensor a, ctorch_tensor b, ctorch_tensor c, double value);
 /** a += value * b / c in place. */
 int32_t ctorch_addcdiv_(ctorch_tensor a, ctorch_tensor b, ctorch_tensor c, double value);
+/** SGD's update for many parameters, one fused pass each (torch.optim.SGD(fused=True)); the
+ *  momentum buffers (none when momentum is 0) start as the first step's direction when is_first_step. */
+int32_t ctorch_fused_sgd_(const ctorch_tensor *parameters, const ctorch_tensor *gradients,
+                          const ctorch_tensor *momentum_buffers, size_t count, double weight_decay, double momentum,
+                          double learning_rate, double dampening, bool nesterov, bool is_first_step);
 /** Clamps into [min, max]; a bound is ignored when its has_ flag is false. */
 int32_t ctorch_clamp(ctorch_tensor a, double min, bool has_min, double max, bool has_max, ctorch_tensor *out);
 /** condition ? a : b elementwise. */

@@ -75,6 +75,9 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Memory the run may use: a share of the device (80%) or a size (6GiB, 512MiB). Default 80%.")
     var memoryBudget: String?
 
+    @Option(help: "Use this micro-batch instead of planning one (out-of-memory recovery still applies).")
+    var microBatch: Int?
+
     @Option(help: "auto, cpu, cuda or cuda:N.")
     var device = "auto"
 
@@ -133,6 +136,7 @@ struct TrainingOptions: ParsableArguments {
         config.precision = precision
         config.channelsLast = channelsLast
         config.memoryBudget = memoryBudget
+        config.forcedMicroBatch = microBatch
         config.device = device
         config.seed = seed
         config.workers = workers
