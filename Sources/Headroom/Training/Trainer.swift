@@ -388,6 +388,8 @@ public final class Trainer: @unchecked Sendable {
             ("data", "\(train.samples.count) training / \(validation.samples.count) validation images"),
             ("device", "\(device), \(precision.rawValue)\(configuration.channelsLast ? ", channels-last" : "")"),
             ("memory budget", formatBytes(budgetBytes)),
+            // The prefetch queue holds two decoded batches besides the one training.
+            ("loader", "\(configuration.workers) decoding threads; up to 3 uint8 batches in host memory (\(formatBytes(3 * BatchLoader.batchBytes(count: configuration.batchSize, resolution: configuration.trainingResolutions.max() ?? configuration.imageSize))) at the largest resolution)"),
             ("batch", "\(configuration.batchSize) per optimiser step"),
             ("schedule", "\(configuration.epochs) epochs at \(configuration.resizeSchedule?.description ?? "\(configuration.imageSize)") px, \(configuration.optimizer.rawValue) lr \(configuration.learningRate) \(configuration.learningRateSchedule.rawValue)"),
             ("run directory", directory.url.path),
