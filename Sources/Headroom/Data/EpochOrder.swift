@@ -25,4 +25,17 @@ public struct EpochOrder: Sendable, Equatable {
     public func samples(ofStep step: Int, effectiveBatch: Int) -> ArraySlice<Int> {
         indices[(step * effectiveBatch)..<((step + 1) * effectiveBatch)]
     }
+
+    /// Rank `rank`'s share of step `step` when `worldSize` processes train together: the
+    /// step's samples cut into `worldSize` consecutive parts whose sizes differ by at most
+    /// one (the first `effectiveBatch % worldSize` ranks take one more). Every rank sees the
+    /// same permutation, so the shares cover the step exactly once; no padding is needed,
+    /// because an epoch only has whole steps.
+    public func samples(ofStep step: Int, effectiveBatch: Int, rank: Int, worldSize: Int) -> ArraySlice<Int> {
+        precondition(worldSize >= 1 && (0..<worldSize).contains(rank), "rank \(rank) of \(worldSize)")
+        let whole = samples(ofStep: step, effectiveBatch: effectiveBatch)
+        let sizes = AccumulationPlan.split(effectiveBatch, into: worldSize)
+        let start = whole.startIndex + sizes[..<rank].reduce(0, +)
+        return whole[start..<(start + sizes[rank])]
+    }
 }
