@@ -34,11 +34,11 @@ import TorchOptim
 
     /// One run; returns its step records (loss, samples, micro-batch) and final weights.
     func train(
-        _ config: TrainingConfiguration, in name: String, resume: Bool = false, stopAfterStep: Int? = nil
+        _ config: TrainingConfiguration, in name: String, resume: Bool = false, epochs: Int? = nil, stopAfterStep: Int? = nil
     ) throws -> (steps: [StepProgress], summary: TrainingSummary, weights: [[Float]]) {
         let collector = Collector()
         let directory = root.appendingPathComponent(name)
-        let trainer = try Trainer(configuration: config, runDirectory: directory, resume: resume) { event in
+        let trainer = try Trainer(configuration: config, runDirectory: directory, resume: resume, epochs: epochs) { event in
             collector.add(event)
         }
         defer { try? Device.cpu.setMemoryBudget(bytes: nil) }
@@ -181,9 +181,13 @@ import TorchOptim
         let weights = try ModelFile.read(after.directory.appendingPathComponent("model.safetensors")).tensors
         #expect(weights.count == 122)
         #expect(run.summary.globalSteps == 3)
-        // And resuming a finished run trains no more and still works.
+        // Resuming a finished run trains no more; asking for more epochs continues it.
         let resumed = try train(configuration(micro: 8), in: "checkpointed", resume: true)
         #expect(resumed.steps.isEmpty)
+        let extended = try train(configuration(micro: 8), in: "checkpointed", resume: true, epochs: 2)
+        #expect(extended.steps.count == 3)
+        #expect(extended.steps.first?.globalStep == 4)
+        #expect(extended.steps.first?.epoch == 1)
     }
 
     @Test func bf16OnTheCPURunsAndLearns() throws {

@@ -44,8 +44,11 @@ public final class Trainer: @unchecked Sendable {
 
     /// Sets up a run: checks every option and the data before anything is written, builds
     /// the model and optimiser, and restores the latest checkpoint when `resume` is set.
+    ///
+    /// When resuming, the run's saved configuration applies; `epochs` (when given) extends or
+    /// shortens it, and the learning-rate schedule stretches to the new length.
     public init(
-        configuration: TrainingConfiguration, runDirectory: URL, resume: Bool = false,
+        configuration: TrainingConfiguration, runDirectory: URL, resume: Bool = false, epochs: Int? = nil,
         observer: @escaping @Sendable (TrainerEvent) -> Void = { _ in }
     ) throws {
         // The counting allocator must see the model's own allocations.
@@ -61,7 +64,8 @@ public final class Trainer: @unchecked Sendable {
                 "\(runDirectory.path) already holds a run: resume it with --resume \(runDirectory.path), or choose another --out"
             ])
         }
-        let configuration = saved?.state.configuration ?? configuration
+        var configuration = saved?.state.configuration ?? configuration
+        if let epochs { configuration.epochs = epochs }
         let problems = configuration.problems()
         guard problems.isEmpty else { throw TrainingSetupError(problems: problems) }
 

@@ -27,8 +27,8 @@ struct TrainingOptions: ParsableArguments {
     @Flag(help: "Train only the classifier on top of --weights.")
     var freezeBackbone = false
 
-    @Option(help: "Epochs to train.")
-    var epochs = 10
+    @Option(help: "Epochs to train (default 10). With --resume: train the run to this many epochs.")
+    var epochs: Int?
 
     @Option(help: "The effective batch: samples per optimiser step, whatever memory allows per pass.")
     var batchSize = 32
@@ -120,7 +120,7 @@ struct TrainingOptions: ParsableArguments {
         config.architecture = model
         config.weightsPath = weights
         config.freezeBackbone = freezeBackbone
-        config.epochs = epochs
+        config.epochs = epochs ?? 10
         config.batchSize = batchSize
         config.imageSize = imageSize
         config.resizeSchedule = resizeSchedule.flatMap(ResizeSchedule.init(parsing:))

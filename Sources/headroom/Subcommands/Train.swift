@@ -35,7 +35,7 @@ struct Train: ParsableCommand {
         do {
             trainer = try Trainer(
                 configuration: options.configuration(), runDirectory: directory, resume: resume != nil,
-                observer: { printer.handle($0) })
+                epochs: resume != nil ? options.epochs : nil, observer: { printer.handle($0) })
         } catch let error as TrainingSetupError {
             throw ValidationError(error.description)
         }
