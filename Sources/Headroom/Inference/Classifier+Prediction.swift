@@ -19,7 +19,7 @@ extension Classifier {
             var ranked: [[Prediction.ClassProbability]] = []
             if !decoded.isEmpty {
                 let batch = decoded.count == paths.count ? images : try images.indexSelect(dim: 0, indices: Tensor(decoded.map(Int64.init)))
-                let (values, indices) = try probabilities(for: batch).topk(k, dim: 1)
+                let (values, indices) = try probabilitiesHalvingOnOutOfMemory(batch).topk(k, dim: 1)
                 let probabilities = try values.array(of: Float.self)
                 let classIndices = try indices.array(of: Int64.self)
                 ranked = decoded.indices.map { row in
@@ -46,6 +46,23 @@ extension Classifier {
             predictions += $0
         }
         return predictions
+    }
+
+    /// The softmax probabilities of a batch; when the device runs out of memory, the batch
+    /// is split in halves (recursively) and the results joined, so large --batch-size values
+    /// degrade in speed, not in correctness.
+    private func probabilitiesHalvingOnOutOfMemory(_ batch: Tensor) throws -> Tensor {
+        switch Result(catching: { () throws(TorchError) in try probabilities(for: batch) }) {
+        case let .success(result):
+            return result
+        case let .failure(error) where error.isOutOfMemory && batch.shape[0] > 1:
+            let half = batch.shape[0] / 2
+            let first = try probabilitiesHalvingOnOutOfMemory(batch.slice(dim: 0, 0..<half))
+            let second = try probabilitiesHalvingOnOutOfMemory(batch.slice(dim: 0, half..<batch.shape[0]))
+            return try Tensor.cat([first, second])
+        case let .failure(error):
+            throw error
+        }
     }
 
     /// Decodes `paths` into one uint8 [N, 3, resolution, resolution] tensor; the slot of a file

@@ -69,3 +69,36 @@ import Torch
         }
     }
 }
+
+/// A batch too large for the memory budget is split, not lost.
+@Suite(.serialized) struct PredictionMemoryTests {
+    @Test func aBatchThatDoesNotFitIsSplitWithTheSameResults() throws {
+        let fixture = try InferenceFixture.shared.get()
+        try Device.installCountingCPUAllocator()
+        let classifier = try Classifier(contentsOf: fixture.modelFile)
+        let files = try FileManager.default.subpathsOfDirectory(atPath: fixture.train.path).filter { $0.hasSuffix(".jpg") }.sorted()
+            .map { fixture.train.appendingPathComponent($0).path }
+        try #require(files.count == 12)
+        let expected = try classifier.predict(files: files, imageSize: 160, topK: 3, batchSize: 12)
+
+        // The peak of the model on 12 images and on 6, and a budget between them.
+        let images = try (Tensor.rand([12, 3, 160, 160], generator: Generator(seed: 1)) * 255).to(dtype: .uint8)
+        func peak(_ count: Int) throws -> Int {
+            try Device.cpu.resetPeakMemory()
+            _ = try classifier.probabilities(for: images.slice(dim: 0, 0..<count))
+            return try Device.cpu.memoryStatistics().peakBytes
+        }
+        let (six, twelve) = (try peak(6), try peak(12))
+        try #require(six < twelve)
+        try Device.cpu.setMemoryBudget(bytes: (six + twelve) / 2)
+        defer { try? Device.cpu.setMemoryBudget(bytes: nil) }
+        #expect(throws: TorchError.self) { try classifier.probabilities(for: images) }
+        let squeezed = try classifier.predict(files: files, imageSize: 160, topK: 3, batchSize: 12)
+        try Device.cpu.setMemoryBudget(bytes: nil)
+        #expect(squeezed.map(\.path) == expected.map(\.path))
+        for (a, b) in zip(squeezed, expected) {
+            #expect(a.classes.map(\.name) == b.classes.map(\.name))
+            for (x, y) in zip(a.classes, b.classes) { #expect(abs(x.probability - y.probability) < 1e-5) }
+        }
+    }
+}
