@@ -22,22 +22,25 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HEADROOM = os.path.join(ROOT, ".build", "debug", "headroom")
 
 
-def pytorch_steps(batch, resolution, steps, warm_up, threads, channels_last):
+def pytorch_steps(batch, resolution, steps, warm_up, threads, channels_last, device="cpu", precision="fp32"):
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = torchvision.models.resnet18(num_classes=1000)
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
-    model = model.to(memory_format=memory_format)
+    model = model.to(device=device, memory_format=memory_format)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
     images = (torch.rand(batch, 3, resolution, resolution) * 255).to(torch.uint8)
-    labels = torch.randint(0, 1000, (batch,))
-    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1) * 255
-    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1) * 255
+    labels = torch.randint(0, 1000, (batch,)).to(device)
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1).to(device) * 255
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1).to(device) * 255
+    autocast = torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=precision == "bf16")
     times = []
     for index in range(warm_up + steps):
         start = time.perf_counter()
-        x = ((images.float() - mean) / std).contiguous(memory_format=memory_format)
-        loss = torch.nn.functional.cross_entropy(model(x), labels)
+        x = ((images.to(device, non_blocking=True).float() - mean) / std).contiguous(memory_format=memory_format)
+        with autocast:
+            logits = model(x)
+        loss = torch.nn.functional.cross_entropy(logits.float(), labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -47,9 +50,10 @@ def pytorch_steps(batch, resolution, steps, warm_up, threads, channels_last):
     return times
 
 
-def headroom_steps(batch, resolution, steps, warm_up, threads, channels_last):
-    command = [HEADROOM, "benchmark-step", "--batch", str(batch), "--resolution", str(resolution),
-               "--steps", str(steps), "--warm-up", str(warm_up), "--threads", str(threads)]
+def headroom_steps(batch, resolution, steps, warm_up, threads, channels_last, device="cpu", precision="fp32"):
+    command = [os.environ.get("HEADROOM", HEADROOM), "benchmark-step", "--batch", str(batch), "--resolution", str(resolution),
+               "--steps", str(steps), "--warm-up", str(warm_up), "--threads", str(threads), "--device", device,
+               "--precision", precision]
     if channels_last:
         command.append("--channels-last")
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
@@ -76,11 +80,14 @@ def main():
     parser.add_argument("--warm-up", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--channels-last", action="store_true")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
+    parser.add_argument("--output", default="train_step.md")
     args = parser.parse_args()
 
-    ceiling = matmul_gflops(args.threads)
+    ceiling = matmul_gflops(args.threads) if args.device == "cpu" else float("nan")
     lines = [
-        f"resnet18 training step, CPU fp32, {args.threads} threads, SGD; {args.repeats} alternating repeats of "
+        f"resnet18 training step, {args.device} {args.precision}{' channels-last' if args.channels_last else ''}, {args.threads} threads, SGD; {args.repeats} alternating repeats of "
         f"{args.steps} timed steps after {args.warm_up} warm-up; matmul ceiling {ceiling:.0f} GFLOP/s (2048², best of 5)",
         "",
         "| batch × px | PyTorch img/s (min / median step) | Headroom img/s | Headroom / PyTorch | GFLOP/s PyTorch / Headroom |",
@@ -90,8 +97,8 @@ def main():
         batch, resolution = map(int, config.split("x"))
         peer, ours = [], []
         for _ in range(args.repeats):
-            peer += pytorch_steps(batch, resolution, args.steps, args.warm_up, args.threads, args.channels_last)
-            ours += headroom_steps(batch, resolution, args.steps, args.warm_up, args.threads, args.channels_last)
+            peer += pytorch_steps(batch, resolution, args.steps, args.warm_up, args.threads, args.channels_last, args.device, args.precision)
+            ours += headroom_steps(batch, resolution, args.steps, args.warm_up, args.threads, args.channels_last, args.device, args.precision)
         # Training ≈ 3 × the forward's 1.82 GMAC at 224², scaling with pixels; 2 FLOP per MAC.
         flops = 3 * 2 * 1.82e9 * (resolution / 224) ** 2 * batch
         peer_rate, our_rate = batch / statistics.median(peer), batch / statistics.median(ours)
@@ -102,7 +109,7 @@ def main():
     text = "\n".join(lines)
     print(text)
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
-    with open(os.path.join(ROOT, "bench", "results", "train_step.md"), "w") as f:
+    with open(os.path.join(ROOT, "bench", "results", args.output), "w") as f:
         f.write(text + "\n")
 
 

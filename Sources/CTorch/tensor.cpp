@@ -129,6 +129,13 @@ int32_t ctorch_tensor_from_blob(void *data, const int64_t *shape, size_t ndim, i
   });
 }
 
+int32_t ctorch_zeros_like(ctorch_tensor tensor, ctorch_tensor *out) {
+  return protect([&] {
+    require_out(out);
+    *out = wrap(at::zeros_like(unwrap(tensor)));
+  });
+}
+
 int32_t ctorch_empty(const int64_t *shape, size_t ndim, int32_t dtype, ctorch_device device,
                      ctorch_tensor *out) {
   return protect([&] {

@@ -17,6 +17,12 @@ extension Tensor {
         try full(shape, value: 1, dtype: dtype, device: device)
     }
 
+    /// Zeros shaped and laid out like `other` (same dtype, device and memory format):
+    /// what gradients and optimiser state need, so a channels-last weight gets channels-last state.
+    public static func zeros(like other: Tensor) throws(TorchError) -> Tensor {
+        try make { ctorch_zeros_like(other.handle, $0) }
+    }
+
     /// An uninitialised tensor.
     public static func empty(_ shape: [Int], dtype: DType = .float32, device: Device = .cpu) throws(TorchError) -> Tensor {
         let sizes = shape.map(Int64.init)

@@ -54,7 +54,7 @@ public final class Adam: Optimizer {
         var moments: [(average: Tensor, averageSquare: Tensor)] = []
         for (index, parameter, _) in active {
             let zeros = { () throws(TorchError) -> Tensor in
-                try Tensor.zeros(parameter.shape, dtype: parameter.dtype, device: parameter.device)
+                try Tensor.zeros(like: parameter)
             }
             moments.append((try state.buffer("exp_avg", of: index, make: zeros), try state.buffer("exp_avg_sq", of: index, make: zeros)))
         }

@@ -44,7 +44,7 @@ public final class SGD: Optimizer {
             if momentum != 0 {
                 buffer = try state.buffer("momentum_buffer", of: index) { () throws(TorchError) in
                     isFirst = true
-                    return try Tensor.zeros(parameter.shape, dtype: parameter.dtype, device: parameter.device)
+                    return try Tensor.zeros(like: parameter)
                 }
             }
             groups[isFirst, default: []].append((parameter, gradient, buffer))

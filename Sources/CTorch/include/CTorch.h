@@ -148,6 +148,8 @@ int32_t ctorch_tensor_from_data(const void *data, size_t nbytes, const int64_t *
 /** A CPU tensor over caller memory without copying; `deleter(context)` runs when libtorch lets go. */
 int32_t ctorch_tensor_from_blob(void *data, const int64_t *shape, size_t ndim, int32_t dtype,
                                 void (*deleter)(void *context), void *context, ctorch_tensor *out);
+/** Zeros with another tensor's shape, dtype, device and memory layout (at::zeros_like). */
+int32_t ctorch_zeros_like(ctorch_tensor tensor, ctorch_tensor *out);
 /** An uninitialised tensor. */
 int32_t ctorch_empty(const int64_t *shape, size_t ndim, int32_t dtype, ctorch_device device,
                      ctorch_tensor *out);

@@ -75,7 +75,7 @@ public final class MemoryProbe {
             // As after the micro-batches before this one.
             try withoutGradient { () throws(TorchError) in
                 for parameter in step.optimizer.parameters where parameter.requiresGradient && parameter.grad == nil {
-                    try parameter.setGrad(Tensor.zeros(parameter.shape, dtype: parameter.dtype, device: parameter.device))
+                    try parameter.setGrad(Tensor.zeros(like: parameter))
                 }
             }
         }

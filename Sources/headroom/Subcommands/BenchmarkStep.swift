@@ -15,6 +15,7 @@ struct BenchmarkStep: ParsableCommand {
     @Option(help: "Timed steps.") var steps = 5
     @Option(help: "Untimed steps first.") var warmUp = 2
     @Option(help: "Intra-op threads.") var threads: Int?
+    @Option(help: "cpu, cuda or cuda:N.") var device = "cpu"
 
     func run() throws {
         if let threads { try Torch.setThreadCount(threads) }
@@ -25,6 +26,9 @@ struct BenchmarkStep: ParsableCommand {
         benchmark.channelsLast = channelsLast
         benchmark.timedSteps = steps
         benchmark.warmUpSteps = warmUp
+        guard let target = Device(parsing: device) else { throw ValidationError("--device must be cpu, cuda or cuda:N") }
+        try target.validate()
+        benchmark.device = target
         let times = try benchmark.run()
         print("{\"seconds_per_step\": [\(times.map { String($0) }.joined(separator: ", "))]}")
     }
