@@ -102,7 +102,10 @@ import TorchOptim
         // no budget (sizes below 8 accumulate, so they hold the gradients).
         let probe = try MemoryProbe(step: step, warmUpResolution: 32)
         var peaks: [Int: Int] = [:]
-        for batch in 1...8 { peaks[batch] = try #require(try probe.peak(batch: batch, resolution: 32, gradientsPresent: batch < 8)) }
+        for batch in 1...8 {
+            let peak = try probe.peak(batch: batch, resolution: 32, gradientsPresent: batch < 8)
+            peaks[batch] = try #require(peak)
+        }
         try probe.finish()
         // A budget of exactly peak(5): k is the largest size whose true peak fits it.
         let k = try #require(peaks.filter { $0.value <= peaks[5]! }.keys.max())

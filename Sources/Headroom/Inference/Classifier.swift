@@ -17,15 +17,15 @@ public final class Classifier {
 
     public var model: ResNet { step.model }
 
-    /// Loads `weights` onto `device`; the precision defaults to training's automatic choice
-    /// (bf16 autocast on CUDA, fp32 on the CPU).
+    /// Loads `weights` onto `device`. The precision defaults to the one the run trained with
+    /// (so evaluation reproduces its validation), else to training's automatic choice.
     public init(weights: ClassifierWeights, device: Device = .cpu, precision: Precision? = nil) throws {
         let model = try weights.makeModel()
         try model.move(to: device)
         model.eval()
         step = try TrainingStep(
             model: model, optimizer: SGD(parameters: [], learningRate: 0), device: device,
-            precision: precision ?? Precision.automatic(for: device))
+            precision: precision ?? Trainer.resolvePrecision(weights.trainedPrecision ?? .auto, device: device))
         classNames = weights.classNames
         architecture = weights.architecture
         trainedImageSize = weights.trainedImageSize

@@ -15,6 +15,8 @@ public struct ClassifierWeights {
     /// The validation resolution of the run that saved the file, when it is a Headroom
     /// checkpoint with its `state.json` beside it.
     public let trainedImageSize: Int?
+    /// The precision the run that saved the file trained with (from its `state.json`).
+    public let trainedPrecision: TrainingConfiguration.PrecisionChoice?
 
     /// Reads a model file, or the best checkpoint of a run directory.
     public init(contentsOf location: URL) throws(ClassifierError) {
@@ -42,7 +44,9 @@ public struct ClassifierWeights {
         self.tensors = contents.tensors
         self.classNames = classNames
         self.architecture = architecture
-        trainedImageSize = Self.trainedImageSize(besides: url)
+        let state = Self.trainingState(besides: url)
+        trainedImageSize = state?.configuration.resolvedValidationImageSize
+        trainedPrecision = state?.configuration.precision
     }
 
     /// `location` itself when it is a file; `location/checkpoints/best.safetensors` when it is a run directory.
@@ -97,12 +101,10 @@ public struct ClassifierWeights {
         return keys.contains("layer3.5.conv1.weight") ? .resnet34 : .resnet18
     }
 
-    /// The validation resolution recorded in the checkpoint's `state.json`, if there is one.
-    private static func trainedImageSize(besides url: URL) -> Int? {
+    /// The training state saved beside a Headroom checkpoint, if there is one.
+    private static func trainingState(besides url: URL) -> CheckpointState? {
         let state = url.resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("state.json")
-        guard let data = try? Data(contentsOf: state),
-            let checkpoint = try? JSONDecoder().decode(CheckpointState.self, from: data)
-        else { return nil }
-        return checkpoint.configuration.resolvedValidationImageSize
+        guard let data = try? Data(contentsOf: state) else { return nil }
+        return try? JSONDecoder().decode(CheckpointState.self, from: data)
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import Torch
+public import Torch
 import TorchNN
 import TorchOptim
 
@@ -42,7 +42,7 @@ extension Trainer {
         return device
     }
 
-    static func resolvePrecision(_ choice: TrainingConfiguration.PrecisionChoice, device: Device) -> Precision {
+    public static func resolvePrecision(_ choice: TrainingConfiguration.PrecisionChoice, device: Device) -> Precision {
         switch choice {
         case .auto: Precision.automatic(for: device)
         case .fp32: .fp32

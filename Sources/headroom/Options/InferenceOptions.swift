@@ -17,6 +17,9 @@ struct InferenceOptions: ParsableArguments {
     @Option(help: "auto, cpu, cuda or cuda:N.")
     var device = "auto"
 
+    @Option(help: "auto, fp32, bf16 or fp16 (default: the precision the run trained with).")
+    var precision: TrainingConfiguration.PrecisionChoice?
+
     func validate() throws {
         if let imageSize, imageSize < 32 { throw ValidationError("--image-size must be at least 32 (got \(imageSize))") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
@@ -28,7 +31,10 @@ struct InferenceOptions: ParsableArguments {
 
     /// The classifier in a model file or run directory, on the chosen device.
     func classifier(at checkpoint: String) throws -> Classifier {
-        try Classifier(contentsOf: URL(fileURLWithPath: checkpoint), device: Classifier.device(named: device))
+        let target = try Classifier.device(named: device)
+        return try Classifier(
+            contentsOf: URL(fileURLWithPath: checkpoint), device: target,
+            precision: precision.map { Trainer.resolvePrecision($0, device: target) })
     }
 
     /// The resolution to feed `classifier`.
