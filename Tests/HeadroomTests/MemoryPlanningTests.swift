@@ -103,8 +103,11 @@ import TorchOptim
         let probe = try MemoryProbe(step: step, warmUpResolution: 32)
         var peaks: [Int: Int] = [:]
         for batch in 1...8 {
-            let peak = try probe.peak(batch: batch, resolution: 32, gradientsPresent: batch < 8)
-            peaks[batch] = try #require(peak)
+            guard let peak = try probe.peak(batch: batch, resolution: 32, gradientsPresent: batch < 8) else {
+                Issue.record("a step of \(batch) ran out of memory without a budget")
+                return
+            }
+            peaks[batch] = peak
         }
         try probe.finish()
         // A budget of exactly peak(5): k is the largest size whose true peak fits it.
