@@ -173,6 +173,23 @@ int32_t ctorch_fused_sgd_(const ctorch_tensor *parameters, const ctorch_tensor *
   });
 }
 
+int32_t ctorch_fused_adam_(const ctorch_tensor *parameters, const ctorch_tensor *gradients, const ctorch_tensor *averages,
+                           const ctorch_tensor *squared_averages, const ctorch_tensor *steps, size_t count,
+                           double learning_rate, double beta1, double beta2, double weight_decay, double eps,
+                           bool decoupled_weight_decay) {
+  return protect([&] {
+    std::vector<at::Tensor> none;
+    if (decoupled_weight_decay)
+      at::_fused_adamw_(tensor_list(parameters, count), tensor_list(gradients, count), tensor_list(averages, count),
+                        tensor_list(squared_averages, count), none, tensor_list(steps, count), learning_rate, beta1, beta2,
+                        weight_decay, eps, /*amsgrad=*/false, /*maximize=*/false);
+    else
+      at::_fused_adam_(tensor_list(parameters, count), tensor_list(gradients, count), tensor_list(averages, count),
+                       tensor_list(squared_averages, count), none, tensor_list(steps, count), learning_rate, beta1, beta2,
+                       weight_decay, eps, /*amsgrad=*/false, /*maximize=*/false);
+  });
+}
+
 int32_t ctorch_clamp(ctorch_tensor a, double min, bool has_min, double max, bool has_max, ctorch_tensor *out) {
   return protect([&] {
     require_out(out);

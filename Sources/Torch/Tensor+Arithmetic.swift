@@ -169,6 +169,25 @@ extension Tensor {
         try check(status)
     }
 
+    /// Adam's (or AdamW's) update in one fused pass per tensor (PyTorch's `Adam(fused=True)`);
+    /// `steps` are float scalars that already count this step.
+    public static func fusedAdamStep(
+        parameters: [Tensor], gradients: [Tensor], averages: [Tensor], squaredAverages: [Tensor], steps: [Tensor],
+        learningRate: Double, betas: (Double, Double), weightDecay: Double, epsilon: Double, decoupledWeightDecay: Bool
+    ) throws(TorchError) {
+        let count = parameters.count
+        guard [gradients.count, averages.count, squaredAverages.count, steps.count].allSatisfy({ $0 == count }) else {
+            throw .invalidArgument("fused Adam needs one gradient, two moments and one step per parameter")
+        }
+        let handles: [[OpaquePointer?]] = [parameters, gradients, averages, squaredAverages, steps].map { $0.map(\.handle) }
+        let status = withExtendedLifetime((parameters, gradients, averages, squaredAverages, steps)) {
+            ctorch_fused_adam_(
+                handles[0], handles[1], handles[2], handles[3], handles[4], count, learningRate, betas.0, betas.1, weightDecay,
+                epsilon, decoupledWeightDecay)
+        }
+        try check(status)
+    }
+
     public func sqrtInPlace() throws(TorchError) { try unaryInPlace(.sqrt) }
     public func reluInPlace() throws(TorchError) { try unaryInPlace(.relu) }
 }

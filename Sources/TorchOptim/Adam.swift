@@ -42,43 +42,29 @@ public final class Adam: Optimizer {
             weightDecay: weightDecay, decoupledWeightDecay: true)
     }
 
-    /// The update, in place. The moment buffers of a first step are allocated before the
-    /// first parameter changes, so an out-of-memory error leaves the parameters as they
-    /// were; each gradient's storage is reused for the denominator (gradients are dropped
-    /// after a step).
+    /// The update, in place, through libtorch's fused Adam/AdamW kernel (one pass per
+    /// tensor). The moments and step counters of a first step are allocated before anything
+    /// changes, so an out-of-memory error leaves the parameters as they were.
     public func step() throws(TorchError) {
-        let step = Double(stepCount + 1)
-        let biasCorrection1 = 1 - wholePower(beta1, step)
-        let biasCorrection2 = 1 - wholePower(beta2, step)
         let active = parameters.enumerated().compactMap { index, parameter in parameter.grad.map { (index, parameter, $0) } }
-        var moments: [(average: Tensor, averageSquare: Tensor)] = []
+        var averages: [Tensor] = []
+        var squaredAverages: [Tensor] = []
+        var steps: [Tensor] = []
         for (index, parameter, _) in active {
-            let zeros = { () throws(TorchError) -> Tensor in
-                try Tensor.zeros(like: parameter)
-            }
-            moments.append((try state.buffer("exp_avg", of: index, make: zeros), try state.buffer("exp_avg_sq", of: index, make: zeros)))
+            let zeros = { () throws(TorchError) -> Tensor in try Tensor.zeros(like: parameter) }
+            averages.append(try state.buffer("exp_avg", of: index, make: zeros))
+            squaredAverages.append(try state.buffer("exp_avg_sq", of: index, make: zeros))
+            // PyTorch keeps each parameter's step as a float scalar beside it.
+            steps.append(try state.buffer("step", of: index) { () throws(TorchError) in
+                try Tensor.zeros([], dtype: .float32, device: parameter.device)
+            })
         }
         try withoutGradient { () throws(TorchError) in
-            for ((_, parameter, gradient), (average, averageSquare)) in zip(active, moments) {
-                if weightDecay != 0 {
-                    if decoupledWeightDecay {
-                        try parameter *= 1 - learningRate * weightDecay
-                    } else {
-                        try gradient.addInPlace(parameter, alpha: weightDecay)
-                    }
-                }
-                try average *= beta1
-                try average.addInPlace(gradient, alpha: 1 - beta1)
-                try averageSquare *= beta2
-                try averageSquare.addcmulInPlace(gradient, gradient, value: 1 - beta2)
-                // denominator = √v / √(1 − β₂ᵗ) + ε, built in the gradient's storage.
-                let denominator = gradient
-                try denominator.copyInPlace(from: averageSquare)
-                try denominator.sqrtInPlace()
-                try denominator /= biasCorrection2.squareRoot()
-                try denominator += epsilon
-                try parameter.addcdivInPlace(average, denominator, value: -learningRate / biasCorrection1)
-            }
+            for step in steps { try step += 1 }
+            try Tensor.fusedAdamStep(
+                parameters: active.map(\.1), gradients: active.map(\.2), averages: averages, squaredAverages: squaredAverages,
+                steps: steps, learningRate: learningRate, betas: (beta1, beta2), weightDecay: weightDecay, epsilon: epsilon,
+                decoupledWeightDecay: decoupledWeightDecay)
         }
         stepCount += 1
     }
@@ -89,17 +75,4 @@ public final class Adam: Optimizer {
         try state.load(namedState, parameters: parameters)
         self.stepCount = stepCount
     }
-}
-
-/// base^exponent for a whole-number exponent (the step count), by squaring.
-private func wholePower(_ base: Double, _ exponent: Double) -> Double {
-    var result = 1.0
-    var factor = base
-    var n = Int(exponent)
-    while n > 0 {
-        if n & 1 == 1 { result *= factor }
-        factor *= factor
-        n >>= 1
-    }
-    return result
 }

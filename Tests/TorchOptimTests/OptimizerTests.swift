@@ -93,7 +93,7 @@ import TorchOptim
         let adam = try Adam(parameters: [p], learningRate: 0.1)
         _ = try step(adam, p, times: 3)
         let saved = Dictionary(uniqueKeysWithValues: try adam.namedState().map { ($0.name, try $0.tensor.clone()) })
-        #expect(Set(saved.keys) == ["0.exp_avg", "0.exp_avg_sq"])
+        #expect(Set(saved.keys) == ["0.exp_avg", "0.exp_avg_sq", "0.step"])
         let snapshot = try p.detached().clone()
 
         let continued = try step(adam, p, times: 2)

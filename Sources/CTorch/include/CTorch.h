@@ -229,6 +229,12 @@ int32_t ctorch_addcdiv_(ctorch_tensor a, ctorch_tensor b, ctorch_tensor c, doubl
 int32_t ctorch_fused_sgd_(const ctorch_tensor *parameters, const ctorch_tensor *gradients,
                           const ctorch_tensor *momentum_buffers, size_t count, double weight_decay, double momentum,
                           double learning_rate, double dampening, bool nesterov, bool is_first_step);
+/** Adam's (AdamW's, with `decoupled_weight_decay`) update for many parameters in one fused pass
+ *  each; `steps` are float scalars already counting this step, as torch.optim.Adam(fused=True) keeps them. */
+int32_t ctorch_fused_adam_(const ctorch_tensor *parameters, const ctorch_tensor *gradients, const ctorch_tensor *averages,
+                           const ctorch_tensor *squared_averages, const ctorch_tensor *steps, size_t count,
+                           double learning_rate, double beta1, double beta2, double weight_decay, double eps,
+                           bool decoupled_weight_decay);
 /** Clamps into [min, max]; a bound is ignored when its has_ flag is false. */
 int32_t ctorch_clamp(ctorch_tensor a, double min, bool has_min, double max, bool has_max, ctorch_tensor *out);
 /** condition ? a : b elementwise. */
