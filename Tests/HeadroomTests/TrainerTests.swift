@@ -221,3 +221,59 @@ private final class Collector: @unchecked Sendable {
     }
 }
 
+
+/// A disk that fills up while a checkpoint is written: a clear error, and the previous
+/// checkpoint whole. Needs a small tmpfs, so it runs where the tests may mount one (as root).
+@Suite(.serialized) struct FullDiskTests {
+    static let canMount: Bool = {
+        let point = FileManager.default.temporaryDirectory.appendingPathComponent("headroom-mount-probe-\(getpid())")
+        try? FileManager.default.createDirectory(at: point, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: point) }
+        guard run("/bin/mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", point.path]) else { return false }
+        return run("/bin/umount", [point.path])
+    }()
+
+    static func run(_ tool: String, _ arguments: [String]) -> Bool {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = arguments
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }
+
+    @Test(.enabled(if: FullDiskTests.canMount)) func aFullDiskKeepsThePreviousCheckpoint() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("headroom-full-disk-\(UUID())")
+        var dataset = SyntheticDataset()
+        dataset.trainPerClass = 8
+        dataset.validationPerClass = 1
+        let data = try dataset.write(to: root.appendingPathComponent("data"))
+        // Room for one checkpoint (weights and momentum, ~90 MB) but not for a second beside it.
+        let disk = root.appendingPathComponent("disk")
+        try FileManager.default.createDirectory(at: disk, withIntermediateDirectories: true)
+        try #require(Self.run("/bin/mount", ["-t", "tmpfs", "-o", "size=130m", "tmpfs", disk.path]))
+        defer { _ = Self.run("/bin/umount", [disk.path]) }
+
+        var config = TrainingConfiguration(trainPath: data.train.path, validationPath: data.validation.path)
+        config.epochs = 2
+        config.batchSize = 8
+        config.imageSize = 64
+        config.device = "cpu"
+        config.forcedMicroBatch = 8
+        config.precision = .fp32
+        let run = disk.appendingPathComponent("run")
+        do {
+            _ = try Trainer(configuration: config, runDirectory: run).run()
+            Issue.record("two checkpoints fit in 130 MB")
+        } catch let error as CheckpointError {
+            #expect("\(error)".contains("previous checkpoint is intact"))
+        }
+        try? Device.cpu.setMemoryBudget(bytes: nil)
+        let latest = try #require(try Checkpointer(runDirectory: run).latest())
+        #expect(latest.state.epoch == 1 && latest.state.globalStep == 3)
+        #expect(try ModelFile.read(latest.directory.appendingPathComponent("model.safetensors")).tensors.count == 122)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: run.appendingPathComponent("checkpoints").path)
+        #expect(!leftovers.contains { $0.hasSuffix(".partial") })
+    }
+}
