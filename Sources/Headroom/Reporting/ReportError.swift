@@ -1,3 +1,5 @@
+import Foundation
+
 /// Why a run directory could not be read or its report written.
 public enum ReportError: Error, Equatable, CustomStringConvertible {
     /// A file exists but could not be read or written.
@@ -12,6 +14,18 @@ public enum ReportError: Error, Equatable, CustomStringConvertible {
         case .io(let path, let reason): "\(path): \(reason)"
         case .malformed(let path, let reason): "\(path) is not a valid Headroom run file: \(reason)"
         case .invalidConfusionMatrix(let reason): "invalid confusion matrix: \(reason)"
+        }
+    }
+}
+
+extension ReportError {
+    /// The file's bytes, or nil when the run has not written it yet.
+    static func contentsIfPresent(_ url: URL) throws(ReportError) -> Data? {
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        do {
+            return try Data(contentsOf: url)
+        } catch {
+            throw .io(path: url.path, reason: error.localizedDescription)
         }
     }
 }

@@ -19,13 +19,7 @@ public struct RunArtifacts: Sendable {
     }
 
     private static func readConfusion(_ url: URL) throws(ReportError) -> ConfusionMatrix? {
-        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw .io(path: url.path, reason: error.localizedDescription)
-        }
+        guard let data = try ReportError.contentsIfPresent(url) else { return nil }
         do {
             return try JSONDecoder().decode(ConfusionMatrix.self, from: data)
         } catch {

@@ -39,13 +39,7 @@ public struct RunConfiguration: Sendable, Equatable {
 
     /// Reads `url`; nil when the run has not written it yet.
     public init?(contentsOf url: URL) throws(ReportError) {
-        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw .io(path: url.path, reason: error.localizedDescription)
-        }
+        guard let data = try ReportError.contentsIfPresent(url) else { return nil }
         try self.init(parsing: data, path: url.path)
     }
 

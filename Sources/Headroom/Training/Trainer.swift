@@ -185,9 +185,12 @@ public final class Trainer: @unchecked Sendable {
             let stepStart = Date()
             let outcome = try executor.run(batch)
             policies[resolution] = executor.policy
-            let loss = try outcome.lossSum.item() / Double(outcome.samples)  // host sync, once per step
-            result.lossSum += loss * Double(outcome.samples)
-            result.correct += try outcome.correct.itemInt()
+            // One host synchronisation per optimiser step: loss sum and correct count together.
+            let totals = try Tensor.stack([outcome.lossSum.to(dtype: .float64), outcome.correct.to(dtype: .float64)])
+                .to(device: .cpu).array(of: Double.self)
+            let loss = totals[0] / Double(outcome.samples)
+            result.lossSum += totals[0]
+            result.correct += Int(totals[1])
             result.samples += outcome.samples
             stepInEpoch += 1
             globalStep += 1
