@@ -203,20 +203,24 @@ int32_t ctorch_process_group_all_reduce(ctorch_process_group group, const ctorch
     if (op != CTORCH_COLLECTIVE_SUM && op != CTORCH_COLLECTIVE_AVERAGE)
       throw std::invalid_argument("unknown all-reduce operation " + std::to_string(op));
     auto list = unwrap_list(tensors, count);
-    for (auto &members : buckets(list)) {
-      // Allocated before the collective: an out-of-memory here leaves the peers waiting in
-      // this step's all-reduce, not in a different one.
-      std::vector<at::Tensor> bucket{flatten(list, members)};
+    auto groups = buckets(list);
+    // Every bucket is allocated before the first collective: an out-of-memory error comes
+    // before this rank enters the all-reduce, so it can retry its step while the peers wait
+    // in this same all-reduce.
+    std::vector<at::Tensor> flat;
+    for (auto &members : groups) {
+      flat.push_back(flatten(list, members));
+      if (op == CTORCH_COLLECTIVE_AVERAGE && !at::isFloatingType(flat.back().scalar_type()))
+        throw std::invalid_argument("an average all-reduce needs floating-point tensors");
+    }
+    for (size_t b = 0; b < groups.size(); ++b) {
+      std::vector<at::Tensor> bucket{flat[b]};
       c10d::AllreduceOptions options;
       options.reduceOp = c10d::ReduceOp::SUM;  // Gloo has no AVG; divided below
       options.timeout = group->timeout;
       wait(pg.allreduce(bucket, options), group->timeout);
-      if (op == CTORCH_COLLECTIVE_AVERAGE) {
-        if (!at::isFloatingType(bucket[0].scalar_type()))
-          throw std::invalid_argument("an average all-reduce needs floating-point tensors");
-        bucket[0].div_(group->size);
-      }
-      unflatten(bucket[0], list, members);
+      if (op == CTORCH_COLLECTIVE_AVERAGE) bucket[0].div_(group->size);
+      unflatten(bucket[0], list, groups[b]);
     }
   });
 }
