@@ -197,13 +197,41 @@ int32_t ctorch_process_group_rank(ctorch_process_group group, int32_t *rank, int
 }
 
 int32_t ctorch_process_group_all_reduce(ctorch_process_group group, const ctorch_tensor *tensors, size_t count,
-                                        int32_t op) {
+                                        int32_t op, ctorch_tensor bucket_storage) {
   return protect_collective("all-reduce", group, [&] {
     auto &pg = unwrap_group(group);
     if (op != CTORCH_COLLECTIVE_SUM && op != CTORCH_COLLECTIVE_AVERAGE)
       throw std::invalid_argument("unknown all-reduce operation " + std::to_string(op));
     auto list = unwrap_list(tensors, count);
     auto groups = buckets(list);
+    if (bucket_storage != nullptr && groups.size() == 1) {
+      // The caller's persistent bucket: nothing is allocated, so nothing can run out of
+      // memory between the backward pass and the collective.
+      const auto &storage = ctorch::unwrap(bucket_storage);
+      int64_t total = 0;
+      for (const auto &t : list) total += t.numel();
+      if (storage.dim() != 1 || !storage.is_contiguous() || storage.scalar_type() != list[0].scalar_type() ||
+          storage.device() != list[0].device() || storage.numel() < total)
+        throw std::invalid_argument("the bucket must be a contiguous 1-D tensor of the tensors' dtype and device, of at least " +
+                                    std::to_string(total) + " elements");
+      auto flat = storage.narrow(0, 0, total);
+      {
+        at::NoGradGuard no_grad;
+        int64_t offset = 0;
+        for (const auto &t : list) {
+          flat.narrow(0, offset, t.numel()).view(t.sizes()).copy_(t.detach());
+          offset += t.numel();
+        }
+      }
+      std::vector<at::Tensor> one{flat};
+      c10d::AllreduceOptions options;
+      options.reduceOp = c10d::ReduceOp::SUM;
+      options.timeout = group->timeout;
+      wait(pg.allreduce(one, options), group->timeout);
+      if (op == CTORCH_COLLECTIVE_AVERAGE) flat.div_(group->size);
+      unflatten(flat, list, groups[0]);
+      return;
+    }
     // Every bucket is allocated before the first collective: an out-of-memory error comes
     // before this rank enters the all-reduce, so it can retry its step while the peers wait
     // in this same all-reduce.

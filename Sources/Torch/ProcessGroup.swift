@@ -56,10 +56,15 @@ public final class ProcessGroup: @unchecked Sendable {
     }
 
     /// Sums (or averages) `tensors` over all ranks, in place, as one flat bucket per dtype.
-    public func allReduce(_ tensors: [Tensor], _ reduction: Reduction = .sum) throws(TorchError) {
+    ///
+    /// With `bucket` (a contiguous 1-D tensor of the tensors' one dtype and device, large
+    /// enough for all of them) the tensors are flattened into it and nothing is allocated.
+    public func allReduce(_ tensors: [Tensor], _ reduction: Reduction = .sum, bucket: Tensor? = nil) throws(TorchError) {
         let op = reduction == .sum ? CTORCH_COLLECTIVE_SUM : CTORCH_COLLECTIVE_AVERAGE
         try withHandles(tensors) { (handles, count) throws(TorchError) in
-            try check(ctorch_process_group_all_reduce(handle, handles, count, Int32(op.rawValue)))
+            try withExtendedLifetime(bucket) { () throws(TorchError) in
+                try check(ctorch_process_group_all_reduce(handle, handles, count, Int32(op.rawValue), bucket?.handle))
+            }
         }
     }
 

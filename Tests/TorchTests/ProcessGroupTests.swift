@@ -38,6 +38,13 @@ import Torch
             try group.allReduce([a, b, c])
             let d = try Tensor([Float(2 * group.rank + 1)], shape: [1])
             try group.allReduce([d], .average)
+            // Through a persistent bucket larger than needed: the same sums.
+            let e = try Tensor([Float(r), 1], shape: [2])
+            let f = try Tensor([Float(3 * r)], shape: [1, 1])
+            let bucket = try Tensor.zeros([5])
+            try group.allReduce([e, f], bucket: bucket)
+            #expect(try e.array(of: Float.self) == [1, 2])
+            #expect(try f.array(of: Float.self) == [3])
             return [
                 try a.array(of: Float.self).map(Double.init), try b.array(of: Float.self).map(Double.init),
                 try c.array(of: Int64.self).map(Double.init), try d.array(of: Float.self).map(Double.init),

@@ -354,9 +354,12 @@ int32_t ctorch_process_group_create_gloo(ctorch_store store, int32_t rank, int32
 void ctorch_process_group_free(ctorch_process_group group);
 /** This process's rank and the world size. */
 int32_t ctorch_process_group_rank(ctorch_process_group group, int32_t *rank, int32_t *size);
-/** Sums (or averages) the tensors over all ranks in place, as one flat bucket per dtype. */
+/** Sums (or averages) the tensors over all ranks in place, as one flat bucket per dtype.
+ *  `bucket` (may be NULL) is a persistent 1-D tensor to flatten into when all tensors share
+ *  its dtype and device, so that nothing is allocated; otherwise buckets are allocated, all
+ *  before the first collective. */
 int32_t ctorch_process_group_all_reduce(ctorch_process_group group, const ctorch_tensor *tensors, size_t count,
-                                        int32_t op);
+                                        int32_t op, ctorch_tensor bucket);
 /** Overwrites the tensors with rank `root`'s, as one flat bucket per dtype. */
 int32_t ctorch_process_group_broadcast(ctorch_process_group group, const ctorch_tensor *tensors, size_t count,
                                        int32_t root);

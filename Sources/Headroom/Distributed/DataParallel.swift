@@ -22,6 +22,10 @@ public final class DataParallel: @unchecked Sendable {
     /// Rank 0 writes the run directory; the others only train.
     public var isWriter: Bool { group.rank == 0 }
 
+    /// The step's flat bucket, allocated once (before planning, so the planner counts it):
+    /// the all-reduce then allocates nothing after a backward pass.
+    private var bucket: Tensor?
+
     public init(group: ProcessGroup, environment: TorchrunEnvironment) {
         self.group = group
         self.environment = environment
@@ -67,6 +71,14 @@ public final class DataParallel: @unchecked Sendable {
         try withoutGradient { () throws(TorchError) in try group.broadcast(tensors, from: 0) }
     }
 
+    /// Allocates the step's bucket: every gradient of `parameters`, the floating-point
+    /// `buffers` and the three step totals, in float32 on the parameters' device.
+    public func allocateBucket(parameters: [Tensor], buffers: [Tensor]) throws(TorchError) {
+        guard let first = parameters.first else { return }
+        let count = parameters.reduce(0) { $0 + $1.count } + buffers.filter { $0.dtype.isFloatingPoint }.reduce(0) { $0 + $1.count } + 3
+        bucket = try Tensor.zeros([count], dtype: .float32, device: first.device)
+    }
+
     /// Checks that every rank agrees on `values` (run settings and progress), naming the first
     /// difference. Also the point before which no rank writes anything.
     public func checkAgreement(_ values: [(name: String, value: Int64)]) throws {
@@ -94,23 +106,23 @@ public final class DataParallel: @unchecked Sendable {
     /// The step's all-reduce. `gradients` become the whole effective batch's, `buffers`
     /// (BatchNorm running statistics) their mean over ranks, and `totals` their sum.
     public func synchronize(parameters: [Tensor], buffers: [Tensor], totals: Tensor) throws(TorchError) {
-        var bucket: [Tensor] = []
+        var entries: [Tensor] = []
         try withoutGradient { () throws(TorchError) in
             for parameter in parameters {
                 if let grad = parameter.grad {
-                    bucket.append(grad)
+                    entries.append(grad)
                 } else {
                     // A parameter this rank did not reach still takes part, with zeros.
                     let zeros = try Tensor.zeros(like: parameter)
                     try parameter.setGrad(zeros)
-                    bucket.append(zeros)
+                    entries.append(zeros)
                 }
             }
             let floatBuffers = buffers.filter { $0.dtype.isFloatingPoint }
             for buffer in floatBuffers { try buffer *= 1 / Double(worldSize) }
-            bucket += floatBuffers
-            bucket.append(totals)
-            try group.allReduce(bucket, .sum)
+            entries += floatBuffers
+            entries.append(totals)
+            try group.allReduce(entries, .sum, bucket: bucket)
         }
     }
 }

@@ -127,6 +127,7 @@ public final class Trainer: @unchecked Sendable {
         }
         // The same start everywhere, whatever each rank initialised or read.
         try dataParallel?.broadcastState(of: model)
+        try dataParallel?.allocateBucket(parameters: trainable, buffers: model.namedBuffers().map(\.tensor))
         try device.setMemoryBudget(bytes: budget)
         try writeRunRecord()
         observer(.started(startRows()))
