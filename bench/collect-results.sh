@@ -21,3 +21,7 @@ echo
 echo "## One epoch end to end vs the same recipe in PyTorch (\`bench/epoch.py\`)"
 echo
 cat bench/results/epoch.md 2>/dev/null || echo "(not run)"
+echo
+echo "## Data parallel, 1 vs 2 processes, and the gradient all-reduce (\`bench/distributed.py\`)"
+echo
+cat bench/results/distributed.md 2>/dev/null || echo "(not run)"

@@ -11,6 +11,9 @@ public struct StepOutcome: Sendable {
     public var samples: Int
     /// Data-parallel: how many ranks asked to stop at this step (a scalar tensor).
     public var stopVotes: Tensor?
+    /// Data-parallel: seconds this rank spent in the step's all-reduce (waiting for the
+    /// slowest rank included).
+    public var allReduceSeconds: Double?
     /// The largest micro-batch that finally ran, and how many there were.
     public var microBatch: Int
     public var accumulation: Int
@@ -123,6 +126,7 @@ public final class StepExecutor {
             offset += size
         }
         var stopVotes: Tensor?
+        var allReduceSeconds: Double?
         if let dataParallel {
             let totals = try Tensor.stack([
                 lossSum!.to(dtype: .float32), correct!.to(dtype: .float32), Tensor(scalar: Float(stopRequested ? 1 : 0)),
@@ -130,15 +134,18 @@ public final class StepExecutor {
             let buffers = step.model.namedBuffers().map(\.tensor)
             // An out-of-memory error from here comes before the collective (the shim builds
             // every bucket first), so it is recovered; from the optimiser step on, it is not.
+            let started = ContinuousClock.now
             try dataParallel.synchronize(parameters: step.optimizer.parameters, buffers: buffers, totals: totals)
             reduced = true
+            let elapsed = ContinuousClock.now - started
+            allReduceSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
             lossSum = try totals.select(dim: 0, index: 0)
             correct = try totals.select(dim: 0, index: 1)
             stopVotes = try totals.select(dim: 0, index: 2)
         }
         let taken = try step.step()
         return StepOutcome(
-            lossSum: lossSum!, correct: correct!, samples: batch.count, stopVotes: stopVotes,
+            lossSum: lossSum!, correct: correct!, samples: batch.count, stopVotes: stopVotes, allReduceSeconds: allReduceSeconds,
             microBatch: plan.sizes.max() ?? plan.microBatch, accumulation: plan.steps, stepTaken: taken, recoveries: [])
     }
 

@@ -269,7 +269,9 @@ public final class Trainer: @unchecked Sendable {
                 epochSecondsLeft: Double(steps - stepInEpoch) * Date().timeIntervalSince(stepStart),
                 sampleIndices: worldSize == 1 ? batch.sampleIndices : Array(order.samples(ofStep: stepInEpoch - 1, effectiveBatch: effective)))
             observer(.step(progress))
-            try logStep(progress, samplesPerSecond: Double(outcome.samples) / max(Date().timeIntervalSince(stepStart), 1e-9))
+            try logStep(
+                progress, samplesPerSecond: Double(stepSamples) / max(Date().timeIntervalSince(stepStart), 1e-9),
+                allReduceSeconds: outcome.allReduceSeconds)
 
             // Data-parallel, only the votes count: every rank sees the same ones and stops after
             // the same step (a request that came during the step is voted at the next).
@@ -418,13 +420,17 @@ public final class Trainer: @unchecked Sendable {
 
     // MARK: - Records
 
-    private func logStep(_ progress: StepProgress, samplesPerSecond: Double) throws {
-        try metrics?.append("step", [
+    private func logStep(_ progress: StepProgress, samplesPerSecond: Double, allReduceSeconds: Double?) throws {
+        var fields: [String: Any?] = [
             "epoch": progress.epoch, "step": progress.globalStep, "samples": samplesSeen, "loss": progress.loss,
             "lr": progress.learningRate, "micro_batch": progress.microBatch, "accumulation": progress.accumulation,
             "resolution": progress.resolution, "peak_bytes": progress.peakBytes, "budget_bytes": progress.budgetBytes ?? budgetBytes,
             "samples_per_s": samplesPerSecond,
-        ])
+        ]
+        // Data-parallel: rank 0's view (its micro-batch and peak; the whole step's samples).
+        if let allReduceSeconds { fields["allreduce_s"] = allReduceSeconds }
+        if let dataParallel { fields["world_size"] = dataParallel.worldSize }
+        try metrics?.append("step", fields)
         for (tag, value) in [
             ("train/loss", progress.loss), ("train/lr", progress.learningRate), ("train/samples_per_s", samplesPerSecond),
             ("memory/peak_bytes", Double(progress.peakBytes)), ("memory/budget_bytes", Double(progress.budgetBytes ?? budgetBytes)),
@@ -453,10 +459,11 @@ public final class Trainer: @unchecked Sendable {
             ("memory budget", formatBytes(budgetBytes)),
             // The prefetch queue holds two decoded batches besides the one training.
             ("loader", "\(configuration.workers) decoding threads; up to 3 uint8 batches in host memory (\(formatBytes(3 * BatchLoader.batchBytes(count: configuration.batchSize, resolution: configuration.trainingResolutions.max() ?? configuration.imageSize))) at the largest resolution)"),
-            ("batch", "\(configuration.batchSize) per optimiser step"),
+            ("batch", "\(configuration.batchSize) per optimiser step" + (dataParallel.map { " (\(AccumulationPlan.split(configuration.batchSize, into: $0.worldSize).map(String.init).joined(separator: "+")) over \($0.worldSize) ranks)" } ?? "")),
+            dataParallel.map { ("workers", "\($0.worldSize) processes, Gloo rendezvous at \($0.environment.masterAddress):\($0.environment.masterPort); rank 0 writes the run") },
             ("schedule", "\(configuration.epochs) epochs at \(configuration.resizeSchedule?.description ?? "\(configuration.imageSize)") px, \(configuration.optimizer.rawValue) lr \(configuration.learningRate) \(configuration.learningRateSchedule.rawValue)"),
             ("run directory", directory.url.path),
-        ]
+        ].compactMap { $0 }
     }
 
     private func learningRateSchedule(stepsPerEpoch: Int) -> LearningRateSchedule {
