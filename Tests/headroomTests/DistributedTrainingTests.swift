@@ -218,6 +218,31 @@ import Torch
         #expect(launcher.output.contains("rank 1 was killed by signal 9"), "\(launcher.output)")
     }
 
+    @Test func ctrlCStopsEveryWorkerAfterTheSameStepWithACheckpoint() throws {
+        var dataset = SyntheticDataset()
+        dataset.trainPerClass = 32
+        dataset.validationPerClass = 1
+        dataset.width = 40
+        dataset.height = 40
+        let images = root.appendingPathComponent("interrupt-data")
+        _ = try dataset.write(to: images)
+        let out = root.appendingPathComponent("interrupted")
+        var options = arguments(out: out, micro: 4, extra: ["--nproc-per-node", "2", "--master-port", "\(freeTCPPort())"])
+        options[1] = images.path
+        let launcher = try Worker(options, environment: [:])
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, (try? records(in: out, type: "step").count) ?? 0 < 1 { Thread.sleep(forTimeInterval: 0.02) }
+        kill(launcher.process.processIdentifier, SIGINT)
+        let status = launcher.wait(timeout: 60)
+        #expect(status == 130, "\(launcher.output)")
+        #expect(launcher.output.contains("stopped; resume with"), "\(launcher.output)")
+        #expect(!launcher.output.contains("crashed"), "\(launcher.output)")
+        let checkpoints = try records(in: out, type: "checkpoint")
+        #expect(checkpoints.last?["reason"] as? String == "interrupt")
+        let saved = try #require(try Checkpointer(runDirectory: out).latest()).state
+        #expect(saved.stepInEpoch > 0 && saved.stepInEpoch < 12)
+    }
+
     /// The records of one type in a run's metrics log.
     func records(in run: URL, type: String) throws -> [[String: Any]] {
         let text = try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8)

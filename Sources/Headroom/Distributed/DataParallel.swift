@@ -54,6 +54,12 @@ public final class DataParallel: @unchecked Sendable {
                         + "Choose a free one with --master-port (or MASTER_PORT). (\(message))"
                 ])
             }
+            if lower.contains("ping failed") {
+                throw DistributedSetupError(problems: [
+                    "rank \(environment.rank): something answers at \(address) but it is not a c10d rendezvous "
+                        + "(another service on that port?): check MASTER_ADDR and MASTER_PORT. (\(message))"
+                ])
+            }
             if lower.contains("timed out") || lower.contains("timeout") || lower.contains("connect") {
                 throw DistributedSetupError(problems: [
                     "rank \(environment.rank) could not meet all \(environment.worldSize) workers at \(address) within "

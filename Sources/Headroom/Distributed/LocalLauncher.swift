@@ -32,6 +32,8 @@ public struct LocalLauncher: Sendable {
         public var status: Int32
         public var bySignal: Bool
         public var succeeded: Bool { status == 0 && !bySignal }
+        /// Stopped cleanly by Ctrl-C or SIGTERM (a checkpoint saved): not a failure.
+        public var interrupted: Bool { status == 130 && !bySignal }
         public var description: String {
             bySignal ? "rank \(rank) was killed by signal \(status)" : "rank \(rank) exited with status \(status)"
         }
@@ -41,6 +43,8 @@ public struct LocalLauncher: Sendable {
         case portTaken(address: String, port: Int)
         case cannotStart(rank: Int, underlying: String)
         case workerFailed(WorkerExit)
+        /// The workers stopped cleanly on a signal (after a checkpoint).
+        case interrupted
 
         public var description: String {
             switch self {
@@ -48,6 +52,7 @@ public struct LocalLauncher: Sendable {
                 "the rendezvous port \(port) on \(address) is taken by another process: choose a free one with --master-port"
             case let .cannotStart(rank, underlying): "could not start rank \(rank): \(underlying)"
             case let .workerFailed(exit): "\(exit); the other workers were stopped"
+            case .interrupted: "stopped on a signal"
             }
         }
     }
@@ -100,7 +105,9 @@ public struct LocalLauncher: Sendable {
             }
             state.waitForChange(timeout: 0.2)
         }
-        if let failure = state.snapshot().firstFailure { throw .workerFailed(failure) }
+        let (exits, firstFailure) = state.snapshot()
+        if let failure = firstFailure { throw .workerFailed(failure) }
+        if exits.contains(where: \.interrupted) { throw .interrupted }
     }
 
     /// Whether a TCP port can be bound on every interface (as the TCPStore server binds it).
@@ -158,7 +165,9 @@ private final class LaunchState: @unchecked Sendable {
     func snapshot() -> (exits: [LocalLauncher.WorkerExit], firstFailure: LocalLauncher.WorkerExit?) {
         condition.lock()
         defer { condition.unlock() }
-        return (exits, exits.first { !$0.succeeded })
+        // A worker interrupted cleanly is no failure: the others stop after the same step and
+        // rank 0 is still saving its checkpoint, so they must not be killed.
+        return (exits, exits.first { !$0.succeeded && !$0.interrupted })
     }
 
     func waitForChange(timeout: Double) {

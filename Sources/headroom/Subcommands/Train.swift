@@ -120,9 +120,10 @@ extension Train {
         switch Result(catching: { () throws(LocalLauncher.LaunchError) in try launcher.run(signals: forwarder) }) {
         case .success:
             return
+        case .failure(.interrupted):
+            throw ExitCode(130)  // rank 0 said where to resume
         case let .failure(error):
             printError("headroom train: \(error)")
-            if case let .workerFailed(exit) = error, !exit.bySignal, exit.status == 130 { throw ExitCode(130) }
             throw ExitCode(1)
         }
     }
@@ -159,7 +160,9 @@ final class StopSignals: @unchecked Sendable {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
-                if count.increment() == 1 { onFirst() } else { exit(130) }
+                // _exit: exit() would run libtorch's static destructors under the training
+                // thread, which crashes it mid-op (seen when a checkpoint was being saved).
+                if count.increment() == 1 { onFirst() } else { _exit(130) }
             }
             source.resume()
             sources.append(source)
