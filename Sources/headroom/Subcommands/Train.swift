@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Headroom
+import Torch
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -63,6 +64,15 @@ struct Train: ParsableCommand {
             try train(dataParallel: dataParallel, restartCount: worker.restartCount)
         } catch let exit as ExitCode {
             throw exit
+        } catch let error as TorchError {
+            guard case .collectiveFailed = error else {
+                printError("[rank \(worker.rank)] headroom train: \(error)")
+                throw ExitCode(1)
+            }
+            printError(
+                "[rank \(worker.rank)] headroom train: another worker died or stopped answering (\(error)). "
+                    + "Its own message says why; the run resumes from its last checkpoint with --resume.")
+            throw ExitCode(1)
         } catch {
             printError("[rank \(worker.rank)] headroom train: \(error)")
             throw ExitCode(1)
