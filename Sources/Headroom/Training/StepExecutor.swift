@@ -19,6 +19,8 @@ public struct StepOutcome: Sendable {
         public var failedMicroBatch: Int
         public var newMicroBatch: Int
         public var requestedBytes: Int?
+        /// Set when not even one sample fitted and the model now checkpoints these segments.
+        public var checkpointedSegments: [ResNet.Segment]?
     }
 }
 
@@ -47,10 +49,21 @@ public struct OutOfMemoryAtOneSample: Error, CustomStringConvertible {
 public final class StepExecutor {
     public let step: TrainingStep
     public var policy: MicroBatchPolicy
+    /// Whether one sample running out of memory may climb the checkpointing ladder (the
+    /// run's checkpointing is `auto`) before giving up.
+    public var mayCheckpoint: Bool
 
-    public init(step: TrainingStep, policy: MicroBatchPolicy) {
+    public init(step: TrainingStep, policy: MicroBatchPolicy, mayCheckpoint: Bool = false) {
         self.step = step
         self.policy = policy
+        self.mayCheckpoint = mayCheckpoint
+    }
+
+    /// The next rung of the ladder above what the model checkpoints now, if any.
+    private var nextCheckpointingRung: Set<ResNet.Segment>? {
+        guard mayCheckpoint else { return nil }
+        let current = step.model.checkpointedSegments
+        return ActivationCheckpointing.ladder.first { $0.isStrictSuperset(of: current) }
     }
 
     public func run(_ batch: StepBatch) throws -> StepOutcome {
@@ -68,13 +81,21 @@ public final class StepExecutor {
                 return outcome
             case let .failure(error) where error.isOutOfMemory:
                 try rollBack(to: statistics)
-                guard let next = policy.recordOutOfMemory(at: largest) else {
-                    throw OutOfMemoryAtOneSample(
-                        resolution: batch.resolution, budgetBytes: try? step.device.memoryStatistics().budgetBytes,
-                        underlying: error)
-                }
                 var requested: Int?
                 if case let .outOfMemory(bytes, _) = error { requested = bytes }
+                guard let next = policy.recordOutOfMemory(at: largest) else {
+                    // One sample does not fit: recompute more of the network instead.
+                    guard let rung = nextCheckpointingRung else {
+                        throw OutOfMemoryAtOneSample(
+                            resolution: batch.resolution, budgetBytes: try? step.device.memoryStatistics().budgetBytes,
+                            underlying: error)
+                    }
+                    step.model.checkpointedSegments = rung
+                    recoveries.append(.init(
+                        failedMicroBatch: largest, newMicroBatch: policy.currentBatch, requestedBytes: requested,
+                        checkpointedSegments: rung.sorted()))
+                    continue
+                }
                 recoveries.append(.init(failedMicroBatch: largest, newMicroBatch: next, requestedBytes: requested))
             case let .failure(error):
                 throw error
