@@ -33,6 +33,28 @@ public enum TorchError: Error, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The shim status this error came from (for handing it back through a callback).
+    var status: Int32 {
+        let code = switch self {
+        case .outOfMemory: CTORCH_OUT_OF_MEMORY
+        case .invalidArgument: CTORCH_INVALID_ARGUMENT
+        case .notImplemented: CTORCH_NOT_IMPLEMENTED
+        case .unavailable: CTORCH_UNAVAILABLE
+        case .collectiveFailed: CTORCH_COLLECTIVE_FAILED
+        case .failed: CTORCH_ERROR
+        }
+        return Int32(code.rawValue)
+    }
+
+    /// libtorch's message, without this type's prefix.
+    var message: String {
+        switch self {
+        case let .outOfMemory(_, message), let .invalidArgument(message), let .notImplemented(message),
+            let .unavailable(message), let .collectiveFailed(message), let .failed(message):
+            message
+        }
+    }
+
     /// Whether this error is an out-of-memory error.
     public var isOutOfMemory: Bool {
         if case .outOfMemory = self { return true }

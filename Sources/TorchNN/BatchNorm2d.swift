@@ -34,6 +34,13 @@ public final class BatchNorm2d: UnaryLayer {
 
     public func callAsFunction(_ input: Tensor) throws(TorchError) -> Tensor {
         let training = isTraining && !isFrozen
+        // A checkpointed segment's second run normalises as the first did, with batch
+        // statistics, but the running ones were updated once already.
+        if training && isRecomputingCheckpoint {
+            return try input.batchNorm(
+                weight: weight, bias: bias, runningMean: nil, runningVariance: nil,
+                training: true, momentum: momentum, epsilon: epsilon)
+        }
         if training {
             try withoutGradient { () throws(TorchError) in try batchesTracked += 1 }
         }

@@ -190,6 +190,34 @@ import TorchOptim
         #expect(extended.steps.first?.epoch == 1)
     }
 
+    /// The ladder's last rung: under a budget where one plain sample does not fit but a
+    /// checkpointed one does, `auto` trains where `off` stops before the first step.
+    @Test func aSampleThatFitsOnlyCheckpointedStillTrains() throws {
+        var config = configuration(resolution: 192)
+        config.memoryHeadroom = 0
+        config.activationCheckpointing = .off
+        let plain = try #require(try RunPlan.measure(config, batch: 1))
+        config.activationCheckpointing = .segments(Set(ResNet.Segment.allCases))
+        let checkpointed = try #require(try RunPlan.measure(config, batch: 1))
+        try #require(checkpointed < plain)
+        config.memoryBudget = "\((plain + checkpointed) / 2)"
+
+        config.activationCheckpointing = .off
+        #expect(throws: PlanningError.self) { try train(config, in: "ladder-off") }
+
+        config.activationCheckpointing = .auto
+        let run = try train(config, in: "ladder-auto")
+        #expect(run.summary.epochsCompleted == 1)
+        #expect(run.steps.count == 3)
+        #expect(run.steps.allSatisfy { $0.peakBytes <= (plain + checkpointed) / 2 })
+        // The choice is logged with the replan.
+        let lines = try String(contentsOf: root.appendingPathComponent("ladder-auto/metrics.jsonl"), encoding: .utf8)
+            .split(separator: "\n").compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let replan = try #require(lines.first { $0["type"] as? String == "replan" })
+        #expect((replan["activation_checkpointing"] as? [String])?.isEmpty == false)
+        #expect((replan["recompute_overhead"] as? Double ?? 0) > 0)
+    }
+
     @Test func bf16OnTheCPURunsAndLearns() throws {
         let model = try ResNet(.resnet18, classCount: 3, generator: Generator(seed: 1))
         let optimizer = try SGD(parameters: model.namedParameters().map(\.tensor), learningRate: 0.02, momentum: 0.9)

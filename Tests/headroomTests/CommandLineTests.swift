@@ -44,9 +44,11 @@ import Testing
         #expect(rows.count == 1)
         #expect(Set(rows[0].keys) == [
             "resolution", "micro_batch", "accumulation", "micro_batch_sizes", "predicted_peak_bytes", "verified_peak_bytes",
-            "budget_bytes", "fixed_bytes", "bytes_per_sample", "measurements",
+            "budget_bytes", "fixed_bytes", "bytes_per_sample", "activation_checkpointing", "recompute_overhead", "measurements",
         ])
         #expect(rows[0]["micro_batch"] as? Int == 4)  // 2 GiB holds a batch of four at 64 px
+        #expect(rows[0]["activation_checkpointing"] as? [String] == [])  // and needs no recompute
+        #expect(rows[0]["recompute_overhead"] as? Double == 0)
         try Device.cpu.setMemoryBudget(bytes: nil)
     }
 

@@ -147,7 +147,7 @@ import Torch
         let status = workers[0].wait(timeout: 60)
         #expect(status != 0 && status != nil, "\(workers[0].output)")
         #expect(Date().timeIntervalSince(killedAt) < 30)  // within the 20 s collective timeout
-        #expect(workers[0].output.contains("[rank 0]"), "\(workers[0].output)")
+        #expect(workers[0].output.contains("[rank 0] headroom train: another worker died"), "\(workers[0].output)")
 
         let saved = try #require(try checkpointer.latest()).state
         try #require(saved.epoch == 0 && saved.stepInEpoch >= 2 && saved.stepInEpoch < 12, "killed too late: \(saved.stepInEpoch)")

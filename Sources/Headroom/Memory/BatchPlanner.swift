@@ -11,6 +11,11 @@ public struct ResolutionPlan: Sendable, Codable, Equatable {
     public var verifiedPeakBytes: Int
     public var budgetBytes: Int
     public var model: MemoryModel
+    /// The segments the model recomputes in backward at this resolution (none when empty).
+    public var checkpointedSegments: [ResNet.Segment] = []
+    /// The extra compute that costs, as a fraction of a step (predicted from the model's
+    /// multiply-adds).
+    public var recomputeOverhead = 0.0
     /// Every step measured while planning: (batch, peak bytes or nil for out of memory).
     public var measurements: [Measurement]
 
@@ -50,6 +55,11 @@ public struct BatchPlanner {
     /// count against a CPU budget (nothing on a GPU budget).
     public var prefetchBytesPerSample: (Int) -> Int = { _ in 0 }
     public static let maximumVerifications = 3
+    /// Activation checkpointing: off, fixed, or chosen per resolution (the ladder).
+    public var checkpointing: ActivationCheckpointing = .off
+    /// Below this micro-batch (BatchNorm statistics get noisy, throughput drops), `auto`
+    /// checkpointing is tried before accepting the smaller batch.
+    public var minimumMicroBatch = 8
 
     public init(budgetBytes: Int, effectiveBatch: Int, headroom: Double = 0.1) {
         self.budgetBytes = budgetBytes
@@ -73,7 +83,48 @@ public struct BatchPlanner {
         return plans
     }
 
+    /// The plan of one resolution, climbing the checkpointing ladder when `auto` asks; the
+    /// model is left checkpointing as planned.
     func plan(resolution: Int, probe: MemoryProbe) throws -> ResolutionPlan {
+        let plan = try climbLadder(resolution: resolution, probe: probe)
+        probe.step.model.checkpointedSegments = Set(plan.checkpointedSegments)
+        return plan
+    }
+
+    private func climbLadder(resolution: Int, probe: MemoryProbe) throws -> ResolutionPlan {
+        switch checkpointing {
+        case .off: return try plan(resolution: resolution, probe: probe, checkpointing: [])
+        case .segments(let segments): return try plan(resolution: resolution, probe: probe, checkpointing: segments)
+        case .auto:
+            let floor = min(minimumMicroBatch, effectiveBatch)
+            var best: ResolutionPlan?
+            var firstFailure: (any Error)?
+            for segments in [[]] + ActivationCheckpointing.ladder {
+                do {
+                    let candidate = try plan(resolution: resolution, probe: probe, checkpointing: segments)
+                    if candidate.microBatch >= floor { return candidate }
+                    if candidate.microBatch > best?.microBatch ?? 0 { best = candidate }
+                } catch let error as PlanningError {
+                    firstFailure = firstFailure ?? error
+                }
+            }
+            // Nothing reaches the floor: the largest micro-batch any rung gave, with the
+            // fewest segments that give it.
+            if let best { return best }
+            throw firstFailure ?? impossible(resolution: resolution, estimate: nil)
+        }
+    }
+
+    /// The plan of one resolution with `segments` checkpointed (the model keeps the setting).
+    func plan(resolution: Int, probe: MemoryProbe, checkpointing segments: Set<ResNet.Segment>) throws -> ResolutionPlan {
+        probe.step.model.checkpointedSegments = segments
+        var plan = try planMicroBatch(resolution: resolution, probe: probe)
+        plan.checkpointedSegments = segments.sorted()
+        plan.recomputeOverhead = probe.step.model.recomputeOverhead(of: segments, resolution: resolution)
+        return plan
+    }
+
+    func planMicroBatch(resolution: Int, probe: MemoryProbe) throws -> ResolutionPlan {
         let prefetch = probe.step.device.isCUDA ? 0 : prefetchBytesPerSample(resolution)
         let gradientBytes = Double(probe.gradientBytes)
         var measurements: [ResolutionPlan.Measurement] = []

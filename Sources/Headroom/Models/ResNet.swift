@@ -24,6 +24,9 @@ public final class ResNet: UnaryLayer {
     public let stages: [Sequential]
     public private(set) var fc: Linear
     public var isTraining = true
+    /// Parts whose activations are recomputed in backward instead of kept (activation
+    /// checkpointing): memory for compute. Empty by default.
+    public var checkpointedSegments: Set<Segment> = []
 
     /// A freshly initialised network with torchvision's initialisation: Kaiming-normal
     /// (fan_out, ReLU gain) convolutions, BatchNorm weight 1 and bias 0, PyTorch's default
@@ -84,11 +87,31 @@ public final class ResNet: UnaryLayer {
 
     /// Logits for a batch of normalised NCHW images.
     public func callAsFunction(_ input: Tensor) throws(TorchError) -> Tensor {
-        var x = try bn1(conv1(input))
-        try x.reluInPlace()
-        x = try maxpool(x)
-        for stage in stages { x = try stage(x) }
+        var x =
+            checkpointedSegments.contains(.stem)
+            ? try checkpoint(input, parameters: stemParameters) { [self] (x) throws(TorchError) in try stem(x) }
+            : try stem(input)
+        for (segment, stage) in zip(Segment.stages, stages) {
+            guard checkpointedSegments.contains(segment) else {
+                x = try stage(x)
+                continue
+            }
+            // Block by block: a block's recompute holds a block's activations, not a stage's,
+            // for the same extra compute.
+            for block in stage.layers { x = try block.checkpointed(x) }
+        }
         return try fc(x.adaptiveAvgPool2d(outputSize: (1, 1)).flattened(from: 1))
+    }
+
+    /// conv1 → bn1 → ReLU → max-pool: the full-resolution start of the network.
+    private func stem(_ input: Tensor) throws(TorchError) -> Tensor {
+        let x = try bn1(conv1(input))
+        try x.reluInPlace()
+        return try maxpool(x)
+    }
+
+    private var stemParameters: [Tensor] {
+        (conv1.namedParameters() + bn1.namedParameters()).map(\.tensor).filter(\.requiresGradient)
     }
 
     /// Replaces the classifier with a freshly initialised one for `classCount` classes.
@@ -120,6 +143,9 @@ extension ResNet {
 protocol ResidualBlock: UnaryLayer {
     /// The BatchNorm whose weight `zeroInitResidual` zeroes.
     var lastNorm: BatchNorm2d { get }
+    /// The convolutions of the main path, in order.
+    var mainPath: [Conv2d] { get }
+    var downsample: Sequential? { get }
 }
 
 /// torchvision's 1×1 convolution + BatchNorm shortcut, used where a block changes shape.
@@ -146,6 +172,7 @@ final class BasicBlock: ResidualBlock {
     }
 
     var lastNorm: BatchNorm2d { bn2 }
+    var mainPath: [Conv2d] { [conv1, conv2] }
 
     var children: [(name: String, module: any Module)] {
         [("conv1", conv1), ("bn1", bn1), ("conv2", conv2), ("bn2", bn2)] + (downsample.map { [("downsample", $0)] } ?? [])
@@ -178,6 +205,7 @@ final class Bottleneck: ResidualBlock {
     }
 
     var lastNorm: BatchNorm2d { bn3 }
+    var mainPath: [Conv2d] { [conv1, conv2, conv3] }
 
     var children: [(name: String, module: any Module)] {
         [("conv1", conv1), ("bn1", bn1), ("conv2", conv2), ("bn2", bn2), ("conv3", conv3), ("bn3", bn3)]

@@ -18,6 +18,8 @@ public struct RunPlan: Sendable, Encodable {
         let (step, budget) = try trainingStep(for: configuration)
         var planner = BatchPlanner(budgetBytes: budget, effectiveBatch: configuration.batchSize, headroom: configuration.memoryHeadroom)
         planner.prefetchBytesPerSample = { 3 * BatchLoader.batchBytes(count: 1, resolution: $0) }
+        planner.checkpointing = configuration.activationCheckpointing
+        planner.minimumMicroBatch = configuration.minimumMicroBatch
         let plans = try planner.plan(resolutions: configuration.trainingResolutions, step: step)
         return RunPlan(
             device: step.device.description, precision: step.precision, budgetBytes: budget, effectiveBatch: configuration.batchSize,
@@ -29,6 +31,7 @@ public struct RunPlan: Sendable, Encodable {
     /// measures, for benchmarks that search the true largest micro-batch.
     public static func measure(_ configuration: TrainingConfiguration, batch: Int) throws -> Int? {
         let (step, budget) = try trainingStep(for: configuration)
+        if case .segments(let segments) = configuration.activationCheckpointing { step.model.checkpointedSegments = segments }
         let probe = try MemoryProbe(step: step, warmUpResolution: configuration.imageSize, budgetBytes: budget)
         defer { try? probe.finish() }
         let prefetch = step.device.isCUDA ? 0 : 3 * BatchLoader.batchBytes(count: 1, resolution: configuration.imageSize)
@@ -79,6 +82,8 @@ public struct RunPlan: Sendable, Encodable {
         var budget_bytes: Int
         var fixed_bytes: Int
         var bytes_per_sample: Int
+        var activation_checkpointing: [String]
+        var recompute_overhead: Double
         var measurements: [Measurement]
 
         struct Measurement: Encodable {
@@ -96,6 +101,8 @@ public struct RunPlan: Sendable, Encodable {
             budget_bytes = plan.budgetBytes
             fixed_bytes = Int(plan.model.fixedBytes)
             bytes_per_sample = Int(plan.model.bytesPerSample)
+            activation_checkpointing = plan.checkpointedSegments.map(\.rawValue)
+            recompute_overhead = plan.recomputeOverhead
             measurements = plan.measurements.map { Measurement(batch: $0.batch, peak_bytes: $0.peakBytes) }
         }
     }

@@ -26,6 +26,8 @@ public struct StepOutcome: Sendable {
         public var failedMicroBatch: Int
         public var newMicroBatch: Int
         public var requestedBytes: Int?
+        /// Set when not even one sample fitted and the model now checkpoints these segments.
+        public var checkpointedSegments: [ResNet.Segment]?
     }
 }
 
@@ -72,10 +74,21 @@ public final class StepExecutor {
     public var dataParallel: DataParallel?
     /// Set once the current attempt has taken part in the all-reduce.
     private var reduced = false
+    /// Whether one sample running out of memory may climb the checkpointing ladder (the
+    /// run's checkpointing is `auto`) before giving up.
+    public var mayCheckpoint: Bool
 
-    public init(step: TrainingStep, policy: MicroBatchPolicy) {
+    public init(step: TrainingStep, policy: MicroBatchPolicy, mayCheckpoint: Bool = false) {
         self.step = step
         self.policy = policy
+        self.mayCheckpoint = mayCheckpoint
+    }
+
+    /// The next rung of the ladder above what the model checkpoints now, if any.
+    private var nextCheckpointingRung: Set<ResNet.Segment>? {
+        guard mayCheckpoint else { return nil }
+        let current = step.model.checkpointedSegments
+        return ActivationCheckpointing.ladder.first { $0.isStrictSuperset(of: current) }
     }
 
     /// Runs one optimiser step on `batch`; data-parallel, `stopRequested` is this rank's
@@ -98,13 +111,21 @@ public final class StepExecutor {
                 throw OutOfMemoryAfterAllReduce(underlying: error)
             case let .failure(error) where error.isOutOfMemory:
                 try rollBack(to: statistics)
-                guard let next = policy.recordOutOfMemory(at: largest) else {
-                    throw OutOfMemoryAtOneSample(
-                        resolution: batch.resolution, budgetBytes: try? step.device.memoryStatistics().budgetBytes,
-                        underlying: error)
-                }
                 var requested: Int?
                 if case let .outOfMemory(bytes, _) = error { requested = bytes }
+                guard let next = policy.recordOutOfMemory(at: largest) else {
+                    // One sample does not fit: recompute more of the network instead.
+                    guard let rung = nextCheckpointingRung else {
+                        throw OutOfMemoryAtOneSample(
+                            resolution: batch.resolution, budgetBytes: try? step.device.memoryStatistics().budgetBytes,
+                            underlying: error)
+                    }
+                    step.model.checkpointedSegments = rung
+                    recoveries.append(.init(
+                        failedMicroBatch: largest, newMicroBatch: policy.currentBatch, requestedBytes: requested,
+                        checkpointedSegments: rung.sorted()))
+                    continue
+                }
                 recoveries.append(.init(failedMicroBatch: largest, newMicroBatch: next, requestedBytes: requested))
             case let .failure(error):
                 throw error

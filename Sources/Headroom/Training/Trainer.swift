@@ -154,6 +154,7 @@ public final class Trainer: @unchecked Sendable {
             let resolution = configuration.resolution(forEpoch: epoch)
             if stepInEpoch == 0 { observer(.stage(epoch: epoch, resolution: resolution)) }
             let stagePolicy = try policy(for: resolution)
+            step.model.checkpointedSegments = Set(plans.first { $0.resolution == resolution }?.checkpointedSegments ?? [])
             let started = Date()
             let trainResult = try trainOneEpoch(resolution: resolution, policy: stagePolicy)
             if trainResult.interrupted {
@@ -200,7 +201,7 @@ public final class Trainer: @unchecked Sendable {
                 "the training set has \(order.indices.count) usable samples, fewer than one batch of \(effective): lower --batch-size"
             ])
         }
-        let executor = StepExecutor(step: step, policy: policy)
+        let executor = StepExecutor(step: step, policy: policy, mayCheckpoint: configuration.activationCheckpointing == .auto)
         executor.dataParallel = dataParallel
         let rank = dataParallel?.rank ?? 0
         let worldSize = dataParallel?.worldSize ?? 1
@@ -247,11 +248,17 @@ public final class Trainer: @unchecked Sendable {
                 recoveries += 1
                 observer(.outOfMemory(
                     epoch: epoch, step: globalStep, resolution: resolution, failedMicroBatch: recovery.failedMicroBatch,
-                    newMicroBatch: recovery.newMicroBatch))
+                    newMicroBatch: recovery.newMicroBatch, checkpointedSegments: recovery.checkpointedSegments))
                 try metrics?.append("oom", [
                     "epoch": epoch, "step": globalStep, "resolution": resolution, "micro_batch": recovery.failedMicroBatch,
                     "new_micro_batch": recovery.newMicroBatch, "requested_bytes": recovery.requestedBytes,
+                    "activation_checkpointing": recovery.checkpointedSegments?.map(\.rawValue),
                 ])
+                if let segments = recovery.checkpointedSegments, let index = plans.firstIndex(where: { $0.resolution == resolution }) {
+                    // Kept with the plan, so later epochs and a resume start from it.
+                    plans[index].checkpointedSegments = segments
+                    plans[index].recomputeOverhead = step.model.recomputeOverhead(of: Set(segments), resolution: resolution)
+                }
             }
             for bad in trainLoader.badSamples where !reportedBad.contains(bad.index) {
                 reportedBad.insert(bad.index)
@@ -358,12 +365,19 @@ public final class Trainer: @unchecked Sendable {
         let plan: ResolutionPlan
         if let forced = configuration.forcedMicroBatch {
             let micro = min(forced, effective)
-            plan = ResolutionPlan(
+            var forcedPlan = ResolutionPlan(
                 resolution: resolution, microBatch: micro, accumulation: AccumulationPlan(effectiveBatch: effective, microBatch: micro),
                 predictedPeakBytes: 0, verifiedPeakBytes: 0, budgetBytes: budgetBytes, model: MemoryModel(fixedBytes: 0, bytesPerSample: 0),
                 measurements: [])
+            if case .segments(let segments) = configuration.activationCheckpointing {
+                forcedPlan.checkpointedSegments = segments.sorted()
+                forcedPlan.recomputeOverhead = step.model.recomputeOverhead(of: segments, resolution: resolution)
+            }
+            plan = forcedPlan
         } else {
             var planner = BatchPlanner(budgetBytes: budgetBytes, effectiveBatch: effective, headroom: configuration.memoryHeadroom)
+            planner.checkpointing = configuration.activationCheckpointing
+            planner.minimumMicroBatch = configuration.minimumMicroBatch
             // The prefetch queue holds two decoded batches beside the one training.
             planner.prefetchBytesPerSample = { 3 * BatchLoader.batchBytes(count: 1, resolution: $0) }
             plan = try planner.plan(resolutions: [resolution], step: step)[0]
@@ -380,6 +394,7 @@ public final class Trainer: @unchecked Sendable {
             "epoch": epoch, "step": globalStep, "resolution": resolution, "micro_batch": plan.microBatch,
             "accumulation": plan.accumulation.steps, "predicted_peak_bytes": plan.predictedPeakBytes,
             "verified_peak_bytes": plan.verifiedPeakBytes, "budget_bytes": budgetBytes,
+            "activation_checkpointing": plan.checkpointedSegments.map(\.rawValue), "recompute_overhead": plan.recomputeOverhead,
         ])
         try writeRunRecord()
         return policy

@@ -11,7 +11,9 @@ public enum TrainerEvent: Sendable {
     /// An optimiser step finished.
     case step(StepProgress)
     /// An out-of-memory error was recovered from inside a step.
-    case outOfMemory(epoch: Int, step: Int, resolution: Int, failedMicroBatch: Int, newMicroBatch: Int)
+    /// `checkpointedSegments` is set when one sample did not fit and more is recomputed now.
+    case outOfMemory(
+        epoch: Int, step: Int, resolution: Int, failedMicroBatch: Int, newMicroBatch: Int, checkpointedSegments: [ResNet.Segment]?)
     /// A sample could not be decoded and was replaced.
     case badSample(BadSample)
     case validated(EpochSummary)

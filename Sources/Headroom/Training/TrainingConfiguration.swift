@@ -59,6 +59,11 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var memoryHeadroom = 0.1
     /// Intra-op threads; nil keeps libtorch's default.
     public var threads: Int?
+    /// Recompute activations in backward instead of keeping them: per resolution by the
+    /// planner (`auto`), never, or for fixed segments.
+    public var activationCheckpointing: ActivationCheckpointing = .auto
+    /// The micro-batch below which `auto` checkpointing is tried first.
+    public var minimumMicroBatch = 8
 
     // Run
     public var seed: UInt64 = 0
@@ -134,6 +139,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         if let every = checkpointEverySteps, every < 1 { problems.append("--checkpoint-every must be at least 1 step") }
         if let minutes = checkpointEveryMinutes, !(minutes > 0) { problems.append("--checkpoint-every must be a positive number of minutes") }
         if let forced = forcedMicroBatch, forced < 1 { problems.append("the forced micro-batch must be at least 1") }
+        if minimumMicroBatch < 1 { problems.append("--min-micro-batch must be at least 1 (got \(minimumMicroBatch))") }
         if growthPatience < 1 { problems.append("the growth patience must be at least 1 step") }
         if let schedule = resizeSchedule {
             for size in schedule.sizes where size < 16 || size > 8192 {

@@ -78,6 +78,14 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Use this micro-batch instead of planning one (out-of-memory recovery still applies).")
     var microBatch: Int?
 
+    @Option(help: ArgumentHelp(
+        "Recompute activations in backward instead of keeping them: auto, off, on, or segments (stem,layer1,…,layer4).",
+        discussion: "auto: per resolution, only when the largest micro-batch that fits is below --min-micro-batch or one sample does not fit."))
+    var activationCheckpointing: ActivationCheckpointing = .auto
+
+    @Option(help: "The micro-batch below which auto checkpointing is tried first.")
+    var minMicroBatch = 8
+
     @Option(help: "auto, cpu, cuda or cuda:N.")
     var device = "auto"
 
@@ -140,6 +148,8 @@ struct TrainingOptions: ParsableArguments {
         config.channelsLast = channelsLast
         config.memoryBudget = memoryBudget
         config.forcedMicroBatch = microBatch
+        config.activationCheckpointing = activationCheckpointing
+        config.minimumMicroBatch = minMicroBatch
         config.device = device
         config.seed = seed
         config.workers = workers
@@ -154,6 +164,10 @@ struct TrainingOptions: ParsableArguments {
         }
         return config
     }
+}
+
+extension ActivationCheckpointing: ExpressibleByArgument {
+    public init?(argument: String) { self.init(parsing: argument) }
 }
 
 /// "500" (steps) or "10m" (minutes).

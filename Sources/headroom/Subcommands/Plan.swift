@@ -43,10 +43,11 @@ struct Plan: ParsableCommand {
             return
         }
         print("device \(plan.device), \(plan.precision.rawValue); budget \(formatBytes(plan.budgetBytes)) (\(Int(plan.headroom * 100))% kept free); effective batch \(plan.effectiveBatch)")
-        let header = ["resolution", "micro-batch", "accumulation", "predicted peak", "verified peak", "budget"]
+        let header = ["resolution", "micro-batch", "accumulation", "checkpointing", "predicted peak", "verified peak", "budget"]
         let rows = plan.resolutions.map { row in
             [
                 "\(row.resolution) px", "\(row.microBatch)", "\(row.accumulation.steps) (\(row.accumulation.sizes.map(String.init).joined(separator: "+")))",
+                checkpointingSummary(row),
                 formatBytes(row.predictedPeakBytes), formatBytes(row.verifiedPeakBytes), formatBytes(row.budgetBytes),
             ]
         }

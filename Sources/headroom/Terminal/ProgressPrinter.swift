@@ -19,8 +19,9 @@ final class ProgressPrinter: @unchecked Sendable {
     func handle(_ event: TrainerEvent) {
         if let rank = quietRank {
             switch event {
-            case let .outOfMemory(_, step, resolution, failed, new):
-                printError("[rank \(rank)] out of memory at step \(step) (\(resolution) px, micro-batch \(failed)): retrying this rank's share at micro-batch \(new)")
+            case let .outOfMemory(_, step, resolution, failed, new, segments):
+                let recomputing = segments.map { ", recomputing \($0.map(\.rawValue).joined(separator: ","))" } ?? ""
+                printError("[rank \(rank)] out of memory at step \(step) (\(resolution) px, micro-batch \(failed)): retrying this rank's share at micro-batch \(new)\(recomputing)")
             case let .badSample(sample):
                 printError("[rank \(rank)] skipped an unreadable image: \(sample)")
             default:
@@ -34,12 +35,14 @@ final class ProgressPrinter: @unchecked Sendable {
             for (name, value) in rows { say("\(name.padding(toLength: width, withPad: " ", startingAt: 0))  \(value)") }
         case let .planned(plan):
             let measured = plan.measurements.map { m in "\(m.batch)→\(m.peakBytes.map(formatBytes) ?? "OOM")" }.joined(separator: ", ")
-            say("plan \(plan.resolution) px: micro-batch \(plan.microBatch) × \(plan.accumulation.steps), predicted peak \(formatBytes(plan.predictedPeakBytes)), verified \(formatBytes(plan.verifiedPeakBytes)) of \(formatBytes(plan.budgetBytes)) (steps measured: \(measured))")
+            say("plan \(plan.resolution) px: micro-batch \(plan.microBatch) × \(plan.accumulation.steps)\(plan.checkpointedSegments.isEmpty ? "" : ", recomputing \(checkpointingSummary(plan))"), predicted peak \(formatBytes(plan.predictedPeakBytes)), verified \(formatBytes(plan.verifiedPeakBytes)) of \(formatBytes(plan.budgetBytes)) (steps measured: \(measured))")
         case let .stage(epoch, resolution):
             say("epoch \(epoch + 1): \(resolution) px")
         case let .step(progress):
             step(progress)
-        case let .outOfMemory(_, step, resolution, failed, new):
+        case let .outOfMemory(_, step, resolution, failed, new, segments?):
+            say("out of memory at step \(step) (\(resolution) px, micro-batch \(failed)): retrying the same samples at micro-batch \(new), recomputing \(segments.map(\.rawValue).joined(separator: ","))")
+        case let .outOfMemory(_, step, resolution, failed, new, nil):
             say("out of memory at step \(step) (\(resolution) px, micro-batch \(failed)): retrying the same samples at micro-batch \(new)")
         case let .badSample(sample):
             say("skipped an unreadable image: \(sample)")
@@ -82,4 +85,11 @@ final class ProgressPrinter: @unchecked Sendable {
         let s = Int(seconds)
         return s >= 3600 ? "\(s / 3600)h\(s % 3600 / 60)m" : s >= 60 ? "\(s / 60)m\(s % 60)s" : "\(s)s"
     }
+}
+
+/// "stem,layer1 (+9% compute)", or "off" when the plan keeps every activation.
+func checkpointingSummary(_ plan: ResolutionPlan) -> String {
+    guard !plan.checkpointedSegments.isEmpty else { return "off" }
+    let segments = plan.checkpointedSegments.map(\.rawValue).joined(separator: ",")
+    return "\(segments) (+\(Int((plan.recomputeOverhead * 100).rounded()))% compute)"
 }

@@ -1,0 +1,60 @@
+import Torch
+import TorchNN
+
+extension ResNet {
+    /// Multiply-adds of one sample's forward pass at `resolution`² px, per segment (the
+    /// classifier's are left out: under 0.1% of the total).
+    public func forwardMultiplyAdds(resolution: Int) -> [Segment: Double] {
+        var size = resolution
+        var costs: [Segment: Double] = [:]
+        let stem = conv1.multiplyAdds(inputSize: size)
+        size = (stem.outputSize + 2 * maxpool.padding - maxpool.kernelSize) / maxpool.stride + 1
+        costs[.stem] = stem.count
+        for (segment, stage) in zip(Segment.stages, stages) {
+            var total = 0.0
+            for case let block as any ResidualBlock in stage.layers {
+                let (count, output) = block.multiplyAdds(inputSize: size)
+                total += count
+                size = output
+            }
+            costs[segment] = total
+        }
+        return costs
+    }
+
+    /// The extra compute of recomputing `segments` in backward, as a fraction of a training
+    /// step (a step costs about three forward passes: forward, and backward at twice that).
+    public func recomputeOverhead(of segments: Set<Segment>, resolution: Int) -> Double {
+        let costs = forwardMultiplyAdds(resolution: resolution)
+        let step = 3 * costs.values.reduce(0, +)
+        guard step > 0 else { return 0 }
+        return segments.reduce(0) { $0 + (costs[$1] ?? 0) } / step
+    }
+}
+
+extension Conv2d {
+    /// Multiply-adds for one sample with a square input of `inputSize`, and the output size.
+    func multiplyAdds(inputSize: Int) -> (count: Double, outputSize: Int) {
+        let shape = weight.shape  // out, in/groups, kh, kw
+        let output = (inputSize + 2 * padding.0 - dilation.0 * (shape[2] - 1) - 1) / stride.0 + 1
+        let perPixel = Double(shape[0] * shape[1] * shape[2] * shape[3])
+        return (perPixel * Double(output * output), output)
+    }
+}
+
+extension ResidualBlock {
+    /// The block's convolutions, each fed the previous one's output, and the shortcut's.
+    func multiplyAdds(inputSize: Int) -> (count: Double, outputSize: Int) {
+        var size = inputSize
+        var total = 0.0
+        for conv in mainPath {
+            let (count, output) = conv.multiplyAdds(inputSize: size)
+            total += count
+            size = output
+        }
+        for case let conv as Conv2d in downsample?.layers ?? [] {
+            total += conv.multiplyAdds(inputSize: inputSize).count
+        }
+        return (total, size)
+    }
+}

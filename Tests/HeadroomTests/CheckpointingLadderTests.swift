@@ -1,0 +1,109 @@
+import Testing
+import TestSupport
+import Torch
+import TorchNN
+import TorchOptim
+@testable import Headroom
+
+/// The planner's second rung: activation checkpointing when the micro-batch cannot shrink
+/// further, or should not.
+@Suite(.serialized) struct CheckpointingLadderTests {
+    func makeStep() throws -> TrainingStep {
+        try Device.installCountingCPUAllocator()
+        let model = try ResNet(.resnet18, classCount: 4, generator: Generator(seed: 1))
+        let optimizer = try SGD(parameters: model.namedParameters().map(\.tensor), learningRate: 0.1, momentum: 0.9)
+        return try TrainingStep(model: model, optimizer: optimizer, device: .cpu, precision: .fp32)
+    }
+
+    /// True peaks of accumulating micro-batches of `batches` with `segments` checkpointed.
+    func peaks(_ step: TrainingStep, _ segments: Set<ResNet.Segment>, batches: [Int], resolution: Int) throws -> [Int: Int] {
+        step.model.checkpointedSegments = segments
+        let probe = try MemoryProbe(step: step, warmUpResolution: resolution)
+        defer { try? probe.finish() }
+        var result: [Int: Int] = [:]
+        for batch in batches { result[batch] = try #require(try probe.peak(batch: batch, resolution: resolution, gradientsPresent: true)) }
+        return result
+    }
+
+    @Test func oneSampleThatOnlyFitsCheckpointedIsPlannedCheckpointed() throws {
+        let step = try makeStep()
+        let plain = try peaks(step, [], batches: [1], resolution: 192)[1]!
+        let all = try peaks(step, Set(ResNet.Segment.allCases), batches: [1], resolution: 192)[1]!
+        try #require(all < plain)
+        let budget = (plain + all) / 2
+        defer { try? Device.cpu.setMemoryBudget(bytes: nil) }
+
+        var planner = BatchPlanner(budgetBytes: budget, effectiveBatch: 4, headroom: 0)
+        planner.checkpointing = .off
+        #expect(throws: PlanningError.self) { try planner.plan(resolutions: [192], step: step) }
+
+        planner.checkpointing = .auto
+        let plan = try #require(try planner.plan(resolutions: [192], step: step).first)
+        #expect(plan.microBatch >= 1)
+        #expect(!plan.checkpointedSegments.isEmpty)
+        #expect(plan.verifiedPeakBytes <= budget)
+        #expect(plan.recomputeOverhead > 0 && plan.recomputeOverhead <= 1.0 / 3)
+        // The model runs what was planned.
+        #expect(step.model.checkpointedSegments == Set(plan.checkpointedSegments))
+    }
+
+    @Test func belowTheFloorTheLadderIsClimbedAndAboveItNot() throws {
+        let step = try makeStep()
+        let plain = try peaks(step, [], batches: [4], resolution: 160)[4]!
+        let all = try peaks(step, Set(ResNet.Segment.allCases), batches: [4], resolution: 160)[4]!
+        try #require(all < plain)
+        defer { try? Device.cpu.setMemoryBudget(bytes: nil) }
+
+        // Room for 4 samples only when checkpointed: below the floor of 4 without it.
+        var planner = BatchPlanner(budgetBytes: all, effectiveBatch: 8, headroom: 0)
+        planner.checkpointing = .auto
+        planner.minimumMicroBatch = 4
+        let climbed = try #require(try planner.plan(resolutions: [160], step: step).first)
+        #expect(climbed.microBatch >= 4)
+        #expect(!climbed.checkpointedSegments.isEmpty)
+
+        // With room for 4 plain samples, nothing is recomputed.
+        planner.budgetBytes = plain
+        let plainPlan = try #require(try planner.plan(resolutions: [160], step: step).first)
+        #expect(plainPlan.microBatch >= 4)
+        #expect(plainPlan.checkpointedSegments.isEmpty)
+        #expect(plainPlan.recomputeOverhead == 0)
+    }
+
+    /// In the middle of training, the same rung: one sample running out of memory makes the
+    /// step recompute more instead of failing, when the run's checkpointing is `auto`.
+    @Test func aStepThatCannotShrinkFurtherRecomputesInstead() throws {
+        let step = try makeStep()
+        // One step first, so the optimiser's momentum exists as the probes assume.
+        try step.accumulate(images: Tensor.zeros([1, 3, 32, 32], dtype: .uint8), labels: Tensor([0] as [Int64]), weight: 1)
+        try step.step()
+        let plain = try peaks(step, [], batches: [1], resolution: 320)[1]!
+        let all = try peaks(step, Set(ResNet.Segment.allCases), batches: [1], resolution: 320)[1]!
+        try #require(all < plain)
+        step.model.checkpointedSegments = []
+        let budget = (plain + all) / 2
+        let images = try (Tensor.rand([2, 3, 320, 320], generator: Generator(seed: 5)) * 255).to(dtype: .uint8)
+        let batch = StepBatch(images: images, labels: try Tensor([0, 1] as [Int64]), sampleIndices: [0, 1])
+        try Device.cpu.setMemoryBudget(bytes: budget)
+        defer { try? Device.cpu.setMemoryBudget(bytes: nil) }
+
+        let policy = MicroBatchPolicy(plannedBatch: 1, effectiveBatch: 2, model: nil, budgetBytes: budget)
+        #expect(throws: OutOfMemoryAtOneSample.self) { try StepExecutor(step: step, policy: policy).run(batch) }
+        let outcome = try StepExecutor(step: step, policy: policy, mayCheckpoint: true).run(batch)
+        #expect(outcome.samples == 2)
+        let climbed = try #require(outcome.recoveries.last?.checkpointedSegments)
+        #expect(Set(climbed) == step.model.checkpointedSegments)
+        #expect(outcome.recoveries.allSatisfy { $0.newMicroBatch == 1 })
+    }
+
+    @Test func parsesTheOption() {
+        #expect(ActivationCheckpointing(parsing: "auto") == .auto)
+        #expect(ActivationCheckpointing(parsing: "off") == .off)
+        #expect(ActivationCheckpointing(parsing: "on") == .segments(Set(ResNet.Segment.allCases)))
+        #expect(ActivationCheckpointing(parsing: "layer1, Layer2") == .segments([.layer1, .layer2]))
+        for bad in ["", "layer5", "stem,", "yes"] { #expect(ActivationCheckpointing(parsing: bad) == nil, "\(bad)") }
+        #expect(ActivationCheckpointing.segments([.layer2, .stem]).description == "stem,layer2")
+        #expect(ActivationCheckpointing.ladder.first == [.stem])
+        #expect(ActivationCheckpointing.ladder.last == Set(ResNet.Segment.allCases))
+    }
+}
