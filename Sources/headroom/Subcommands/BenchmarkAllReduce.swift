@@ -13,6 +13,7 @@ struct BenchmarkAllReduce: ParsableCommand {
     @Option(help: "Timed all-reduces (after 3 untimed).") var iterations = 20
     @Option(help: "Start N workers on this machine (else the torchrun variables apply).") var nprocPerNode = 2
     @Option(help: "The rendezvous port.") var masterPort = 29500
+    @Option(help: "Intra-op threads per worker (1: as each of 2 training workers on 2 cores).") var threads = 1
 
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
@@ -28,6 +29,7 @@ struct BenchmarkAllReduce: ParsableCommand {
             }
         }
         guard let worker = try TorchrunEnvironment.read(environment) else { return }
+        try Torch.setThreadCount(threads)
         let parallel = try DataParallel.join(worker, timeoutSeconds: 120)
         // Twenty gradient-like tensors of one bucket's total, as a model's would be.
         let sizes = AccumulationPlan.split(elements, into: 20)
