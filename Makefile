@@ -33,6 +33,7 @@ bench: build
 	$(PEER)/bin/python bench/train_step.py
 	$(PEER)/bin/python bench/loader.py
 	$(PEER)/bin/python bench/epoch.py
+	$(PEER)/bin/python bench/checkpointing.py
 	bash bench/collect-results.sh > bench/RESULTS.md
 
 release: setup

@@ -21,3 +21,7 @@ echo
 echo "## One epoch end to end vs the same recipe in PyTorch (\`bench/epoch.py\`)"
 echo
 cat bench/results/epoch.md 2>/dev/null || echo "(not run)"
+echo
+echo "## Activation checkpointing vs PyTorch eager (\`bench/checkpointing.py\`)"
+echo
+cat bench/results/checkpointing.md 2>/dev/null || echo "(not run)"
