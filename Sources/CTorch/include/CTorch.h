@@ -89,17 +89,17 @@ int32_t ctorch_cuda_memory_info(int32_t device, int64_t *free_bytes, int64_t *to
 
 /* ---- activation checkpointing ------------------------------------------------------ */
 
-/** A segment of a network run by the caller: reads `input` (owned by the callee), writes a new
- *  handle to `*output`; on failure returns a status after ctorch_set_last_error. */
-typedef int32_t (*ctorch_segment_fn)(void *context, ctorch_tensor input, ctorch_tensor *output);
+/** A segment of a network run by the caller: reads `inputs` (handles owned by the callee), writes a
+ *  new handle to `*output`; on failure returns a status after ctorch_set_last_error. */
+typedef int32_t (*ctorch_segment_fn)(void *context, const ctorch_tensor *inputs, size_t count, ctorch_tensor *output);
 /** Releases a segment's context once the autograd graph no longer needs it. */
 typedef void (*ctorch_release_fn)(void *context);
 
-/** Runs `run(context, input)` without keeping its activations; backward runs it again with
- *  gradients and differentiates `input` and `parameters`. The context is owned from the call on
- *  (released on failure too). */
-int32_t ctorch_checkpoint(ctorch_segment_fn run, void *context, ctorch_release_fn release, ctorch_tensor input,
-                          const ctorch_tensor *parameters, size_t parameter_count, ctorch_tensor *out);
+/** Runs `run(context, inputs)` without keeping its activations; backward runs it again with
+ *  gradients (on detached copies of `inputs`) and differentiates `inputs` and `parameters`, the
+ *  leaf tensors the segment uses. The context is owned from the call on (released on failure too). */
+int32_t ctorch_checkpoint(ctorch_segment_fn run, void *context, ctorch_release_fn release, const ctorch_tensor *inputs,
+                          size_t input_count, const ctorch_tensor *parameters, size_t parameter_count, ctorch_tensor *out);
 /** Whether this thread is re-running a checkpointed segment inside backward (BatchNorm must
  *  not update its running statistics a second time). */
 bool ctorch_checkpoint_is_recomputing(void);
