@@ -16,11 +16,13 @@ extension ResNet {
     /// Output rows per band: about an eighth of the stem's output, at least 8.
     static func stemBandRows(outputRows: Int) -> Int { max(8, (outputRows + 7) / 8) }
 
-    /// Whether the banded stem applies: BatchNorm on batch statistics, and enough rows for
-    /// two bands at least.
-    func usesBandedStem(inputRows: Int) -> Bool {
+    /// Whether the banded stem applies to `segments`: the stem and layer1 checkpointed (with
+    /// layer1 kept whole, its activations outweigh the stem's recompute, and bands would
+    /// cost compute for nothing), BatchNorm on batch statistics, and rows for two bands.
+    func usesBandedStem(inputRows: Int, segments: Set<Segment>) -> Bool {
         let output = stemGeometry(inputRows: inputRows).outputRows
-        return bn1.isTraining && !bn1.isFrozen && output >= 2 * Self.stemBandRows(outputRows: output)
+        return segments.isSuperset(of: [.stem, .layer1]) && bn1.isTraining && !bn1.isFrozen
+            && output >= 2 * Self.stemBandRows(outputRows: output)
     }
 
     func bandedStem(_ input: Tensor) throws(TorchError) -> Tensor {

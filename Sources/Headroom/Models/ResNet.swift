@@ -90,7 +90,7 @@ public final class ResNet: UnaryLayer {
         var x: Tensor
         if !checkpointedSegments.contains(.stem) {
             x = try stem(input)
-        } else if usesBandedStem(inputRows: input.shape[2]) {
+        } else if usesBandedStem(inputRows: input.shape[2], segments: checkpointedSegments) {
             x = try bandedStem(input)
         } else {
             x = try checkpoint(input, parameters: stemParameters) { [self] (x) throws(TorchError) in try stem(x) }
