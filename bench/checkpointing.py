@@ -152,7 +152,7 @@ def main():
         f"Step time at 8 × 512 px (Headroom, {len(off)} steps each, min / median): "
         f"off {min(off):.2f} / {statistics.median(off):.2f} s, every segment {min(on):.2f} / {statistics.median(on):.2f} s: "
         f"+{(statistics.median(on) / statistics.median(off) - 1) * 100:.0f}% by median "
-        f"(predicted from multiply-adds: +33%).",
+        f"(predicted from multiply-adds: +40%, each segment once more plus the banded stem's three extra conv1 passes).",
         "",
         f"Command: `bench/.venv/bin/python bench/checkpointing.py --budget-gib {args.budget_gib:g} --threads {args.threads}`",
     ]
