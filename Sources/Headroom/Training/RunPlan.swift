@@ -84,6 +84,7 @@ public struct RunPlan: Sendable, Encodable {
         var bytes_per_sample: Int
         var activation_checkpointing: [String]
         var recompute_overhead: Double
+        var uncheckpointed_micro_batch: Int?
         var measurements: [Measurement]
 
         struct Measurement: Encodable {
@@ -103,6 +104,7 @@ public struct RunPlan: Sendable, Encodable {
             bytes_per_sample = Int(plan.model.bytesPerSample)
             activation_checkpointing = plan.checkpointedSegments.map(\.rawValue)
             recompute_overhead = plan.recomputeOverhead
+            uncheckpointed_micro_batch = plan.uncheckpointedMicroBatch
             measurements = plan.measurements.map { Measurement(batch: $0.batch, peak_bytes: $0.peakBytes) }
         }
     }

@@ -339,6 +339,7 @@ public final class Trainer: @unchecked Sendable {
             "accumulation": plan.accumulation.steps, "predicted_peak_bytes": plan.predictedPeakBytes,
             "verified_peak_bytes": plan.verifiedPeakBytes, "budget_bytes": budgetBytes,
             "activation_checkpointing": plan.checkpointedSegments.map(\.rawValue), "recompute_overhead": plan.recomputeOverhead,
+            "uncheckpointed_micro_batch": plan.uncheckpointedMicroBatch,
         ])
         try writeRunRecord()
         return policy
