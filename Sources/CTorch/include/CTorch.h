@@ -74,6 +74,9 @@ int32_t ctorch_set_num_threads(int32_t count);
 int32_t ctorch_num_threads(int32_t *out);
 /** Limits the OpenMP threads of ops called from this thread only (loader threads: 1, to not oversubscribe). */
 int32_t ctorch_set_thread_local_num_threads(int32_t count);
+/** Keeps freed host memory in the process (glibc's mmap and trim thresholds) instead of returning
+ *  it to the kernel after every step: fewer page faults, the same peak. */
+int32_t ctorch_retain_freed_host_memory(void);
 /** Seeds libtorch's default generators (CPU and, when loaded, CUDA). */
 int32_t ctorch_manual_seed(uint64_t seed);
 /** Enables or disables gradient recording on this thread; writes the previous setting. */
