@@ -114,7 +114,7 @@ void ctorch_set_last_error(int32_t status, const char *message);
 typedef struct {
   int64_t live_bytes;          /* held by tensors now (CUDA: allocated by the caching allocator) */
   int64_t peak_bytes;          /* most held at once since the last reset */
-  int64_t reserved_bytes;      /* CUDA: held by the caching allocator; CPU: equal to live */
+  int64_t reserved_bytes;      /* held by the caching allocator: live plus cached, freed blocks kept for reuse */
   int64_t budget_bytes;        /* the enforced budget, 0 when none */
   int64_t allocations;         /* CPU: allocations made; CUDA: allocations live */
   int64_t failed_allocations;  /* refused over the budget (CPU) or out-of-memory errors (CUDA) */
@@ -129,7 +129,7 @@ int32_t ctorch_memory_read(ctorch_device device, ctorch_memory_stats *out);
 int32_t ctorch_memory_reset_peak(ctorch_device device);
 /** Limits a device's memory to `bytes` (0 removes the limit); past it allocations fail with OOM. */
 int32_t ctorch_memory_set_budget(ctorch_device device, int64_t bytes);
-/** Returns cached, unused device memory to the driver (CUDA; nothing on CPU). */
+/** Returns cached, unused memory to the driver (CUDA) or the system (CPU). */
 int32_t ctorch_memory_empty_cache(ctorch_device device);
 
 /* ---- generators -------------------------------------------------------------------- */
