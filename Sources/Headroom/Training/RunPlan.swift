@@ -49,10 +49,10 @@ public struct RunPlan: Sendable, Encodable {
         if let threads = configuration.threads { try Torch.setThreadCount(threads) }
         let model = try Trainer.buildModel(configuration, classCount: train.classes.count, device: device, observer: { _ in })
         let precision = Trainer.resolvePrecision(configuration.precision, device: device)
+        let memoryFormat = Trainer.resolveMemoryFormat(configuration.channelsLast, device: device, precision: precision)
+        try model.setMemoryFormat(memoryFormat)
         let optimizer = try Trainer.buildOptimizer(configuration, parameters: model.namedParameters().map(\.tensor).filter(\.requiresGradient))
-        let step = try TrainingStep(
-            model: model, optimizer: optimizer, device: device, precision: precision,
-            memoryFormat: configuration.channelsLast ? .channelsLast : .contiguous)
+        let step = try TrainingStep(model: model, optimizer: optimizer, device: device, precision: precision, memoryFormat: memoryFormat)
         let budget = try (configuration.memoryBudget.flatMap(MemoryBudget.init(parsing:)) ?? .standard).resolve(on: device)
         return (step, budget)
     }
