@@ -13,6 +13,10 @@ echo
 echo "## Training step vs PyTorch (\`bench/train_step.py\`)"
 echo
 cat bench/results/train_step.md 2>/dev/null || echo "(not run)"
+if [ -f bench/results/train_step_channels_last.md ]; then
+  echo
+  cat bench/results/train_step_channels_last.md
+fi
 echo
 echo "## Loader vs torchvision + PIL (\`bench/loader.py\`)"
 echo
