@@ -31,8 +31,10 @@ bench: build
 	@test -x $(PEER)/bin/python || (python3 -m venv $(PEER) && $(PEER)/bin/pip install --quiet torch==2.11.0 torchvision==0.26.0 pillow)
 	$(PEER)/bin/python bench/memory_planner.py
 	$(PEER)/bin/python bench/train_step.py
+	$(PEER)/bin/python bench/train_step.py --channels-last --output train_step_channels_last.md
 	$(PEER)/bin/python bench/loader.py
 	$(PEER)/bin/python bench/epoch.py
+	$(PEER)/bin/python bench/checkpointing.py
 	$(PEER)/bin/python bench/distributed.py
 	bash bench/collect-results.sh > bench/RESULTS.md
 

@@ -13,6 +13,10 @@ echo
 echo "## Training step vs PyTorch (\`bench/train_step.py\`)"
 echo
 cat bench/results/train_step.md 2>/dev/null || echo "(not run)"
+if [ -f bench/results/train_step_channels_last.md ]; then
+  echo
+  cat bench/results/train_step_channels_last.md
+fi
 echo
 echo "## Loader vs torchvision + PIL (\`bench/loader.py\`)"
 echo
@@ -21,6 +25,10 @@ echo
 echo "## One epoch end to end vs the same recipe in PyTorch (\`bench/epoch.py\`)"
 echo
 cat bench/results/epoch.md 2>/dev/null || echo "(not run)"
+echo
+echo "## Activation checkpointing vs PyTorch eager (\`bench/checkpointing.py\`)"
+echo
+cat bench/results/checkpointing.md 2>/dev/null || echo "(not run)"
 echo
 echo "## Data parallel, 1 vs 2 processes, and the gradient all-reduce (\`bench/distributed.py\`)"
 echo

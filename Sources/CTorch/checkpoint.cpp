@@ -4,6 +4,8 @@
 // in the shape of PyTorch's reentrant checkpoint with its two known flaws fixed:
 //  - the parameters are inputs of the node, so they get gradients even when the
 //    segment's input does not require one (a frozen stem before a trained stage);
+//  - computed inputs (BatchNorm statistics from earlier segments) are detached for the
+//    recompute, so it never runs the caller's graph a second time;
 //  - the recompute is flagged (ctorch_checkpoint_is_recomputing) so BatchNorm can use
 //    batch statistics without updating its running ones a second time.
 // The recompute sees the forward's random state and autocast settings.
@@ -40,9 +42,12 @@ struct Segment : torch::CustomClassHolder {
 
   /// Calls the segment; a failure comes back as the exception protect() maps to the
   /// same status, so an out-of-memory during the recompute is still out-of-memory.
-  at::Tensor operator()(const at::Tensor &input) const {
+  at::Tensor operator()(const std::vector<at::Tensor> &inputs) const {
+    std::vector<ctorch_tensor> handles;
+    handles.reserve(inputs.size());
+    for (const auto &input : inputs) handles.push_back(wrap(input));  // owned by the callee
     ctorch_tensor output = nullptr;
-    const int32_t status = run(context, wrap(input), &output);
+    const int32_t status = run(context, handles.data(), handles.size(), &output);
     if (status != CTORCH_OK) {
       const std::string message = ctorch_last_error();
       switch (status) {
@@ -96,46 +101,59 @@ void set_random_state(at::Generator generator, const at::Tensor &state) {
   generator.set_state(state);
 }
 
+// Inputs may come out of other nodes: the recompute gets detached copies, so its gradient
+// stops at them and the caller's graph carries it on. Parameters are leaves the segment
+// uses directly (a non-leaf there would let the recompute run the caller's graph too).
 struct Checkpoint : torch::autograd::Function<Checkpoint> {
-  static variable_list forward(AutogradContext *ctx, c10::intrusive_ptr<Segment> segment, at::Tensor input,
+  static variable_list forward(AutogradContext *ctx, c10::intrusive_ptr<Segment> segment, at::TensorList inputs,
                                at::TensorList parameters) {
-    const auto device = input.device().type();
+    if (inputs.empty()) throw std::invalid_argument("a checkpointed segment needs at least one input");
+    for (const auto &parameter : parameters) {
+      if (parameter.grad_fn() != nullptr)
+        throw std::invalid_argument("checkpoint parameters must be leaf tensors; pass computed tensors as inputs");
+    }
+    const auto device = inputs[0].device().type();
     const auto autocast = AutocastState::current(device);
     ctx->saved_data["segment"] = c10::IValue::make_capsule(segment);
-    ctx->saved_data["rng"] = random_state(default_generator(input));
+    ctx->saved_data["rng"] = random_state(default_generator(inputs[0]));
     ctx->saved_data["autocast"] = c10::IValue(autocast.enabled);
     ctx->saved_data["autocast_dtype"] = c10::IValue(static_cast<int64_t>(autocast.dtype));
-    ctx->saved_data["input_requires_grad"] = input.requires_grad();
-    variable_list saved{input};
+    ctx->saved_data["inputs"] = static_cast<int64_t>(inputs.size());
+    c10::List<bool> needs_gradient;
+    for (const auto &input : inputs) needs_gradient.push_back(input.requires_grad());
+    ctx->saved_data["inputs_require_grad"] = needs_gradient;
+    variable_list saved(inputs.begin(), inputs.end());
     saved.insert(saved.end(), parameters.begin(), parameters.end());
     ctx->save_for_backward(saved);
-    return {(*segment)(input)};
+    return {(*segment)(inputs.vec())};
   }
 
   static variable_list backward(AutogradContext *ctx, variable_list output_gradients) {
     auto segment = c10::static_intrusive_pointer_cast<Segment>(ctx->saved_data["segment"].toCapsule());
     const variable_list saved = ctx->get_saved_variables();
-    const bool input_requires_grad = ctx->saved_data["input_requires_grad"].toBool();
-    at::Tensor input = saved[0].detach().requires_grad_(input_requires_grad);
+    const auto input_count = static_cast<size_t>(ctx->saved_data["inputs"].toInt());
+    const auto inputs_require_grad = ctx->saved_data["inputs_require_grad"].toBoolList();
 
-    // What the recompute differentiates: the input when it needs a gradient, and every
-    // parameter that does.
+    // What the recompute differentiates: the inputs and parameters that need a gradient.
+    std::vector<at::Tensor> inputs;
     variable_list targets;
-    if (input_requires_grad) targets.push_back(input);
-    std::vector<size_t> parameter_slots;
-    for (size_t i = 1; i < saved.size(); ++i) {
-      if (saved[i].requires_grad()) {
-        targets.push_back(saved[i]);
-        parameter_slots.push_back(i);
+    std::vector<size_t> slots;  // index into `saved` of each target
+    for (size_t i = 0; i < saved.size(); ++i) {
+      const bool is_input = i < input_count;
+      at::Tensor value = is_input ? saved[i].detach().requires_grad_(inputs_require_grad.get(i)) : saved[i];
+      if (is_input) inputs.push_back(value);
+      if (value.requires_grad()) {
+        targets.push_back(value);
+        slots.push_back(i);
       }
     }
 
     at::Tensor output;
     {
       // The forward's random state and autocast, restored around the recompute.
-      auto generator = default_generator(input);
+      auto generator = default_generator(inputs[0]);
       const at::Tensor rng_now = random_state(generator);
-      const auto device = input.device().type();
+      const auto device = inputs[0].device().type();
       const auto autocast_now = AutocastState::current(device);
       const AutocastState autocast_then{device, ctx->saved_data["autocast"].toBool(),
                                         static_cast<at::ScalarType>(ctx->saved_data["autocast_dtype"].toInt())};
@@ -144,7 +162,7 @@ struct Checkpoint : torch::autograd::Function<Checkpoint> {
       FlagScope flag(recomputing, true);
       at::AutoGradMode grad(true);
       try {
-        output = (*segment)(input);
+        output = (*segment)(inputs);
       } catch (...) {
         autocast_now.apply();
         set_random_state(generator, rng_now);
@@ -154,13 +172,12 @@ struct Checkpoint : torch::autograd::Function<Checkpoint> {
       set_random_state(generator, rng_now);
     }
 
-    variable_list gradients(2 + saved.size() - 1);  // segment, input, parameters...
+    // One gradient per forward argument: the segment (none), then each saved tensor.
+    variable_list gradients(1 + saved.size());
     if (targets.empty()) return gradients;
     auto computed = torch::autograd::grad({output}, targets, {output_gradients[0]}, /*retain_graph=*/false,
                                           /*create_graph=*/false, /*allow_unused=*/true);
-    size_t next = 0;
-    if (input_requires_grad) gradients[1] = computed[next++];
-    for (size_t slot : parameter_slots) gradients[1 + slot] = computed[next++];
+    for (size_t k = 0; k < slots.size(); ++k) gradients[1 + slots[k]] = computed[k];
     return gradients;
   }
 };
@@ -172,18 +189,23 @@ using namespace ctorch;
 
 extern "C" {
 
-int32_t ctorch_checkpoint(ctorch_segment_fn run, void *context, ctorch_release_fn release, ctorch_tensor input,
-                          const ctorch_tensor *parameters, size_t parameter_count, ctorch_tensor *out) {
+int32_t ctorch_checkpoint(ctorch_segment_fn run, void *context, ctorch_release_fn release, const ctorch_tensor *inputs,
+                          size_t input_count, const ctorch_tensor *parameters, size_t parameter_count, ctorch_tensor *out) {
   // The segment owns the caller's context from here on, failure included.
   auto segment = c10::make_intrusive<Segment>(run, context, release);
   return protect([&] {
     require_out(out);
     if (run == nullptr) throw std::invalid_argument("checkpoint segment function is NULL");
-    if (parameters == nullptr && parameter_count > 0) throw std::invalid_argument("parameter array is NULL");
-    std::vector<at::Tensor> tensors;
-    tensors.reserve(parameter_count);
-    for (size_t i = 0; i < parameter_count; ++i) tensors.push_back(unwrap(parameters[i]));
-    auto outputs = Checkpoint::apply(std::move(segment), unwrap(input), at::TensorList(tensors));
+    auto tensors = [](const ctorch_tensor *handles, size_t count) {
+      if (handles == nullptr && count > 0) throw std::invalid_argument("tensor array is NULL");
+      std::vector<at::Tensor> values;
+      values.reserve(count);
+      for (size_t i = 0; i < count; ++i) values.push_back(unwrap(handles[i]));
+      return values;
+    };
+    const auto input_values = tensors(inputs, input_count);
+    const auto parameter_values = tensors(parameters, parameter_count);
+    auto outputs = Checkpoint::apply(std::move(segment), at::TensorList(input_values), at::TensorList(parameter_values));
     *out = wrap(std::move(outputs[0]));
   });
 }

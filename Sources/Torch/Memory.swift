@@ -6,7 +6,8 @@ public struct MemoryStatistics: Sendable, Equatable {
     public var liveBytes: Int
     /// The most held at once since the last `resetPeakMemory()`.
     public var peakBytes: Int
-    /// CUDA: bytes the caching allocator holds from the driver; CPU: the same as live.
+    /// Bytes the caching allocator holds: live, plus freed blocks kept for reuse (on the CPU,
+    /// blocks of 1 MiB and more, never more than the highest use seen).
     public var reservedBytes: Int
     /// The enforced budget, nil when there is none.
     public var budgetBytes: Int?
@@ -42,7 +43,7 @@ extension Device {
         try check(ctorch_memory_set_budget(cValue, Int64(bytes ?? 0)))
     }
 
-    /// Returns cached, unused device memory to the driver (CUDA; nothing to do on CPU).
+    /// Returns cached, unused memory to the driver (CUDA) or the system (CPU).
     public func emptyCache() throws(TorchError) {
         try check(ctorch_memory_empty_cache(cValue))
     }

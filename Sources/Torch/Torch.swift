@@ -47,6 +47,13 @@ public enum Torch {
         try check(ctorch_set_thread_local_num_threads(Int32(clamping: count)))
     }
 
+    /// Keeps freed host memory in the process instead of handing it back to the kernel after
+    /// every step, which costs page faults the next step (about a tenth of a CPU training
+    /// step for resnet18). The peak is unchanged; resident memory stays at it.
+    public static func retainFreedHostMemory() throws(TorchError) {
+        try check(ctorch_retain_freed_host_memory())
+    }
+
     /// Seeds libtorch's default generators.
     public static func manualSeed(_ seed: UInt64) throws(TorchError) {
         try check(ctorch_manual_seed(seed))

@@ -53,8 +53,19 @@ struct ParameterState {
             guard parts.count == 2, let index = Int(parts[0]), loaded.indices.contains(index) else {
                 throw .invalidArgument("optimizer state key \(key) names no parameter")
             }
-            loaded[index][String(parts[1])] = try tensor.to(device: parameters[index].device)
+            loaded[index][String(parts[1])] = try laidOutLike(parameters[index], tensor)
         }
         buffers = loaded
+    }
+
+    /// `value` on the parameter's device and, when it has the parameter's shape, in its
+    /// memory layout: the fused kernels walk parameter, gradient and state in step, so a
+    /// contiguous state read from a file beside a channels-last weight would update the
+    /// wrong elements.
+    private func laidOutLike(_ parameter: Tensor, _ value: Tensor) throws(TorchError) -> Tensor {
+        guard value.shape == parameter.shape else { return try value.to(device: parameter.device) }
+        let target = try Tensor.zeros(like: parameter)
+        try target.copyInPlace(from: value)
+        return target
     }
 }

@@ -13,4 +13,10 @@ struct HeadroomCommand: ParsableCommand {
             BenchmarkStep.self, BenchmarkLoader.self, BenchmarkAllReduce.self,
         ]
     )
+
+    static func main() {
+        // Every command trains or infers in steps that free and reallocate the same blocks.
+        try? Torch.retainFreedHostMemory()
+        main(nil)
+    }
 }

@@ -41,6 +41,7 @@ import TorchOptim
         let plan = try #require(try planner.plan(resolutions: [192], step: step).first)
         #expect(plan.microBatch >= 1)
         #expect(!plan.checkpointedSegments.isEmpty)
+        #expect(plan.uncheckpointedMicroBatch == 0)  // why: not one sample fitted without
         #expect(plan.verifiedPeakBytes <= budget)
         #expect(plan.recomputeOverhead > 0 && plan.recomputeOverhead <= 1.0 / 3)
         // The model runs what was planned.
@@ -61,6 +62,7 @@ import TorchOptim
         let climbed = try #require(try planner.plan(resolutions: [160], step: step).first)
         #expect(climbed.microBatch >= 4)
         #expect(!climbed.checkpointedSegments.isEmpty)
+        #expect((1..<4).contains(climbed.uncheckpointedMicroBatch ?? 0))
 
         // With room for 4 plain samples, nothing is recomputed.
         planner.budgetBytes = plain
@@ -68,6 +70,7 @@ import TorchOptim
         #expect(plainPlan.microBatch >= 4)
         #expect(plainPlan.checkpointedSegments.isEmpty)
         #expect(plainPlan.recomputeOverhead == 0)
+        #expect(plainPlan.uncheckpointedMicroBatch == nil)
     }
 
     /// In the middle of training, the same rung: one sample running out of memory makes the

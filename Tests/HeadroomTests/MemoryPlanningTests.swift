@@ -153,4 +153,14 @@ import TorchOptim
         #expect(Precision.automatic(for: .cpu, cpuFlags: "flags : fpu avx2 fma avx512f avx512bw") == .fp32)
         #expect(Precision.automatic(for: .cpu, cpuFlags: "") == .fp32)
     }
+
+    @Test func channelsLastWhereItIsFaster() {
+        #expect(MemoryFormat.automatic(for: .cpu, precision: .fp32, cpuFlags: "flags : fpu avx2 fma avx512f avx512bw") == .channelsLast)
+        #expect(MemoryFormat.automatic(for: .cpu, precision: .bf16, cpuFlags: "flags : fpu avx512f avx512_bf16") == .channelsLast)
+        #expect(MemoryFormat.automatic(for: .cpu, precision: .fp32, cpuFlags: "flags : fpu sse4_2 avx2 fma") == .contiguous)
+        #expect(MemoryFormat.automatic(for: .cuda(0), precision: .bf16) == .channelsLast)
+        #expect(MemoryFormat.automatic(for: .cuda(0), precision: .fp32) == .contiguous)
+        #expect(Trainer.resolveMemoryFormat(false, device: .cpu, precision: .fp32) == .contiguous)
+        #expect(Trainer.resolveMemoryFormat(true, device: .cpu, precision: .fp32) == .channelsLast)
+    }
 }

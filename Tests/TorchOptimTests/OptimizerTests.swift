@@ -103,4 +103,31 @@ import TorchOptim
         #expect(try step(resumed, q, times: 2) == continued)
         #expect(throws: TorchError.self) { try resumed.load(namedState: ["7.exp_avg": q], stepCount: 1) }
     }
+
+    /// State read from a file is contiguous; a channels-last weight must get it back in its
+    /// own layout, or the fused step pairs the wrong elements.
+    @Test(arguments: ["sgd", "adam"])
+    func stateLoadedForAChannelsLastWeightKeepsItsLayout(_ name: String) throws {
+        func make(_ p: Tensor) throws -> any Optimizer {
+            name == "sgd" ? try SGD(parameters: [p], learningRate: 0.1, momentum: 0.9) : try Adam(parameters: [p], learningRate: 0.1)
+        }
+        func stepOnce(_ optimizer: any Optimizer, _ p: Tensor) throws {
+            let target = try Tensor.arange(0, 24, dtype: .float32).reshaped([1, 2, 3, 4]).contiguous(.channelsLast)
+            try ((p - target) * (p - target) * target).sum().backward()
+            try optimizer.step()
+            try optimizer.zeroGrad()
+        }
+        let start = try Tensor.randn([1, 2, 3, 4], generator: Generator(seed: 3)).contiguous(.channelsLast)
+        let p = try start.clone().requiringGradient()
+        let optimizer = try make(p)
+        try stepOnce(optimizer, p)
+        // As a checkpoint file gives it back: every state tensor contiguous.
+        let saved = Dictionary(uniqueKeysWithValues: try optimizer.namedState().map { ($0.name, try $0.tensor.contiguous().clone()) })
+        let q = try p.detached().clone().requiringGradient()
+        try stepOnce(optimizer, p)
+        let resumed = try make(q)
+        try resumed.load(namedState: saved, stepCount: 1)
+        try stepOnce(resumed, q)
+        expectClose(q, try p.detached().array(of: Float.self).map(Double.init), shape: [1, 2, 3, 4], rtol: 1e-6, atol: 1e-7)
+    }
 }

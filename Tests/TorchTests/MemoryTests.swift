@@ -29,6 +29,31 @@ import Torch
         #expect(try Device.cpu.memoryStatistics().peakBytes == base.liveBytes)
     }
 
+    /// Large freed blocks are kept for the next allocation of their size (a step reallocates
+    /// the same sizes); emptying the cache returns them.
+    @Test func freedBlocksAreReusedUntilEmptied() throws {
+        try Device.cpu.emptyCache()
+        let base = try Device.cpu.memoryStatistics()
+        #expect(base.reservedBytes == base.liveBytes)
+        let size = 3 << 20 + 4096  // a size no other test uses
+        let address: (Tensor) throws -> UnsafeMutableRawPointer = { try $0.withUnsafeMutableBytes { $0.baseAddress! } }
+        var first: UnsafeMutableRawPointer?
+        do {
+            let block = try Tensor.empty([size], dtype: .uint8)
+            first = try address(block)
+        }
+        let cached = try Device.cpu.memoryStatistics()
+        #expect(cached.liveBytes == base.liveBytes)
+        #expect(cached.reservedBytes == base.liveBytes + size)
+        do {
+            let again = try Tensor.empty([size], dtype: .uint8)
+            #expect(try address(again) == first)  // the same block, no new pages
+            #expect(try Device.cpu.memoryStatistics().reservedBytes == base.liveBytes + size)
+        }
+        try Device.cpu.emptyCache()
+        #expect(try Device.cpu.memoryStatistics().reservedBytes == base.liveBytes)
+    }
+
     @Test func goingOverTheBudgetThrowsOutOfMemoryAndRecovers() throws {
         let base = try Device.cpu.memoryStatistics()
         let budget = base.liveBytes + (8 << 20)

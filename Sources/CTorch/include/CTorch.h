@@ -75,6 +75,9 @@ int32_t ctorch_set_num_threads(int32_t count);
 int32_t ctorch_num_threads(int32_t *out);
 /** Limits the OpenMP threads of ops called from this thread only (loader threads: 1, to not oversubscribe). */
 int32_t ctorch_set_thread_local_num_threads(int32_t count);
+/** Keeps freed host memory in the process (glibc's mmap and trim thresholds) instead of returning
+ *  it to the kernel after every step: fewer page faults, the same peak. */
+int32_t ctorch_retain_freed_host_memory(void);
 /** Seeds libtorch's default generators (CPU and, when loaded, CUDA). */
 int32_t ctorch_manual_seed(uint64_t seed);
 /** Enables or disables gradient recording on this thread; writes the previous setting. */
@@ -90,17 +93,17 @@ int32_t ctorch_cuda_memory_info(int32_t device, int64_t *free_bytes, int64_t *to
 
 /* ---- activation checkpointing ------------------------------------------------------ */
 
-/** A segment of a network run by the caller: reads `input` (owned by the callee), writes a new
- *  handle to `*output`; on failure returns a status after ctorch_set_last_error. */
-typedef int32_t (*ctorch_segment_fn)(void *context, ctorch_tensor input, ctorch_tensor *output);
+/** A segment of a network run by the caller: reads `inputs` (handles owned by the callee), writes a
+ *  new handle to `*output`; on failure returns a status after ctorch_set_last_error. */
+typedef int32_t (*ctorch_segment_fn)(void *context, const ctorch_tensor *inputs, size_t count, ctorch_tensor *output);
 /** Releases a segment's context once the autograd graph no longer needs it. */
 typedef void (*ctorch_release_fn)(void *context);
 
-/** Runs `run(context, input)` without keeping its activations; backward runs it again with
- *  gradients and differentiates `input` and `parameters`. The context is owned from the call on
- *  (released on failure too). */
-int32_t ctorch_checkpoint(ctorch_segment_fn run, void *context, ctorch_release_fn release, ctorch_tensor input,
-                          const ctorch_tensor *parameters, size_t parameter_count, ctorch_tensor *out);
+/** Runs `run(context, inputs)` without keeping its activations; backward runs it again with
+ *  gradients (on detached copies of `inputs`) and differentiates `inputs` and `parameters`, the
+ *  leaf tensors the segment uses. The context is owned from the call on (released on failure too). */
+int32_t ctorch_checkpoint(ctorch_segment_fn run, void *context, ctorch_release_fn release, const ctorch_tensor *inputs,
+                          size_t input_count, const ctorch_tensor *parameters, size_t parameter_count, ctorch_tensor *out);
 /** Whether this thread is re-running a checkpointed segment inside backward (BatchNorm must
  *  not update its running statistics a second time). */
 bool ctorch_checkpoint_is_recomputing(void);
@@ -112,7 +115,7 @@ void ctorch_set_last_error(int32_t status, const char *message);
 typedef struct {
   int64_t live_bytes;          /* held by tensors now (CUDA: allocated by the caching allocator) */
   int64_t peak_bytes;          /* most held at once since the last reset */
-  int64_t reserved_bytes;      /* CUDA: held by the caching allocator; CPU: equal to live */
+  int64_t reserved_bytes;      /* held by the caching allocator: live plus cached, freed blocks kept for reuse */
   int64_t budget_bytes;        /* the enforced budget, 0 when none */
   int64_t allocations;         /* CPU: allocations made; CUDA: allocations live */
   int64_t failed_allocations;  /* refused over the budget (CPU) or out-of-memory errors (CUDA) */
@@ -127,7 +130,7 @@ int32_t ctorch_memory_read(ctorch_device device, ctorch_memory_stats *out);
 int32_t ctorch_memory_reset_peak(ctorch_device device);
 /** Limits a device's memory to `bytes` (0 removes the limit); past it allocations fail with OOM. */
 int32_t ctorch_memory_set_budget(ctorch_device device, int64_t bytes);
-/** Returns cached, unused device memory to the driver (CUDA; nothing on CPU). */
+/** Returns cached, unused memory to the driver (CUDA) or the system (CPU). */
 int32_t ctorch_memory_empty_cache(ctorch_device device);
 
 /* ---- generators -------------------------------------------------------------------- */

@@ -16,6 +16,9 @@ public struct ResolutionPlan: Sendable, Codable, Equatable {
     /// The extra compute that costs, as a fraction of a step (predicted from the model's
     /// multiply-adds).
     public var recomputeOverhead = 0.0
+    /// When `auto` checkpointing chose segments: the largest micro-batch without any
+    /// (0 when not even one sample fitted), the reason it climbed.
+    public var uncheckpointedMicroBatch: Int?
     /// Every step measured while planning: (batch, peak bytes or nil for out of memory).
     public var measurements: [Measurement]
 
@@ -99,9 +102,15 @@ public struct BatchPlanner {
             let floor = min(minimumMicroBatch, effectiveBatch)
             var best: ResolutionPlan?
             var firstFailure: (any Error)?
+            var uncheckpointed = 0
             for segments in [[]] + ActivationCheckpointing.ladder {
                 do {
-                    let candidate = try plan(resolution: resolution, probe: probe, checkpointing: segments)
+                    var candidate = try plan(resolution: resolution, probe: probe, checkpointing: segments)
+                    if segments.isEmpty {
+                        uncheckpointed = candidate.microBatch
+                    } else {
+                        candidate.uncheckpointedMicroBatch = uncheckpointed
+                    }
                     if candidate.microBatch >= floor { return candidate }
                     if candidate.microBatch > best?.microBatch ?? 0 { best = candidate }
                 } catch let error as PlanningError {

@@ -24,11 +24,15 @@ extension ResNet {
 
     /// The extra compute of recomputing `segments` in backward, as a fraction of a training
     /// step (a step costs about three forward passes: forward, and backward at twice that).
+    /// The banded stem (see ``usesBandedStem(inputRows:segments:)``) runs conv1 four more
+    /// times than a plain step: the statistics pass, the band pass, the statistics'
+    /// recompute and its extra weight gradient.
     public func recomputeOverhead(of segments: Set<Segment>, resolution: Int) -> Double {
         let costs = forwardMultiplyAdds(resolution: resolution)
         let step = 3 * costs.values.reduce(0, +)
         guard step > 0 else { return 0 }
-        return segments.reduce(0) { $0 + (costs[$1] ?? 0) } / step
+        let stemPasses = usesBandedStem(inputRows: resolution, segments: segments) ? 4.0 : 1.0
+        return segments.reduce(0) { $0 + (costs[$1] ?? 0) * ($1 == .stem ? stemPasses : 1) } / step
     }
 }
 

@@ -87,10 +87,14 @@ public final class ResNet: UnaryLayer {
 
     /// Logits for a batch of normalised NCHW images.
     public func callAsFunction(_ input: Tensor) throws(TorchError) -> Tensor {
-        var x =
-            checkpointedSegments.contains(.stem)
-            ? try checkpoint(input, parameters: stemParameters) { [self] (x) throws(TorchError) in try stem(x) }
-            : try stem(input)
+        var x: Tensor
+        if !checkpointedSegments.contains(.stem) {
+            x = try stem(input)
+        } else if usesBandedStem(inputRows: input.shape[2], segments: checkpointedSegments) {
+            x = try bandedStem(input)
+        } else {
+            x = try checkpoint(input, parameters: stemParameters) { [self] (x) throws(TorchError) in try stem(x) }
+        }
         for (segment, stage) in zip(Segment.stages, stages) {
             guard checkpointedSegments.contains(segment) else {
                 x = try stage(x)

@@ -1,4 +1,3 @@
-import Foundation
 public import Torch
 
 /// The arithmetic of the forward and backward passes. Weights and optimiser state stay
@@ -16,18 +15,8 @@ public enum Precision: String, Sendable, CaseIterable, Codable {
     /// back to slow generic kernels (4–15× slower on AVX2).
     public static func automatic(for device: Device, cpuFlags: String? = nil) -> Precision {
         if device.isCUDA { return .bf16 }
-        return hasNativeBFloat16(cpuFlags: cpuFlags ?? currentCPUFlags()) ? .bf16 : .fp32
-    }
-
-    /// Whether /proc/cpuinfo's flags name native bf16 instructions.
-    static func hasNativeBFloat16(cpuFlags: String) -> Bool {
-        let flags = Set(cpuFlags.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).map(String.init))
-        return flags.contains("avx512_bf16") || flags.contains("amx_bf16")
-    }
-
-    private static func currentCPUFlags() -> String {
-        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        return cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") }.map(String.init) ?? ""
+        let flags = cpuFlags.map(CPUFlags.parse) ?? CPUFlags.current
+        return flags.contains("avx512_bf16") || flags.contains("amx_bf16") ? .bf16 : .fp32
     }
 
     /// The autocast type, nil for plain float32.

@@ -49,10 +49,10 @@ public struct RunPlan: Sendable, Encodable {
         if let threads = configuration.threads { try Torch.setThreadCount(threads) }
         let model = try Trainer.buildModel(configuration, classCount: train.classes.count, device: device, observer: { _ in })
         let precision = Trainer.resolvePrecision(configuration.precision, device: device)
+        let memoryFormat = Trainer.resolveMemoryFormat(configuration.channelsLast, device: device, precision: precision)
+        try model.setMemoryFormat(memoryFormat)
         let optimizer = try Trainer.buildOptimizer(configuration, parameters: model.namedParameters().map(\.tensor).filter(\.requiresGradient))
-        let step = try TrainingStep(
-            model: model, optimizer: optimizer, device: device, precision: precision,
-            memoryFormat: configuration.channelsLast ? .channelsLast : .contiguous)
+        let step = try TrainingStep(model: model, optimizer: optimizer, device: device, precision: precision, memoryFormat: memoryFormat)
         let budget = try (configuration.memoryBudget.flatMap(MemoryBudget.init(parsing:)) ?? .standard).resolve(on: device)
         return (step, budget)
     }
@@ -84,6 +84,7 @@ public struct RunPlan: Sendable, Encodable {
         var bytes_per_sample: Int
         var activation_checkpointing: [String]
         var recompute_overhead: Double
+        var uncheckpointed_micro_batch: Int?
         var measurements: [Measurement]
 
         struct Measurement: Encodable {
@@ -103,6 +104,7 @@ public struct RunPlan: Sendable, Encodable {
             bytes_per_sample = Int(plan.model.bytesPerSample)
             activation_checkpointing = plan.checkpointedSegments.map(\.rawValue)
             recompute_overhead = plan.recomputeOverhead
+            uncheckpointed_micro_batch = plan.uncheckpointedMicroBatch
             measurements = plan.measurements.map { Measurement(batch: $0.batch, peak_bytes: $0.peakBytes) }
         }
     }

@@ -11,6 +11,7 @@ public struct StepBenchmark: Sendable {
     public var resolution = 224
     public var precision: Precision = .fp32
     public var channelsLast = false
+    public var checkpointedSegments: Set<ResNet.Segment> = []
     public var device: Device = .cpu
     public var warmUpSteps = 2
     public var timedSteps = 5
@@ -19,8 +20,10 @@ public struct StepBenchmark: Sendable {
 
     /// Seconds per optimiser step, one entry per timed step.
     public func run() throws -> [Double] {
+        try Device.installCountingCPUAllocator()  // as training runs: blocks are cached for reuse
         let generator = try Generator(seed: 0)
         let model = try ResNet(architecture, classCount: 1000, generator: generator)
+        model.checkpointedSegments = checkpointedSegments
         try model.move(to: device)
         if channelsLast { try model.setMemoryFormat(.channelsLast) }
         let optimizer = try SGD(parameters: model.namedParameters().map(\.tensor), learningRate: 0.01, momentum: 0.9, weightDecay: 1e-4)

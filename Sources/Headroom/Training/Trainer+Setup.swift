@@ -47,6 +47,15 @@ extension Trainer {
         return device
     }
 
+    /// The memory format a run trains in: the one asked for, else the device's faster one.
+    public static func resolveMemoryFormat(_ channelsLast: Bool?, device: Device, precision: Precision) -> MemoryFormat {
+        switch channelsLast {
+        case true?: .channelsLast
+        case false?: .contiguous
+        case nil: MemoryFormat.automatic(for: device, precision: precision)
+        }
+    }
+
     public static func resolvePrecision(_ choice: TrainingConfiguration.PrecisionChoice, device: Device) -> Precision {
         switch choice {
         case .auto: Precision.automatic(for: device)
@@ -78,7 +87,6 @@ extension Trainer {
         }
         if configuration.freezeBatchNorm == true { model.freezeBatchNorm() }
         try model.move(to: device)
-        if configuration.channelsLast { try model.setMemoryFormat(.channelsLast) }
         model.train()
         return model
     }

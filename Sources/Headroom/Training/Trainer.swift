@@ -86,11 +86,12 @@ public final class Trainer: @unchecked Sendable {
 
         let model = try Self.buildModel(configuration, classCount: train.classes.count, device: device, observer: observer)
         let precision = Self.resolvePrecision(configuration.precision, device: device)
+        let memoryFormat = Self.resolveMemoryFormat(configuration.channelsLast, device: device, precision: precision)
+        try model.setMemoryFormat(memoryFormat)
         let trainable = model.namedParameters().map(\.tensor).filter(\.requiresGradient)
         let optimizer = try Self.buildOptimizer(configuration, parameters: trainable)
         step = try TrainingStep(
-            model: model, optimizer: optimizer, device: device, precision: precision,
-            memoryFormat: configuration.channelsLast ? .channelsLast : .contiguous,
+            model: model, optimizer: optimizer, device: device, precision: precision, memoryFormat: memoryFormat,
             labelSmoothing: configuration.labelSmoothing, gradientClipNorm: configuration.gradientClipNorm)
         let budget = try (configuration.memoryBudget.flatMap(MemoryBudget.init(parsing:)) ?? .standard).resolve(on: device)
 
@@ -395,6 +396,7 @@ public final class Trainer: @unchecked Sendable {
             "accumulation": plan.accumulation.steps, "predicted_peak_bytes": plan.predictedPeakBytes,
             "verified_peak_bytes": plan.verifiedPeakBytes, "budget_bytes": budgetBytes,
             "activation_checkpointing": plan.checkpointedSegments.map(\.rawValue), "recompute_overhead": plan.recomputeOverhead,
+            "uncheckpointed_micro_batch": plan.uncheckpointedMicroBatch,
         ])
         try writeRunRecord()
         return policy
@@ -470,7 +472,7 @@ public final class Trainer: @unchecked Sendable {
         [
             ("model", "\(configuration.architecture.rawValue), \(train.classes.count) classes, \(step.model.parameterCount) parameters"),
             ("data", "\(train.samples.count) training / \(validation.samples.count) validation images"),
-            ("device", "\(device), \(precision.rawValue)\(configuration.channelsLast ? ", channels-last" : "")"),
+            ("device", "\(device), \(precision.rawValue)\(step.memoryFormat == .channelsLast ? ", channels-last" : "")"),
             ("memory budget", formatBytes(budgetBytes)),
             // The prefetch queue holds two decoded batches besides the one training.
             ("loader", "\(configuration.workers) decoding threads; up to 3 uint8 batches in host memory (\(formatBytes(3 * BatchLoader.batchBytes(count: configuration.batchSize, resolution: configuration.trainingResolutions.max() ?? configuration.imageSize))) at the largest resolution)"),

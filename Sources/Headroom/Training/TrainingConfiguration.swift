@@ -52,7 +52,8 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// "auto", "cpu", "cuda" or "cuda:N".
     public var device = "auto"
     public var precision: PrecisionChoice = .auto
-    public var channelsLast = false
+    /// Channels-last activations and weights; nil chooses per device (``MemoryFormat/automatic(for:precision:cpuFlags:)``).
+    public var channelsLast: Bool?
     /// "80%" or "6GiB"; nil: 80% of the device (of MemAvailable at start on CPU).
     public var memoryBudget: String?
     /// Fraction of the budget the planner leaves free.

@@ -69,8 +69,8 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "auto, fp32, bf16 or fp16 (fp16 uses a dynamic loss scale).")
     var precision: TrainingConfiguration.PrecisionChoice = .auto
 
-    @Flag(help: "Lay out activations and weights channels-last.")
-    var channelsLast = false
+    @Flag(inversion: .prefixedNo, help: "Lay out activations and weights channels-last, or not (default: where it is faster: CPUs with AVX-512, CUDA in bf16/fp16).")
+    var channelsLast: Bool?
 
     @Option(help: "Memory the run may use: a share of the device (80%) or a size (6GiB, 512MiB). Default 80%.")
     var memoryBudget: String?

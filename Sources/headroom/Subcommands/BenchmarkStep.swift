@@ -12,6 +12,7 @@ struct BenchmarkStep: ParsableCommand {
     @Option(help: "Resolution in pixels.") var resolution = 224
     @Option(help: "fp32 or bf16.") var precision = "fp32"
     @Flag(help: "Channels-last.") var channelsLast = false
+    @Option(help: "off, on or segments.") var activationCheckpointing: ActivationCheckpointing = .off
     @Option(help: "Timed steps.") var steps = 5
     @Option(help: "Untimed steps first.") var warmUp = 2
     @Option(help: "Intra-op threads.") var threads: Int?
@@ -24,6 +25,7 @@ struct BenchmarkStep: ParsableCommand {
         benchmark.resolution = resolution
         benchmark.precision = Precision(rawValue: precision) ?? .fp32
         benchmark.channelsLast = channelsLast
+        if case .segments(let segments) = activationCheckpointing { benchmark.checkpointedSegments = segments }
         benchmark.timedSteps = steps
         benchmark.warmUpSteps = warmUp
         guard let target = Device(parsing: device) else { throw ValidationError("--device must be cpu, cuda or cuda:N") }

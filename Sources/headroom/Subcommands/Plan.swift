@@ -52,5 +52,8 @@ struct Plan: ParsableCommand {
             ]
         }
         for line in TextTable.lines([header] + rows) { print(line) }
+        for row in plan.resolutions {
+            if let reason = checkpointingReason(row) { print("\(row.resolution) px: checkpointing because \(reason)") }
+        }
     }
 }

@@ -35,7 +35,7 @@ final class ProgressPrinter: @unchecked Sendable {
             for (name, value) in rows { say("\(name.padding(toLength: width, withPad: " ", startingAt: 0))  \(value)") }
         case let .planned(plan):
             let measured = plan.measurements.map { m in "\(m.batch)→\(m.peakBytes.map(formatBytes) ?? "OOM")" }.joined(separator: ", ")
-            say("plan \(plan.resolution) px: micro-batch \(plan.microBatch) × \(plan.accumulation.steps)\(plan.checkpointedSegments.isEmpty ? "" : ", recomputing \(checkpointingSummary(plan))"), predicted peak \(formatBytes(plan.predictedPeakBytes)), verified \(formatBytes(plan.verifiedPeakBytes)) of \(formatBytes(plan.budgetBytes)) (steps measured: \(measured))")
+            say("plan \(plan.resolution) px: micro-batch \(plan.microBatch) × \(plan.accumulation.steps)\(plan.checkpointedSegments.isEmpty ? "" : ", recomputing \(checkpointingSummary(plan))\(checkpointingReason(plan).map { " because \($0)" } ?? "")"), predicted peak \(formatBytes(plan.predictedPeakBytes)), verified \(formatBytes(plan.verifiedPeakBytes)) of \(formatBytes(plan.budgetBytes)) (steps measured: \(measured))")
         case let .stage(epoch, resolution):
             say("epoch \(epoch + 1): \(resolution) px")
         case let .step(progress):
@@ -92,4 +92,10 @@ func checkpointingSummary(_ plan: ResolutionPlan) -> String {
     guard !plan.checkpointedSegments.isEmpty else { return "off" }
     let segments = plan.checkpointedSegments.map(\.rawValue).joined(separator: ",")
     return "\(segments) (+\(Int((plan.recomputeOverhead * 100).rounded()))% compute)"
+}
+
+/// Why `auto` checkpointing climbed, when it did.
+func checkpointingReason(_ plan: ResolutionPlan) -> String? {
+    guard let plain = plan.uncheckpointedMicroBatch else { return nil }
+    return plain == 0 ? "not one sample fitted without it" : "without it the micro-batch was \(plain), below --min-micro-batch"
 }

@@ -34,6 +34,26 @@ import TorchOptim
         for (a, b) in zip(checkpointed.state, plain.state) { expectClose(a, b, rtol: 1e-5, atol: 1e-5) }
     }
 
+    /// The stem in bands (seven here, on a non-square image whose rows do not divide evenly)
+    /// against the stem in one piece: the same logits, gradients and running statistics.
+    @Test func theBandedStemEqualsTheWholeOne() throws {
+        func run(_ segments: Set<ResNet.Segment>) throws -> [[Float]] {
+            let model = try ResNet(.resnet18, classCount: 3, generator: Generator(seed: 8))
+            model.checkpointedSegments = segments
+            let x = try Tensor.randn([2, 3, 202, 136], generator: Generator(seed: 9))
+            #expect(model.usesBandedStem(inputRows: 202, segments: [.stem, .layer1]))  // 51 output rows: bands of 8
+            let logits = try model(x)
+            try (logits * logits).sum().backward()
+            let watched = [logits, try #require(model.conv1.weight.grad), try #require(model.bn1.weight.grad),
+                           try #require(model.bn1.bias.grad), model.bn1.runningMean, model.bn1.runningVariance,
+                           try model.bn1.batchesTracked.to(dtype: .float32)]
+            return try watched.map { try $0.array(of: Float.self) }
+        }
+        let whole = try run([])
+        let banded = try run([.stem, .layer1])
+        for (a, b) in zip(banded, whole) { expectClose(a.map(Double.init), b.map(Double.init), rtol: 1e-4, atol: 1e-5) }
+    }
+
     @Test func bf16AutocastCheckpointsToo() throws {
         let plain = try step(checkpointing: [], precision: .bf16)
         let checkpointed = try step(checkpointing: [.layer1, .layer3], precision: .bf16)
@@ -78,9 +98,17 @@ import TorchOptim
         // Published totals include the classifier (0.5 M and 2 M multiply-adds).
         #expect(abs(resnet18 + 512_000 - 1.81e9) / 1.81e9 < 0.005)
         #expect(abs(resnet50 + 2_048_000 - 4.09e9) / 4.09e9 < 0.005)
+        // Recomputing costs one more forward of each segment (the banded stem, four of conv1).
         let model = try ResNet(.resnet18)
+        let costs = model.forwardMultiplyAdds(resolution: 224)
+        let step = 3 * costs.values.reduce(0, +)
         #expect(model.recomputeOverhead(of: [], resolution: 224) == 0)
+        #expect(abs(model.recomputeOverhead(of: [.layer2], resolution: 224) - costs[.layer2]! / step) < 1e-12)
         let all = model.recomputeOverhead(of: Set(ResNet.Segment.allCases), resolution: 224)
-        #expect(abs(all - 1.0 / 3) < 1e-9)
+        #expect(abs(all - (1.0 / 3 + 3 * costs[.stem]! / step)) < 1e-12)
+        // The stem alone, or too few rows for two bands (32 px): the stem is recomputed once.
+        #expect(abs(model.recomputeOverhead(of: [.stem], resolution: 224) - costs[.stem]! / step) < 1e-12)
+        let allSmall = model.recomputeOverhead(of: Set(ResNet.Segment.allCases), resolution: 32)
+        #expect(abs(allSmall - 1.0 / 3) < 1e-12)
     }
 }
