@@ -15,7 +15,9 @@ TORCH_VERSION=2.11.0
 CUDA_RUNTIME_VERSION=13.0.96
 CUDA_CUPTI_VERSION=13.0.85
 CUDA_CRT_VERSION=13.0.88  # headers only (134 kB): lets the shim compile its CUDA memory calls
-APT_PACKAGES=(libturbojpeg0-dev libpng-dev)
+# libgloo-dev: headers only; ProcessGroupGloo.hpp includes gloo headers the torch wheel lacks.
+# Nothing from it is linked (libtorch_cpu holds its own gloo).
+APT_PACKAGES=(libturbojpeg0-dev libpng-dev libgloo-dev)
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 deps="$root/.deps"

@@ -29,3 +29,7 @@ echo
 echo "## Activation checkpointing vs PyTorch eager (\`bench/checkpointing.py\`)"
 echo
 cat bench/results/checkpointing.md 2>/dev/null || echo "(not run)"
+echo
+echo "## Data parallel, 1 vs 2 processes, and the gradient all-reduce (\`bench/distributed.py\`)"
+echo
+cat bench/results/distributed.md 2>/dev/null || echo "(not run)"

@@ -43,8 +43,11 @@ class BudgetedCPUAllocator final : public c10::Allocator {
   std::atomic<int64_t> refusals{0};
 
   static BudgetedCPUAllocator &instance() {
-    static BudgetedCPUAllocator allocator;
-    return allocator;
+    // Never destroyed: threads that outlive main (loader threads, Gloo's, libtorch's pool)
+    // still free tensors while exit() runs static destructors, and a destroyed block cache
+    // crashed them (seen in data-parallel workers stopping after Ctrl-C).
+    static auto *allocator = new BudgetedCPUAllocator;
+    return *allocator;
   }
 
   c10::DataPtr allocate(size_t bytes) override {

@@ -14,6 +14,9 @@ public enum TorchError: Error, Equatable, CustomStringConvertible {
     case notImplemented(String)
     /// A runtime feature is missing on this machine (CUDA, for instance).
     case unavailable(String)
+    /// A rendezvous or collective failed: a peer died or cannot be reached, the timeout
+    /// passed, or the rendezvous port is taken. The process group is unusable afterwards.
+    case collectiveFailed(String)
     /// Any other libtorch error.
     case failed(String)
 
@@ -25,6 +28,7 @@ public enum TorchError: Error, Equatable, CustomStringConvertible {
         case let .invalidArgument(message): return "invalid argument: \(message)"
         case let .notImplemented(message): return "not implemented: \(message)"
         case let .unavailable(message): return "unavailable: \(message)"
+        case let .collectiveFailed(message): return "distributed: \(message)"
         case let .failed(message): return message
         }
     }
@@ -36,6 +40,7 @@ public enum TorchError: Error, Equatable, CustomStringConvertible {
         case .invalidArgument: CTORCH_INVALID_ARGUMENT
         case .notImplemented: CTORCH_NOT_IMPLEMENTED
         case .unavailable: CTORCH_UNAVAILABLE
+        case .collectiveFailed: CTORCH_COLLECTIVE_FAILED
         case .failed: CTORCH_ERROR
         }
         return Int32(code.rawValue)
@@ -45,7 +50,7 @@ public enum TorchError: Error, Equatable, CustomStringConvertible {
     var message: String {
         switch self {
         case let .outOfMemory(_, message), let .invalidArgument(message), let .notImplemented(message),
-            let .unavailable(message), let .failed(message):
+            let .unavailable(message), let .collectiveFailed(message), let .failed(message):
             message
         }
     }
@@ -72,6 +77,7 @@ func lastError(_ status: Int32) -> TorchError {
     case CTORCH_INVALID_ARGUMENT.rawValue: return .invalidArgument(message)
     case CTORCH_NOT_IMPLEMENTED.rawValue: return .notImplemented(message)
     case CTORCH_UNAVAILABLE.rawValue: return .unavailable(message)
+    case CTORCH_COLLECTIVE_FAILED.rawValue: return .collectiveFailed(message)
     default: return .failed(message)
     }
 }

@@ -10,7 +10,7 @@ struct HeadroomCommand: ParsableCommand {
         version: "headroom \(HeadroomRelease.version) (libtorch \(Torch.compiledVersion))",
         subcommands: [
             Train.self, Plan.self, Evaluate.self, Predict.self, Export.self, Report.self, Demo.self, DemoData.self, Doctor.self,
-            BenchmarkStep.self, BenchmarkLoader.self,
+            BenchmarkStep.self, BenchmarkLoader.self, BenchmarkAllReduce.self,
         ]
     )
 

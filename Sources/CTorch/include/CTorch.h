@@ -28,7 +28,8 @@ typedef enum {
   CTORCH_OUT_OF_MEMORY = 2,     /* an allocation failed; see ctorch_last_error_requested_bytes */
   CTORCH_INVALID_ARGUMENT = 3,  /* bad index, value or type (c10::IndexError, ValueError, TypeError) */
   CTORCH_NOT_IMPLEMENTED = 4,   /* no kernel for this dtype/device (c10::NotImplementedError) */
-  CTORCH_UNAVAILABLE = 5        /* a runtime feature is missing (e.g. CUDA on this machine) */
+  CTORCH_UNAVAILABLE = 5,       /* a runtime feature is missing (e.g. CUDA on this machine) */
+  CTORCH_COLLECTIVE_FAILED = 6  /* rendezvous or collective failed: a peer died or is unreachable, timeout, port taken */
 } ctorch_status;
 
 typedef struct ctorch_tensor_s *ctorch_tensor;
@@ -352,6 +353,43 @@ int32_t ctorch_tensor_set_grad(ctorch_tensor tensor, ctorch_tensor gradient);
 int32_t ctorch_tensor_set_data(ctorch_tensor tensor, ctorch_tensor source);
 /** The same data cut off from the autograd graph. */
 int32_t ctorch_tensor_detach(ctorch_tensor tensor, ctorch_tensor *out);
+
+/* ---- distributed (c10d: TCPStore rendezvous, Gloo collectives) --------------------- */
+
+typedef struct ctorch_store_s *ctorch_store;
+typedef struct ctorch_process_group_s *ctorch_process_group;
+
+typedef enum { CTORCH_COLLECTIVE_SUM = 0, CTORCH_COLLECTIVE_AVERAGE = 1 } ctorch_collective_op;
+
+/** A TCPStore at host:port: the server (which waits up to `timeout_ms` for `world_size`
+ *  clients, itself included) or a client (which retries connecting until `timeout_ms`).
+ *  A non-empty `prefix` namespaces the keys (torchrun's agent store: "/worker/attempt_N"). */
+int32_t ctorch_store_create(const char *host, uint16_t port, bool is_server, int32_t world_size, int64_t timeout_ms,
+                            const char *prefix, ctorch_store *out);
+/** Releases a store (the server stops serving). */
+void ctorch_store_free(ctorch_store store);
+/** A Gloo process group over the store; every collective fails after `timeout_ms`.
+ *  `bind_host` is the rendezvous host: a loopback one binds Gloo to 127.0.0.1. */
+int32_t ctorch_process_group_create_gloo(ctorch_store store, int32_t rank, int32_t size, int64_t timeout_ms,
+                                         const char *bind_host, ctorch_process_group *out);
+/** Releases a process group (one that failed a collective is abandoned, not joined). */
+void ctorch_process_group_free(ctorch_process_group group);
+/** This process's rank and the world size. */
+int32_t ctorch_process_group_rank(ctorch_process_group group, int32_t *rank, int32_t *size);
+/** Sums (or averages) the tensors over all ranks in place, as one flat bucket per dtype.
+ *  `bucket` (may be NULL) is a persistent 1-D tensor to flatten into when all tensors share
+ *  its dtype and device, so that nothing is allocated; otherwise buckets are allocated, all
+ *  before the first collective. */
+int32_t ctorch_process_group_all_reduce(ctorch_process_group group, const ctorch_tensor *tensors, size_t count,
+                                        int32_t op, ctorch_tensor bucket);
+/** Overwrites the tensors with rank `root`'s, as one flat bucket per dtype. */
+int32_t ctorch_process_group_broadcast(ctorch_process_group group, const ctorch_tensor *tensors, size_t count,
+                                       int32_t root);
+/** Every rank's `count` values, rank by rank, into `out` (count * world size entries). */
+int32_t ctorch_process_group_all_gather_int64(ctorch_process_group group, const int64_t *values, size_t count,
+                                              int64_t *out);
+/** Returns when every rank has called it (or fails after the timeout). */
+int32_t ctorch_process_group_barrier(ctorch_process_group group);
 
 #ifdef __cplusplus
 }

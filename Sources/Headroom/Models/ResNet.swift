@@ -135,6 +135,14 @@ public final class ResNet: UnaryLayer {
     }
 }
 
+extension ResNet {
+    /// Every BatchNorm normalises with its running statistics and leaves them as they are,
+    /// in training too: results no longer depend on how a batch is cut into micro-batches.
+    public func freezeBatchNorm() {
+        for (_, module) in namedModules() { (module as? BatchNorm2d)?.isFrozen = true }
+    }
+}
+
 /// The two residual blocks, seen from the initialisation.
 protocol ResidualBlock: UnaryLayer {
     /// The BatchNorm whose weight `zeroInitResidual` zeroes.

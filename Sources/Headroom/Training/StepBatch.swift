@@ -7,11 +7,15 @@ public struct StepBatch: @unchecked Sendable {
     public var images: Tensor
     public var labels: Tensor
     public var sampleIndices: [Int]
+    /// The samples of the whole optimiser step: more than `count` when this is one rank's
+    /// share of a data-parallel step. Each micro-batch's loss weighs size / stepSamples.
+    public var stepSamples: Int
 
-    public init(images: Tensor, labels: Tensor, sampleIndices: [Int]) {
+    public init(images: Tensor, labels: Tensor, sampleIndices: [Int], stepSamples: Int? = nil) {
         self.images = images
         self.labels = labels
         self.sampleIndices = sampleIndices
+        self.stepSamples = stepSamples ?? sampleIndices.count
     }
 
     public var count: Int { sampleIndices.count }

@@ -3,10 +3,17 @@ import TorchNN
 
 /// What one optimiser step did.
 public struct StepOutcome: Sendable {
-    /// Mean training loss over the step's samples (a device tensor; reading it syncs).
+    /// Summed training loss and correct top-1 count over the step's samples (device
+    /// tensors; reading them syncs). Data-parallel: over every rank's share.
     public var lossSum: Tensor
     public var correct: Tensor
+    /// Samples this process trained on (its share when data-parallel).
     public var samples: Int
+    /// Data-parallel: how many ranks asked to stop at this step (a scalar tensor).
+    public var stopVotes: Tensor?
+    /// Data-parallel: seconds this rank spent in the step's all-reduce (waiting for the
+    /// slowest rank included).
+    public var allReduceSeconds: Double?
     /// The largest micro-batch that finally ran, and how many there were.
     public var microBatch: Int
     public var accumulation: Int
@@ -21,6 +28,16 @@ public struct StepOutcome: Sendable {
         public var requestedBytes: Int?
         /// Set when not even one sample fitted and the model now checkpoints these segments.
         public var checkpointedSegments: [ResNet.Segment]?
+    }
+}
+
+/// Data-parallel: the optimiser step ran out of memory after the gradients were already
+/// all-reduced; repeating the step would repeat the collective, so the run stops.
+public struct OutOfMemoryAfterAllReduce: Error, CustomStringConvertible {
+    public var underlying: TorchError
+    public var description: String {
+        "the optimiser step ran out of memory after the gradient all-reduce (\(underlying)); the ranks cannot repeat the "
+            + "step together, so the run stops. Resume from the last checkpoint with a larger --memory-budget"
     }
 }
 
@@ -46,9 +63,17 @@ public struct OutOfMemoryAtOneSample: Error, CustomStringConvertible {
 /// The optimiser allocates before it changes any weight, so a failure there leaves the
 /// weights untouched too. The step that is finally taken sees every sample once, weighted
 /// as in one big batch.
+///
+/// Data-parallel (`dataParallel` set): the micro-batches, and any recovery, stay local to
+/// the rank; after the last backward the rank enters the step's one all-reduce, then takes
+/// the same optimiser step as every other rank. An out-of-memory error while preparing the
+/// all-reduce's bucket happens before the collective, so it is recovered like any other.
 public final class StepExecutor {
     public let step: TrainingStep
     public var policy: MicroBatchPolicy
+    public var dataParallel: DataParallel?
+    /// Set once the current attempt has taken part in the all-reduce.
+    private var reduced = false
     /// Whether one sample running out of memory may climb the checkpointing ladder (the
     /// run's checkpointing is `auto`) before giving up.
     public var mayCheckpoint: Bool
@@ -66,19 +91,24 @@ public final class StepExecutor {
         return ActivationCheckpointing.ladder.first { $0.isStrictSuperset(of: current) }
     }
 
-    public func run(_ batch: StepBatch) throws -> StepOutcome {
+    /// Runs one optimiser step on `batch`; data-parallel, `stopRequested` is this rank's
+    /// vote to stop after the step (the outcome's `stopVotes` counts every rank's).
+    public func run(_ batch: StepBatch, stopRequested: Bool = false) throws -> StepOutcome {
         var recoveries: [StepOutcome.Recovery] = []
         let statistics = try batchNormStatistics()
         while true {
             let micro = policy.currentBatch
             // The largest micro-batch the balanced cut really runs (16 under a cap of 7 is 6+5+5).
             let largest = AccumulationPlan(effectiveBatch: batch.count, microBatch: micro).sizes.max() ?? micro
-            switch Result(catching: { () throws(TorchError) in try attempt(batch, microBatch: micro) }) {
+            reduced = false
+            switch Result(catching: { () throws(TorchError) in try attempt(batch, microBatch: micro, stopRequested: stopRequested) }) {
             case var .success(outcome):
                 outcome.recoveries = recoveries
                 let retries = step.device.isCUDA ? try? step.device.memoryStatistics().allocationRetries : nil
                 _ = policy.recordCleanStep(allocationRetries: retries)
                 return outcome
+            case let .failure(error) where error.isOutOfMemory && reduced:
+                throw OutOfMemoryAfterAllReduce(underlying: error)
             case let .failure(error) where error.isOutOfMemory:
                 try rollBack(to: statistics)
                 var requested: Int?
@@ -103,7 +133,7 @@ public final class StepExecutor {
         }
     }
 
-    private func attempt(_ batch: StepBatch, microBatch: Int) throws(TorchError) -> StepOutcome {
+    private func attempt(_ batch: StepBatch, microBatch: Int, stopRequested: Bool) throws(TorchError) -> StepOutcome {
         let plan = AccumulationPlan(effectiveBatch: batch.count, microBatch: microBatch)
         var lossSum: Tensor?
         var correct: Tensor?
@@ -111,15 +141,33 @@ public final class StepExecutor {
         for size in plan.sizes {
             let images = try batch.images.slice(dim: 0, offset..<(offset + size))
             let labels = try batch.labels.slice(dim: 0, offset..<(offset + size))
-            let result = try step.accumulate(images: images, labels: labels, weight: Double(size) / Double(batch.count))
+            let result = try step.accumulate(images: images, labels: labels, weight: Double(size) / Double(batch.stepSamples))
             lossSum = try lossSum.map { (sum) throws(TorchError) in try sum + result.lossSum } ?? result.lossSum
             correct = try correct.map { (sum) throws(TorchError) in try sum + result.correct } ?? result.correct
             offset += size
         }
+        var stopVotes: Tensor?
+        var allReduceSeconds: Double?
+        if let dataParallel {
+            let totals = try Tensor.stack([
+                lossSum!.to(dtype: .float32), correct!.to(dtype: .float32), Tensor(scalar: Float(stopRequested ? 1 : 0)),
+            ])
+            let buffers = step.model.namedBuffers().map(\.tensor)
+            // An out-of-memory error from here comes before the collective (the shim builds
+            // every bucket first), so it is recovered; from the optimiser step on, it is not.
+            let started = ContinuousClock.now
+            try dataParallel.synchronize(parameters: step.optimizer.parameters, buffers: buffers, totals: totals)
+            reduced = true
+            let elapsed = ContinuousClock.now - started
+            allReduceSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+            lossSum = try totals.select(dim: 0, index: 0)
+            correct = try totals.select(dim: 0, index: 1)
+            stopVotes = try totals.select(dim: 0, index: 2)
+        }
         let taken = try step.step()
         return StepOutcome(
-            lossSum: lossSum!, correct: correct!, samples: batch.count, microBatch: plan.sizes.max() ?? plan.microBatch,
-            accumulation: plan.steps, stepTaken: taken, recoveries: [])
+            lossSum: lossSum!, correct: correct!, samples: batch.count, stopVotes: stopVotes, allReduceSeconds: allReduceSeconds,
+            microBatch: plan.sizes.max() ?? plan.microBatch, accumulation: plan.steps, stepTaken: taken, recoveries: [])
     }
 
     /// Copies of the BatchNorm running statistics, to undo a failed attempt's updates.

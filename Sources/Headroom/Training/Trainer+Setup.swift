@@ -29,7 +29,12 @@ extension Trainer {
     }
 
     /// "auto" is the first GPU when there is one, else the CPU; anything else must exist.
-    static func resolveDevice(_ text: String) throws -> Device {
+    /// A data-parallel worker takes the GPU of its LOCAL_RANK for "auto" and "cuda".
+    static func resolveDevice(_ text: String, localRank: Int? = nil) throws -> Device {
+        if let localRank, text == "auto" || text == "cuda" {
+            if Device.isCUDAAvailable { return try resolveDevice("cuda:\(localRank)") }
+            if text == "auto" { return .cpu }
+        }
         guard text != "auto" else { return Device.best }
         guard let device = Device(parsing: text) else {
             throw TrainingSetupError(problems: ["--device must be auto, cpu, cuda or cuda:N (got \(text))"])
@@ -80,6 +85,7 @@ extension Trainer {
             }
             if configuration.freezeBackbone { try model.freezeBackbone() }
         }
+        if configuration.freezeBatchNorm == true { model.freezeBatchNorm() }
         try model.move(to: device)
         model.train()
         return model

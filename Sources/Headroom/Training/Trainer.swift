@@ -23,7 +23,11 @@ public final class Trainer: @unchecked Sendable {
     private let trainLoader: BatchLoader
     private let validationLoader: BatchLoader
     private let observer: @Sendable (TrainerEvent) -> Void
-    private let metrics: MetricsWriter
+    /// The run's process group when data-parallel; nil for a single process.
+    public let dataParallel: DataParallel?
+    /// Rank 0 (or a single process) writes the run directory; other ranks only train.
+    private var isWriter: Bool { dataParallel?.isWriter ?? true }
+    private let metrics: MetricsWriter?
     private let checkpointer: Checkpointer
     private var tensorBoard: TensorBoardWriter?
     private let lock = NSLock()
@@ -47,8 +51,14 @@ public final class Trainer: @unchecked Sendable {
     ///
     /// When resuming, the run's saved configuration applies; `epochs` (when given) extends or
     /// shortens it, and the learning-rate schedule stretches to the new length.
+    ///
+    /// Data-parallel (`dataParallel` set): every rank calls this with the same arguments and
+    /// the same run directory; they check that they agree before rank 0 writes anything, and
+    /// start from rank 0's weights. `restartingUnsavedRun` (an elastic restart before the first
+    /// checkpoint) lets a fresh start reuse a directory that holds a run without checkpoints.
     public init(
         configuration: TrainingConfiguration, runDirectory: URL, resume: Bool = false, epochs: Int? = nil,
+        dataParallel: DataParallel? = nil, restartingUnsavedRun: Bool = false,
         observer: @escaping @Sendable (TrainerEvent) -> Void = { _ in }
     ) throws {
         // The counting allocator must see the model's own allocations.
@@ -59,7 +69,7 @@ public final class Trainer: @unchecked Sendable {
         if resume && saved == nil {
             throw TrainingSetupError(problems: ["--resume: \(runDirectory.path) holds no checkpoint to resume from"])
         }
-        if !resume && run.holdsARun {
+        if !resume && run.holdsARun && !(restartingUnsavedRun && saved == nil) {
             throw TrainingSetupError(problems: [
                 "\(runDirectory.path) already holds a run: resume it with --resume \(runDirectory.path), or choose another --out"
             ])
@@ -70,7 +80,7 @@ public final class Trainer: @unchecked Sendable {
         guard problems.isEmpty else { throw TrainingSetupError(problems: problems) }
 
         let (train, validation) = try Self.scanData(configuration)
-        let device = try Self.resolveDevice(configuration.device)
+        let device = try Self.resolveDevice(configuration.device, localRank: dataParallel?.environment.localRank)
         if let threads = configuration.threads { try Torch.setThreadCount(threads) }
         try Torch.manualSeed(configuration.seed)
 
@@ -85,8 +95,19 @@ public final class Trainer: @unchecked Sendable {
             labelSmoothing: configuration.labelSmoothing, gradientClipNorm: configuration.gradientClipNorm)
         let budget = try (configuration.memoryBudget.flatMap(MemoryBudget.init(parsing:)) ?? .standard).resolve(on: device)
 
-        // Everything checked: from here on, files are written.
-        try run.prepare()
+        // Every rank agrees on what it is about to train before any of them writes a file.
+        try dataParallel?.checkAgreement([
+            ("the training samples", Int64(train.samples.count)), ("the classes", Int64(train.classes.count)),
+            ("--batch-size", Int64(configuration.batchSize)), ("--seed", Int64(bitPattern: configuration.seed)),
+            ("--epochs", Int64(configuration.epochs)), ("the parameter count", Int64(model.parameterCount)),
+            ("the checkpoint's epoch", Int64(saved?.state.epoch ?? -1)),
+            ("the checkpoint's step", Int64(saved?.state.globalStep ?? -1)),
+        ])
+
+        // Everything checked: from here on, files are written (by rank 0 alone).
+        let isWriter = dataParallel?.isWriter ?? true
+        if isWriter { try run.prepare() }
+        self.dataParallel = dataParallel
         self.configuration = configuration
         self.directory = run
         self.device = device
@@ -96,15 +117,18 @@ public final class Trainer: @unchecked Sendable {
         self.validation = validation
         self.observer = observer
         self.checkpointer = checkpointer
-        metrics = try MetricsWriter(url: run.metrics)
+        metrics = isWriter ? try MetricsWriter(url: run.metrics) : nil
         trainLoader = BatchLoader(samples: train, transform: .standardTraining, seed: configuration.seed, workers: configuration.workers)
         trainLoader.failsOnBadSample = configuration.onBadImage == .fail
         validationLoader = BatchLoader(
             samples: validation, transform: .standardEvaluation, seed: configuration.seed, workers: configuration.workers)
-        tensorBoard = try? TensorBoardWriter(directory: run.tensorBoard)
+        tensorBoard = isWriter ? try? TensorBoardWriter(directory: run.tensorBoard) : nil
         if let (state, directory) = saved {
             try restore(state, from: directory)
         }
+        // The same start everywhere, whatever each rank initialised or read.
+        try dataParallel?.broadcastState(of: model)
+        try dataParallel?.allocateBucket(parameters: trainable, buffers: model.namedBuffers().map(\.tensor))
         try device.setMemoryBudget(bytes: budget)
         try writeRunRecord()
         observer(.started(startRows()))
@@ -138,11 +162,18 @@ public final class Trainer: @unchecked Sendable {
                 interrupted = true
                 break epochs
             }
+            guard isWriter else {
+                // Evaluation, records and checkpoints are rank 0's; the others go on to the next
+                // epoch and wait for it in the first step's all-reduce.
+                epoch += 1
+                stepInEpoch = 0
+                continue
+            }
             let evaluation = try evaluate()
             try finishEpoch(train: trainResult, evaluation: evaluation, seconds: Date().timeIntervalSince(started), resolution: resolution)
         }
         try? tensorBoard?.close()
-        _ = try? HTMLReport.write(runDirectory: directory.url)
+        if isWriter { _ = try? HTMLReport.write(runDirectory: directory.url) }
         return TrainingSummary(
             epochsCompleted: epoch, globalSteps: globalStep, samplesSeen: samplesSeen, outOfMemoryRecoveries: recoveries,
             bestTop1: bestTop1, bestEpoch: bestEpoch, lastValidation: lastValidation, interrupted: interrupted,
@@ -158,7 +189,11 @@ public final class Trainer: @unchecked Sendable {
 
     /// Trains the rest of the current epoch (all of it, or from a resumed step).
     private func trainOneEpoch(resolution: Int, policy: MicroBatchPolicy) throws -> EpochTraining {
-        if stepInEpoch == 0 { excludedThisEpoch = trainLoader.badSamples.map(\.index) }
+        if stepInEpoch == 0 {
+            excludedThisEpoch = trainLoader.badSamples.map(\.index)
+            // Each rank meets its own unreadable images; the order must leave out the same ones.
+            if let dataParallel { excludedThisEpoch = try dataParallel.union(of: excludedThisEpoch) }
+        }
         let order = EpochOrder(samples: train.samples.count, seed: configuration.seed, epoch: epoch, excluded: Set(excludedThisEpoch))
         let effective = configuration.batchSize
         let steps = order.stepCount(effectiveBatch: effective)
@@ -168,12 +203,20 @@ public final class Trainer: @unchecked Sendable {
             ])
         }
         let executor = StepExecutor(step: step, policy: policy, mayCheckpoint: configuration.activationCheckpointing == .auto)
+        executor.dataParallel = dataParallel
+        let rank = dataParallel?.rank ?? 0
+        let worldSize = dataParallel?.worldSize ?? 1
         let schedule = learningRateSchedule(stepsPerEpoch: steps)
         let first = stepInEpoch
         let loader = trainLoader
         let currentEpoch = epoch
+        // Each rank loads its share of every step (the order is the same everywhere); the
+        // step's global position is what checkpoints record, so any world size resumes it.
         let prefetcher = Prefetcher(count: steps - first, depth: 2) { offset in
-            try loader.batch(Array(order.samples(ofStep: first + offset, effectiveBatch: effective)), resolution: resolution, epoch: currentEpoch)
+            let share = order.samples(ofStep: first + offset, effectiveBatch: effective, rank: rank, worldSize: worldSize)
+            var batch = try loader.batch(Array(share), resolution: resolution, epoch: currentEpoch)
+            batch.stepSamples = effective
+            return batch
         }
         defer { prefetcher.cancel() }
         var result = EpochTraining()
@@ -185,24 +228,29 @@ public final class Trainer: @unchecked Sendable {
             try applyMemoryPressure()
             try device.resetPeakMemory()
             let stepStart = Date()
-            let outcome = try executor.run(batch)
+            let outcome = try executor.run(batch, stopRequested: isStopRequested)
             policies[resolution] = executor.policy
-            // One host synchronisation per optimiser step: loss sum and correct count together.
-            let totals = try Tensor.stack([outcome.lossSum.to(dtype: .float64), outcome.correct.to(dtype: .float64)])
-                .to(device: .cpu).array(of: Double.self)
-            let loss = totals[0] / Double(outcome.samples)
+            // One host synchronisation per optimiser step: loss sum, correct count (and, data-
+            // parallel, the stop votes) together. Data-parallel, they are already every rank's.
+            let totals = try Tensor.stack(
+                [outcome.lossSum.to(dtype: .float64), outcome.correct.to(dtype: .float64)]
+                    + (outcome.stopVotes.map { [try $0.to(dtype: .float64)] } ?? [])
+            ).to(device: .cpu).array(of: Double.self)
+            let stepSamples = batch.stepSamples
+            let loss = totals[0] / Double(stepSamples)
             result.lossSum += totals[0]
             result.correct += Int(totals[1])
-            result.samples += outcome.samples
+            result.samples += stepSamples
             stepInEpoch += 1
             globalStep += 1
-            samplesSeen += outcome.samples
+            samplesSeen += stepSamples
+            let stopVoted = totals.count > 2 && totals[2] > 0
             for recovery in outcome.recoveries {
                 recoveries += 1
                 observer(.outOfMemory(
                     epoch: epoch, step: globalStep, resolution: resolution, failedMicroBatch: recovery.failedMicroBatch,
                     newMicroBatch: recovery.newMicroBatch, checkpointedSegments: recovery.checkpointedSegments))
-                try metrics.append("oom", [
+                try metrics?.append("oom", [
                     "epoch": epoch, "step": globalStep, "resolution": resolution, "micro_batch": recovery.failedMicroBatch,
                     "new_micro_batch": recovery.newMicroBatch, "requested_bytes": recovery.requestedBytes,
                     "activation_checkpointing": recovery.checkpointedSegments?.map(\.rawValue),
@@ -216,7 +264,7 @@ public final class Trainer: @unchecked Sendable {
             for bad in trainLoader.badSamples where !reportedBad.contains(bad.index) {
                 reportedBad.insert(bad.index)
                 observer(.badSample(bad))
-                try metrics.append("bad_image", ["epoch": epoch, "step": globalStep, "path": bad.path, "reason": bad.reason])
+                try metrics?.append("bad_image", ["epoch": epoch, "step": globalStep, "path": bad.path, "reason": bad.reason])
             }
             let memory = try device.memoryStatistics()
             let elapsed = Date().timeIntervalSince(epochStart)
@@ -227,11 +275,15 @@ public final class Trainer: @unchecked Sendable {
                 accumulation: outcome.accumulation, resolution: resolution, samplesPerSecond: rate, liveBytes: memory.liveBytes,
                 peakBytes: memory.peakBytes, budgetBytes: memory.budgetBytes,
                 epochSecondsLeft: Double(steps - stepInEpoch) * Date().timeIntervalSince(stepStart),
-                sampleIndices: batch.sampleIndices)
+                sampleIndices: worldSize == 1 ? batch.sampleIndices : Array(order.samples(ofStep: stepInEpoch - 1, effectiveBatch: effective)))
             observer(.step(progress))
-            try logStep(progress, samplesPerSecond: Double(outcome.samples) / max(Date().timeIntervalSince(stepStart), 1e-9))
+            try logStep(
+                progress, samplesPerSecond: Double(stepSamples) / max(Date().timeIntervalSince(stepStart), 1e-9),
+                allReduceSeconds: outcome.allReduceSeconds)
 
-            if isStopRequested {
+            // Data-parallel, only the votes count: every rank sees the same ones and stops after
+            // the same step (a request that came during the step is voted at the next).
+            if dataParallel == nil ? isStopRequested : stopVoted {
                 observer(.stopping)
                 try saveCheckpoint(reason: .interrupt, isBest: false)
                 result.interrupted = true
@@ -247,6 +299,7 @@ public final class Trainer: @unchecked Sendable {
 
     /// The budget less any simulated pressure at this step.
     private func applyMemoryPressure() throws {
+        // (Per rank: each rank's budget is its own.)
         guard let pressure = configuration.memoryPressure else { return }
         let active = globalStep >= pressure.fromStep && globalStep < (pressure.untilStep ?? Int.max)
         try device.setMemoryBudget(bytes: active ? max(1, budgetBytes - pressure.bytes) : budgetBytes)
@@ -280,7 +333,7 @@ public final class Trainer: @unchecked Sendable {
             epoch: epoch, trainLoss: result.lossSum / Double(max(result.samples, 1)),
             trainTop1: Double(result.correct) / Double(max(result.samples, 1)), validation: evaluation, seconds: seconds,
             resolution: resolution, isBest: isBest, badImages: trainLoader.badSamples.count)
-        try metrics.append("epoch", [
+        try metrics?.append("epoch", [
             "epoch": epoch, "step": globalStep, "samples": samplesSeen, "train_loss": summary.trainLoss,
             "train_top1": summary.trainTop1, "val_loss": evaluation.loss, "val_top1": evaluation.top1, "val_top5": evaluation.top5,
             "epoch_seconds": seconds, "resolution": resolution, "lr": step.optimizer.learningRate,
@@ -306,7 +359,10 @@ public final class Trainer: @unchecked Sendable {
     /// The micro-batch policy of a resolution: restored, forced, or planned now.
     private func policy(for resolution: Int) throws -> MicroBatchPolicy {
         if let existing = policies[resolution] { return existing }
-        let effective = configuration.batchSize
+        // Data-parallel, a rank plans for its share of the step: the largest one, as the
+        // first effective % worldSize ranks take one sample more.
+        let worldSize = dataParallel?.worldSize ?? 1
+        let effective = (configuration.batchSize + worldSize - 1) / worldSize
         let plan: ResolutionPlan
         if let forced = configuration.forcedMicroBatch {
             let micro = min(forced, effective)
@@ -335,7 +391,7 @@ public final class Trainer: @unchecked Sendable {
             patience: configuration.growthPatience)
         policies[resolution] = policy
         observer(.planned(plan))
-        try metrics.append("replan", [
+        try metrics?.append("replan", [
             "epoch": epoch, "step": globalStep, "resolution": resolution, "micro_batch": plan.microBatch,
             "accumulation": plan.accumulation.steps, "predicted_peak_bytes": plan.predictedPeakBytes,
             "verified_peak_bytes": plan.verifiedPeakBytes, "budget_bytes": budgetBytes,
@@ -358,8 +414,9 @@ public final class Trainer: @unchecked Sendable {
     }
 
     private func saveCheckpoint(reason: Checkpointer.Reason, isBest: Bool) throws {
+        guard isWriter else { return }
         let url = try checkpointer.save(step: step, state: checkpointState(), isBest: isBest)
-        try metrics.append("checkpoint", ["epoch": epoch, "step": globalStep, "path": url.path, "reason": reason.rawValue])
+        try metrics?.append("checkpoint", ["epoch": epoch, "step": globalStep, "path": url.path, "reason": reason.rawValue])
         observer(.checkpointSaved(url, reason: reason))
     }
 
@@ -380,13 +437,17 @@ public final class Trainer: @unchecked Sendable {
 
     // MARK: - Records
 
-    private func logStep(_ progress: StepProgress, samplesPerSecond: Double) throws {
-        try metrics.append("step", [
+    private func logStep(_ progress: StepProgress, samplesPerSecond: Double, allReduceSeconds: Double?) throws {
+        var fields: [String: Any?] = [
             "epoch": progress.epoch, "step": progress.globalStep, "samples": samplesSeen, "loss": progress.loss,
             "lr": progress.learningRate, "micro_batch": progress.microBatch, "accumulation": progress.accumulation,
             "resolution": progress.resolution, "peak_bytes": progress.peakBytes, "budget_bytes": progress.budgetBytes ?? budgetBytes,
             "samples_per_s": samplesPerSecond,
-        ])
+        ]
+        // Data-parallel: rank 0's view (its micro-batch and peak; the whole step's samples).
+        if let allReduceSeconds { fields["allreduce_s"] = allReduceSeconds }
+        if let dataParallel { fields["world_size"] = dataParallel.worldSize }
+        try metrics?.append("step", fields)
         for (tag, value) in [
             ("train/loss", progress.loss), ("train/lr", progress.learningRate), ("train/samples_per_s", samplesPerSecond),
             ("memory/peak_bytes", Double(progress.peakBytes)), ("memory/budget_bytes", Double(progress.budgetBytes ?? budgetBytes)),
@@ -398,6 +459,7 @@ public final class Trainer: @unchecked Sendable {
     }
 
     private func writeRunRecord() throws {
+        guard isWriter else { return }
         try directory.write(
             RunRecord(
                 configuration: configuration, device: device.description, precision: precision, budgetBytes: budgetBytes,
@@ -414,10 +476,11 @@ public final class Trainer: @unchecked Sendable {
             ("memory budget", formatBytes(budgetBytes)),
             // The prefetch queue holds two decoded batches besides the one training.
             ("loader", "\(configuration.workers) decoding threads; up to 3 uint8 batches in host memory (\(formatBytes(3 * BatchLoader.batchBytes(count: configuration.batchSize, resolution: configuration.trainingResolutions.max() ?? configuration.imageSize))) at the largest resolution)"),
-            ("batch", "\(configuration.batchSize) per optimiser step"),
+            ("batch", "\(configuration.batchSize) per optimiser step" + (dataParallel.map { " (\(AccumulationPlan.split(configuration.batchSize, into: $0.worldSize).map(String.init).joined(separator: "+")) over \($0.worldSize) ranks)" } ?? "")),
+            dataParallel.map { ("workers", "\($0.worldSize) processes, Gloo rendezvous at \($0.environment.masterAddress):\($0.environment.masterPort); rank 0 writes the run") },
             ("schedule", "\(configuration.epochs) epochs at \(configuration.resizeSchedule?.description ?? "\(configuration.imageSize)") px, \(configuration.optimizer.rawValue) lr \(configuration.learningRate) \(configuration.learningRateSchedule.rawValue)"),
             ("run directory", directory.url.path),
-        ]
+        ].compactMap { $0 }
     }
 
     private func learningRateSchedule(stepsPerEpoch: Int) -> LearningRateSchedule {

@@ -21,6 +21,9 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var weightsPath: String?
     /// Train only the classifier on top of `weightsPath`.
     public var freezeBackbone = false
+    /// BatchNorm in evaluation mode while training (running statistics, no updates).
+    /// Optional so that configurations saved before it existed still decode (nil: false).
+    public var freezeBatchNorm: Bool?
 
     // Schedule
     public var epochs = 10

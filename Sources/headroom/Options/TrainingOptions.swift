@@ -101,6 +101,9 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Intra-op threads for libtorch (default: libtorch's choice).")
     var threads: Int?
 
+    @Flag(name: .customLong("freeze-bn"), help: "BatchNorm in evaluation mode while training: running statistics, never updated.")
+    var freezeBatchNorm = false
+
     @Option(help: "Clip the global gradient norm to this value.")
     var gradClip: Double?
 
@@ -153,6 +156,7 @@ struct TrainingOptions: ParsableArguments {
         config.onBadImage = onBadImage
         config.threads = threads
         config.gradientClipNorm = gradClip
+        config.freezeBatchNorm = freezeBatchNorm ? true : nil
         switch checkpointEvery.flatMap(CheckpointInterval.init) {
         case let .steps(count): config.checkpointEverySteps = count
         case let .minutes(minutes): config.checkpointEveryMinutes = minutes

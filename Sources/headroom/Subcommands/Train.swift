@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Headroom
+import Torch
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,7 +22,22 @@ struct Train: ParsableCommand {
     @Option(help: "Continue the run in this directory from its latest checkpoint (its saved settings apply).")
     var resume: String?
 
+    @Option(help: "Start N worker processes on this machine for data-parallel training (as torchrun --nproc-per-node N).")
+    var nprocPerNode: Int?
+
+    @Option(help: "With --nproc-per-node: the rendezvous address rank 0 serves.")
+    var masterAddr = "127.0.0.1"
+
+    @Option(help: "With --nproc-per-node: the rendezvous port rank 0 serves.")
+    var masterPort = 29500
+
+    @Option(help: "Seconds a data-parallel worker waits for the others at the rendezvous and in each collective before it fails.")
+    var distTimeout = 1800.0
+
     func validate() throws {
+        if let count = nprocPerNode, count < 1 || count > 1024 { throw ValidationError("--nproc-per-node must be between 1 and 1024 (got \(count))") }
+        if !(1...65535).contains(masterPort) { throw ValidationError("--master-port must be in 1…65535 (got \(masterPort))") }
+        if !(distTimeout > 0) { throw ValidationError("--dist-timeout must be a positive number of seconds") }
         if resume == nil {
             guard options.hasData else { throw ValidationError("give a data folder holding train/ and val/, or --train and --val") }
             guard out != nil else { throw ValidationError("give the run directory with --out RUN_DIR") }
@@ -29,19 +45,67 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
-        let printer = ProgressPrinter()
+        let environment = ProcessInfo.processInfo.environment
+        if let count = nprocPerNode, count > 1, environment["RANK"] == nil {
+            return try launchWorkers(count)
+        }
+        let torchrun: TorchrunEnvironment?
+        do {
+            torchrun = try TorchrunEnvironment.read(environment)
+        } catch {
+            throw ValidationError("the torchrun environment: \(error)")
+        }
+        guard let worker = torchrun, worker.worldSize > 1 else {
+            return try train(dataParallel: nil, restartCount: 0)
+        }
+        // A worker's failures name its rank; the launcher (or torchrun) reports which rank failed.
+        do {
+            let dataParallel = try DataParallel.join(worker, timeoutSeconds: distTimeout)
+            try train(dataParallel: dataParallel, restartCount: worker.restartCount)
+        } catch let exit as ExitCode {
+            throw exit
+        } catch let error as TorchError {
+            guard case .collectiveFailed = error else {
+                printError("[rank \(worker.rank)] headroom train: \(error)")
+                throw ExitCode(1)
+            }
+            printError(
+                "[rank \(worker.rank)] headroom train: another worker died or stopped answering (\(error)). "
+                    + "Its own message says why; the run resumes from its last checkpoint with --resume.")
+            throw ExitCode(1)
+        } catch {
+            printError("[rank \(worker.rank)] headroom train: \(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    private func train(dataParallel: DataParallel?, restartCount: Int) throws {
+        let printer = ProgressPrinter(rank: dataParallel?.rank)
         let directory = URL(fileURLWithPath: resume ?? out!)
+        // Under torchrun's elastic restarts (every worker restarted after a failure) the run
+        // continues from its last checkpoint by itself.
+        var resuming = resume != nil
+        if restartCount > 0 && !resuming, (try? Checkpointer(runDirectory: directory).latest()) != nil {
+            resuming = true
+            if dataParallel?.isWriter ?? true { printer.say("restart \(restartCount): resuming from the last checkpoint in \(directory.path)") }
+        }
         let trainer: Trainer
         do {
             trainer = try Trainer(
-                configuration: options.configuration(), runDirectory: directory, resume: resume != nil,
-                epochs: resume != nil ? options.epochs : nil, observer: { printer.handle($0) })
+                configuration: options.configuration(), runDirectory: directory, resume: resuming,
+                epochs: resuming ? options.epochs : nil, dataParallel: dataParallel, restartingUnsavedRun: restartCount > 0,
+                observer: { printer.handle($0) })
         } catch let error as TrainingSetupError {
+            if let rank = dataParallel?.rank { throw TrainingSetupError(problems: error.problems.map { "[rank \(rank)] \($0)" }) }
             throw ValidationError(error.description)
         }
         let signals = StopSignals { trainer.requestStop() }
         defer { signals.cancel() }
         let summary = try trainer.run()
+        guard dataParallel?.isWriter ?? true else {
+            if summary.interrupted { throw ExitCode(130) }
+            return
+        }
         printer.say(summary.interrupted ? "stopped; resume with: headroom train --resume \(directory.path)" : "done")
         if let best = summary.bestTop1, let epoch = summary.bestEpoch {
             printer.say("best validation top-1 \(String(format: "%.1f%%", best * 100)) at epoch \(epoch + 1); \(summary.outOfMemoryRecoveries) out-of-memory recoveries")
@@ -49,6 +113,49 @@ struct Train: ParsableCommand {
         printer.say("report: \(directory.appendingPathComponent("report.html").path)")
         printer.say("weights: \(directory.appendingPathComponent("checkpoints/best.safetensors").path)")
         if summary.interrupted { throw ExitCode(130) }
+    }
+}
+
+extension Train {
+    /// `--nproc-per-node N`: this process becomes the launcher of N workers (copies of itself
+    /// with the torchrun variables set) and exits as they do.
+    private func launchWorkers(_ count: Int) throws {
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        let launcher = LocalLauncher(
+            executable: executable, arguments: Array(CommandLine.arguments.dropFirst()), count: count, masterAddress: masterAddr,
+            masterPort: masterPort)
+        let forwarder = SignalForwarder()
+        let signals = ForwardedSignals(to: forwarder)
+        defer { signals.cancel() }
+        switch Result(catching: { () throws(LocalLauncher.LaunchError) in try launcher.run(signals: forwarder) }) {
+        case .success:
+            return
+        case .failure(.interrupted):
+            throw ExitCode(130)  // rank 0 said where to resume
+        case let .failure(error):
+            printError("headroom train: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// The launcher's SIGINT/SIGTERM: passed on to the workers, which stop cleanly together.
+final class ForwardedSignals: @unchecked Sendable {
+    // @unchecked: the sources are only touched at init and cancel.
+    private var sources: [any DispatchSourceSignal] = []
+
+    init(to forwarder: SignalForwarder) {
+        for number in [SIGINT, SIGTERM] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { forwarder.deliver(number) }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    func cancel() {
+        for source in sources { source.cancel() }
     }
 }
 
@@ -63,7 +170,9 @@ final class StopSignals: @unchecked Sendable {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
-                if count.increment() == 1 { onFirst() } else { exit(130) }
+                // _exit: exit() would run libtorch's static destructors under the training
+                // thread, which crashes it mid-op (seen when a checkpoint was being saved).
+                if count.increment() == 1 { onFirst() } else { _exit(130) }
             }
             source.resume()
             sources.append(source)

@@ -9,8 +9,26 @@ final class ProgressPrinter: @unchecked Sendable {
     private let isTerminal = isatty(STDOUT_FILENO) != 0
     private var lastPlainLine = Date.distantPast
     private var lineIsOpen = false
+    /// Data-parallel ranks other than 0 print only warnings, tagged "[rank N]".
+    private let quietRank: Int?
+
+    init(rank: Int? = nil) {
+        quietRank = rank == 0 ? nil : rank
+    }
 
     func handle(_ event: TrainerEvent) {
+        if let rank = quietRank {
+            switch event {
+            case let .outOfMemory(_, step, resolution, failed, new, segments):
+                let recomputing = segments.map { ", recomputing \($0.map(\.rawValue).joined(separator: ","))" } ?? ""
+                printError("[rank \(rank)] out of memory at step \(step) (\(resolution) px, micro-batch \(failed)): retrying this rank's share at micro-batch \(new)\(recomputing)")
+            case let .badSample(sample):
+                printError("[rank \(rank)] skipped an unreadable image: \(sample)")
+            default:
+                break
+            }
+            return
+        }
         switch event {
         case let .started(rows):
             let width = rows.map(\.0.count).max() ?? 0

@@ -1,0 +1,134 @@
+public import Torch
+public import TorchNN
+
+/// Data-parallel training over a c10d process group: every rank holds the same weights,
+/// trains on its share of each effective batch, and the ranks meet once per optimiser
+/// step, in one all-reduce, so an out-of-memory error recovered on one rank (which only
+/// repeats that rank's micro-batches) never leaves the others waiting in a different
+/// collective.
+///
+/// The one all-reduce carries, as a single flat float32 bucket: the gradients (each rank
+/// weighted its micro-batch losses by size / effective batch, so their sum is the
+/// gradient of one big batch), the BatchNorm running statistics (pre-divided by the world
+/// size, so the sum is their mean and every rank keeps the same buffers), and the step's
+/// loss sum, correct count and stop vote.
+public final class DataParallel: @unchecked Sendable {
+    // @unchecked: used from the training thread only; ProcessGroup is Sendable.
+    public let group: ProcessGroup
+    public let environment: TorchrunEnvironment
+
+    public var rank: Int { group.rank }
+    public var worldSize: Int { group.worldSize }
+    /// Rank 0 writes the run directory; the others only train.
+    public var isWriter: Bool { group.rank == 0 }
+
+    /// The step's flat bucket, allocated once (before planning, so the planner counts it):
+    /// the all-reduce then allocates nothing after a backward pass.
+    private var bucket: Tensor?
+
+    public init(group: ProcessGroup, environment: TorchrunEnvironment) {
+        self.group = group
+        self.environment = environment
+    }
+
+    /// Joins the run described by the torchrun variables: rank 0 serves the TCPStore
+    /// (unless torchrun's agent does), everyone connects and builds the Gloo group.
+    public static func join(_ environment: TorchrunEnvironment, timeoutSeconds: Double) throws -> DataParallel {
+        let address = "\(environment.masterAddress):\(environment.masterPort)"
+        let servesStore = environment.rank == 0 && !environment.usesAgentStore
+        let result = Result { () throws(TorchError) in
+            try ProcessGroup(
+                host: environment.masterAddress, port: environment.masterPort, rank: environment.rank,
+                worldSize: environment.worldSize, timeoutSeconds: timeoutSeconds, hostsStore: servesStore,
+                storePrefix: environment.usesAgentStore ? "/worker/attempt_\(environment.restartCount)" : nil)
+        }
+        switch result {
+        case let .success(group):
+            return DataParallel(group: group, environment: environment)
+        case let .failure(error):
+            let message = "\(error)"
+            let lower = message.lowercased()
+            if servesStore && (lower.contains("in use") || lower.contains("eaddrinuse")) {
+                throw DistributedSetupError(problems: [
+                    "rank 0 cannot serve the rendezvous on \(address): the port is taken by another process. "
+                        + "Choose a free one with --master-port (or MASTER_PORT). (\(message))"
+                ])
+            }
+            if lower.contains("ping failed") {
+                throw DistributedSetupError(problems: [
+                    "rank \(environment.rank): something answers at \(address) but it is not a c10d rendezvous "
+                        + "(another service on that port?): check MASTER_ADDR and MASTER_PORT. (\(message))"
+                ])
+            }
+            if lower.contains("timed out") || lower.contains("timeout") || lower.contains("connect") {
+                throw DistributedSetupError(problems: [
+                    "rank \(environment.rank) could not meet all \(environment.worldSize) workers at \(address) within "
+                        + "\(Int(timeoutSeconds)) s: check that MASTER_ADDR is reachable from this machine, that every "
+                        + "worker was started, and that MASTER_PORT is the same everywhere. (\(message))"
+                ])
+            }
+            throw DistributedSetupError(problems: ["rank \(environment.rank): joining the rendezvous at \(address) failed: \(message)"])
+        }
+    }
+
+    /// Overwrites every parameter and buffer with rank 0's.
+    public func broadcastState(of module: any Module) throws(TorchError) {
+        let tensors = module.namedParameters().map(\.tensor) + module.namedBuffers().map(\.tensor)
+        try withoutGradient { () throws(TorchError) in try group.broadcast(tensors, from: 0) }
+    }
+
+    /// Allocates the step's bucket: every gradient of `parameters`, the floating-point
+    /// `buffers` and the three step totals, in float32 on the parameters' device.
+    public func allocateBucket(parameters: [Tensor], buffers: [Tensor]) throws(TorchError) {
+        guard let first = parameters.first else { return }
+        let count = parameters.reduce(0) { $0 + $1.count } + buffers.filter { $0.dtype.isFloatingPoint }.reduce(0) { $0 + $1.count } + 3
+        bucket = try Tensor.zeros([count], dtype: .float32, device: first.device)
+    }
+
+    /// Checks that every rank agrees on `values` (run settings and progress), naming the first
+    /// difference. Also the point before which no rank writes anything.
+    public func checkAgreement(_ values: [(name: String, value: Int64)]) throws {
+        let gathered = try group.allGather(values.map(\.value))
+        for (rank, theirs) in gathered.enumerated() where rank != group.rank {
+            for (index, entry) in values.enumerated() where theirs[index] != entry.value {
+                throw DistributedSetupError(problems: [
+                    "rank \(group.rank) and rank \(rank) disagree on \(entry.name) (\(entry.value) here, \(theirs[index]) there): "
+                        + "start every worker with the same options, data and run directory"
+                ])
+            }
+        }
+    }
+
+    /// The union of every rank's `values`, sorted (two small all-gathers: counts, then values).
+    public func union(of values: [Int]) throws(TorchError) -> [Int] {
+        let counts = try group.allGather([Int64(values.count)]).map { Int($0[0]) }
+        let longest = counts.max() ?? 0
+        guard longest > 0 else { return [] }
+        let padded = values.map(Int64.init) + Array(repeating: -1, count: longest - values.count)
+        let all = try group.allGather(padded).joined().filter { $0 >= 0 }.map { Int($0) }
+        return Array(Set(all)).sorted()
+    }
+
+    /// The step's all-reduce. `gradients` become the whole effective batch's, `buffers`
+    /// (BatchNorm running statistics) their mean over ranks, and `totals` their sum.
+    public func synchronize(parameters: [Tensor], buffers: [Tensor], totals: Tensor) throws(TorchError) {
+        var entries: [Tensor] = []
+        try withoutGradient { () throws(TorchError) in
+            for parameter in parameters {
+                if let grad = parameter.grad {
+                    entries.append(grad)
+                } else {
+                    // A parameter this rank did not reach still takes part, with zeros.
+                    let zeros = try Tensor.zeros(like: parameter)
+                    try parameter.setGrad(zeros)
+                    entries.append(zeros)
+                }
+            }
+            let floatBuffers = buffers.filter { $0.dtype.isFloatingPoint }
+            for buffer in floatBuffers { try buffer *= 1 / Double(worldSize) }
+            entries += floatBuffers
+            entries.append(totals)
+            try group.allReduce(entries, .sum, bucket: bucket)
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import CTorch
+
+/// A c10d process group: this process's place among `worldSize` processes that meet over
+/// a TCPStore rendezvous and run Gloo collectives (CPU tensors).
+///
+/// Every collective fails with `TorchError.collectiveFailed` — never hangs — when a peer
+/// dies (Gloo sees the connection close) or stays silent past `timeoutSeconds`. After such
+/// a failure the group is unusable; the process should stop.
+///
+/// `@unchecked Sendable`: the handles never change after init; c10d serialises collectives
+/// on a group itself, and callers use a group from one thread at a time.
+public final class ProcessGroup: @unchecked Sendable {
+    private let store: OpaquePointer
+    private let handle: OpaquePointer
+    public let rank: Int
+    public let worldSize: Int
+    public let timeoutSeconds: Double
+
+    public enum Reduction: Sendable { case sum, average }
+
+    /// Joins the rendezvous at `host:port` and builds the Gloo group.
+    ///
+    /// - Parameters:
+    ///   - hostsStore: whether this process serves the TCPStore (rank 0, unless torchrun's
+    ///     agent already serves it); a taken port fails here.
+    ///   - storePrefix: a key prefix inside the store (torchrun's agent store uses
+    ///     "/worker/attempt_N").
+    public init(
+        host: String, port: Int, rank: Int, worldSize: Int, timeoutSeconds: Double, hostsStore: Bool,
+        storePrefix: String? = nil
+    ) throws(TorchError) {
+        guard (1...65535).contains(port) else { throw .invalidArgument("port \(port) is not in 1…65535") }
+        guard worldSize >= 1, (0..<worldSize).contains(rank) else { throw .invalidArgument("rank \(rank) is not in a world of \(worldSize)") }
+        guard timeoutSeconds > 0 else { throw .invalidArgument("the collective timeout must be positive") }
+        let milliseconds = Int64((timeoutSeconds * 1000).rounded(.up))
+        var store: OpaquePointer?
+        try check(ctorch_store_create(host, UInt16(port), hostsStore, Int32(worldSize), milliseconds, storePrefix, &store))
+        guard let store else { throw .failed("libtorch returned no store") }
+        var group: OpaquePointer?
+        let status = ctorch_process_group_create_gloo(store, Int32(rank), Int32(worldSize), milliseconds, host, &group)
+        guard status == Int32(CTORCH_OK.rawValue), let group else {
+            let error = lastError(status)
+            ctorch_store_free(store)
+            throw error
+        }
+        self.store = store
+        self.handle = group
+        self.rank = rank
+        self.worldSize = worldSize
+        self.timeoutSeconds = timeoutSeconds
+    }
+
+    deinit {
+        ctorch_process_group_free(handle)
+        ctorch_store_free(store)
+    }
+
+    /// Sums (or averages) `tensors` over all ranks, in place, as one flat bucket per dtype.
+    ///
+    /// With `bucket` (a contiguous 1-D tensor of the tensors' one dtype and device, large
+    /// enough for all of them) the tensors are flattened into it and nothing is allocated.
+    public func allReduce(_ tensors: [Tensor], _ reduction: Reduction = .sum, bucket: Tensor? = nil) throws(TorchError) {
+        let op = reduction == .sum ? CTORCH_COLLECTIVE_SUM : CTORCH_COLLECTIVE_AVERAGE
+        try withHandles(tensors) { (handles, count) throws(TorchError) in
+            try withExtendedLifetime(bucket) { () throws(TorchError) in
+                try check(ctorch_process_group_all_reduce(handle, handles, count, Int32(op.rawValue), bucket?.handle))
+            }
+        }
+    }
+
+    /// Overwrites `tensors` with rank `root`'s, as one flat bucket per dtype.
+    public func broadcast(_ tensors: [Tensor], from root: Int = 0) throws(TorchError) {
+        try withHandles(tensors) { (handles, count) throws(TorchError) in
+            try check(ctorch_process_group_broadcast(handle, handles, count, Int32(root)))
+        }
+    }
+
+    /// Every rank's `values` (each rank gives the same count), indexed by rank.
+    public func allGather(_ values: [Int64]) throws(TorchError) -> [[Int64]] {
+        var out = [Int64](repeating: 0, count: values.count * worldSize)
+        try check(ctorch_process_group_all_gather_int64(handle, values, values.count, &out))
+        return (0..<worldSize).map { Array(out[($0 * values.count)..<(($0 + 1) * values.count)]) }
+    }
+
+    /// Returns once every rank has reached it.
+    public func barrier() throws(TorchError) {
+        try check(ctorch_process_group_barrier(handle))
+    }
+
+    private func withHandles(
+        _ tensors: [Tensor], _ body: (UnsafePointer<OpaquePointer?>?, Int) throws(TorchError) -> Void
+    ) throws(TorchError) {
+        let handles: [OpaquePointer?] = tensors.map(\.handle)
+        try withExtendedLifetime(tensors) { () throws(TorchError) in
+            try handles.withUnsafeBufferPointer { (buffer) throws(TorchError) in try body(buffer.baseAddress, buffer.count) }
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import Headroom
+import Torch
+
+/// Hidden: the Headroom side of bench/distributed.py — the step's gradient all-reduce alone,
+/// one flat float32 bucket of `--elements` values (resnet18: 11,689,512), over Gloo.
+struct BenchmarkAllReduce: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "benchmark-allreduce", abstract: "Time the gradient all-reduce (for bench/).", shouldDisplay: false)
+
+    @Option(help: "float32 values in the bucket.") var elements = 11_689_512
+    @Option(help: "Timed all-reduces (after 3 untimed).") var iterations = 20
+    @Option(help: "Start N workers on this machine (else the torchrun variables apply).") var nprocPerNode = 2
+    @Option(help: "The rendezvous port.") var masterPort = 29500
+    @Option(help: "Intra-op threads per worker (1: as each of 2 training workers on 2 cores).") var threads = 1
+
+    func run() throws {
+        let environment = ProcessInfo.processInfo.environment
+        if environment["RANK"] == nil {
+            let launcher = LocalLauncher(
+                executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(),
+                arguments: Array(CommandLine.arguments.dropFirst()), count: nprocPerNode, masterPort: masterPort)
+            switch Result(catching: { () throws(LocalLauncher.LaunchError) in try launcher.run() }) {
+            case .success: return
+            case let .failure(error):
+                printError("headroom benchmark-allreduce: \(error)")
+                throw ExitCode(1)
+            }
+        }
+        guard let worker = try TorchrunEnvironment.read(environment) else { return }
+        try Torch.setThreadCount(threads)
+        let parallel = try DataParallel.join(worker, timeoutSeconds: 120)
+        // Twenty gradient-like tensors of one bucket's total, as a model's would be.
+        let sizes = AccumulationPlan.split(elements, into: 20)
+        let tensors = try sizes.map { try Tensor.full([$0], value: 1.0 / Double(worker.worldSize), dtype: .float32) }
+        let bucket = try Tensor.zeros([elements], dtype: .float32)
+        for _ in 0..<3 { try parallel.group.allReduce(tensors, bucket: bucket) }
+        try parallel.group.barrier()
+        var seconds: [Double] = []
+        for _ in 0..<iterations {
+            let start = Date()
+            try parallel.group.allReduce(tensors, bucket: bucket)
+            seconds.append(Date().timeIntervalSince(start))
+        }
+        try parallel.group.barrier()
+        if worker.rank == 0 {
+            let sorted = seconds.sorted()
+            print("{\"elements\": \(elements), \"world_size\": \(worker.worldSize), \"median_s\": \(sorted[sorted.count / 2]), \"min_s\": \(sorted[0])}")
+        }
+    }
+}

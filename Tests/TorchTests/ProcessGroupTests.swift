@@ -1,0 +1,129 @@
+import Foundation
+import TestSupport
+import Testing
+import Torch
+
+/// c10d over Gloo, two ranks as two threads of this process, on 127.0.0.1.
+@Suite(.serialized) struct ProcessGroupTests {
+    /// Runs `body(rank)` for ranks 0 and 1 concurrently, each with its own process group.
+    private func withTwoRanks<T: Sendable>(
+        timeout: Double = 20, _ body: @escaping @Sendable (ProcessGroup) throws -> T
+    ) throws -> [T] {
+        let port = freeTCPPort()
+        let results = Results<T>()
+        // Two threads of their own: each rank blocks in the rendezvous until the other arrives.
+        let done = DispatchGroup()
+        for rank in 0..<2 {
+            done.enter()
+            Thread.detachNewThread {
+                results.set(rank, Result {
+                    let group = try ProcessGroup(
+                        host: "127.0.0.1", port: port, rank: rank, worldSize: 2, timeoutSeconds: timeout, hostsStore: rank == 0)
+                    return try body(group)
+                })
+                done.leave()
+            }
+        }
+        done.wait()
+        for case let .failure(error)? in results.values { print("rank failed: \(error)") }
+        return try results.values.map { try $0!.get() }
+    }
+
+    @Test func allReduceSumsAndAveragesEveryTensorOfEveryDtype() throws {
+        let values = try withTwoRanks { group -> [[Double]] in
+            let r = Double(group.rank)
+            let a = try Tensor([1 + r, 2 + r, 3 + r].map(Float.init), shape: [3])
+            let b = try Tensor([10 * (r + 1), 20 * (r + 1), 30 * (r + 1), 40 * (r + 1)].map(Float.init), shape: [2, 2])
+            let c = try Tensor([Int64(group.rank + 5)], shape: [1])
+            try group.allReduce([a, b, c])
+            let d = try Tensor([Float(2 * group.rank + 1)], shape: [1])
+            try group.allReduce([d], .average)
+            // Through a persistent bucket larger than needed: the same sums.
+            let e = try Tensor([Float(r), 1], shape: [2])
+            let f = try Tensor([Float(3 * r)], shape: [1, 1])
+            let bucket = try Tensor.zeros([5])
+            try group.allReduce([e, f], bucket: bucket)
+            #expect(try e.array(of: Float.self) == [1, 2])
+            #expect(try f.array(of: Float.self) == [3])
+            return [
+                try a.array(of: Float.self).map(Double.init), try b.array(of: Float.self).map(Double.init),
+                try c.array(of: Int64.self).map(Double.init), try d.array(of: Float.self).map(Double.init),
+            ]
+        }
+        for rankValues in values {
+            #expect(rankValues == [[3, 5, 7], [30, 60, 90, 120], [11], [2]])
+        }
+    }
+
+    @Test func broadcastCopiesRankZerosTensorsAndGatherCollectsValues() throws {
+        let values = try withTwoRanks { group -> ([Float], [Int64], [[Int64]]) in
+            let weights = try Tensor([Float(group.rank * 100 + 1), Float(group.rank * 100 + 2)], shape: [2])
+            let counts = try Tensor([Int64(group.rank + 7)], shape: [1])
+            try group.broadcast([weights, counts], from: 0)
+            let gathered = try group.allGather([Int64(group.rank), Int64(10 * group.rank + 3)])
+            try group.barrier()
+            return (try weights.array(), try counts.array(), gathered)
+        }
+        for (weights, counts, gathered) in values {
+            #expect(weights == [1, 2])
+            #expect(counts == [7])
+            #expect(gathered == [[0, 3], [1, 13]])
+        }
+    }
+
+    @Test func aPeerThatLeavesMakesTheOtherFailNotHang() throws {
+        let started = Date()
+        let outcomes = try withTwoRanks(timeout: 10) { group -> String? in
+            if group.rank == 1 { return nil }  // rank 1's group is destroyed on return
+            Thread.sleep(forTimeInterval: 0.5)
+            let tensor = try Tensor([Float(1)], shape: [1])
+            do {
+                try group.allReduce([tensor])
+                return "the all-reduce succeeded without its peer"
+            } catch {
+                return "\(error)"
+            }
+        }
+        let message = try #require(outcomes[0])
+        #expect(message.hasPrefix("distributed: all-reduce"), "\(message)")
+        #expect(Date().timeIntervalSince(started) < 30)
+    }
+
+    @Test func aTakenPortIsAClearError() throws {
+        let taken = PortHolder()
+        let result = Result {
+            try ProcessGroup(host: "127.0.0.1", port: taken.port, rank: 0, worldSize: 2, timeoutSeconds: 2, hostsStore: true)
+        }
+        guard case let .failure(error) = result else {
+            Issue.record("a store was served on a taken port")
+            return
+        }
+        let message = "\(error)"
+        #expect(message.contains("127.0.0.1:\(taken.port)"), "\(message)")
+        #expect(message.lowercased().contains("in use"), "\(message)")
+    }
+
+    @Test func nobodyAtTheRendezvousFailsWithinTheTimeout() throws {
+        let port = freeTCPPort()
+        let started = Date()
+        let result = Result {
+            try ProcessGroup(host: "127.0.0.1", port: port, rank: 1, worldSize: 2, timeoutSeconds: 2, hostsStore: false)
+        }
+        guard case let .failure(error) = result, case .collectiveFailed = error as? TorchError else {
+            Issue.record("joined a rendezvous nobody serves: \(result)")
+            return
+        }
+        #expect(Date().timeIntervalSince(started) < 20)
+    }
+}
+
+private final class Results<T>: @unchecked Sendable {
+    // @unchecked: guarded by `lock`.
+    private let lock = NSLock()
+    private(set) var values: [Result<T, any Error>?] = [nil, nil]
+    func set(_ index: Int, _ value: Result<T, any Error>) {
+        lock.lock()
+        values[index] = value
+        lock.unlock()
+    }
+}

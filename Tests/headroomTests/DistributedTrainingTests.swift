@@ -1,0 +1,340 @@
+import Foundation
+import Headroom
+import TestSupport
+import Testing
+import Torch
+
+/// Data-parallel training end to end: the built `headroom` binary as 1, 2 (or 3) worker
+/// processes on 127.0.0.1, Gloo on the CPU, 32 px images, three optimiser steps an epoch.
+@Suite(.serialized) struct DistributedTrainingTests {
+    let root: URL
+    let data: URL
+
+    init() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("headroom-dist-\(UUID())")
+        var dataset = SyntheticDataset()
+        dataset.trainPerClass = 8  // 24 samples: three steps of 8
+        dataset.validationPerClass = 1
+        dataset.width = 40
+        dataset.height = 40
+        data = root.appendingPathComponent("data")
+        _ = try dataset.write(to: data)
+    }
+
+    /// The options every run here shares; `micro` is the micro-batch forced on the process.
+    func arguments(out: URL, micro: Int, extra: [String] = []) -> [String] {
+        [
+            "train", data.path, "--out", out.path, "--image-size", "32", "--batch-size", "8", "--epochs", "1", "--lr", "0.05",
+            "--micro-batch", "\(micro)", "--device", "cpu", "--precision", "fp32", "--workers", "1", "--threads", "1", "--freeze-bn",
+            "--dist-timeout", "20",
+        ] + extra
+    }
+
+    /// Every tensor of the run's last checkpoint, by name.
+    func weights(of run: URL) throws -> [String: [Float]] {
+        let file = run.appendingPathComponent("checkpoints/last.safetensors")
+        let tensors = try ModelFile.read(file).tensors
+        return try Dictionary(uniqueKeysWithValues: tensors.map { ($0.name, try $0.tensor.to(dtype: .float32).array(of: Float.self)) })
+    }
+
+    func expectSameWeights(
+        _ a: [String: [Float]], _ b: [String: [Float]], tolerance: Double = 1e-5, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        #expect(a.keys.sorted() == b.keys.sorted(), sourceLocation: sourceLocation)
+        var worst = 0.0
+        for (name, values) in a {
+            guard let other = b[name], other.count == values.count else {
+                Issue.record("\(name) differs in shape", sourceLocation: sourceLocation)
+                continue
+            }
+            for (x, y) in zip(values, other) { worst = max(worst, Double(abs(x - y))) }
+        }
+        #expect(worst <= tolerance, "largest difference \(worst)", sourceLocation: sourceLocation)
+    }
+
+    @Test func twoProcessesTakeTheStepsOfOneEvenWithDifferentMicroBatches() throws {
+        let single = root.appendingPathComponent("single")
+        let one = try Worker.run(arguments(out: single, micro: 8))
+        try #require(one.status == 0, "\(one.output)")
+        let reference = try weights(of: single)
+
+        // The launcher: two workers, each half of every step in one micro-batch of 4.
+        let launched = root.appendingPathComponent("launched")
+        let two = try Worker.run(arguments(out: launched, micro: 4, extra: ["--nproc-per-node", "2", "--master-port", "\(freeTCPPort())"]))
+        try #require(two.status == 0, "\(two.output)")
+        expectSameWeights(try weights(of: launched), reference)
+
+        // torchrun's way, a different micro-batch on each rank (2 and 1).
+        let uneven = root.appendingPathComponent("uneven")
+        let workers = try twoWorkers { rank in self.arguments(out: uneven, micro: rank == 0 ? 2 : 1) }
+        expectSameWeights(try weights(of: uneven), reference)
+        // Only rank 0 wrote the run directory; rank 1 printed nothing (it had no warnings).
+        #expect(workers[1].output.isEmpty, "\(workers[1].output)")
+    }
+
+    @Test func anOutOfMemoryOnOneRankIsRecoveredThereWithoutDeadlock() throws {
+        // One step of 32 at 160 px: shares of 16, where activations outweigh accumulation.
+        var dataset = SyntheticDataset()
+        dataset.trainPerClass = 11
+        dataset.validationPerClass = 1
+        dataset.width = 40
+        dataset.height = 40
+        let images = root.appendingPathComponent("oom-data")
+        _ = try dataset.write(to: images)
+        func options(_ out: URL, micro: Int, budget: Int? = nil) -> [String] {
+            var list = arguments(out: out, micro: micro, extra: ["--image-size", "160", "--batch-size", "32"] + (budget.map { ["--memory-budget", "\($0)"] } ?? []))
+            list[1] = images.path
+            if let at = list.firstIndex(of: "8"), list[at - 1] == "--batch-size" { list.removeSubrange((at - 1)...at) }
+            return list
+        }
+        let whole = root.appendingPathComponent("oom-16")
+        _ = try twoWorkers { _ in options(whole, micro: 16) }
+        let halves = root.appendingPathComponent("oom-8")
+        _ = try twoWorkers { _ in options(halves, micro: 8) }
+        let peak16 = try peakBytes(in: whole)
+        let peak8 = try peakBytes(in: halves)
+        try #require(peak8 + (8 << 20) < peak16, "peaks \(peak8) and \(peak16)")
+
+        // Rank 1 under a budget that holds micro-batches of 8 but not 16.
+        let squeezed = root.appendingPathComponent("oom-squeezed")
+        let workers = try twoWorkers { rank in options(squeezed, micro: 16, budget: rank == 1 ? (peak8 + peak16) / 2 : nil) }
+        #expect(workers[1].output.contains("[rank 1] out of memory"), "\(workers[1].output)")
+        #expect(!workers[0].output.contains("out of memory"))
+        // The same step as without the squeeze (the sums run in another order: 1e-4).
+        expectSameWeights(try weights(of: squeezed), try weights(of: whole), tolerance: 1e-4)
+    }
+
+    /// Two torchrun-style workers to the end; both must succeed.
+    func twoWorkers(_ arguments: (Int) -> [String]) throws -> [Worker] {
+        let port = freeTCPPort()
+        let workers = try (0..<2).map { rank in try Worker(arguments(rank), environment: Worker.torchrun(rank: rank, of: 2, port: port)) }
+        for worker in workers {
+            let status = worker.wait(timeout: 120)
+            try #require(status == 0, "\(worker.output)")
+        }
+        return workers
+    }
+
+    /// The largest per-step peak rank 0 logged.
+    func peakBytes(in run: URL) throws -> Int {
+        try records(in: run, type: "step").compactMap { $0["peak_bytes"] as? Int }.max() ?? 0
+    }
+
+    @Test func aKilledWorkerStopsTheOtherAndTheRunResumesAtAnyWorldSize() throws {
+        let run = root.appendingPathComponent("killed")
+        let port = freeTCPPort()
+        // 12 steps of 8 on 96 samples, a checkpoint after every step.
+        var dataset = SyntheticDataset()
+        dataset.trainPerClass = 32
+        dataset.validationPerClass = 1
+        dataset.width = 40
+        dataset.height = 40
+        let bigger = root.appendingPathComponent("bigger")
+        _ = try dataset.write(to: bigger)
+        func options(micro: Int) -> [String] {
+            var list = arguments(out: run, micro: micro, extra: ["--checkpoint-every", "1"])
+            list[1] = bigger.path
+            return list
+        }
+        let workers = try (0..<2).map { rank in
+            try Worker(options(micro: 4), environment: Worker.torchrun(rank: rank, of: 2, port: port))
+        }
+        let checkpointer = Checkpointer(runDirectory: run)
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline, ((try? checkpointer.latest())?.state.globalStep ?? 0) < 2 { Thread.sleep(forTimeInterval: 0.02) }
+        kill(workers[1].process.processIdentifier, SIGKILL)
+        let killedAt = Date()
+        let status = workers[0].wait(timeout: 60)
+        #expect(status != 0 && status != nil, "\(workers[0].output)")
+        #expect(Date().timeIntervalSince(killedAt) < 30)  // within the 20 s collective timeout
+        #expect(workers[0].output.contains("[rank 0] headroom train: another worker died"), "\(workers[0].output)")
+
+        let saved = try #require(try checkpointer.latest()).state
+        try #require(saved.epoch == 0 && saved.stepInEpoch >= 2 && saved.stepInEpoch < 12, "killed too late: \(saved.stepInEpoch)")
+
+        // World size 3 carries on from a copy (shares of 3, 3 and 2 samples).
+        let copy = root.appendingPathComponent("killed-3")
+        try FileManager.default.copyItem(at: run, to: copy)
+        let three = try Worker.run([
+            "train", "--resume", copy.path, "--nproc-per-node", "3", "--master-port", "\(freeTCPPort())", "--dist-timeout", "20",
+        ])
+        #expect(three.status == 0, "\(three.output)")
+        let resumedSteps = try stepNumbers(in: copy).filter { $0 > saved.globalStep }
+        #expect(resumedSteps == Array((saved.globalStep + 1)...12))
+
+        // World size 1, in this process, to see which samples each step takes.
+        let collector = StepCollector()
+        let trainer = try Trainer(
+            configuration: saved.configuration, runDirectory: run, resume: true, observer: { collector.add($0) })
+        defer { try? Device.cpu.setMemoryBudget(bytes: nil) }
+        let summary = try trainer.run()
+        #expect(summary.epochsCompleted == 1)
+        let order = EpochOrder(samples: 96, seed: saved.configuration.seed, epoch: 0)
+        let before = (0..<saved.stepInEpoch).flatMap { order.samples(ofStep: $0, effectiveBatch: 8) }
+        let after = collector.steps.flatMap(\.sampleIndices)
+        #expect(collector.steps.first?.stepInEpoch == saved.stepInEpoch + 1)
+        #expect(after == Array(order.indices[(saved.stepInEpoch * 8)..<96]))
+        #expect((before + after).sorted() == Array(0..<96))
+        // Both resumed runs end at the same weights.
+        expectSameWeights(try weights(of: run), try weights(of: copy))
+    }
+
+    @Test func aTakenPortIsAClearError() throws {
+        let taken = PortHolder()
+        let launched = try Worker.run(arguments(out: root.appendingPathComponent("taken"), micro: 4, extra: [
+            "--nproc-per-node", "2", "--master-port", "\(taken.port)",
+        ]))
+        #expect(launched.status != 0)
+        #expect(launched.output.contains("port \(taken.port)") && launched.output.contains("taken"), "\(launched.output)")
+
+        // torchrun's way: rank 0 itself cannot serve the rendezvous.
+        let worker = try Worker(
+            arguments(out: root.appendingPathComponent("taken-torchrun"), micro: 4),
+            environment: Worker.torchrun(rank: 0, of: 2, port: taken.port))
+        let status = worker.wait(timeout: 60)
+        #expect(status != 0 && status != nil)
+        #expect(worker.output.contains("[rank 0]") && worker.output.contains("taken"), "\(worker.output)")
+    }
+
+    @Test func theLauncherNamesTheRankThatFailed() throws {
+        // Rank 1 of 2 is killed from outside while it trains.
+        let out = root.appendingPathComponent("bad-rank")
+        let port = freeTCPPort()
+        let launcher = try Worker(
+            arguments(out: out, micro: 4, extra: ["--nproc-per-node", "2", "--master-port", "\(port)"]), environment: [:])
+        // Find rank 1 among the launcher's children and kill it once it runs.
+        let deadline = Date().addingTimeInterval(60)
+        var killed = false
+        while Date() < deadline && !killed {
+            for child in Worker.children(of: launcher.process.processIdentifier) where Worker.environment(of: child)["RANK"] == "1" {
+                Thread.sleep(forTimeInterval: 0.5)
+                killed = kill(child, SIGKILL) == 0
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        try #require(killed)
+        let status = launcher.wait(timeout: 60)
+        #expect(status != 0 && status != nil)
+        #expect(launcher.output.contains("rank 1 was killed by signal 9"), "\(launcher.output)")
+    }
+
+    @Test func ctrlCStopsEveryWorkerAfterTheSameStepWithACheckpoint() throws {
+        var dataset = SyntheticDataset()
+        dataset.trainPerClass = 32
+        dataset.validationPerClass = 1
+        dataset.width = 40
+        dataset.height = 40
+        let images = root.appendingPathComponent("interrupt-data")
+        _ = try dataset.write(to: images)
+        let out = root.appendingPathComponent("interrupted")
+        var options = arguments(out: out, micro: 4, extra: ["--nproc-per-node", "2", "--master-port", "\(freeTCPPort())"])
+        options[1] = images.path
+        let launcher = try Worker(options, environment: [:])
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, (try? records(in: out, type: "step").count) ?? 0 < 1 { Thread.sleep(forTimeInterval: 0.02) }
+        kill(launcher.process.processIdentifier, SIGINT)
+        let status = launcher.wait(timeout: 60)
+        #expect(status == 130, "\(launcher.output)")
+        #expect(launcher.output.contains("stopped; resume with"), "\(launcher.output)")
+        #expect(!launcher.output.contains("crashed"), "\(launcher.output)")
+        let checkpoints = try records(in: out, type: "checkpoint")
+        #expect(checkpoints.last?["reason"] as? String == "interrupt")
+        let saved = try #require(try Checkpointer(runDirectory: out).latest()).state
+        #expect(saved.stepInEpoch > 0 && saved.stepInEpoch < 12)
+    }
+
+    /// The records of one type in a run's metrics log.
+    func records(in run: URL, type: String) throws -> [[String: Any]] {
+        let text = try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+        return text.split(separator: "\n").compactMap { line in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  object["type"] as? String == type else { return nil }
+            return object
+        }
+    }
+
+    /// The global step numbers in a run's metrics log.
+    func stepNumbers(in run: URL) throws -> [Int] {
+        try records(in: run, type: "step").compactMap { $0["step"] as? Int }
+    }
+}
+
+/// A `headroom` process with its output (stdout and stderr together) collected.
+final class Worker: @unchecked Sendable {
+    // @unchecked: `buffer` is guarded by `lock`; the process is only waited on.
+    let process = Process()
+    private let lock = NSLock()
+    private var buffer = Data()
+
+    static var binary: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("headroom")
+    }
+
+    static func torchrun(rank: Int, of size: Int, port: Int) -> [String: String] {
+        TorchrunEnvironment.localWorkerVariables(rank: rank, worldSize: size, masterAddress: "127.0.0.1", masterPort: port)
+    }
+
+    init(_ arguments: [String], environment: [String: String]) throws {
+        process.executableURL = Self.binary
+        process.arguments = arguments
+        var variables = ProcessInfo.processInfo.environment
+        for key in ["RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"] { variables[key] = nil }
+        process.environment = variables.merging(environment) { $1 }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let chunk = handle.availableData
+            guard let self, !chunk.isEmpty else { return }
+            self.lock.withLock { self.buffer.append(chunk) }
+        }
+        try process.run()
+    }
+
+    var output: String { lock.withLock { String(decoding: buffer, as: UTF8.self) } }
+
+    /// The exit status, or nil (after killing it) when it ran past `timeout` seconds.
+    func wait(timeout: Double) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            return nil
+        }
+        process.waitUntilExit()
+        Thread.sleep(forTimeInterval: 0.1)  // the last output
+        return process.terminationStatus
+    }
+
+    static func run(_ arguments: [String], timeout: Double = 180) throws -> (status: Int32?, output: String) {
+        let worker = try Worker(arguments, environment: [:])
+        let status = worker.wait(timeout: timeout)
+        return (status, worker.output)
+    }
+
+    static func children(of pid: Int32) -> [Int32] {
+        let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+        return text.split(separator: " ").compactMap { Int32($0) }
+    }
+
+    static func environment(of pid: Int32) -> [String: String] {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return [:] }
+        var result: [String: String] = [:]
+        for entry in data.split(separator: 0) {
+            let text = String(decoding: entry, as: UTF8.self)
+            if let equals = text.firstIndex(of: "=") { result[String(text[..<equals])] = String(text[text.index(after: equals)...]) }
+        }
+        return result
+    }
+}
+
+final class StepCollector: @unchecked Sendable {
+    // @unchecked: guarded by `lock`.
+    private let lock = NSLock()
+    private var collected: [StepProgress] = []
+    var steps: [StepProgress] { lock.withLock { collected } }
+    func add(_ event: TrainerEvent) {
+        if case let .step(progress) = event { lock.withLock { collected.append(progress) } }
+    }
+}
