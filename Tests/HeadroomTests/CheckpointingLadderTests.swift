@@ -21,7 +21,10 @@ import TorchOptim
         let probe = try MemoryProbe(step: step, warmUpResolution: resolution)
         defer { try? probe.finish() }
         var result: [Int: Int] = [:]
-        for batch in batches { result[batch] = try #require(try probe.peak(batch: batch, resolution: resolution, gradientsPresent: true)) }
+        for batch in batches {
+            let peak: Int = try #require(try probe.peak(batch: batch, resolution: resolution, gradientsPresent: true), "\(batch) samples ran out of memory with no budget")
+            result[batch] = peak
+        }
         return result
     }
 
