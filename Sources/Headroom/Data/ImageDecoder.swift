@@ -1,11 +1,12 @@
 import CImageCodecs
 
-/// Decodes JPEG and PNG files into 8-bit RGB, recognising the format by its leading bytes.
+/// Decodes JPEG, PNG, WebP, TIFF and BMP files into 8-bit RGB, recognising the format by its leading bytes.
 ///
 /// JPEGs are decoded at the smallest DCT scale (1/8 … 1) that still meets `minimumSize`, which is
 /// most of the speed on high-resolution input. The EXIF orientation is applied as PIL's
-/// `ImageOps.exif_transpose` does; alpha is dropped and 16-bit samples keep their high byte,
-/// as PIL's `convert("RGB")` does.
+/// `ImageOps.exif_transpose` does (JPEG, PNG, WebP and TIFF carry it); alpha is dropped and 16-bit
+/// samples keep their high byte, as PIL's `convert("RGB")` does. Every format's header is read, and
+/// the pixel limit applied, before any pixel memory is allocated.
 public struct ImageDecoder: Sendable {
     /// PIL's `Image.MAX_IMAGE_PIXELS`: a guard against decompression bombs.
     public static let defaultPixelLimit = 178_956_970

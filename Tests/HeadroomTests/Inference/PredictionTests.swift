@@ -41,7 +41,7 @@ import Torch
         #expect(predictions.map(\.path) == files)
         let broken = try #require(predictions.first { $0.path.hasSuffix("/x.jpg") })
         #expect(!broken.isSuccessful && broken.classes.isEmpty)
-        #expect(broken.error?.contains("not a JPEG or PNG") == true)
+        #expect(broken.error?.contains("not an image Headroom reads") == true)
         #expect(broken.error?.hasPrefix(broken.path) == false, "the path is not repeated in the reason")
         let predicted = predictions.filter(\.isSuccessful)
         #expect(predicted.count == 4)
