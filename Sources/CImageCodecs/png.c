@@ -150,3 +150,31 @@ himg_status himg_png_decode(const uint8_t *data, size_t size, const himg_plan *p
   }
   return himg_finish_orientation(plan, status, scratch, pixels);
 }
+
+himg_status himg_encode_png(const uint8_t *pixels, int32_t width, int32_t height, int32_t fast, uint8_t **out,
+                            size_t *size) {
+  himg_clear_error();
+  if (pixels == NULL || out == NULL || size == NULL || width <= 0 || height <= 0) {
+    return himg_fail(HIMG_ERROR_INVALID_ARGUMENT, "himg_encode_png: invalid arguments");
+  }
+  png_image image;
+  memset(&image, 0, sizeof image);
+  image.version = PNG_IMAGE_VERSION;
+  image.width = (png_uint_32)width;
+  image.height = (png_uint_32)height;
+  image.format = PNG_FORMAT_RGB;
+  image.flags = fast ? PNG_IMAGE_FLAG_FAST : 0;
+  // libpng's bound on the encoded size: one allocation, one compression pass.
+  png_alloc_size_t capacity = PNG_IMAGE_PNG_SIZE_MAX(image);
+  uint8_t *buffer = malloc(capacity);
+  if (buffer == NULL) return himg_fail(HIMG_ERROR_OUT_OF_MEMORY, "himg_encode_png: cannot allocate %zu bytes", (size_t)capacity);
+  if (!png_image_write_to_memory(&image, buffer, &capacity, 0, pixels, 0, NULL)) {
+    himg_status status = himg_fail(HIMG_ERROR_CORRUPT, "himg_encode_png: %s", image.message);
+    png_image_free(&image);
+    free(buffer);
+    return status;
+  }
+  *out = buffer;
+  *size = (size_t)capacity;
+  return HIMG_OK;
+}

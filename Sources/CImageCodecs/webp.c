@@ -1,9 +1,12 @@
-/* WebP through libwebp's advanced decoding API (Debian 12: libwebp 1.2.4), lossy and lossless, still images.
+/* WebP through libwebp (Debian 12: libwebp 1.2.4): decoding lossy and lossless still images with the advanced
+ * API, and encoding for generated data.
  *
  * The RGB output drops alpha without compositing, as PIL's convert("RGB") does; the orientation comes from
  * the EXIF chunk, as PIL's exif_transpose reads it. */
+#include <stdlib.h>
 #include <string.h>
 #include <webp/decode.h>
+#include <webp/encode.h>
 
 #include "internal.h"
 
@@ -86,4 +89,30 @@ himg_status himg_webp_decode(const uint8_t *data, size_t size, const himg_plan *
     WebPFreeDecBuffer(&config.output);  // frees nothing of ours with external memory, but is the documented pairing
   }
   return himg_finish_orientation(plan, status, scratch, pixels);
+}
+
+himg_status himg_encode_webp(const uint8_t *pixels, int32_t width, int32_t height, int32_t quality, int32_t lossless,
+                             uint8_t **out, size_t *size) {
+  himg_clear_error();
+  if (pixels == NULL || out == NULL || size == NULL || width <= 0 || height <= 0 ||
+      (!lossless && (quality < 1 || quality > 100))) {
+    return himg_fail(HIMG_ERROR_INVALID_ARGUMENT, "himg_encode_webp: invalid arguments");
+  }
+  uint8_t *encoded = NULL;
+  size_t length = lossless ? WebPEncodeLosslessRGB(pixels, width, height, width * 3, &encoded)
+                           : WebPEncodeRGB(pixels, width, height, width * 3, (float)quality, &encoded);
+  if (length == 0 || encoded == NULL) {
+    WebPFree(encoded);
+    return himg_fail(HIMG_ERROR_CORRUPT, "himg_encode_webp: libwebp could not encode %dx%d", width, height);
+  }
+  // Hand back plain malloc'd memory so that one free function serves every allocation.
+  *out = malloc(length);
+  if (*out == NULL) {
+    WebPFree(encoded);
+    return himg_fail(HIMG_ERROR_OUT_OF_MEMORY, "himg_encode_webp: out of memory");
+  }
+  memcpy(*out, encoded, length);
+  WebPFree(encoded);
+  *size = length;
+  return HIMG_OK;
 }

@@ -87,6 +87,16 @@ himg_status himg_decode(const uint8_t *data, size_t size, const himg_plan *plan,
 himg_status himg_encode_jpeg(const uint8_t *pixels, int32_t width, int32_t height, int32_t quality, uint8_t **out,
                              size_t *size);
 
+/* Encodes packed HWC RGB as an 8-bit RGB PNG; `fast` non-zero trades size for speed. *out is malloc'd, free it with
+ * himg_free. */
+himg_status himg_encode_png(const uint8_t *pixels, int32_t width, int32_t height, int32_t fast, uint8_t **out,
+                            size_t *size);
+
+/* Encodes packed HWC RGB as a WebP: lossless when `lossless` is non-zero, otherwise lossy at `quality` (1-100).
+ * *out is malloc'd, free it with himg_free. */
+himg_status himg_encode_webp(const uint8_t *pixels, int32_t width, int32_t height, int32_t quality, int32_t lossless,
+                             uint8_t **out, size_t *size);
+
 /* Frees memory returned by this library. */
 void himg_free(void *memory);
 

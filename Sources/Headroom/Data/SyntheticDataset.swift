@@ -30,7 +30,7 @@ public struct SyntheticDataset: Sendable {
                     if FileManager.default.fileExists(atPath: file.path) { continue }
                     var random = DeterministicRandom(seed: seed, epoch: label, index: offset + index)
                     let image = draw(label: label, random: &random)
-                    try Data(JPEGEncoder.encode(image, quality: 88)).write(to: file, options: .atomic)
+                    try Data(ImageEncoder.encode(image, as: .jpeg(quality: 88))).write(to: file, options: .atomic)
                 }
             }
         }
