@@ -109,7 +109,8 @@ int32_t himg_exif_orientation(const uint8_t *tiff, size_t size);
 /* Copies packed RGB src (width x height) into dst with EXIF orientation 1-8 undone, as PIL's exif_transpose. */
 himg_status himg_orient_rgb(const uint8_t *src, int32_t width, int32_t height, int32_t orientation, uint8_t *dst);
 
-/* Picks the smallest TurboJPEG scaling factor <= 1 whose output meets the options; writes numerator and denominator. */
+/* Picks the smallest of the scaling factors 1/8, 1/4, 1/2 and 1 (those with SIMD IDCTs, and PIL's draft() scales) whose
+ * output meets the options; writes numerator and denominator. */
 himg_status himg_jpeg_choose_scale(int32_t width, int32_t height, int32_t orientation, const himg_options *options,
                                    int32_t *numerator, int32_t *denominator);
 
