@@ -49,25 +49,33 @@ public struct SyntheticDataset: Sendable {
     public init() {}
 
     /// Writes the set under `root` (root/train/<class>/NNNN.jpg, root/val/…), keeping files already
-    /// there; returns the train and val folders.
+    /// there; returns the train and val folders. Throws, writing nothing, when train/ or val/ hold
+    /// files this set would not write (another seed's count, format or classes, an older version's
+    /// set): a mixture would be neither set.
     @discardableResult
     public func write(to root: URL) throws -> (train: URL, validation: URL) {
         let train = root.appendingPathComponent("train")
         let validation = root.appendingPathComponent("val")
-        var missing: [(file: URL, label: Int, stream: Int, encoding: ImageEncoder.Format)] = []
+        var expected: [(file: URL, label: Int, stream: Int, encoding: ImageEncoder.Format)] = []
         for (split, perClass, offset) in [(train, trainPerClass, 0), (validation, validationPerClass, 1_000_000)] {
             for name in classes {
                 guard let label = Self.classNames.firstIndex(of: name) else { throw SyntheticDatasetError.unknownClass(name) }
-                let folder = split.appendingPathComponent(name)
-                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
                 for index in 0..<perClass {
                     let encoding = format.encoding(ofImage: index)
-                    let file = folder.appendingPathComponent(String(format: "%04d.", index) + encoding.fileExtension)
-                    if FileManager.default.fileExists(atPath: file.path) { continue }
-                    missing.append((file, label, offset + index, encoding))
+                    let file = split.appendingPathComponent(name).appendingPathComponent(
+                        String(format: "%04d.", index) + encoding.fileExtension)
+                    expected.append((file, label, offset + index, encoding))
                 }
             }
         }
+        let foreign = Self.files(under: [train, validation]).subtracting(expected.map(\.file.path)).sorted()
+        guard foreign.isEmpty else { throw SyntheticDatasetError.otherFiles(root: root.path, examples: foreign) }
+        for name in classes {
+            for split in [train, validation] {
+                try FileManager.default.createDirectory(at: split.appendingPathComponent(name), withIntermediateDirectories: true)
+            }
+        }
+        let missing = expected.filter { !FileManager.default.fileExists(atPath: $0.file.path) }
         let failure = FirstError()
         let jobs = missing
         let threads = max(1, min(threads, jobs.count))
@@ -89,13 +97,35 @@ public struct SyntheticDataset: Sendable {
     }
 }
 
+extension SyntheticDataset {
+    /// Every file below `folders` (hidden names skipped), by path; a missing folder has none.
+    static func files(under folders: [URL]) -> Set<String> {
+        var files = Set<String>()
+        for folder in folders {
+            guard let names = try? FileManager.default.subpathsOfDirectory(atPath: folder.path) else { continue }
+            for name in names where !name.split(separator: "/").contains(where: { $0.hasPrefix(".") }) {
+                let path = folder.appendingPathComponent(name).path
+                var isDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
+                    files.insert(path)
+                }
+            }
+        }
+        return files
+    }
+}
+
 public enum SyntheticDatasetError: Error, CustomStringConvertible {
     case unknownClass(String)
+    case otherFiles(root: String, examples: [String])
 
     public var description: String {
         switch self {
         case .unknownClass(let name):
             "no generated class is called \(name); the classes are \(SyntheticDataset.classNames.joined(separator: ", "))"
+        case let .otherFiles(root, examples):
+            "\(root) holds \(examples.count) files this set would not write (another set, or an older Headroom's), "
+                + "e.g. \(examples.prefix(3).joined(separator: ", ")); remove the folder or write the set elsewhere"
         }
     }
 }

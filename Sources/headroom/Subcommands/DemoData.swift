@@ -12,7 +12,7 @@ struct DemoData: ParsableCommand {
             Five learnable classes — circles, squares and triangles on plain backgrounds, stripes and checkers \
             filling the frame — each image with its own colours, scale, rotation, position, lighting and noise. \
             By default 1024x768, JPEG with every fourth image a PNG. The same seed gives the same bytes. \
-            Existing files are kept, so it is quick to run again.
+            Existing files are kept, so it is quick to run again; a folder holding another set's files is refused.
             """
     )
 

@@ -97,3 +97,28 @@ struct SyntheticDatasetTests {
         }
     }
 }
+
+@Suite("SyntheticDataset over an existing folder")
+struct SyntheticDatasetExistingFilesTests {
+    @Test("writing again keeps the set; another set's files stop it before anything is written")
+    func otherFilesAreRefused() throws {
+        let directory = try TemporaryDirectory()
+        let root = URL(fileURLWithPath: directory.path)
+        var set = SyntheticDataset()
+        set.trainPerClass = 2
+        set.validationPerClass = 1
+        set.width = 16
+        set.height = 12
+        try set.write(to: root)
+        try set.write(to: root)  // the same set: nothing foreign, nothing rewritten
+
+        var older = set
+        older.classes = ["circles"]
+        older.trainPerClass = 3  // circles/0002.jpg is not part of `set`
+        let other = try TemporaryDirectory()
+        try older.write(to: URL(fileURLWithPath: other.path))
+        let error = try #require(throws: SyntheticDatasetError.self) { try set.write(to: URL(fileURLWithPath: other.path)) }
+        #expect("\(error)".contains("train/circles/0002.jpg"))
+        #expect(!FileManager.default.fileExists(atPath: other.path + "/train/checkers"), "nothing was written")
+    }
+}
