@@ -69,11 +69,12 @@ let package = Package(
                 .linkedLibrary("dl"),
             ]
         ),
-        // JPEG (libjpeg-turbo, DCT-domain scaling) and PNG (libpng) decoding, from Debian's packages.
+        // JPEG (libjpeg-turbo, DCT-domain scaling), PNG (libpng), WebP (libwebp) and TIFF (libtiff)
+        // decoding, from Debian's packages; BMP is read by our own code.
         .target(
             name: "CImageCodecs",
             cSettings: [.unsafeFlags(["-std=c11"])],
-            linkerSettings: [.linkedLibrary("turbojpeg"), .linkedLibrary("png")]
+            linkerSettings: [.linkedLibrary("turbojpeg"), .linkedLibrary("png"), .linkedLibrary("webp"), .linkedLibrary("tiff")]
         ),
         .target(name: "Torch", dependencies: ["CTorch"], swiftSettings: swiftSettings),
         .target(name: "TorchNN", dependencies: ["Torch"], swiftSettings: swiftSettings),

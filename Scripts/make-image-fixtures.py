@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
-"""Writes the tiny image fixtures for HeadroomDataTests and the values Pillow decodes from them.
+"""Writes the tiny image fixtures for the data tests and the values Pillow decodes from them.
 
-Usage: python3 Scripts/make-image-fixtures.py  (needs Pillow: pip install pillow)
+Usage: python3 Scripts/make-image-fixtures.py  (needs Pillow with WebP and libtiff: pip install pillow;
+/work/venv-fixtures has one)
 
 Expected pixels come from Pillow's `Image.open(path)`, `ImageOps.exif_transpose` and
 `convert("RGB")`, the loader torchvision's ImageFolder uses, so the Swift decoder is checked
-against the reference rather than against itself. JPEG pixels are stored raw (`.rgb`, HWC) and
-compared with a tolerance, since Pillow's bundled libjpeg-turbo may differ from the system's;
-PNG pixels are lossless and compared by an FNV-1a 64 checksum.
+against the reference rather than against itself. JPEG and lossy WebP pixels are stored raw (`.rgb`,
+HWC) and compared with a tolerance, since Pillow's bundled codecs may differ from the system's;
+PNG, lossless WebP, TIFF and BMP pixels are compared by an FNV-1a 64 checksum.
 """
 import io
 import json
@@ -18,7 +19,7 @@ from pathlib import Path
 import PIL
 from PIL import Image, ImageOps
 
-OUT = Path(__file__).resolve().parent.parent / "Tests" / "HeadroomDataTests" / "Fixtures"
+OUT = Path(__file__).resolve().parent.parent / "Tests" / "HeadroomTests" / "Data" / "Fixtures"
 
 
 def fnv1a64(data: bytes) -> str:
@@ -104,6 +105,113 @@ def exif_orientation_bytes(value: int, big_endian: bool) -> bytes:
     tiff += struct.pack(e + "H", 1) + struct.pack(e + "HHI", 0x0112, 3, 1) + struct.pack(e + "HH", value, 0)
     tiff += struct.pack(e + "I", 0)
     return b"Exif\x00\x00" + tiff
+
+
+def with_dimensions(data: bytes, width_at: int, height_at: int, width: int, height: int, fmt: str) -> bytes:
+    """`data` with the header's width and height fields (at the given offsets, in struct format `fmt`) replaced."""
+    out = bytearray(data)
+    struct.pack_into(fmt, out, width_at, width)
+    struct.pack_into(fmt, out, height_at, height)
+    return bytes(out)
+
+
+def write_webp_fixtures(base, rgba):
+    base.save(OUT / "webp-lossless.webp", lossless=True)
+    record("webp-lossless.webp", exact=True)
+    # exact=True keeps the colour under transparent pixels, so dropping alpha shows real colours.
+    rgba.save(OUT / "webp-lossless-rgba.webp", lossless=True, exact=True)
+    record("webp-lossless-rgba.webp", exact=True, note="alpha dropped, colours kept, as convert('RGB')")
+    base.convert("L").save(OUT / "webp-lossless-gray.webp", lossless=True)
+    record("webp-lossless-gray.webp", exact=True, note="WebP stores grey as RGB")
+    base.save(OUT / "webp-lossy.webp", quality=90)
+    record("webp-lossy.webp", exact=False)
+    rgba.save(OUT / "webp-lossy-alpha.webp", quality=90)
+    record("webp-lossy-alpha.webp", exact=False, note="VP8X with an ALPH chunk")
+    base.save(OUT / "webp-exif-orientation-6.webp", lossless=True, exif=exif_orientation_bytes(6, big_endian=True)[6:])
+    record("webp-exif-orientation-6.webp", exact=True, orientation=6)
+    base.save(OUT / "webp-animated.webp", save_all=True, append_images=[base.rotate(180)], lossless=True)
+    data = (OUT / "webp-lossy.webp").read_bytes()
+    (OUT / "webp-truncated.webp").write_bytes(data[: len(data) // 2])
+    # A VP8L header claiming 16384 x 16384 (its 14-bit fields' maximum, 268 M pixels): only the limit rejects it.
+    lossless = bytearray((OUT / "webp-lossless.webp").read_bytes())
+    assert lossless[12:16] == b"VP8L" and lossless[20] == 0x2F
+    bits = struct.unpack_from("<I", lossless, 21)[0]
+    bits = (bits & ~0x0FFFFFFF) | (16383 << 14) | 16383
+    struct.pack_into("<I", lossless, 21, bits)
+    (OUT / "webp-huge-dimensions.webp").write_bytes(bytes(lossless))
+
+
+def write_tiff_fixtures(base, rgba):
+    base.save(OUT / "tiff-rgb.tif")
+    record("tiff-rgb.tif", exact=True)
+    base.save(OUT / "tiff-rgb-lzw.tif", compression="tiff_lzw")
+    record("tiff-rgb-lzw.tif", exact=True)
+    rgba.save(OUT / "tiff-rgba-deflate.tif", compression="tiff_adobe_deflate")
+    record("tiff-rgba-deflate.tif", exact=True, note="unassociated alpha dropped, as convert('RGB')")
+    base.convert("L").save(OUT / "tiff-gray-packbits.tif", compression="packbits")
+    record("tiff-gray-packbits.tif", exact=True)
+    base.convert("P", palette=Image.Palette.ADAPTIVE, colors=16).save(OUT / "tiff-palette.tif")
+    record("tiff-palette.tif", exact=True, note="through libtiff's RGBA interface")
+    base.convert("1").save(OUT / "tiff-bilevel-group4.tif", compression="group4")
+    record("tiff-bilevel-group4.tif", exact=True, note="through libtiff's RGBA interface")
+    base.save(OUT / "tiff-orientation-6.tif", tiffinfo={0x0112: 6})
+    record("tiff-orientation-6.tif", exact=True, orientation=6)
+    # 16-bit grey: keep the high byte, as for 16-bit PNG (Pillow's convert('RGB') clips instead).
+    w, h = 20, 14
+    gray16 = [(x * 3000 + y * 1100) % 65536 for y in range(h) for x in range(w)]
+    Image.frombytes("I;16", (w, h), struct.pack(f"<{w * h}H", *gray16)).save(OUT / "tiff-gray16.tif")
+    high = Image.frombytes("L", (w, h), bytes(s >> 8 for s in gray16)).convert("RGB")
+    record("tiff-gray16.tif", exact=True, image=high, note="high byte, as for 16-bit PNG")
+    data = (OUT / "tiff-rgb-lzw.tif").read_bytes()
+    (OUT / "tiff-truncated.tif").write_bytes(data[: len(data) // 2])
+    # A 60000 x 60000 header: find the width and height entries of the first IFD and patch them.
+    data = bytearray((OUT / "tiff-rgb.tif").read_bytes())
+    assert data[:4] == b"II*\x00"
+    ifd = struct.unpack_from("<I", data, 4)[0]
+    for i in range(struct.unpack_from("<H", data, ifd)[0]):
+        entry = ifd + 2 + 12 * i
+        tag, kind = struct.unpack_from("<HH", data, entry)
+        if tag in (256, 257):
+            struct.pack_into("<H" if kind == 3 else "<I", data, entry + 8, 60000)
+    (OUT / "tiff-huge-dimensions.tif").write_bytes(bytes(data))
+
+
+def write_bmp_fixtures(base, rgba):
+    base.save(OUT / "bmp-rgb24.bmp")
+    record("bmp-rgb24.bmp", exact=True)
+    rgba.save(OUT / "bmp-rgba32.bmp")
+    record("bmp-rgba32.bmp", exact=True, note="32-bit bitfields; alpha dropped")
+    base.convert("P", palette=Image.Palette.ADAPTIVE, colors=16).save(OUT / "bmp-palette8.bmp")
+    record("bmp-palette8.bmp", exact=True)
+    base.convert("L").save(OUT / "bmp-gray8.bmp")
+    record("bmp-gray8.bmp", exact=True)
+    base.convert("1").save(OUT / "bmp-bilevel1.bmp")
+    record("bmp-bilevel1.bmp", exact=True)
+    # Pillow writes bottom-up only: a top-down copy has a negative height and its rows reversed.
+    data = (OUT / "bmp-rgb24.bmp").read_bytes()
+    offset = struct.unpack_from("<I", data, 10)[0]
+    width, height = struct.unpack_from("<ii", data, 18)
+    stride = (width * 3 + 3) // 4 * 4
+    rows = [data[offset + y * stride: offset + (y + 1) * stride] for y in range(height)]
+    top_down = bytearray(data[:offset] + b"".join(reversed(rows)))
+    struct.pack_into("<i", top_down, 22, -height)
+    (OUT / "bmp-top-down.bmp").write_bytes(bytes(top_down))
+    record("bmp-top-down.bmp", exact=True)
+    # 32-bit BI_RGB (BGRX), which Pillow reads but does not write.
+    bgrx = b"".join(bytes((b, g, r, 0x5A)) for y in reversed(range(height)) for (r, g, b) in
+                    (base.getpixel((x, y)) for x in range(width)))
+    info = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 32, 0, len(bgrx), 2835, 2835, 0, 0)
+    (OUT / "bmp-bgrx32.bmp").write_bytes(b"BM" + struct.pack("<IHHI", 54 + len(bgrx), 0, 0, 54) + info + bgrx)
+    record("bmp-bgrx32.bmp", exact=True)
+    # RLE8, which Pillow reads and we refuse: one run of 4 pixels of colour 1, end of line, end of bitmap.
+    palette = b"\x00\x00\x00\x00" + b"\xff\x00\x00\x00"
+    pixels = b"\x04\x01\x00\x00\x00\x01"
+    info = struct.pack("<IiiHHIIiiII", 40, 4, 1, 1, 8, 1, len(pixels), 2835, 2835, 2, 0)
+    offset = 14 + 40 + len(palette)
+    (OUT / "bmp-rle8.bmp").write_bytes(
+        b"BM" + struct.pack("<IHHI", offset + len(pixels), 0, 0, offset) + info + palette + pixels)
+    (OUT / "bmp-truncated.bmp").write_bytes(data[: len(data) // 2])
+    (OUT / "bmp-huge-dimensions.bmp").write_bytes(with_dimensions(data, 18, 22, 60000, 60000, "<i"))
 
 
 def main():
@@ -210,6 +318,10 @@ def main():
     (OUT / "png-huge-dimensions.png").write_bytes(
         b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(b"\x00" * 16))
         + png_chunk(b"IEND", b""))
+
+    write_webp_fixtures(base, rgba)
+    write_tiff_fixtures(base, rgba)
+    write_bmp_fixtures(base, rgba)
 
     document = {"generator": {"pillow": PIL.__version__, "script": "Scripts/make-image-fixtures.py"},
                 "images": expected}

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """The loader: Headroom's against torchvision ImageFolder + PIL through a DataLoader.
 
-Both decode 2048×1536 JPEGs, resize the shorter side to 512, centre-crop 512×512 and
+Both decode 2048×1536 images, resize the shorter side to 512, centre-crop 512×512 and
 hand over uint8 batches of 16 (PILToTensor on the PyTorch side: no float conversion on
 either side), with the same number of worker threads/processes. The first batch of each
-run (worker start-up) is not timed.
+run (worker start-up) is not timed. One row per format: JPEG (where Headroom decodes at
+a reduced DCT scale and PIL, as torchvision's loader calls it, at full size), PNG and
+lossy WebP (both sides decode every pixel). The sets come from `headroom demo-data`.
 
-    bench/.venv/bin/python bench/loader.py [--images 96] [--workers 2] [--repeats 2]
+    bench/.venv/bin/python bench/loader.py [--images 160] [--workers 2] [--repeats 3] [--formats jpeg,png,webp]
 """
 import argparse
 import json
@@ -44,28 +46,36 @@ def headroom_rate(root, resolution, batch, workers):
     return result["images"] / result["seconds"]
 
 
+FORMAT_NAMES = {"jpeg": "JPEG", "png": "PNG", "webp": "WebP (lossy)"}
+CLASSES = 5  # headroom demo-data's classes
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--images", type=int, default=96, help="images in all (three classes)")
+    parser.add_argument("--images", type=int, default=160, help=f"images per format in all ({CLASSES} classes)")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--formats", default="jpeg,png,webp")
     args = parser.parse_args()
-    data = os.path.join(ROOT, "runs", "bench-loader-data")
-    subprocess.run([HEADROOM, "demo-data", data, "--train-per-class", str(args.images // 3), "--val-per-class", "1",
-                    "--width", "2048", "--height", "1536"], check=True, capture_output=True)
-    root = os.path.join(data, "train")
-    peer, ours = [], []
-    for _ in range(args.repeats):
-        peer.append(pytorch_rate(root, 512, 16, args.workers))
-        ours.append(headroom_rate(root, 512, 16, args.workers))
+    formats = args.formats.split(",")
+    rows = []
+    for image_format in formats:
+        data = os.path.join(ROOT, "runs", f"bench-loader-{image_format}")
+        subprocess.run([HEADROOM, "demo-data", data, "--train-per-class", str(args.images // CLASSES), "--val-per-class", "1",
+                        "--width", "2048", "--height", "1536", "--format", image_format], check=True, capture_output=True)
+        root = os.path.join(data, "train")
+        peer, ours = [], []
+        for _ in range(args.repeats):
+            peer.append(pytorch_rate(root, 512, 16, args.workers))
+            ours.append(headroom_rate(root, 512, 16, args.workers))
+        rows.append(f"| {FORMAT_NAMES[image_format]} | {max(peer):.1f} | {max(ours):.1f} | {max(ours) / max(peer):.2f}× |")
     lines = [
-        f"2048×1536 JPEG → Resize(512) + CenterCrop(512) → uint8 batches of 16, {args.workers} workers, "
-        f"{args.images} images, {args.repeats} alternating repeats (best shown)",
+        f"2048×1536 images → Resize(512) + CenterCrop(512) → uint8 batches of 16, {args.workers} workers, "
+        f"{args.images // CLASSES * CLASSES} images per format, {args.repeats} alternating repeats (best shown)",
         "",
         "| format | torchvision + PIL img/s | Headroom img/s | Headroom / PyTorch |",
         "|---|---|---|---|",
-        f"| JPEG | {max(peer):.1f} | {max(ours):.1f} | {max(ours) / max(peer):.2f}× |",
-    ]
+    ] + rows
     text = "\n".join(lines)
     print(text)
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)

@@ -1,6 +1,7 @@
 /* Entry points that do not belong to one format: errors, format detection, dispatch. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -38,7 +39,45 @@ himg_format himg_detect_format(const uint8_t *data, size_t size) {
   if (data == NULL) return HIMG_FORMAT_UNKNOWN;
   if (size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF) return HIMG_FORMAT_JPEG;
   if (size >= 8 && memcmp(data, png_signature, 8) == 0) return HIMG_FORMAT_PNG;
+  if (size >= 12 && memcmp(data, "RIFF", 4) == 0 && memcmp(data + 8, "WEBP", 4) == 0) return HIMG_FORMAT_WEBP;
+  if (size >= 4 && (memcmp(data, "II*\0", 4) == 0 || memcmp(data, "MM\0*", 4) == 0 || memcmp(data, "II+\0", 4) == 0 ||
+                    memcmp(data, "MM\0+", 4) == 0))
+    return HIMG_FORMAT_TIFF;
+  if (size >= 2 && data[0] == 'B' && data[1] == 'M') return HIMG_FORMAT_BMP;
   return HIMG_FORMAT_UNKNOWN;
+}
+
+void himg_plan_full_resolution(himg_plan *plan, himg_format format, int32_t width, int32_t height, int32_t orientation) {
+  plan->format = format;
+  plan->source_width = width;
+  plan->source_height = height;
+  plan->colorspace = HIMG_COLORSPACE_RGB;
+  plan->subsampling = -1;
+  plan->orientation = orientation;
+  plan->scale_numerator = 1;
+  plan->scale_denominator = 1;
+  const int transposes = himg_orientation_transposes(orientation);
+  plan->width = transposes ? height : width;
+  plan->height = transposes ? width : height;
+}
+
+himg_status himg_decode_target(const himg_plan *plan, uint8_t *pixels, uint8_t **target, uint8_t **scratch) {
+  *scratch = NULL;
+  *target = pixels;
+  if (plan->orientation == 1) return HIMG_OK;
+  const size_t count = (size_t)plan->width * (size_t)plan->height;
+  *scratch = malloc(count * 3);
+  if (*scratch == NULL) return himg_fail(HIMG_ERROR_OUT_OF_MEMORY, "cannot allocate %zu pixels", count);
+  *target = *scratch;
+  return HIMG_OK;
+}
+
+himg_status himg_finish_orientation(const himg_plan *plan, himg_status status, uint8_t *scratch, uint8_t *pixels) {
+  if (status == HIMG_OK && scratch != NULL) {
+    status = himg_orient_rgb(scratch, himg_stored_width(plan), himg_stored_height(plan), plan->orientation, pixels);
+  }
+  free(scratch);
+  return status;
 }
 
 himg_status himg_plan_decode(const uint8_t *data, size_t size, const himg_options *options, himg_plan *plan) {
@@ -55,9 +94,16 @@ himg_status himg_plan_decode(const uint8_t *data, size_t size, const himg_option
     return himg_jpeg_plan(data, size, options, plan);
   case HIMG_FORMAT_PNG:
     return himg_png_plan(data, size, options, plan);
+  case HIMG_FORMAT_WEBP:
+    return himg_webp_plan(data, size, options, plan);
+  case HIMG_FORMAT_TIFF:
+    return himg_tiff_plan(data, size, options, plan);
+  case HIMG_FORMAT_BMP:
+    return himg_bmp_plan(data, size, options, plan);
   default:
     if (size == 0) return himg_fail(HIMG_ERROR_UNSUPPORTED_FORMAT, "empty file");
-    return himg_fail(HIMG_ERROR_UNSUPPORTED_FORMAT, "not a JPEG or PNG file (unrecognised leading bytes)");
+    return himg_fail(HIMG_ERROR_UNSUPPORTED_FORMAT,
+                     "not a JPEG, PNG, WebP, TIFF or BMP file (unrecognised leading bytes)");
   }
 }
 
@@ -78,6 +124,12 @@ himg_status himg_decode(const uint8_t *data, size_t size, const himg_plan *plan,
     return himg_jpeg_decode(data, size, plan, pixels);
   case HIMG_FORMAT_PNG:
     return himg_png_decode(data, size, plan, pixels);
+  case HIMG_FORMAT_WEBP:
+    return himg_webp_decode(data, size, plan, pixels);
+  case HIMG_FORMAT_TIFF:
+    return himg_tiff_decode(data, size, plan, pixels);
+  case HIMG_FORMAT_BMP:
+    return himg_bmp_decode(data, size, plan, pixels);
   default:
     return himg_fail(HIMG_ERROR_INVALID_ARGUMENT, "plan has no known format");
   }

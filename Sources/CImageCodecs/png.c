@@ -124,17 +124,8 @@ himg_status himg_png_plan(const uint8_t *data, size_t size, const himg_options *
     const int64_t height = png_get_image_height(session.png, session.info);
     status = himg_check_pixel_limit(width, height, options);
     if (status == HIMG_OK) {
-      plan->format = HIMG_FORMAT_PNG;
-      plan->source_width = (int32_t)width;
-      plan->source_height = (int32_t)height;
-      plan->colorspace = HIMG_COLORSPACE_RGB;
-      plan->subsampling = -1;
-      plan->orientation = options->ignore_orientation ? 1 : orientation_of(&session);
-      plan->scale_numerator = 1;
-      plan->scale_denominator = 1;
-      const int transposes = himg_orientation_transposes(plan->orientation);
-      plan->width = (int32_t)(transposes ? height : width);
-      plan->height = (int32_t)(transposes ? width : height);
+      himg_plan_full_resolution(plan, HIMG_FORMAT_PNG, (int32_t)width, (int32_t)height,
+                                options->ignore_orientation ? 1 : orientation_of(&session));
     }
   }
   session_close(&session);
@@ -142,27 +133,48 @@ himg_status himg_png_plan(const uint8_t *data, size_t size, const himg_options *
 }
 
 himg_status himg_png_decode(const uint8_t *data, size_t size, const himg_plan *plan, uint8_t *pixels) {
-  const int transposes = himg_orientation_transposes(plan->orientation);
-  const int32_t width = transposes ? plan->height : plan->width;  // as stored, before orientation
-  const int32_t height = transposes ? plan->width : plan->height;
-  uint8_t *scratch = NULL;
-  if (plan->orientation != 1) {
-    scratch = malloc((size_t)width * (size_t)height * 3);
-    if (scratch == NULL) return himg_fail(HIMG_ERROR_OUT_OF_MEMORY, "cannot allocate %dx%d pixels", width, height);
-  }
+  uint8_t *target, *scratch;
+  himg_status status = himg_decode_target(plan, pixels, &target, &scratch);
+  if (status != HIMG_OK) return status;
 
   png_session session;
-  himg_status status = session_open(&session, data, size);
+  status = session_open(&session, data, size);
   if (status == HIMG_OK) {
     status = read_info(&session);
-    if (status == HIMG_OK && ((int64_t)png_get_image_width(session.png, session.info) != width ||
-                              (int64_t)png_get_image_height(session.png, session.info) != height)) {
+    if (status == HIMG_OK && ((int64_t)png_get_image_width(session.png, session.info) != himg_stored_width(plan) ||
+                              (int64_t)png_get_image_height(session.png, session.info) != himg_stored_height(plan))) {
       status = himg_fail(HIMG_ERROR_INVALID_ARGUMENT, "PNG dimensions differ from the plan's");
     }
-    if (status == HIMG_OK) status = read_rgb(&session, scratch != NULL ? scratch : pixels);
+    if (status == HIMG_OK) status = read_rgb(&session, target);
     session_close(&session);
   }
-  if (status == HIMG_OK && scratch != NULL) status = himg_orient_rgb(scratch, width, height, plan->orientation, pixels);
-  free(scratch);
-  return status;
+  return himg_finish_orientation(plan, status, scratch, pixels);
+}
+
+himg_status himg_encode_png(const uint8_t *pixels, int32_t width, int32_t height, int32_t fast, uint8_t **out,
+                            size_t *size) {
+  himg_clear_error();
+  if (pixels == NULL || out == NULL || size == NULL || width <= 0 || height <= 0) {
+    return himg_fail(HIMG_ERROR_INVALID_ARGUMENT, "himg_encode_png: invalid arguments");
+  }
+  png_image image;
+  memset(&image, 0, sizeof image);
+  image.version = PNG_IMAGE_VERSION;
+  image.width = (png_uint_32)width;
+  image.height = (png_uint_32)height;
+  image.format = PNG_FORMAT_RGB;
+  image.flags = fast ? PNG_IMAGE_FLAG_FAST : 0;
+  // libpng's bound on the encoded size: one allocation, one compression pass.
+  png_alloc_size_t capacity = PNG_IMAGE_PNG_SIZE_MAX(image);
+  uint8_t *buffer = malloc(capacity);
+  if (buffer == NULL) return himg_fail(HIMG_ERROR_OUT_OF_MEMORY, "himg_encode_png: cannot allocate %zu bytes", (size_t)capacity);
+  if (!png_image_write_to_memory(&image, buffer, &capacity, 0, pixels, 0, NULL)) {
+    himg_status status = himg_fail(HIMG_ERROR_CORRUPT, "himg_encode_png: %s", image.message);
+    png_image_free(&image);
+    free(buffer);
+    return status;
+  }
+  *out = buffer;
+  *size = (size_t)capacity;
+  return HIMG_OK;
 }

@@ -14,6 +14,7 @@ import TorchOptim
     init() throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("headroom-trainer-\(UUID())")
         var dataset = SyntheticDataset()
+        dataset.classes = ["circles", "squares", "stripes"]  // 24 images: three steps of 8
         dataset.trainPerClass = 8
         dataset.validationPerClass = 2
         data = try dataset.write(to: root.appendingPathComponent("data"))
@@ -274,6 +275,7 @@ private final class Collector: @unchecked Sendable {
     @Test(.enabled(if: FullDiskTests.canMount)) func aFullDiskKeepsThePreviousCheckpoint() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("headroom-full-disk-\(UUID())")
         var dataset = SyntheticDataset()
+        dataset.classes = ["circles", "squares", "stripes"]  // 24 images: three steps of 8
         dataset.trainPerClass = 8
         dataset.validationPerClass = 1
         let data = try dataset.write(to: root.appendingPathComponent("data"))

@@ -1,4 +1,5 @@
-/* CImageCodecs: JPEG (libjpeg-turbo) and PNG (libpng) decoding to packed RGB, behind a plain C ABI.
+/* CImageCodecs: JPEG (libjpeg-turbo), PNG (libpng), WebP (libwebp), TIFF (libtiff) and BMP (our own reader)
+ * decoding to packed RGB, behind a plain C ABI.
  *
  * Decoding is two calls: himg_plan() reads only the header and says how large the output will be,
  * the caller allocates width * height * 3 bytes, and himg_decode() fills them. Every function
@@ -19,7 +20,7 @@ typedef int32_t himg_status;
 enum {
   HIMG_OK = 0,
   HIMG_ERROR_INVALID_ARGUMENT = 1, /* a null pointer, a short buffer, a negative size */
-  HIMG_ERROR_UNSUPPORTED_FORMAT = 2, /* neither JPEG nor PNG, by magic bytes */
+  HIMG_ERROR_UNSUPPORTED_FORMAT = 2, /* no format we read, by magic bytes, or a variant we do not (RLE BMP, animated WebP) */
   HIMG_ERROR_TRUNCATED = 3,        /* the data ends before the image does */
   HIMG_ERROR_CORRUPT = 4,          /* the codec rejected the data */
   HIMG_ERROR_TOO_MANY_PIXELS = 5,  /* header width * height exceeds the caller's limit */
@@ -28,9 +29,16 @@ enum {
 
 /* File formats recognised by their leading bytes. */
 typedef int32_t himg_format;
-enum { HIMG_FORMAT_UNKNOWN = 0, HIMG_FORMAT_JPEG = 1, HIMG_FORMAT_PNG = 2 };
+enum {
+  HIMG_FORMAT_UNKNOWN = 0,
+  HIMG_FORMAT_JPEG = 1,
+  HIMG_FORMAT_PNG = 2,
+  HIMG_FORMAT_WEBP = 3,
+  HIMG_FORMAT_TIFF = 4,
+  HIMG_FORMAT_BMP = 5,
+};
 
-/* JPEG colour spaces as stored in the file (PNG files report HIMG_COLORSPACE_RGB). */
+/* JPEG colour spaces as stored in the file (every other format reports HIMG_COLORSPACE_RGB). */
 enum {
   HIMG_COLORSPACE_RGB = 0,
   HIMG_COLORSPACE_YCBCR = 1,
@@ -50,13 +58,13 @@ typedef struct himg_options {
 
 /* The outcome of reading a header: everything himg_decode() needs, plus facts for the caller. */
 typedef struct himg_plan {
-  himg_format format;      /* HIMG_FORMAT_JPEG or HIMG_FORMAT_PNG */
+  himg_format format;      /* HIMG_FORMAT_JPEG, _PNG, _WEBP, _TIFF or _BMP */
   int32_t source_width;    /* as stored in the file */
   int32_t source_height;   /* as stored in the file */
   int32_t colorspace;      /* HIMG_COLORSPACE_* of the stored data */
-  int32_t subsampling;     /* JPEG chroma subsampling (TurboJPEG TJSAMP_* value); -1 for PNG */
+  int32_t subsampling;     /* JPEG chroma subsampling (TurboJPEG TJSAMP_* value); -1 for other formats */
   int32_t orientation;     /* EXIF orientation 1-8 that will be applied; 1 when absent or ignored */
-  int32_t scale_numerator; /* DCT scaling factor chosen for JPEG; 1/1 for PNG */
+  int32_t scale_numerator; /* DCT scaling factor chosen for JPEG; 1/1 for other formats */
   int32_t scale_denominator;
   int32_t width;           /* output width after scaling and orientation */
   int32_t height;          /* output height after scaling and orientation */
@@ -65,10 +73,11 @@ typedef struct himg_plan {
 /* The message of the last failure on this thread (never NULL; empty when none). */
 const char *himg_last_error(void);
 
-/* Recognises JPEG (FF D8 FF) and PNG (89 'PNG' 0D 0A 1A 0A) by their leading bytes. */
+/* Recognises JPEG (FF D8 FF), PNG (89 'PNG' 0D 0A 1A 0A), WebP ('RIFF' size 'WEBP'), TIFF ('II*\0', 'MM\0*',
+ * BigTIFF 'II+\0', 'MM\0+') and BMP ('BM') by their leading bytes. */
 himg_format himg_detect_format(const uint8_t *data, size_t size);
 
-/* Reads the header of a JPEG or PNG in memory, applies the pixel limit and fills *plan. */
+/* Reads the header of an image in memory, applies the pixel limit and fills *plan; allocates nothing per pixel. */
 himg_status himg_plan_decode(const uint8_t *data, size_t size, const himg_options *options, himg_plan *plan);
 
 /* Decodes into pixels (plan->width * plan->height * 3 bytes, packed HWC RGB) per a plan from himg_plan_decode. */
@@ -77,6 +86,16 @@ himg_status himg_decode(const uint8_t *data, size_t size, const himg_plan *plan,
 /* Encodes packed HWC RGB as a baseline JPEG of `quality` (1-100); *out is malloc'd, free it with himg_free. */
 himg_status himg_encode_jpeg(const uint8_t *pixels, int32_t width, int32_t height, int32_t quality, uint8_t **out,
                              size_t *size);
+
+/* Encodes packed HWC RGB as an 8-bit RGB PNG; `fast` non-zero trades size for speed. *out is malloc'd, free it with
+ * himg_free. */
+himg_status himg_encode_png(const uint8_t *pixels, int32_t width, int32_t height, int32_t fast, uint8_t **out,
+                            size_t *size);
+
+/* Encodes packed HWC RGB as a WebP: lossless when `lossless` is non-zero, otherwise lossy at `quality` (1-100).
+ * *out is malloc'd, free it with himg_free. */
+himg_status himg_encode_webp(const uint8_t *pixels, int32_t width, int32_t height, int32_t quality, int32_t lossless,
+                             uint8_t **out, size_t *size);
 
 /* Frees memory returned by this library. */
 void himg_free(void *memory);
@@ -90,7 +109,8 @@ int32_t himg_exif_orientation(const uint8_t *tiff, size_t size);
 /* Copies packed RGB src (width x height) into dst with EXIF orientation 1-8 undone, as PIL's exif_transpose. */
 himg_status himg_orient_rgb(const uint8_t *src, int32_t width, int32_t height, int32_t orientation, uint8_t *dst);
 
-/* Picks the smallest TurboJPEG scaling factor <= 1 whose output meets the options; writes numerator and denominator. */
+/* Picks the smallest of the scaling factors 1/8, 1/4, 1/2 and 1 (those with SIMD IDCTs, and PIL's draft() scales) whose
+ * output meets the options; writes numerator and denominator. */
 himg_status himg_jpeg_choose_scale(int32_t width, int32_t height, int32_t orientation, const himg_options *options,
                                    int32_t *numerator, int32_t *denominator);
 

@@ -53,20 +53,18 @@ public final class BatchLoader: @unchecked Sendable {
         let failures = UnsafeMutableBufferPointer<(any Error)?>.allocate(capacity: count)
         failures.initialize(repeating: nil)
         defer { failures.deinitialize().deallocate() }
-        // One task per sample; the slots are disjoint, so workers never touch the same memory.
-        let slots = Slots(chosen: chosen, failures: failures, images: images)
-        let perWorker = (count + workers - 1) / workers
-        DispatchQueue.concurrentPerform(iterations: min(workers, count)) { worker in
-            // Each worker resizes single-threaded: the workers are the parallelism. The
-            // setting is per thread, and these are shared threads: put it back afterwards.
-            let threads = Torch.threadCount
-            if workers > 1 { try? Torch.setThreadCountForCurrentThread(1) }
-            defer { if workers > 1 { try? Torch.setThreadCountForCurrentThread(threads) } }
-            for slot in (worker * perWorker)..<min(count, (worker + 1) * perWorker) {
-                do {
-                    slots.chosen[slot] = try self.load(indices[slot], into: slot, of: slots.images, resolution: resolution, epoch: epoch)
-                } catch {
-                    slots.failures[slot] = error
+        // Workers take the next unclaimed slot until none is left, so a slow image holds up one
+        // worker, not a fixed share of the batch; the slots are disjoint, so no two write the same memory.
+        let slots = Slots(chosen: chosen, failures: failures, images: images, next: SlotCounter(count: count))
+        DispatchQueue.concurrentPerform(iterations: min(workers, count)) { _ in
+            withSingleThreadedTorch {
+                while let slot = slots.next.claim() {
+                    do {
+                        slots.chosen[slot] = try self.load(
+                            indices[slot], into: slot, of: slots.images, resolution: resolution, epoch: epoch)
+                    } catch {
+                        slots.failures[slot] = error
+                    }
                 }
             }
         }
@@ -128,4 +126,23 @@ private struct Slots: @unchecked Sendable {
     let chosen: UnsafeMutableBufferPointer<Int>
     let failures: UnsafeMutableBufferPointer<(any Error)?>
     let images: Tensor
+    let next: SlotCounter
+}
+
+/// Hands out the slots of a batch, each once, in order.
+private final class SlotCounter: @unchecked Sendable {
+    // @unchecked: `claimed` is guarded by `lock`.
+    private let lock = NSLock()
+    private var claimed = 0
+    private let count: Int
+
+    init(count: Int) { self.count = count }
+
+    func claim() -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard claimed < count else { return nil }
+        claimed += 1
+        return claimed - 1
+    }
 }

@@ -13,6 +13,10 @@ struct FileReadFailure: Error, Sendable {
 }
 
 /// The whole contents of the file at `path`, read with POSIX calls so a failure keeps its `errno`.
+///
+/// The buffer is allocated once at the size `fstat` reports and filled by `read` directly, with no
+/// intermediate chunk; a file that turns out longer (one still growing, or a special file that
+/// reports size 0) is read on in 4 KiB steps.
 func readFileBytes(atPath path: String) -> Result<[UInt8], FileReadFailure> {
     let descriptor = open(path, O_RDONLY | O_CLOEXEC)
     guard descriptor >= 0 else { return .failure(FileReadFailure(code: errno)) }
@@ -21,16 +25,35 @@ func readFileBytes(atPath path: String) -> Result<[UInt8], FileReadFailure> {
     guard fstat(descriptor, &status) == 0 else { return .failure(FileReadFailure(code: errno)) }
     guard (status.st_mode & S_IFMT) != S_IFDIR else { return .failure(FileReadFailure(code: EISDIR)) }
 
-    var bytes = [UInt8]()
-    bytes.reserveCapacity(Int(status.st_size))
-    var chunk = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-        let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-        if count == 0 { return .success(bytes) }
-        if count < 0 {
-            if errno == EINTR { continue }
-            return .failure(FileReadFailure(code: errno))
-        }
-        bytes.append(contentsOf: chunk[..<count])
+    var failure: Int32 = 0
+    var bytes = [UInt8](unsafeUninitializedCapacity: max(0, Int(status.st_size))) { buffer, initialized in
+        initialized = readFully(descriptor, into: UnsafeMutableRawBufferPointer(buffer), failure: &failure)
     }
+    // Usually one empty read at the end of the file; more only when it is longer than fstat said.
+    while failure == 0 {
+        let tail = withUnsafeTemporaryAllocation(byteCount: 4096, alignment: 1) { chunk in
+            let count = readFully(descriptor, into: chunk, failure: &failure)
+            bytes.append(contentsOf: chunk.prefix(count))
+            return count
+        }
+        if tail == 0 { break }
+    }
+    return failure == 0 ? .success(bytes) : .failure(FileReadFailure(code: failure))
+}
+
+/// Reads until `buffer` is full or the file ends; returns the bytes read, setting `failure` on an error.
+private func readFully(_ descriptor: Int32, into buffer: UnsafeMutableRawBufferPointer, failure: inout Int32) -> Int {
+    var filled = 0
+    while filled < buffer.count {
+        let count = read(descriptor, buffer.baseAddress! + filled, buffer.count - filled)
+        if count > 0 {
+            filled += count
+        } else if count == 0 {
+            break
+        } else if errno != EINTR {
+            failure = errno
+            break
+        }
+    }
+    return filled
 }

@@ -3,7 +3,8 @@ public struct ImageDecodeError: Error, Sendable, Hashable, CustomStringConvertib
     public enum Kind: Sendable, Hashable {
         /// The file could not be opened or read.
         case unreadable
-        /// Neither a JPEG nor a PNG, judged by its leading bytes rather than its name.
+        /// Not a format the decoder reads (JPEG, PNG, WebP, TIFF, BMP), judged by its leading bytes rather
+        /// than its name, or a variant of one it does not (RLE BMP, animated WebP).
         case unsupportedFormat
         /// The data ends before the image does.
         case truncated
@@ -29,7 +30,7 @@ public struct ImageDecodeError: Error, Sendable, Hashable, CustomStringConvertib
     public var description: String {
         let summary = switch kind {
         case .unreadable: "cannot read the file"
-        case .unsupportedFormat: "not a JPEG or PNG image"
+        case .unsupportedFormat: "not an image Headroom reads (JPEG, PNG, WebP, TIFF, BMP)"
         case .truncated: "the image file is truncated"
         case .corrupt: "the image data is corrupt"
         case .tooManyPixels: "the image has too many pixels (a decompression bomb?); raise the pixel limit if it is genuine"

@@ -1,11 +1,12 @@
 import CImageCodecs
 
-/// Decodes JPEG and PNG files into 8-bit RGB, recognising the format by its leading bytes.
+/// Decodes JPEG, PNG, WebP, TIFF and BMP files into 8-bit RGB, recognising the format by its leading bytes.
 ///
-/// JPEGs are decoded at the smallest DCT scale (1/8 … 1) that still meets `minimumSize`, which is
+/// JPEGs are decoded at the smallest DCT scale (1/8, 1/4, 1/2 or 1) that still meets `minimumSize`, which is
 /// most of the speed on high-resolution input. The EXIF orientation is applied as PIL's
-/// `ImageOps.exif_transpose` does; alpha is dropped and 16-bit samples keep their high byte,
-/// as PIL's `convert("RGB")` does.
+/// `ImageOps.exif_transpose` does (JPEG, PNG, WebP and TIFF carry it); alpha is dropped and 16-bit
+/// samples keep their high byte, as PIL's `convert("RGB")` does. Every format's header is read, and
+/// the pixel limit applied, before any pixel memory is allocated.
 public struct ImageDecoder: Sendable {
     /// PIL's `Image.MAX_IMAGE_PIXELS`: a guard against decompression bombs.
     public static let defaultPixelLimit = 178_956_970
@@ -24,38 +25,56 @@ public struct ImageDecoder: Sendable {
     public func decode(fileAtPath path: String, minimumSize: MinimumSize = .fullResolution)
         throws(ImageDecodeError) -> DecodedImage
     {
-        switch readFileBytes(atPath: path) {
-        case .success(let bytes):
-            return try decode(bytes, source: path, minimumSize: minimumSize)
-        case .failure(let failure):
-            throw ImageDecodeError(path: path, kind: .unreadable, detail: failure.reason)
-        }
+        try decode(readFile(atPath: path), source: path, minimumSize: minimumSize)
     }
 
     /// Decodes an image held in memory; `source` names it in errors.
     public func decode(_ bytes: [UInt8], source: String, minimumSize: MinimumSize = .fullResolution)
         throws(ImageDecodeError) -> DecodedImage
     {
+        try bytes.withUnsafeBufferPointer { (data) throws(ImageDecodeError) -> DecodedImage in
+            let data = Self.nonNull(data)
+            let plan = try plan(data, source: source, minimumSize: minimumSize)
+            let byteCount = Int(plan.width) * Int(plan.height) * DecodedImage.channelCount
+            var failure: ImageDecodeError?
+            let pixels = [UInt8](unsafeUninitializedCapacity: byteCount) { buffer, initialized in
+                do throws(ImageDecodeError) {
+                    try decode(data, plan: plan, into: UnsafeMutableRawBufferPointer(buffer), source: source)
+                    initialized = byteCount
+                } catch {
+                    failure = error  // the buffer may be partly written; hand back nothing rather than garbage
+                }
+            }
+            if let failure { throw failure }
+            return DecodedImage(width: Int(plan.width), height: Int(plan.height), pixels: pixels)
+        }
+    }
+
+    /// Reads the header of `data` and plans the decode for `minimumSize`; the pixel limit applies.
+    func plan(_ data: UnsafeBufferPointer<UInt8>, source: String, minimumSize: MinimumSize) throws(ImageDecodeError) -> himg_plan {
         var options = himg_options()
         (options.min_shorter_side, options.min_width, options.min_height) = minimumSize.requirements
         options.max_pixels = pixelLimit.map { UInt64(clamping: max($0, 1)) } ?? 0
         options.ignore_orientation = appliesOrientation ? 0 : 1
+        var plan = himg_plan()
+        try check(himg_plan_decode(data.baseAddress!, data.count, &options, &plan), source: source)
+        return plan
+    }
 
-        return try bytes.withUnsafeBufferPointer { (data) throws(ImageDecodeError) -> DecodedImage in
-            let base = data.baseAddress ?? UnsafePointer(bitPattern: 1)!  // an empty file still needs a non-null pointer
-            var plan = himg_plan()
-            try check(himg_plan_decode(base, data.count, &options, &plan), source: source)
+    /// `data`, or an empty buffer at a non-null address: the codec takes no null pointer, even for an empty file.
+    static func nonNull(_ data: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+        data.baseAddress == nil ? UnsafeBufferPointer(start: UnsafePointer(bitPattern: 1), count: 0) : data
+    }
 
-            let byteCount = Int(plan.width) * Int(plan.height) * DecodedImage.channelCount
-            var status = himg_status(HIMG_OK)
-            let pixels = [UInt8](unsafeUninitializedCapacity: byteCount) { buffer, initialized in
-                status = himg_decode(base, data.count, &plan, buffer.baseAddress, byteCount)
-                // On failure the buffer may be partly written; hand back nothing rather than garbage.
-                initialized = status == HIMG_OK ? byteCount : 0
-            }
-            try check(status, source: source)
-            return DecodedImage(width: Int(plan.width), height: Int(plan.height), pixels: pixels)
-        }
+    /// Decodes per `plan` into `destination`, which holds `plan.width * plan.height * 3` bytes.
+    func decode(
+        _ data: UnsafeBufferPointer<UInt8>, plan: himg_plan, into destination: UnsafeMutableRawBufferPointer, source: String
+    ) throws(ImageDecodeError) {
+        var plan = plan
+        let status = himg_decode(
+            data.baseAddress!, data.count, &plan, destination.baseAddress?.assumingMemoryBound(to: UInt8.self),
+            destination.count)
+        try check(status, source: source)
     }
 
     /// The one place a codec status becomes a Swift error; reads the message on the failing thread.

@@ -7,8 +7,8 @@
 /// starting with "." (`.DS_Store`, `.ipynb_checkpoints`) are skipped, broken links are skipped,
 /// and an unreadable folder is an error rather than silently missing.
 public struct ImageFolder: Sendable {
-    /// The extensions the decoder reads, lower case, without the dot.
-    public static let defaultExtensions = ["jpeg", "jpg", "png"]
+    /// The extensions the decoder reads, lower case, without the dot; names match in any case.
+    public static let defaultExtensions = ["jpeg", "jpg", "png", "webp", "tif", "tiff", "bmp"]
 
     public let root: String
     public let extensions: [String]

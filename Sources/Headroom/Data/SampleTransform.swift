@@ -26,35 +26,27 @@ public enum SampleTransform: Sendable, Equatable {
             let scale = Double(resolution) / Double(shorter)
             let needed = ImageSize(
                 width: Int((Double(full.width) * scale).rounded(.up)), height: Int((Double(full.height) * scale).rounded(.up)))
-            let image = try decoder.decode(bytes, source: path, minimumSize: scale < 1 ? .size(needed) : .fullResolution)
+            let image = try decoder.decodeTensor(bytes, source: path, minimumSize: scale < 1 ? .size(needed) : .fullResolution)
+            let decoded = ImageSize(width: image.shape[3], height: image.shape[2])
             // The box in the decoded image's coordinates.
-            let sx = Double(image.width) / Double(full.width)
-            let sy = Double(image.height) / Double(full.height)
-            let left = min(image.width - 1, Int(Double(box.left) * sx))
-            let top = min(image.height - 1, Int(Double(box.top) * sy))
-            let width = max(1, min(image.width - left, Int((Double(box.width) * sx).rounded())))
-            let height = max(1, min(image.height - top, Int((Double(box.height) * sy).rounded())))
-            let region = try Self.tensor(image).slice(dim: 2, top..<(top + height)).slice(dim: 3, left..<(left + width))
+            let sx = Double(decoded.width) / Double(full.width)
+            let sy = Double(decoded.height) / Double(full.height)
+            let left = min(decoded.width - 1, Int(Double(box.left) * sx))
+            let top = min(decoded.height - 1, Int(Double(box.top) * sy))
+            let width = max(1, min(decoded.width - left, Int((Double(box.width) * sx).rounded())))
+            let height = max(1, min(decoded.height - top, Int((Double(box.height) * sy).rounded())))
+            let region = try image.slice(dim: 2, top..<(top + height)).slice(dim: 3, left..<(left + width))
             var output = try region.interpolateBilinear(size: (resolution, resolution), antialias: true)
             if random.nextUnitInterval() < 0.5 { output = try output.flipped([3]) }
             return try output.select(dim: 0, index: 0)
         case let .evaluation(cropFraction):
             let resizeTo = Int(Double(resolution) / cropFraction)
-            let image = try decoder.decode(bytes, source: path, minimumSize: .shorterSide(resizeTo))
-            let size = Resize(.shorterSide(resizeTo)).outputSize(for: image.size)
-            let resized = try Self.tensor(image).interpolateBilinear(size: (size.height, size.width), antialias: true)
+            let image = try decoder.decodeTensor(bytes, source: path, minimumSize: .shorterSide(resizeTo))
+            let size = Resize(.shorterSide(resizeTo)).outputSize(for: ImageSize(width: image.shape[3], height: image.shape[2]))
+            let resized = try image.interpolateBilinear(size: (size.height, size.width), antialias: true)
             let box = CenterCrop(resolution).box(for: size)
             return try resized.slice(dim: 2, box.top..<(box.top + box.height)).slice(dim: 3, box.left..<(box.left + box.width))
                 .select(dim: 0, index: 0)
         }
-    }
-
-    /// The decoded HWC pixels as a [1, 3, H, W] view (channels-last in memory, which is
-    /// libtorch's fast layout for uint8 antialiased resizing).
-    static func tensor(_ image: DecodedImage) throws(TorchError) -> Tensor {
-        let pixels = try image.pixels.withUnsafeBytes { raw in
-            Result { () throws(TorchError) in try Tensor(copying: raw, shape: [1, image.height, image.width, 3], dtype: .uint8) }
-        }.get()
-        return try pixels.permuted([0, 3, 1, 2])
     }
 }

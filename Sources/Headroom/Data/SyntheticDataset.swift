@@ -1,69 +1,150 @@
+import Dispatch
 public import Foundation
+import Torch
 
-/// A small labelled image set drawn from a seed: circles, squares and stripes on noisy
-/// backgrounds, written as JPEGs in the train/ and val/ layout the trainer reads. It is the
-/// demo's data and the end-to-end tests' — real files, so decoding, DCT scaling and
+/// A labelled image set drawn from a seed: three kinds of shape (circles, squares, triangles) and
+/// two textures (stripes, checkers), each with its own colours, size, rotation, position, lighting
+/// gradient and noise, written in the train/ and val/ layout the trainer reads. It is the demo's data,
+/// the loader benchmark's and the end-to-end tests' — real files, so decoding, DCT scaling and
 /// cropping all run.
+///
+/// Every image is drawn from its own random stream (seed, class, split, index) with libtorch's
+/// elementwise arithmetic, so the same seed gives the same bytes whatever the thread count, and a
+/// set of hundreds of 1024×768 images takes seconds.
 public struct SyntheticDataset: Sendable {
-    public static let classNames = ["circles", "squares", "stripes"]
+    /// Class folders, in ImageFolder's (code point) order, so a class's index is its position here.
+    public static let classNames = ["checkers", "circles", "squares", "stripes", "triangles"]
 
+    /// How the images are stored.
+    public enum FileFormat: String, Sendable, CaseIterable {
+        /// JPEG (quality 90), with every fourth image of a class a PNG.
+        case mixed
+        case jpeg
+        case png
+        /// Lossy WebP (quality 90).
+        case webp
+
+        /// The encoding of image `index` of a class.
+        func encoding(ofImage index: Int) -> ImageEncoder.Format {
+            switch self {
+            case .mixed: index % 4 == 3 ? .png(fast: true) : .jpeg(quality: 90)
+            case .jpeg: .jpeg(quality: 90)
+            case .png: .png(fast: true)
+            case .webp: .webp(quality: 90)
+            }
+        }
+    }
+
+    /// The classes to write, a subset of `classNames` (tests that need a small set take fewer).
+    public var classes = SyntheticDataset.classNames
     public var trainPerClass = 48
     public var validationPerClass = 16
     public var width = 160
     public var height = 120
     public var seed: UInt64 = 0
+    public var format = FileFormat.mixed
+    /// Images drawn at once (each on one libtorch thread).
+    public var threads = ProcessInfo.processInfo.activeProcessorCount
 
     public init() {}
 
-    /// Writes the set under `root` (root/train/<class>/NNNN.jpg, root/val/…) unless it is
-    /// already there; returns the train and val folders.
+    /// Writes the set under `root` (root/train/<class>/NNNN.jpg, root/val/…), keeping files already
+    /// there; returns the train and val folders. Throws, writing nothing, when train/ or val/ hold
+    /// files this set would not write (another seed's count, format or classes, an older version's
+    /// set): a mixture would be neither set.
     @discardableResult
     public func write(to root: URL) throws -> (train: URL, validation: URL) {
         let train = root.appendingPathComponent("train")
         let validation = root.appendingPathComponent("val")
+        var expected: [(file: URL, label: Int, stream: Int, encoding: ImageEncoder.Format)] = []
         for (split, perClass, offset) in [(train, trainPerClass, 0), (validation, validationPerClass, 1_000_000)] {
-            for (label, name) in Self.classNames.enumerated() {
-                let folder = split.appendingPathComponent(name)
-                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            for name in classes {
+                guard let label = Self.classNames.firstIndex(of: name) else { throw SyntheticDatasetError.unknownClass(name) }
                 for index in 0..<perClass {
-                    let file = folder.appendingPathComponent(String(format: "%04d.jpg", index))
-                    if FileManager.default.fileExists(atPath: file.path) { continue }
-                    var random = DeterministicRandom(seed: seed, epoch: label, index: offset + index)
-                    let image = draw(label: label, random: &random)
-                    try Data(JPEGEncoder.encode(image, quality: 88)).write(to: file, options: .atomic)
+                    let encoding = format.encoding(ofImage: index)
+                    let file = split.appendingPathComponent(name).appendingPathComponent(
+                        String(format: "%04d.", index) + encoding.fileExtension)
+                    expected.append((file, label, offset + index, encoding))
                 }
             }
         }
+        let foreign = Self.files(under: [train, validation]).subtracting(expected.map(\.file.path)).sorted()
+        guard foreign.isEmpty else { throw SyntheticDatasetError.otherFiles(root: root.path, examples: foreign) }
+        for name in classes {
+            for split in [train, validation] {
+                try FileManager.default.createDirectory(at: split.appendingPathComponent(name), withIntermediateDirectories: true)
+            }
+        }
+        let missing = expected.filter { !FileManager.default.fileExists(atPath: $0.file.path) }
+        let failure = FirstError()
+        let jobs = missing
+        let threads = max(1, min(threads, jobs.count))
+        DispatchQueue.concurrentPerform(iterations: threads) { thread in
+            withSingleThreadedTorch {
+                for job in stride(from: thread, to: jobs.count, by: threads).map({ jobs[$0] }) {
+                    do {
+                        var random = DeterministicRandom(seed: seed, epoch: job.label, index: job.stream)
+                        let image = try draw(label: job.label, random: &random)
+                        try Data(ImageEncoder.encode(image, as: job.encoding)).write(to: job.file, options: .atomic)
+                    } catch {
+                        failure.record(error)
+                    }
+                }
+            }
+        }
+        if let error = failure.value { throw error }
         return (train, validation)
     }
+}
 
-    /// One image of class `label`.
-    func draw(label: Int, random: inout DeterministicRandom) -> DecodedImage {
-        var pixels = [UInt8](repeating: 0, count: width * height * 3)
-        let background = (0..<3).map { _ in random.nextUniform(from: 40, to: 215) }
-        let foreground = background.map { $0 > 128 ? $0 - 100 : $0 + 100 }
-        let centerX = random.nextUniform(from: 0.3, to: 0.7) * Double(width)
-        let centerY = random.nextUniform(from: 0.3, to: 0.7) * Double(height)
-        let radius = random.nextUniform(from: 0.18, to: 0.35) * Double(min(width, height))
-        let period = random.nextUniform(from: 8, to: 20)
-        let angle = random.nextUniform(from: 0, to: Double.pi)
-        for y in 0..<height {
-            for x in 0..<width {
-                let dx = Double(x) - centerX
-                let dy = Double(y) - centerY
-                let inside: Bool
-                switch label {
-                case 0: inside = dx * dx + dy * dy <= radius * radius
-                case 1: inside = abs(dx) <= radius * 0.85 && abs(dy) <= radius * 0.85
-                default: inside = (dx * cos(angle) + dy * sin(angle)).truncatingRemainder(dividingBy: period).magnitude < period / 2
-                }
-                let base = inside ? foreground : background
-                for channel in 0..<3 {
-                    let noise = random.nextUniform(from: -18, to: 18)
-                    pixels[(y * width + x) * 3 + channel] = UInt8(max(0, min(255, base[channel] + noise)))
+extension SyntheticDataset {
+    /// Every file below `folders` (hidden names skipped), by path; a missing folder has none.
+    static func files(under folders: [URL]) -> Set<String> {
+        var files = Set<String>()
+        for folder in folders {
+            guard let names = try? FileManager.default.subpathsOfDirectory(atPath: folder.path) else { continue }
+            for name in names where !name.split(separator: "/").contains(where: { $0.hasPrefix(".") }) {
+                let path = folder.appendingPathComponent(name).path
+                var isDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
+                    files.insert(path)
                 }
             }
         }
-        return DecodedImage(width: width, height: height, pixels: pixels)
+        return files
+    }
+}
+
+public enum SyntheticDatasetError: Error, CustomStringConvertible {
+    case unknownClass(String)
+    case otherFiles(root: String, examples: [String])
+
+    public var description: String {
+        switch self {
+        case .unknownClass(let name):
+            "no generated class is called \(name); the classes are \(SyntheticDataset.classNames.joined(separator: ", "))"
+        case let .otherFiles(root, examples):
+            "\(root) holds \(examples.count) files this set would not write (another set, or an older Headroom's), "
+                + "e.g. \(examples.prefix(3).joined(separator: ", ")); remove the folder or write the set elsewhere"
+        }
+    }
+}
+
+/// The first error any drawing thread met.
+private final class FirstError: @unchecked Sendable {
+    // @unchecked: `error` is guarded by `lock`.
+    private let lock = NSLock()
+    private var error: (any Error)?
+
+    func record(_ error: any Error) {
+        lock.lock()
+        defer { lock.unlock() }
+        if self.error == nil { self.error = error }
+    }
+
+    var value: (any Error)? {
+        lock.lock()
+        defer { lock.unlock() }
+        return error
     }
 }

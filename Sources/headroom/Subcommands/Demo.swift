@@ -7,9 +7,9 @@ struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train on a generated image set under a tight memory budget: planning, OOM recovery, report.",
         discussion: """
-            Writes a small three-class image set (circles, squares, stripes) as JPEGs, then trains ResNet-18 \
-            on it with progressive resizing (128 px, then 224 px) and a memory budget small enough that the \
-            planner must accumulate. Halfway through, another tenant takes part of the budget for a few steps \
+            Writes a small five-class image set (checkers, circles, squares, stripes, triangles; 160x120 JPEGs \
+            and PNGs), then trains ResNet-18 on it with progressive resizing (128 px, then 224 px) and a memory \
+            budget small enough that the planner must accumulate. Halfway through, another tenant takes part of the budget for a few steps \
             (simulated): the run recovers from the out-of-memory errors without losing a sample, then grows back.
             """
     )
@@ -35,7 +35,11 @@ struct Demo: ParsableCommand {
         let printer = ProgressPrinter()
         let root = URL(fileURLWithPath: data)
         printer.say("writing the demo images to \(root.path)")
-        let (train, validation) = try SyntheticDataset().write(to: root)
+        // 145 training images: 9 steps of 16 per epoch, as the pressure schedule below counts.
+        var dataset = SyntheticDataset()
+        dataset.trainPerClass = 29
+        dataset.validationPerClass = 10
+        let (train, validation) = try dataset.write(to: root)
         let runDirectory = URL(fileURLWithPath: out)
         try? FileManager.default.removeItem(at: runDirectory)
 

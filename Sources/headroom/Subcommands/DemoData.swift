@@ -1,12 +1,19 @@
-import ArgumentParser
+public import ArgumentParser
 import Foundation
-import Headroom
+public import Headroom
+
+extension SyntheticDataset.FileFormat: ExpressibleByArgument {}
 
 struct DemoData: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo-data",
-        abstract: "Write a generated three-class JPEG image set (train/ and val/) for trying Headroom out.",
-        discussion: "The same seed gives the same images. Existing files are kept, so it is quick to run again."
+        abstract: "Write a generated image set (train/ and val/) of five classes for trying Headroom out.",
+        discussion: """
+            Five learnable classes — circles, squares and triangles on plain backgrounds, stripes and checkers \
+            filling the frame — each image with its own colours, scale, rotation, position, lighting and noise. \
+            By default 1024x768, JPEG with every fourth image a PNG. The same seed gives the same bytes. \
+            Existing files are kept, so it is quick to run again; a folder holding another set's files is refused.
+            """
     )
 
     @Argument(help: "The folder to write train/ and val/ into.")
@@ -22,10 +29,13 @@ struct DemoData: ParsableCommand {
     var valPerClass = 16
 
     @Option(help: "Image width in pixels.")
-    var width = 160
+    var width = 1024
 
     @Option(help: "Image height in pixels.")
-    var height = 120
+    var height = 768
+
+    @Option(help: "File format: mixed (JPEG, every fourth image PNG), jpeg, png or webp.")
+    var format = SyntheticDataset.FileFormat.mixed
 
     func validate() throws {
         guard trainPerClass >= 1, valPerClass >= 1 else { throw ValidationError("each class needs at least one image") }
@@ -39,6 +49,7 @@ struct DemoData: ParsableCommand {
         dataset.validationPerClass = valPerClass
         dataset.width = width
         dataset.height = height
+        dataset.format = format
         let (train, validation) = try dataset.write(to: URL(fileURLWithPath: directory))
         print("wrote \(train.path) and \(validation.path): \(SyntheticDataset.classNames.joined(separator: ", "))")
     }

@@ -6,10 +6,10 @@ struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Classify images: the most likely classes of each, with their probabilities.",
         discussion: """
-            Each IMAGE_OR_DIR is an image file, or a folder whose images (.jpg, .jpeg, .png, at any depth) are all \
-            classified. Images are prepared as in validation and classified in batches; probabilities are the \
-            softmax of the logits. An image that cannot be read or decoded is reported on stderr (and as a row \
-            with an error in --json and --csv) and the others go on.
+            Each IMAGE_OR_DIR is an image file, or a folder whose images (.jpg, .jpeg, .png, .webp, .tif, .tiff, \
+            .bmp, in any case, at any depth) are all classified. Images are prepared as in validation and \
+            classified in batches; probabilities are the softmax of the logits. An image that cannot be read or \
+            decoded is reported on stderr (and as a row with an error in --json and --csv) and the others go on.
 
             Exit status: 0 when every image was classified; 1 when some could not be; 2 when nothing could run \
             (unreadable checkpoint, no images found); 64 for invalid options.
@@ -44,7 +44,7 @@ struct Predict: ParsableCommand {
         try reportingFailures(of: "predict") {
             let files = try ImageFiles.expand(inputs)
             guard !files.isEmpty else {
-                printError("headroom predict: no images (.jpg, .jpeg, .png) found in \(inputs.joined(separator: ", "))")
+                printError("headroom predict: no images (\(Self.extensionList)) found in \(inputs.joined(separator: ", "))")
                 throw ExitCode(2)
             }
             let classifier = try options.classifier(at: checkpoint)
@@ -73,6 +73,9 @@ struct Predict: ParsableCommand {
     }
 
     /// 0 when every image was classified, 1 when any failed.
+    /// ".jpg, .jpeg, …": the extensions a folder is searched for.
+    static let extensionList = ImageFolder.defaultExtensions.map { "." + $0 }.joined(separator: ", ")
+
     static func exitCode(for predictions: [Prediction]) -> ExitCode {
         predictions.allSatisfy(\.isSuccessful) ? .success : .failure
     }

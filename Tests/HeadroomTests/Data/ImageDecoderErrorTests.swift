@@ -22,6 +22,14 @@ struct ImageDecoderErrorTests {
         ("png-corrupt.png", .corrupt),
         ("png-truncated.png", .truncated),
         ("png-huge-dimensions.png", .tooManyPixels),
+        ("webp-truncated.webp", .truncated),
+        ("webp-huge-dimensions.webp", .tooManyPixels),
+        ("webp-animated.webp", .unsupportedFormat),
+        ("tiff-truncated.tif", .truncated),
+        ("tiff-huge-dimensions.tif", .tooManyPixels),
+        ("bmp-truncated.bmp", .truncated),
+        ("bmp-huge-dimensions.bmp", .tooManyPixels),
+        ("bmp-rle8.bmp", .unsupportedFormat),
     ])
     func brokenFile(name: String, kind: ImageDecodeError.Kind) throws {
         let error = try decodeError(name)
@@ -48,7 +56,7 @@ struct ImageDecoderErrorTests {
     }
 
     @Test("the pixel limit applies to the full-resolution header, at the boundary", arguments: [
-        "jpeg-baseline.jpg", "png-rgb.png",
+        "jpeg-baseline.jpg", "png-rgb.png", "webp-lossy.webp", "tiff-rgb-lzw.tif", "bmp-rgb24.bmp",
     ])
     func pixelLimitBoundary(name: String) throws {
         let pixels = 32 * 24
@@ -64,6 +72,7 @@ struct ImageDecoderErrorTests {
 
     @Test("every truncation of a valid file decodes or throws, never crashes", arguments: [
         "jpeg-baseline.jpg", "jpeg-progressive.jpg", "png-interlaced.png", "png-palette-trns.png",
+        "webp-lossy.webp", "webp-lossless.webp", "tiff-rgb-lzw.tif", "bmp-palette8.bmp",
     ])
     func everyPrefix(name: String) throws {
         let bytes = try ImageFixtures.bytes(name)
@@ -80,7 +89,10 @@ struct ImageDecoderErrorTests {
         #expect(failures >= bytes.count - 12)
     }
 
-    @Test("random byte damage decodes or throws, never crashes", arguments: ["jpeg-cmyk.jpg", "png-rgb16.png"])
+    @Test("random byte damage decodes or throws, never crashes", arguments: [
+        "jpeg-cmyk.jpg", "png-rgb16.png", "webp-lossy.webp", "webp-lossless-rgba.webp", "tiff-rgba-deflate.tif",
+        "tiff-palette.tif", "bmp-rgba32.bmp", "bmp-palette8.bmp",
+    ])
     func randomDamage(name: String) throws {
         let original = try ImageFixtures.bytes(name)
         var random = DeterministicRandom(seed: 7)

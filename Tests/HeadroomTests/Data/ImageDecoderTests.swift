@@ -1,5 +1,7 @@
+import Foundation
 import Headroom
 import Testing
+import Torch
 
 @Suite("ImageDecoder against Pillow")
 struct ImageDecoderTests {
@@ -59,6 +61,30 @@ struct ImageDecoderTests {
         let stored = try ImageDecoder(appliesOrientation: false).decode(fileAtPath: path)
         for (x, y) in [(0, 0), (5, 3), (23, 15)] {
             #expect(oriented[x, y] == stored[stored.width - 1 - x, stored.height - 1 - y])
+        }
+    }
+
+    @Test("decoding into a tensor gives the bytes of decoding into an array, scaled and oriented alike", arguments: [
+        ("jpeg-64x48.jpg", ImageDecoder.MinimumSize.shorterSide(12)), ("jpeg-orientation-6.jpg", .fullResolution),
+        ("png-exif-orientation-6.png", .fullResolution), ("webp-lossy.webp", .shorterSide(4)), ("bmp-palette8.bmp", .fullResolution),
+    ])
+    func tensorMatchesArray(name: String, minimumSize: ImageDecoder.MinimumSize) throws {
+        let bytes = try ImageFixtures.bytes(name)
+        let image = try decoder.decode(bytes, source: name, minimumSize: minimumSize)
+        let tensor = try decoder.decodeTensor(bytes, source: name, minimumSize: minimumSize)
+        #expect(tensor.shape == [1, 3, image.height, image.width])
+        // [1, 3, H, W] channels-last: back to HWC order, the array's.
+        #expect(try tensor.permuted([0, 2, 3, 1]).contiguous().bytes() == image.pixels)
+    }
+
+    @Test("a file is read whole, including one whose size the system reports as 0")
+    func readsWholeFiles() throws {
+        let name = "jpeg-64x48.jpg"
+        #expect(try decoder.readFile(atPath: ImageFixtures.path(name)) == (try ImageFixtures.bytes(name)))
+        let status = "/proc/self/status"
+        if FileManager.default.fileExists(atPath: status) {
+            let text = String(decoding: try decoder.readFile(atPath: status), as: UTF8.self)
+            #expect(text.hasPrefix("Name:") && text.contains("\nVmRSS:"), "\(text.prefix(200))")
         }
     }
 

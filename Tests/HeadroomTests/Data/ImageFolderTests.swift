@@ -64,6 +64,15 @@ struct ImageFolderTests {
         #expect(dataset.samples.map(\.path) == [directory.path + "/root/a/x.WebP"])
     }
 
+    @Test("every format the decoder reads is found by default, in any case")
+    func defaultExtensions() throws {
+        let directory = try TemporaryDirectory()
+        let names = ["a.BMP", "b.JPEG", "c.Jpg", "d.PNG", "e.TIF", "f.Tiff", "g.WebP", "h.gif", "i.txt"]
+        for name in names { try directory.write("root/a/\(name)") }
+        let dataset = try ImageFolder(root: directory.path + "/root").scan()
+        #expect(dataset.samples.map(\.path) == names.dropLast(2).map { directory.path + "/root/a/" + $0 })
+    }
+
     @Test("class folders without images are named in the error")
     func emptyClasses() throws {
         let directory = try TemporaryDirectory()
@@ -72,7 +81,7 @@ struct ImageFolderTests {
         try directory.makeDirectory("root/c")
         let root = directory.path + "/root"
         let error = try #require(throws: DatasetError.self) { try ImageFolder(root: root).scan() }
-        #expect(error == .emptyClasses(root: root, classes: ["b", "c"], extensions: ["jpeg", "jpg", "png"]))
+        #expect(error == .emptyClasses(root: root, classes: ["b", "c"], extensions: ImageFolder.defaultExtensions))
         #expect(error.description.contains("class folders b, c"))
     }
 

@@ -6,19 +6,19 @@ struct JPEGScalingTests {
     let decoder = ImageDecoder()
     let path = ImageFixtures.path("jpeg-64x48.jpg")
 
-    @Test("the smallest factor meeting the minimum is chosen", arguments: [
-        // libjpeg-turbo's factors <= 1 are n/8; sizes round up (TJSCALED).
+    @Test("the smallest of 1/8, 1/4, 1/2 and 1 meeting the minimum is chosen", arguments: [
+        // Only the factors with SIMD IDCTs (PIL's draft() scales); sizes round up (TJSCALED).
         (ImageDecoder.MinimumSize.shorterSide(6), ImageSize(width: 8, height: 6)),      // 1/8
         (.shorterSide(7), ImageSize(width: 16, height: 12)),                            // 1/4
         (.shorterSide(12), ImageSize(width: 16, height: 12)),                           // 1/4
-        (.shorterSide(13), ImageSize(width: 24, height: 18)),                           // 3/8
-        (.shorterSide(19), ImageSize(width: 32, height: 24)),                           // 1/2
-        (.shorterSide(25), ImageSize(width: 40, height: 30)),                           // 5/8
-        (.shorterSide(42), ImageSize(width: 56, height: 42)),                           // 7/8
-        (.shorterSide(43), ImageSize(width: 64, height: 48)),                           // 1
+        (.shorterSide(13), ImageSize(width: 32, height: 24)),                           // 1/2, not 3/8
+        (.shorterSide(24), ImageSize(width: 32, height: 24)),                           // 1/2
+        (.shorterSide(25), ImageSize(width: 64, height: 48)),                           // 1, not 5/8
+        (.shorterSide(48), ImageSize(width: 64, height: 48)),                           // 1
         (.shorterSide(500), ImageSize(width: 64, height: 48)),                          // never upscaled
-        (.size(ImageSize(width: 17, height: 1)), ImageSize(width: 24, height: 18)),     // width decides
-        (.size(ImageSize(width: 1, height: 31)), ImageSize(width: 48, height: 36)),     // height decides: 3/4
+        (.size(ImageSize(width: 17, height: 1)), ImageSize(width: 32, height: 24)),     // width decides
+        (.size(ImageSize(width: 1, height: 13)), ImageSize(width: 32, height: 24)),     // height decides
+        (.size(ImageSize(width: 16, height: 12)), ImageSize(width: 16, height: 12)),    // both exactly met: 1/4
         (.fullResolution, ImageSize(width: 64, height: 48)),
     ])
     func chosenSize(minimum: ImageDecoder.MinimumSize, expected: ImageSize) throws {
@@ -37,10 +37,11 @@ struct JPEGScalingTests {
 
     @Test("minimum sizes refer to the oriented image")
     func minimumFollowsOrientation() throws {
-        // Stored 24x16, shown 16x24 (orientation 6). A shown width of 12 needs 3/4 of the stored height.
+        // Stored 24x16, shown 16x24 (orientation 6). A shown width of 5 needs 1/2 of the stored height
+        // (8 px), where reading it as the stored width would allow 1/4 (6 px).
         let image = try decoder.decode(fileAtPath: ImageFixtures.path("jpeg-orientation-6.jpg"),
-                                       minimumSize: .size(ImageSize(width: 12, height: 1)))
-        #expect(image.size == ImageSize(width: 12, height: 18))
+                                       minimumSize: .size(ImageSize(width: 5, height: 1)))
+        #expect(image.size == ImageSize(width: 8, height: 12))
     }
 
     @Test("PNGs are never scaled")

@@ -41,7 +41,7 @@ import Torch
         #expect(predictions.map(\.path) == files)
         let broken = try #require(predictions.first { $0.path.hasSuffix("/x.jpg") })
         #expect(!broken.isSuccessful && broken.classes.isEmpty)
-        #expect(broken.error?.contains("not a JPEG or PNG") == true)
+        #expect(broken.error?.contains("not an image Headroom reads") == true)
         #expect(broken.error?.hasPrefix(broken.path) == false, "the path is not repeated in the reason")
         let predicted = predictions.filter(\.isSuccessful)
         #expect(predicted.count == 4)
@@ -60,7 +60,7 @@ import Torch
         let together = try classifier.predict(files: files, imageSize: InferenceFixture.resolution, topK: 10, batchSize: 6)
         let alone = try classifier.predict(files: [files[3]], imageSize: InferenceFixture.resolution, topK: 10)
         for prediction in together {
-            #expect(prediction.classes.count == 3, "top-k is capped at the class count")
+            #expect(prediction.classes.count == SyntheticDataset.classNames.count, "top-k is capped at the class count")
             #expect(abs(prediction.classes.map(\.probability).reduce(0, +) - 1) < 1e-5)
         }
         #expect(alone[0].classes.map(\.name) == together[3].classes.map(\.name))
@@ -77,7 +77,7 @@ import Torch
         try Device.installCountingCPUAllocator()
         let classifier = try Classifier(contentsOf: fixture.modelFile)
         let files = try FileManager.default.subpathsOfDirectory(atPath: fixture.train.path).filter { $0.hasSuffix(".jpg") }.sorted()
-            .map { fixture.train.appendingPathComponent($0).path }
+            .prefix(12).map { fixture.train.appendingPathComponent($0).path }
         try #require(files.count == 12)
         let expected = try classifier.predict(files: files, imageSize: 160, topK: 3, batchSize: 12)
 
