@@ -7,10 +7,11 @@ import Torch
 @Suite(.serialized) struct ProcessGroupTests {
     /// Runs `body(rank)` for ranks 0 and 1 concurrently, each with its own process group.
     private func withTwoRanks<T: Sendable>(
-        timeout: Double = 20, _ body: @escaping @Sendable (ProcessGroup) throws -> T
+        timeout: Double = 20, holdingGroups: Bool = true, _ body: @escaping @Sendable (ProcessGroup) throws -> T
     ) throws -> [T] {
         let port = freeTCPPort()
         let results = Results<T>()
+        let groups = Results<ProcessGroup>()
         // Two threads of their own: each rank blocks in the rendezvous until the other arrives.
         let done = DispatchGroup()
         for rank in 0..<2 {
@@ -19,12 +20,17 @@ import Torch
                 results.set(rank, Result {
                     let group = try ProcessGroup(
                         host: "127.0.0.1", port: port, rank: rank, worldSize: 2, timeoutSeconds: timeout, hostsStore: rank == 0)
+                    if holdingGroups { groups.set(rank, .success(group)) }
                     return try body(group)
                 })
                 done.leave()
             }
         }
         done.wait()
+        // Both ranks are done before either group goes, the store's host last, as separate
+        // processes would end: tearing one down while its peer still runs is another test's.
+        groups.clear(1)
+        groups.clear(0)
         for case let .failure(error)? in results.values { print("rank failed: \(error)") }
         return try results.values.map { try $0!.get() }
     }
@@ -73,7 +79,7 @@ import Torch
 
     @Test func aPeerThatLeavesMakesTheOtherFailNotHang() throws {
         let started = Date()
-        let outcomes = try withTwoRanks(timeout: 10) { group -> String? in
+        let outcomes = try withTwoRanks(timeout: 10, holdingGroups: false) { group -> String? in
             if group.rank == 1 { return nil }  // rank 1's group is destroyed on return
             Thread.sleep(forTimeInterval: 0.5)
             let tensor = try Tensor([Float(1)], shape: [1])
@@ -126,4 +132,5 @@ private final class Results<T>: @unchecked Sendable {
         values[index] = value
         lock.unlock()
     }
+    func clear(_ index: Int) { set(index, .failure(CancellationError())) }
 }
