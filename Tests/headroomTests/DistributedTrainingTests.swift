@@ -13,6 +13,7 @@ import Torch
     init() throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("headroom-dist-\(UUID())")
         var dataset = SyntheticDataset()
+        dataset.classes = ["circles", "squares", "stripes"]  // the three-class sizes the steps below count on
         dataset.trainPerClass = 8  // 24 samples: three steps of 8
         dataset.validationPerClass = 1
         dataset.width = 40
@@ -75,6 +76,7 @@ import Torch
     @Test func anOutOfMemoryOnOneRankIsRecoveredThereWithoutDeadlock() throws {
         // One step of 32 at 160 px: shares of 16, where activations outweigh accumulation.
         var dataset = SyntheticDataset()
+        dataset.classes = ["circles", "squares", "stripes"]  // the three-class sizes the steps below count on
         dataset.trainPerClass = 11
         dataset.validationPerClass = 1
         dataset.width = 40
@@ -125,6 +127,7 @@ import Torch
         let port = freeTCPPort()
         // 12 steps of 8 on 96 samples, a checkpoint after every step.
         var dataset = SyntheticDataset()
+        dataset.classes = ["circles", "squares", "stripes"]  // the three-class sizes the steps below count on
         dataset.trainPerClass = 32
         dataset.validationPerClass = 1
         dataset.width = 40
@@ -175,8 +178,9 @@ import Torch
         #expect(collector.steps.first?.stepInEpoch == saved.stepInEpoch + 1)
         #expect(after == Array(order.indices[(saved.stepInEpoch * 8)..<96]))
         #expect((before + after).sorted() == Array(0..<96))
-        // Both resumed runs end at the same weights.
-        expectSameWeights(try weights(of: run), try weights(of: copy))
+        // Both resumed runs end at the same weights, up to ten steps of gradient sums taken
+        // in another order (three ranks against one); the sample order is checked exactly above.
+        expectSameWeights(try weights(of: run), try weights(of: copy), tolerance: 3e-4)
     }
 
     @Test func aTakenPortIsAClearError() throws {
@@ -220,6 +224,7 @@ import Torch
 
     @Test func ctrlCStopsEveryWorkerAfterTheSameStepWithACheckpoint() throws {
         var dataset = SyntheticDataset()
+        dataset.classes = ["circles", "squares", "stripes"]  // the three-class sizes the steps below count on
         dataset.trainPerClass = 32
         dataset.validationPerClass = 1
         dataset.width = 40
