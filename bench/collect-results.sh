@@ -3,7 +3,7 @@
 cd "$(dirname "$0")/.."
 echo "# Benchmark results"
 echo
-echo "Measured on $(date -u +%Y-%m-%d) by the scripts \`make bench\` runs, on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB."
+echo "Gathered on $(date -u +%Y-%m-%d) from the last run of each script \`make bench\` runs (a section is as old as its script's last run), on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB."
 echo "PyTorch peer: torch 2.11.0 + torchvision 0.26.0 (the libtorch Headroom links). Rerun: \`make bench\`."
 echo
 echo "## Memory planner (\`bench/memory_planner.py\`)"
