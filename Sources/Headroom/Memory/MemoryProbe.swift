@@ -63,6 +63,8 @@ public final class MemoryProbe {
         self.snapshot = nil
         try snapshot.restore(into: step)
         try step.device.setMemoryBudget(bytes: budgetBytes)
+        // The probes' block sizes will not come back; training's will be cached anew.
+        try step.device.emptyCache()
     }
 
     /// Bytes the trainable parameters' gradients take: what an accumulating step holds.
