@@ -79,9 +79,8 @@ import TorchOptim
         return try Device.cpu.memoryStatistics().peakBytes - before
     }
 
-    /// Measured here: 0.52 of the plain peak with every segment, 0.72 with the stem alone.
-    /// What is left is mostly the stem's own recompute (conv1's 64 channels at half
-    /// resolution, BatchNorm, the max-pool's backward).
+    /// Measured here: 0.50 of the plain peak with every segment (the stem banded), 0.72 with
+    /// the stem alone. What is left is a layer1 block's recompute on top of the saved inputs.
     @Test func checkpointingEverySegmentCutsTheActivationPeak() throws {
         let plain = try activationPeak(checkpointing: [], resolution: 384)
         let stem = try activationPeak(checkpointing: [.stem], resolution: 384)
