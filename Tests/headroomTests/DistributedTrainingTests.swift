@@ -10,14 +10,21 @@ import Torch
     let root: URL
     let data: URL
 
-    init() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("headroom-dist-\(UUID())")
+    /// Three classes of 40×40 images, `perClass` each for training and one for validation:
+    /// the sizes the step counts below are written for.
+    static func smallDataset(perClass: Int) -> SyntheticDataset {
         var dataset = SyntheticDataset()
-        dataset.classes = ["circles", "squares", "stripes"]  // the three-class sizes the steps below count on
-        dataset.trainPerClass = 8  // 24 samples: three steps of 8
+        dataset.classes = ["circles", "squares", "stripes"]
+        dataset.trainPerClass = perClass
         dataset.validationPerClass = 1
         dataset.width = 40
         dataset.height = 40
+        return dataset
+    }
+
+    init() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("headroom-dist-\(UUID())")
+        let dataset = Self.smallDataset(perClass: 8)  // 24 samples: three steps of 8
         data = root.appendingPathComponent("data")
         _ = try dataset.write(to: data)
     }
@@ -75,12 +82,7 @@ import Torch
 
     @Test func anOutOfMemoryOnOneRankIsRecoveredThereWithoutDeadlock() throws {
         // One step of 32 at 160 px: shares of 16, where activations outweigh accumulation.
-        var dataset = SyntheticDataset()
-        dataset.classes = ["circles", "squares", "stripes"]  // the three-class sizes the steps below count on
-        dataset.trainPerClass = 11
-        dataset.validationPerClass = 1
-        dataset.width = 40
-        dataset.height = 40
+        let dataset = Self.smallDataset(perClass: 11)
         let images = root.appendingPathComponent("oom-data")
         _ = try dataset.write(to: images)
         func options(_ out: URL, micro: Int, budget: Int? = nil) -> [String] {
@@ -126,12 +128,7 @@ import Torch
         let run = root.appendingPathComponent("killed")
         let port = freeTCPPort()
         // 12 steps of 8 on 96 samples, a checkpoint after every step.
-        var dataset = SyntheticDataset()
-        dataset.classes = ["circles", "squares", "stripes"]  // the three-class sizes the steps below count on
-        dataset.trainPerClass = 32
-        dataset.validationPerClass = 1
-        dataset.width = 40
-        dataset.height = 40
+        let dataset = Self.smallDataset(perClass: 32)
         let bigger = root.appendingPathComponent("bigger")
         _ = try dataset.write(to: bigger)
         func options(micro: Int) -> [String] {
@@ -223,12 +220,7 @@ import Torch
     }
 
     @Test func ctrlCStopsEveryWorkerAfterTheSameStepWithACheckpoint() throws {
-        var dataset = SyntheticDataset()
-        dataset.classes = ["circles", "squares", "stripes"]  // the three-class sizes the steps below count on
-        dataset.trainPerClass = 32
-        dataset.validationPerClass = 1
-        dataset.width = 40
-        dataset.height = 40
+        let dataset = Self.smallDataset(perClass: 32)
         let images = root.appendingPathComponent("interrupt-data")
         _ = try dataset.write(to: images)
         let out = root.appendingPathComponent("interrupted")
