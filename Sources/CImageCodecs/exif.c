@@ -1,4 +1,6 @@
-/* EXIF orientation: reading the tag from a TIFF-structured block and undoing it on RGB pixels. */
+/* Orientation: reading the EXIF tag from a TIFF-structured block, and undoing it on RGB pixels
+ * through a scratch buffer the full-resolution decoders write into. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -71,4 +73,23 @@ himg_status himg_orient_rgb(const uint8_t *src, int32_t width, int32_t height, i
     }
   }
   return HIMG_OK;
+}
+
+himg_status himg_decode_target(const himg_plan *plan, uint8_t *pixels, uint8_t **target, uint8_t **scratch) {
+  *scratch = NULL;
+  *target = pixels;
+  if (plan->orientation == 1) return HIMG_OK;
+  const size_t count = (size_t)plan->width * (size_t)plan->height;
+  *scratch = malloc(count * 3);
+  if (*scratch == NULL) return himg_fail(HIMG_ERROR_OUT_OF_MEMORY, "cannot allocate %zu pixels", count);
+  *target = *scratch;
+  return HIMG_OK;
+}
+
+himg_status himg_finish_orientation(const himg_plan *plan, himg_status status, uint8_t *scratch, uint8_t *pixels) {
+  if (status == HIMG_OK && scratch != NULL) {
+    status = himg_orient_rgb(scratch, himg_stored_width(plan), himg_stored_height(plan), plan->orientation, pixels);
+  }
+  free(scratch);
+  return status;
 }
