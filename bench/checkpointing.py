@@ -23,8 +23,7 @@ import subprocess
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-HEADROOM = os.path.join(ROOT, ".build", "debug", "headroom")
+from common import HEADROOM, ROOT, write_result
 
 PYTORCH_STEP = """
 import sys, torch, torchvision
@@ -158,9 +157,7 @@ def main():
     ]
     table = "\n".join(lines)
     print(table)
-    os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
-    with open(os.path.join(ROOT, "bench", "results", "checkpointing.md"), "w") as file:
-        file.write(table + "\n")
+    write_result("checkpointing.md", table)
 
 
 if __name__ == "__main__":

@@ -23,8 +23,7 @@ import subprocess
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-HEADROOM = os.path.join(ROOT, ".build", "debug", "headroom")
+from common import HEADROOM, ROOT, write_result
 ELEMENTS = 11_689_512  # resnet18 with 1000 classes
 
 PEER = r'''
@@ -154,9 +153,7 @@ def main():
         f"| {1000 * min(ours):.1f} ms | {1000 * min(theirs):.1f} ms | {min(ours) / min(theirs):.2f} |",
     ])
     print(text)
-    os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
-    with open(os.path.join(ROOT, "bench", "results", "distributed.md"), "w") as f:
-        f.write(text + "\n")
+    write_result("distributed.md", text)
 
 
 if __name__ == "__main__":

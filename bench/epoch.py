@@ -18,8 +18,7 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-HEADROOM = os.path.join(ROOT, ".build", "debug", "headroom")
+from common import HEADROOM, ROOT, write_result
 
 PYTORCH_RECIPE = r'''
 import sys, torch, torchvision
@@ -86,9 +85,7 @@ def main():
         f"| {min(peer):.1f} s | {min(ours):.1f} s | {min(peer) / min(ours):.2f}× |",
     ])
     print(text)
-    os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
-    with open(os.path.join(ROOT, "bench", "results", "epoch.md"), "w") as f:
-        f.write(text + "\n")
+    write_result("epoch.md", text)
 
 
 if __name__ == "__main__":

@@ -20,8 +20,7 @@ import torch
 import torchvision
 from torchvision import transforms
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-HEADROOM = os.path.join(ROOT, ".build", "debug", "headroom")
+from common import HEADROOM, ROOT, write_result
 
 
 def pytorch_rate(root, resolution, batch, workers):
@@ -78,9 +77,7 @@ def main():
     ] + rows
     text = "\n".join(lines)
     print(text)
-    os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
-    with open(os.path.join(ROOT, "bench", "results", "loader.md"), "w") as f:
-        f.write(text + "\n")
+    write_result("loader.md", text)
 
 
 if __name__ == "__main__":

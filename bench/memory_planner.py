@@ -17,8 +17,7 @@ import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-HEADROOM = os.path.join(ROOT, ".build", "debug", "headroom")
+from common import HEADROOM, ROOT, write_result
 
 
 def headroom(*args):
@@ -94,9 +93,7 @@ def main():
             f"{predicted / 2**20:.0f} MiB | {measured / 2**20 if measured else float('nan'):.0f} MiB | {error} | {steps} (+1 warm-up) | {seconds:.1f} s |")
     text = "\n".join(lines)
     print(text)
-    os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
-    with open(os.path.join(ROOT, "bench", "results", "memory_planner.md"), "w") as f:
-        f.write(text + "\n")
+    write_result("memory_planner.md", text)
 
 
 if __name__ == "__main__":

@@ -18,8 +18,7 @@ import time
 import torch
 import torchvision
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-HEADROOM = os.path.join(ROOT, ".build", "debug", "headroom")
+from common import HEADROOM, ROOT, write_result
 
 
 def pytorch_steps(batch, resolution, steps, warm_up, threads, channels_last, device="cpu", precision="fp32"):
@@ -108,9 +107,7 @@ def main():
             f"{our_rate / peer_rate:.2f}× | {flops / statistics.median(peer) / 1e9:.0f} / {flops / statistics.median(ours) / 1e9:.0f} |")
     text = "\n".join(lines)
     print(text)
-    os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
-    with open(os.path.join(ROOT, "bench", "results", args.output), "w") as f:
-        f.write(text + "\n")
+    write_result(args.output, text)
 
 
 if __name__ == "__main__":

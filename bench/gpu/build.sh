@@ -14,5 +14,5 @@ strip -o "$carry/headroom" "$(swift build -c release --show-bin-path)/headroom"
 for library in libturbojpeg.so.0 libpng16.so.16; do
   cp -L "$(ldconfig -p | awk -v name="$library" '$1 == name { print $NF; exit }')" "$carry/lib/"
 done
-cp bench/train_step.py bench/gpu/run.sh "$carry/"
+cp bench/train_step.py bench/common.py bench/gpu/run.sh "$carry/"
 echo "built $carry: $(du -sh "$carry" | cut -f1)"
