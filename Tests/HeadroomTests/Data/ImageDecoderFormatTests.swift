@@ -24,14 +24,7 @@ struct ImageDecoderFormatTests {
 
     @Test("lossy WebP decodes within rounding of Pillow's pixels", arguments: ["webp-lossy.webp", "webp-lossy-alpha.webp"])
     func lossyWebPMatchesPillow(name: String) throws {
-        let expected = try ImageFixtures.expected(name)
-        let image = try decoder.decode(fileAtPath: ImageFixtures.path(name))
-        #expect(image.size == ImageSize(width: expected.width, height: expected.height))
-        let reference = try ImageFixtures.bytes(try #require(expected.rgb))
-        try #require(reference.count == image.pixels.count)
-        let difference = pixelDifference(image.pixels, reference)
-        #expect(difference.mean <= 1.0, "mean absolute difference \(difference.mean)")
-        #expect(difference.max <= 8, "largest absolute difference \(difference.max)")
+        try expectWithinRoundingOfPillow(name, decoder: decoder)
     }
 
     @Test("the orientation tag of WebP and TIFF is applied, or kept when told to ignore it", arguments: [

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import Headroom
 
 /// The images written by `Scripts/make-image-fixtures.py` and what Pillow decoded from them.
 enum ImageFixtures {
@@ -81,4 +82,17 @@ func pixelDifference(_ a: [UInt8], _ b: [UInt8]) -> (mean: Double, max: Int) {
         largest = max(largest, difference)
     }
     return (Double(total) / Double(max(a.count, 1)), largest)
+}
+
+/// A lossy decode (JPEG, lossy WebP) against Pillow's pixels of the same fixture: the same
+/// size, and within rounding (mean absolute difference ≤ 1, none over 8).
+func expectWithinRoundingOfPillow(_ name: String, decoder: ImageDecoder, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let expected = try ImageFixtures.expected(name)
+    let image = try decoder.decode(fileAtPath: ImageFixtures.path(name))
+    #expect(image.size == ImageSize(width: expected.width, height: expected.height), sourceLocation: sourceLocation)
+    let reference = try ImageFixtures.bytes(try #require(expected.rgb, sourceLocation: sourceLocation))
+    try #require(reference.count == image.pixels.count, sourceLocation: sourceLocation)
+    let difference = pixelDifference(image.pixels, reference)
+    #expect(difference.mean <= 1.0, "mean absolute difference \(difference.mean)", sourceLocation: sourceLocation)
+    #expect(difference.max <= 8, "largest absolute difference \(difference.max)", sourceLocation: sourceLocation)
 }
