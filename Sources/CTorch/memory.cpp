@@ -33,8 +33,13 @@ namespace {
 class BudgetedCPUAllocator final : public c10::Allocator {
  public:
   // The size lives in a header before the data, so freeing needs no lookup and the data
-  // pointer can equal the context pointer (oneDNN relies on raw_deleter for that).
+  // pointer can equal the context pointer (oneDNN relies on raw_deleter for that). A tag
+  // beside it marks the block as ours: oneDNN frees its buffers through whatever CPU
+  // allocator is current at free time, so a buffer taken from c10's default allocator
+  // before this one was installed comes back here and must go to free_cpu untouched
+  // (reading its "size" corrupted the heap).
   static constexpr size_t header_size = 64;  // keeps c10's 64-byte alignment
+  static constexpr uint64_t tag_key = 0x48656164726f6f6dull;  // "Headroom"
 
   std::atomic<int64_t> live{0};
   std::atomic<int64_t> peak{0};
@@ -64,7 +69,7 @@ class BudgetedCPUAllocator final : public c10::Allocator {
     raise_peak(in_use);
     void *base = bytes >= cache_minimum ? take_cached(bytes) : nullptr;
     if (base == nullptr) base = allocate_block(bytes);
-    *static_cast<size_t *>(base) = bytes;
+    write_header(base, bytes);
     allocations.fetch_add(1, std::memory_order_relaxed);
     void *data = static_cast<char *>(base) + header_size;
     return {data, data, &release, c10::Device(c10::kCPU)};
@@ -73,7 +78,13 @@ class BudgetedCPUAllocator final : public c10::Allocator {
   static void release(void *data) {
     if (data == nullptr) return;
     char *base = static_cast<char *>(data) - header_size;
-    const size_t bytes = *reinterpret_cast<size_t *>(base);
+    const auto *header = reinterpret_cast<const uint64_t *>(base);
+    if (header[1] != (header[0] ^ tag_key)) {
+      c10::free_cpu(data);  // not ours: c10's default allocator took it
+      return;
+    }
+    const size_t bytes = header[0];
+    reinterpret_cast<uint64_t *>(base)[1] = 0;  // a stale tag must not vouch for a foreign block later
     auto &allocator = instance();
     allocator.live.fetch_sub(static_cast<int64_t>(bytes), std::memory_order_relaxed);
     if (bytes >= cache_minimum) {
@@ -110,6 +121,12 @@ class BudgetedCPUAllocator final : public c10::Allocator {
   std::unordered_map<size_t, std::vector<void *>> cache;  // by requested size
   int64_t cached = 0;
   std::atomic<int64_t> high_water{0};  // the most ever live (never reset, unlike peak)
+
+  static void write_header(void *base, size_t bytes) {
+    auto *header = static_cast<uint64_t *>(base);
+    header[0] = bytes;
+    header[1] = bytes ^ tag_key;
+  }
 
   void raise_peak(int64_t value) {
     for (auto *mark : {&peak, &high_water}) {
@@ -169,14 +186,11 @@ class BudgetedCPUAllocator final : public c10::Allocator {
   }
 };
 
-std::once_flag install_once;
-
-void install_cpu_allocator() {
-  std::call_once(install_once, [] {
-    // Highest priority: nothing installed later replaces it.
-    c10::SetCPUAllocator(&BudgetedCPUAllocator::instance(), /*priority=*/UINT8_MAX);
-  });
-}
+// Installed as the program loads, before any tensor or oneDNN buffer exists, so that every
+// block freed through this allocator was allocated by it (installing it on first use swapped
+// allocators under live oneDNN buffers). Highest priority: nothing installed later replaces it.
+[[maybe_unused]] const bool installed_at_load =
+    (c10::SetCPUAllocator(&BudgetedCPUAllocator::instance(), /*priority=*/UINT8_MAX), true);
 
 bool is_cuda(ctorch_device device) { return device.type == CTORCH_DEVICE_CUDA; }
 
@@ -186,15 +200,10 @@ using namespace ctorch;
 
 extern "C" {
 
-int32_t ctorch_cpu_allocator_install(void) {
-  return protect([&] { install_cpu_allocator(); });
-}
-
 int32_t ctorch_memory_read(ctorch_device device, ctorch_memory_stats *out) {
   return protect([&] {
     require_out(out);
     if (is_cuda(device)) return cuda_memory_stats(device.index < 0 ? 0 : device.index, out);
-    install_cpu_allocator();
     auto &allocator = BudgetedCPUAllocator::instance();
     *out = {};
     out->live_bytes = allocator.live.load(std::memory_order_relaxed);
@@ -209,7 +218,6 @@ int32_t ctorch_memory_read(ctorch_device device, ctorch_memory_stats *out) {
 int32_t ctorch_memory_reset_peak(ctorch_device device) {
   return protect([&] {
     if (is_cuda(device)) return cuda_reset_peak(device.index < 0 ? 0 : device.index);
-    install_cpu_allocator();
     BudgetedCPUAllocator::instance().reset_peak();
   });
 }
@@ -218,7 +226,6 @@ int32_t ctorch_memory_set_budget(ctorch_device device, int64_t bytes) {
   return protect([&] {
     if (bytes < 0) throw std::invalid_argument("a memory budget cannot be negative");
     if (is_cuda(device)) return cuda_set_budget(device.index < 0 ? 0 : device.index, bytes);
-    install_cpu_allocator();
     BudgetedCPUAllocator::instance().budget.store(bytes, std::memory_order_relaxed);
   });
 }

@@ -20,8 +20,8 @@ public struct MemoryStatistics: Sendable, Equatable {
 }
 
 extension Device {
-    /// The allocator's statistics. On the CPU this installs Headroom's counting allocator
-    /// first: only tensors allocated after that are counted.
+    /// The allocator's statistics. On the CPU, Headroom's counting allocator is installed as
+    /// the program loads, so every tensor is counted.
     public func memoryStatistics() throws(TorchError) -> MemoryStatistics {
         var stats = ctorch_memory_stats()
         try check(ctorch_memory_read(cValue, &stats))
@@ -46,10 +46,5 @@ extension Device {
     /// Returns cached, unused memory to the driver (CUDA) or the system (CPU).
     public func emptyCache() throws(TorchError) {
         try check(ctorch_memory_empty_cache(cValue))
-    }
-
-    /// Installs the counting CPU allocator early, so that everything allocated later is seen.
-    public static func installCountingCPUAllocator() throws(TorchError) {
-        try check(ctorch_cpu_allocator_install())
     }
 }

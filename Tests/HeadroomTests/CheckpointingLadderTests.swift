@@ -9,7 +9,6 @@ import TorchOptim
 /// further, or should not.
 @Suite(.serialized) struct CheckpointingLadderTests {
     func makeStep() throws -> TrainingStep {
-        try Device.installCountingCPUAllocator()
         let model = try ResNet(.resnet18, classCount: 4, generator: Generator(seed: 1))
         let optimizer = try SGD(parameters: model.namedParameters().map(\.tensor), learningRate: 0.1, momentum: 0.9)
         return try TrainingStep(model: model, optimizer: optimizer, device: .cpu, precision: .fp32)

@@ -65,7 +65,6 @@ import TorchOptim
 /// The probe and the planner on a real (small) ResNet on the CPU.
 @Suite(.serialized) struct PlannerTests {
     func makeStep(classes: Int = 4) throws -> TrainingStep {
-        try Device.installCountingCPUAllocator()
         let model = try ResNet(.resnet18, classCount: classes, generator: Generator(seed: 1))
         let optimizer = try SGD(parameters: model.namedParameters().map(\.tensor), learningRate: 0.1, momentum: 0.9)
         return try TrainingStep(model: model, optimizer: optimizer, device: .cpu, precision: .fp32)

@@ -11,7 +11,6 @@ import TorchOptim
     let batch: StepBatch
 
     init() throws {
-        try Device.installCountingCPUAllocator()
         // 160 px: activations outweigh the gradients that accumulation holds, so smaller
         // micro-batches really do need less memory.
         let images = try (Tensor.rand([8, 3, 160, 160], generator: Generator(seed: 10)) * 255).to(dtype: .uint8)

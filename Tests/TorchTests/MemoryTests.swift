@@ -3,8 +3,6 @@ import Torch
 
 /// The budgeted CPU allocator. Serialized with the leak tests: both read process-wide counts.
 @Suite(.serialized) struct MemoryTests {
-    init() throws { try Device.installCountingCPUAllocator() }
-
     @Test func countsAgreeWithTensorSizes() throws {
         let before = try Device.cpu.memoryStatistics().liveBytes
         let tensor = try Tensor.empty([1000, 250], dtype: .float32)

@@ -122,9 +122,7 @@ typedef struct {
   int64_t allocation_retries;  /* CUDA: allocations that needed the cache flushed first (thrashing) */
 } ctorch_memory_stats;
 
-/** Installs the counting, budgeted CPU allocator (idempotent; tensors made before it stay uncounted). */
-int32_t ctorch_cpu_allocator_install(void);
-/** Memory statistics of a device (installs the CPU allocator when asked about the CPU). */
+/** Memory statistics of a device (on the CPU, of the counting allocator installed at load). */
 int32_t ctorch_memory_read(ctorch_device device, ctorch_memory_stats *out);
 /** Restarts peak tracking from the current use. */
 int32_t ctorch_memory_reset_peak(ctorch_device device);

@@ -41,7 +41,6 @@ public struct RunPlan: Sendable, Encodable {
 
     /// The model, optimiser and step the configuration trains with, and its budget in bytes.
     static func trainingStep(for configuration: TrainingConfiguration) throws -> (TrainingStep, Int) {
-        try Device.installCountingCPUAllocator()
         let problems = configuration.problems()
         guard problems.isEmpty else { throw TrainingSetupError(problems: problems) }
         let (train, _) = try Trainer.scanData(configuration)

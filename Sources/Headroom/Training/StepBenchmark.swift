@@ -20,7 +20,6 @@ public struct StepBenchmark: Sendable {
 
     /// Seconds per optimiser step, one entry per timed step.
     public func run() throws -> [Double] {
-        try Device.installCountingCPUAllocator()  // as training runs: blocks are cached for reuse
         let generator = try Generator(seed: 0)
         let model = try ResNet(architecture, classCount: 1000, generator: generator)
         model.checkpointedSegments = checkpointedSegments

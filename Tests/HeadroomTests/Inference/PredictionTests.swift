@@ -74,7 +74,6 @@ import Torch
 @Suite(.serialized) struct PredictionMemoryTests {
     @Test func aBatchThatDoesNotFitIsSplitWithTheSameResults() throws {
         let fixture = try InferenceFixture.shared.get()
-        try Device.installCountingCPUAllocator()
         let classifier = try Classifier(contentsOf: fixture.modelFile)
         let files = try FileManager.default.subpathsOfDirectory(atPath: fixture.train.path).filter { $0.hasSuffix(".jpg") }.sorted()
             .prefix(12).map { fixture.train.appendingPathComponent($0).path }

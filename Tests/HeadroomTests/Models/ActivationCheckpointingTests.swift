@@ -66,7 +66,6 @@ import TorchOptim
     /// and accumulated gradients already hold (as for every micro-batch but the first of a
     /// step), measured by the counting allocator.
     func activationPeak(checkpointing segments: Set<ResNet.Segment>, resolution: Int) throws -> Int {
-        try Device.installCountingCPUAllocator()
         let model = try ResNet(.resnet18, classCount: 5, generator: Generator(seed: 3))
         model.checkpointedSegments = segments
         let images = try (Tensor.rand([1, 3, resolution, resolution], generator: Generator(seed: 4)) * 255).to(dtype: .uint8)
