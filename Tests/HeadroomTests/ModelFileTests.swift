@@ -6,11 +6,11 @@ import TorchNN
 @testable import Headroom
 
 @Suite struct ModelFileTests {
-    let directory: URL
+    let scratch: TemporaryDirectory
+    var directory: URL { scratch.url }
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("headroom-modelfile-\(UUID())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        scratch = try TemporaryDirectory("headroom-modelfile")
     }
 
     @Test func aModelRoundTripsThroughSafetensorsWithItsClassNames() throws {

@@ -8,16 +8,17 @@ import TorchOptim
 
 /// End-to-end runs on a small generated JPEG set.
 @Suite(.serialized) struct TrainerTests {
-    let root: URL
+    let scratch: TemporaryDirectory
+    var root: URL { scratch.url }
     let data: (train: URL, validation: URL)
 
     init() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("headroom-trainer-\(UUID())")
+        scratch = try TemporaryDirectory("headroom-trainer")
         var dataset = SyntheticDataset()
         dataset.classes = ["circles", "squares", "stripes"]  // 24 images: three steps of 8
         dataset.trainPerClass = 8
         dataset.validationPerClass = 2
-        data = try dataset.write(to: root.appendingPathComponent("data"))
+        data = try dataset.write(to: scratch.url.appendingPathComponent("data"))
     }
 
     func configuration(resolution: Int = 64, epochs: Int = 1, micro: Int? = nil) -> TrainingConfiguration {
@@ -273,7 +274,8 @@ private final class Collector: @unchecked Sendable {
     }
 
     @Test(.enabled(if: FullDiskTests.canMount)) func aFullDiskKeepsThePreviousCheckpoint() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("headroom-full-disk-\(UUID())")
+        let scratch = try TemporaryDirectory("headroom-full-disk")
+        let root = scratch.url
         var dataset = SyntheticDataset()
         dataset.classes = ["circles", "squares", "stripes"]  // 24 images: three steps of 8
         dataset.trainPerClass = 8

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Headroom
+import TestSupport
 import Torch
 import Testing
 @testable import headroom
@@ -23,13 +24,15 @@ import Testing
 }
 
 @Suite(.serialized) struct PlanCommandTests {
+    let scratch: TemporaryDirectory
     let data: URL
 
     init() throws {
         var dataset = SyntheticDataset()
         dataset.trainPerClass = 2
         dataset.validationPerClass = 1
-        data = FileManager.default.temporaryDirectory.appendingPathComponent("headroom-plan-\(UUID())")
+        scratch = try TemporaryDirectory("headroom-plan")
+        data = scratch.url
         try dataset.write(to: data)
     }
 

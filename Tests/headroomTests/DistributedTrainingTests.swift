@@ -7,7 +7,8 @@ import Torch
 /// Data-parallel training end to end: the built `headroom` binary as 1, 2 (or 3) worker
 /// processes on 127.0.0.1, Gloo on the CPU, 32 px images, three optimiser steps an epoch.
 @Suite(.serialized) struct DistributedTrainingTests {
-    let root: URL
+    let scratch: TemporaryDirectory
+    var root: URL { scratch.url }
     let data: URL
 
     /// Three classes of 40×40 images, `perClass` each for training and one for validation:
@@ -23,9 +24,9 @@ import Torch
     }
 
     init() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("headroom-dist-\(UUID())")
+        scratch = try TemporaryDirectory("headroom-dist")
         let dataset = Self.smallDataset(perClass: 8)  // 24 samples: three steps of 8
-        data = root.appendingPathComponent("data")
+        data = scratch.url.appendingPathComponent("data")
         _ = try dataset.write(to: data)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Headroom
 import Testing
 import Torch

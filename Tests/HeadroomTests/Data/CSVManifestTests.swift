@@ -1,4 +1,5 @@
 import Headroom
+import TestSupport
 import Testing
 
 @Suite("CSVManifest")

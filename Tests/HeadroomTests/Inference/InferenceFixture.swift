@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Torch
 @testable import Headroom
 
@@ -36,7 +37,7 @@ struct InferenceFixture: Sendable {
 
     /// The fixture's root: one per test process.
     private static func directory() -> URL {
-        FileManager.default.temporaryDirectory.appendingPathComponent("headroom-inference-\(getpid())")
+        TemporaryDirectory.forThisProcess("headroom-inference")
     }
 
     /// A fresh folder under the fixture's root.

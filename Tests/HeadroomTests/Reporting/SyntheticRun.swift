@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Writes plausible run directories (metrics.jsonl, config.json, confusion.json) for tests,
 /// and the sample report. Set HEADROOM_KEEP_OUTPUT to a folder to keep what tests write.
@@ -20,7 +21,7 @@ enum SyntheticRun {
 
     static func outputDirectory(_ name: String) throws -> URL {
         let base = ProcessInfo.processInfo.environment["HEADROOM_KEEP_OUTPUT"].map { URL(fileURLWithPath: $0) }
-            ?? FileManager.default.temporaryDirectory.appendingPathComponent("headroom-reporting-\(UUID().uuidString)")
+            ?? TemporaryDirectory.forThisProcess("headroom-reporting")
         let directory = base.appendingPathComponent(name)
         try? FileManager.default.removeItem(at: directory)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Torch
 import Testing
 
@@ -45,7 +46,7 @@ struct SafeTensorsTests {
         }
         let metadata = ["format": "pt", "note": "quote \" backslash \\ newline \n tab \t bell \u{07} é ✓ 𝄞", "": ""]
 
-        let url = try temporaryDirectory().appendingPathComponent("round-trip.safetensors")
+        let url = scratch.url.appendingPathComponent("round-trip.safetensors")
         try SafeTensors.write(records, metadata: metadata, to: url)
         let (read, readMetadata) = try SafeTensors.read(contentsOf: url)
         #expect(readMetadata == metadata)
@@ -57,7 +58,7 @@ struct SafeTensorsTests {
     }
 
     @Test func writingReplacesAtomicallyAndLeavesNoTemporaryFiles() throws {
-        let directory = try temporaryDirectory()
+        let directory = scratch.url
         let url = directory.appendingPathComponent("model.safetensors")
         let first: StateDictRecords = ["a": try TensorRecord(dtype: .uint8, shape: [1], bytes: Data([1]))]
         let second: StateDictRecords = ["b": try TensorRecord(dtype: .uint8, shape: [2], bytes: Data([2, 3]))]
@@ -87,10 +88,10 @@ struct SafeTensorsTests {
         #expect(try SafeTensorsFile(contents: data, path: "empty").entries.isEmpty)
     }
 
-    private func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("statedict-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
+    let scratch: TemporaryDirectory
+
+    init() throws {
+        scratch = try TemporaryDirectory("statedict-tests")
     }
 }
 
