@@ -18,33 +18,33 @@ public final class Trainer: @unchecked Sendable {
     public let precision: Precision
     public let budgetBytes: Int
     public let step: TrainingStep
-    private let train: LabeledSamples
-    private let validation: LabeledSamples
-    private let trainLoader: BatchLoader
-    private let validationLoader: BatchLoader
-    private let observer: @Sendable (TrainerEvent) -> Void
+    let train: LabeledSamples
+    let validation: LabeledSamples
+    let trainLoader: BatchLoader
+    let validationLoader: BatchLoader
+    let observer: @Sendable (TrainerEvent) -> Void
     /// The run's process group when data-parallel; nil for a single process.
     public let dataParallel: DataParallel?
     /// Rank 0 (or a single process) writes the run directory; other ranks only train.
-    private var isWriter: Bool { dataParallel?.isWriter ?? true }
-    private let metrics: MetricsWriter?
-    private let checkpointer: Checkpointer
-    private var tensorBoard: TensorBoardWriter?
-    private let lock = NSLock()
-    private var stopRequested = false
+    var isWriter: Bool { dataParallel?.isWriter ?? true }
+    let metrics: MetricsWriter?
+    let checkpointer: Checkpointer
+    var tensorBoard: TensorBoardWriter?
+    let lock = NSLock()
+    var stopRequested = false
 
     // Progress, saved in checkpoints.
-    private var epoch = 0
-    private var stepInEpoch = 0
-    private var globalStep = 0
-    private var samplesSeen = 0
-    private var policies: [Int: MicroBatchPolicy] = [:]
-    private var plans: [ResolutionPlan] = []
-    private var bestTop1: Double?
-    private var bestEpoch: Int?
-    private var excludedThisEpoch: [Int] = []
-    private var recoveries = 0
-    private var lastValidation: EvaluationResult?
+    var epoch = 0
+    var stepInEpoch = 0
+    var globalStep = 0
+    var samplesSeen = 0
+    var policies: [Int: MicroBatchPolicy] = [:]
+    var plans: [ResolutionPlan] = []
+    var bestTop1: Double?
+    var bestEpoch: Int?
+    var excludedThisEpoch: [Int] = []
+    var recoveries = 0
+    var lastValidation: EvaluationResult?
 
     /// Sets up a run: checks every option and the data before anything is written, builds
     /// the model and optimiser, and restores the latest checkpoint when `resume` is set.
@@ -61,8 +61,6 @@ public final class Trainer: @unchecked Sendable {
         dataParallel: DataParallel? = nil, restartingUnsavedRun: Bool = false,
         observer: @escaping @Sendable (TrainerEvent) -> Void = { _ in }
     ) throws {
-        // The counting allocator must see the model's own allocations.
-        try Device.installCountingCPUAllocator()
         let run = RunDirectory(runDirectory)
         let checkpointer = Checkpointer(runDirectory: runDirectory)
         let saved = resume ? try checkpointer.latest() : nil
@@ -141,7 +139,7 @@ public final class Trainer: @unchecked Sendable {
         lock.unlock()
     }
 
-    private var isStopRequested: Bool {
+    var isStopRequested: Bool {
         lock.lock()
         defer { lock.unlock() }
         return stopRequested
@@ -352,140 +350,5 @@ public final class Trainer: @unchecked Sendable {
         stepInEpoch = 0
         try saveCheckpoint(reason: .epoch, isBest: isBest)
         _ = try? HTMLReport.write(runDirectory: directory.url)
-    }
-
-    // MARK: - Memory plans
-
-    /// The micro-batch policy of a resolution: restored, forced, or planned now.
-    private func policy(for resolution: Int) throws -> MicroBatchPolicy {
-        if let existing = policies[resolution] { return existing }
-        // Data-parallel, a rank plans for its share of the step: the largest one, as the
-        // first effective % worldSize ranks take one sample more.
-        let worldSize = dataParallel?.worldSize ?? 1
-        let effective = (configuration.batchSize + worldSize - 1) / worldSize
-        let plan: ResolutionPlan
-        if let forced = configuration.forcedMicroBatch {
-            let micro = min(forced, effective)
-            var forcedPlan = ResolutionPlan(
-                resolution: resolution, microBatch: micro, accumulation: AccumulationPlan(effectiveBatch: effective, microBatch: micro),
-                predictedPeakBytes: 0, verifiedPeakBytes: 0, budgetBytes: budgetBytes, model: MemoryModel(fixedBytes: 0, bytesPerSample: 0),
-                measurements: [])
-            if case .segments(let segments) = configuration.activationCheckpointing {
-                forcedPlan.checkpointedSegments = segments.sorted()
-                forcedPlan.recomputeOverhead = step.model.recomputeOverhead(of: segments, resolution: resolution)
-            }
-            plan = forcedPlan
-        } else {
-            var planner = BatchPlanner(budgetBytes: budgetBytes, effectiveBatch: effective, headroom: configuration.memoryHeadroom)
-            planner.checkpointing = configuration.activationCheckpointing
-            planner.minimumMicroBatch = configuration.minimumMicroBatch
-            // The prefetch queue holds two decoded batches beside the one training.
-            planner.prefetchBytesPerSample = { 3 * BatchLoader.batchBytes(count: 1, resolution: $0) }
-            plan = try planner.plan(resolutions: [resolution], step: step)[0]
-        }
-        plans.removeAll { $0.resolution == resolution }
-        plans.append(plan)
-        let policy = MicroBatchPolicy(
-            plannedBatch: plan.microBatch, effectiveBatch: effective,
-            model: configuration.forcedMicroBatch == nil ? plan.model : nil, budgetBytes: budgetBytes,
-            patience: configuration.growthPatience)
-        policies[resolution] = policy
-        observer(.planned(plan))
-        try metrics?.append("replan", [
-            "epoch": epoch, "step": globalStep, "resolution": resolution, "micro_batch": plan.microBatch,
-            "accumulation": plan.accumulation.steps, "predicted_peak_bytes": plan.predictedPeakBytes,
-            "verified_peak_bytes": plan.verifiedPeakBytes, "budget_bytes": budgetBytes,
-            "activation_checkpointing": plan.checkpointedSegments.map(\.rawValue), "recompute_overhead": plan.recomputeOverhead,
-            "uncheckpointed_micro_batch": plan.uncheckpointedMicroBatch,
-        ])
-        try writeRunRecord()
-        return policy
-    }
-
-    // MARK: - Checkpoints
-
-    private func checkpointState() -> CheckpointState {
-        CheckpointState(
-            configuration: configuration, classNames: train.classes, epoch: epoch, stepInEpoch: stepInEpoch, globalStep: globalStep,
-            samplesSeen: samplesSeen, optimizerSteps: step.optimizer.stepCount, lossScaler: step.lossScaler,
-            policies: Dictionary(uniqueKeysWithValues: policies.map { (String($0.key), $0.value) }), plans: plans,
-            bestTop1: bestTop1, bestEpoch: bestEpoch, badSamples: trainLoader.badSamples.map(\.index),
-            excludedThisEpoch: excludedThisEpoch, savedAt: Date().timeIntervalSince1970, headroomVersion: HeadroomRelease.version)
-    }
-
-    private func saveCheckpoint(reason: Checkpointer.Reason, isBest: Bool) throws {
-        guard isWriter else { return }
-        let url = try checkpointer.save(step: step, state: checkpointState(), isBest: isBest)
-        try metrics?.append("checkpoint", ["epoch": epoch, "step": globalStep, "path": url.path, "reason": reason.rawValue])
-        observer(.checkpointSaved(url, reason: reason))
-    }
-
-    private func restore(_ state: CheckpointState, from directory: URL) throws {
-        try checkpointer.restore(directory, into: step, optimizerSteps: state.optimizerSteps)
-        step.restoreLossScaler(state.lossScaler)
-        epoch = state.epoch
-        stepInEpoch = state.stepInEpoch
-        globalStep = state.globalStep
-        samplesSeen = state.samplesSeen
-        bestTop1 = state.bestTop1
-        bestEpoch = state.bestEpoch
-        plans = state.plans
-        excludedThisEpoch = state.excludedThisEpoch
-        policies = Dictionary(uniqueKeysWithValues: state.policies.compactMap { key, value in Int(key).map { ($0, value) } })
-        trainLoader.markBad(state.badSamples.map { BadSample(index: $0, path: train.samples[$0].path, reason: "failed in an earlier session") })
-    }
-
-    // MARK: - Records
-
-    private func logStep(_ progress: StepProgress, samplesPerSecond: Double, allReduceSeconds: Double?) throws {
-        var fields: [String: Any?] = [
-            "epoch": progress.epoch, "step": progress.globalStep, "samples": samplesSeen, "loss": progress.loss,
-            "lr": progress.learningRate, "micro_batch": progress.microBatch, "accumulation": progress.accumulation,
-            "resolution": progress.resolution, "peak_bytes": progress.peakBytes, "budget_bytes": progress.budgetBytes ?? budgetBytes,
-            "samples_per_s": samplesPerSecond,
-        ]
-        // Data-parallel: rank 0's view (its micro-batch and peak; the whole step's samples).
-        if let allReduceSeconds { fields["allreduce_s"] = allReduceSeconds }
-        if let dataParallel { fields["world_size"] = dataParallel.worldSize }
-        try metrics?.append("step", fields)
-        for (tag, value) in [
-            ("train/loss", progress.loss), ("train/lr", progress.learningRate), ("train/samples_per_s", samplesPerSecond),
-            ("memory/peak_bytes", Double(progress.peakBytes)), ("memory/budget_bytes", Double(progress.budgetBytes ?? budgetBytes)),
-            ("plan/micro_batch", Double(progress.microBatch)), ("plan/accumulation", Double(progress.accumulation)),
-            ("plan/resolution", Double(progress.resolution)),
-        ] {
-            try? tensorBoard?.add(scalar: value, tag: tag, step: progress.globalStep)
-        }
-    }
-
-    private func writeRunRecord() throws {
-        guard isWriter else { return }
-        try directory.write(
-            RunRecord(
-                configuration: configuration, device: device.description, precision: precision, budgetBytes: budgetBytes,
-                classNames: train.classes, trainingSamples: train.samples.count, validationSamples: validation.samples.count,
-                plan: plans.sorted { $0.resolution < $1.resolution }, headroomVersion: HeadroomRelease.version),
-            to: directory.configuration)
-    }
-
-    private func startRows() -> [(String, String)] {
-        [
-            ("model", "\(configuration.architecture.rawValue), \(train.classes.count) classes, \(step.model.parameterCount) parameters"),
-            ("data", "\(train.samples.count) training / \(validation.samples.count) validation images"),
-            ("device", "\(device), \(precision.rawValue)\(step.memoryFormat == .channelsLast ? ", channels-last" : "")"),
-            ("memory budget", formatBytes(budgetBytes)),
-            // The prefetch queue holds two decoded batches besides the one training.
-            ("loader", "\(configuration.workers) decoding threads; up to 3 uint8 batches in host memory (\(formatBytes(3 * BatchLoader.batchBytes(count: configuration.batchSize, resolution: configuration.trainingResolutions.max() ?? configuration.imageSize))) at the largest resolution)"),
-            ("batch", "\(configuration.batchSize) per optimiser step" + (dataParallel.map { " (\(AccumulationPlan.split(configuration.batchSize, into: $0.worldSize).map(String.init).joined(separator: "+")) over \($0.worldSize) ranks)" } ?? "")),
-            dataParallel.map { ("workers", "\($0.worldSize) processes, Gloo rendezvous at \($0.environment.masterAddress):\($0.environment.masterPort); rank 0 writes the run") },
-            ("schedule", "\(configuration.epochs) epochs at \(configuration.resizeSchedule?.description ?? "\(configuration.imageSize)") px, \(configuration.optimizer.rawValue) lr \(configuration.learningRate) \(configuration.learningRateSchedule.rawValue)"),
-            ("run directory", directory.url.path),
-        ].compactMap { $0 }
-    }
-
-    private func learningRateSchedule(stepsPerEpoch: Int) -> LearningRateSchedule {
-        LearningRateSchedule(
-            kind: configuration.learningRateSchedule, baseRate: configuration.learningRate,
-            totalSteps: stepsPerEpoch * configuration.epochs, warmupSteps: Int(configuration.warmupEpochs * Double(stepsPerEpoch)))
     }
 }
