@@ -9,7 +9,7 @@ import Torch
 
     /// Runs `body(rank)` for ranks 0 and 1 concurrently, each with its own process group.
     private func withTwoRanks<T: Sendable>(
-        timeout: Double = 20, holdingGroups: Bool = true, _ body: @escaping @Sendable (ProcessGroup) throws -> T
+        _ body: @escaping @Sendable (ProcessGroup) throws -> T
     ) throws -> [T] {
         let port = freeTCPPort()
         let results = Results<T>()
@@ -21,18 +21,19 @@ import Torch
             Thread.detachNewThread {
                 results.set(rank, Result {
                     let group = try ProcessGroup(
-                        host: "127.0.0.1", port: port, rank: rank, worldSize: 2, timeoutSeconds: timeout, hostsStore: rank == 0)
-                    if holdingGroups { groups.set(rank, .success(group)) }
+                        host: "127.0.0.1", port: port, rank: rank, worldSize: 2, timeoutSeconds: 20, hostsStore: rank == 0)
+                    groups.set(rank, .success(group))
                     return try body(group)
                 })
                 done.leave()
             }
         }
         done.wait()
-        // The groups live as long as the test process. Two groups and a store server torn
-        // down inside one process crashed a later test about one run in three (a Gloo or
-        // store thread outliving its owner); workers are separate processes and never do
-        // that, and a peer that leaves is tested on its own below.
+        // The groups live as long as the test process: no group is ever torn down inside it.
+        // Two groups and a store server torn down in one process crashed a later test about one
+        // run in three (a Gloo or store thread outliving its owner), and a peer leaving
+        // mid-collective is the same teardown; workers are separate processes and never do that.
+        // A peer that dies is tested with real processes: DistributedTrainingTests kills one.
         ProcessGroupTests.retained.append(groups)
         for case let .failure(error)? in results.values { print("rank failed: \(error)") }
         return try results.values.map { try $0!.get() }
@@ -52,15 +53,15 @@ import Torch
             let f = try Tensor([Float(3 * r)], shape: [1, 1])
             let bucket = try Tensor.zeros([5])
             try group.allReduce([e, f], bucket: bucket)
-            #expect(try e.array(of: Float.self) == [1, 2])
-            #expect(try f.array(of: Float.self) == [3])
+            // Checked back on the test's own task: these threads are not Swift Testing's.
             return [
                 try a.array(of: Float.self).map(Double.init), try b.array(of: Float.self).map(Double.init),
                 try c.array(of: Int64.self).map(Double.init), try d.array(of: Float.self).map(Double.init),
+                try e.array(of: Float.self).map(Double.init), try f.array(of: Float.self).map(Double.init),
             ]
         }
         for rankValues in values {
-            #expect(rankValues == [[3, 5, 7], [30, 60, 90, 120], [11], [2]])
+            #expect(rankValues == [[3, 5, 7], [30, 60, 90, 120], [11], [2], [1, 2], [3]])
         }
     }
 
@@ -78,24 +79,6 @@ import Torch
             #expect(counts == [7])
             #expect(gathered == [[0, 3], [1, 13]])
         }
-    }
-
-    @Test func aPeerThatLeavesMakesTheOtherFailNotHang() throws {
-        let started = Date()
-        let outcomes = try withTwoRanks(timeout: 10, holdingGroups: false) { group -> String? in
-            if group.rank == 1 { return nil }  // rank 1's group is destroyed on return
-            Thread.sleep(forTimeInterval: 0.5)
-            let tensor = try Tensor([Float(1)], shape: [1])
-            do {
-                try group.allReduce([tensor])
-                return "the all-reduce succeeded without its peer"
-            } catch {
-                return "\(error)"
-            }
-        }
-        let message = try #require(outcomes[0])
-        #expect(message.hasPrefix("distributed: all-reduce"), "\(message)")
-        #expect(Date().timeIntervalSince(started) < 30)
     }
 
     @Test func aTakenPortIsAClearError() throws {
