@@ -35,6 +35,7 @@ bench: build
 	$(PEER)/bin/python bench/loader.py
 	$(PEER)/bin/python bench/epoch.py
 	$(PEER)/bin/python bench/checkpointing.py
+	$(PEER)/bin/python bench/oom_recipe.py
 	$(PEER)/bin/python bench/distributed.py
 	bash bench/collect-results.sh > bench/RESULTS.md
 

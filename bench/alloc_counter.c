@@ -1,9 +1,12 @@
-// LD_PRELOAD instrument for bench/checkpointing.py: counts the bytes held through
-// posix_memalign, which libtorch's CPU allocator (c10::alloc_cpu) uses for every tensor,
-// and writes the peak to $ALLOC_COUNTER_OUT at exit. Both Headroom and PyTorch are
-// measured with it, so the two peaks are counted the same way.
+// LD_PRELOAD instrument for bench/checkpointing.py and bench/oom_recipe.py: counts the
+// bytes held through posix_memalign, which libtorch's CPU allocator (c10::alloc_cpu) uses
+// for every tensor, and writes the peak to $ALLOC_COUNTER_OUT at exit. With
+// $ALLOC_COUNTER_LIMIT (bytes) set, an allocation that would hold more fails with ENOMEM,
+// which libtorch reports as an out-of-memory error: a memory budget on a CPU, the same for
+// Headroom and PyTorch.
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,7 +15,7 @@
 #define SLOTS (1u << 20)  // live aligned allocations tracked at once (open addressing)
 static struct { void *pointer; size_t bytes; } table[SLOTS];
 static atomic_flag lock = ATOMIC_FLAG_INIT;
-static size_t live, peak;
+static size_t live, peak, limit = SIZE_MAX;
 static int (*real_memalign)(void **, size_t, size_t);
 static void (*real_free)(void *);
 
@@ -22,16 +25,25 @@ static void release(void) { atomic_flag_clear_explicit(&lock, memory_order_relea
 
 int posix_memalign(void **out, size_t alignment, size_t bytes) {
     if (!real_memalign) real_memalign = dlsym(RTLD_NEXT, "posix_memalign");
-    int status = real_memalign(out, alignment, bytes);
-    if (status != 0) return status;
-    acquire();
-    for (size_t i = slot_of(*out);; i = (i + 1) % SLOTS) {
-        if (table[i].pointer == NULL) { table[i].pointer = *out; table[i].bytes = bytes; break; }
+    acquire();  // the bytes are counted before the call, so two threads cannot both pass the limit
+    if (live + bytes > limit) {
+        release();
+        return ENOMEM;
     }
     live += bytes;
     if (live > peak) peak = live;
     release();
-    return 0;
+    int status = real_memalign(out, alignment, bytes);
+    acquire();
+    if (status != 0) {
+        live -= bytes;
+    } else {
+        for (size_t i = slot_of(*out);; i = (i + 1) % SLOTS) {
+            if (table[i].pointer == NULL) { table[i].pointer = *out; table[i].bytes = bytes; break; }
+        }
+    }
+    release();
+    return status;
 }
 
 void free(void *pointer) {
@@ -56,6 +68,11 @@ void free(void *pointer) {
         release();
     }
     real_free(pointer);
+}
+
+__attribute__((constructor)) static void read_limit(void) {
+    const char *text = getenv("ALLOC_COUNTER_LIMIT");
+    if (text) limit = strtoull(text, NULL, 10);
 }
 
 __attribute__((destructor)) static void report(void) {
