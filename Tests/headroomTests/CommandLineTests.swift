@@ -70,5 +70,20 @@ import Testing
         #expect(throws: (any Error).self) { try HeadroomCommand.parseAsRoot(["train", data.path, "--out", "/tmp/x", "--resize-schedule", "256:x"]) }
         #expect(throws: (any Error).self) { try HeadroomCommand.parseAsRoot(["train", data.path]) }  // no --out
         #expect((try? HeadroomCommand.parseAsRoot(["train", "--resume", "/tmp/run"])) is Train)
+        for scale in ["0", "0.5,0.2", "0.3,1.5", "a", "0.2,0.5,1"] {
+            #expect(throws: (any Error).self, "\(scale)") {
+                try HeadroomCommand.parseAsRoot(["train", data.path, "--out", "/tmp/x", "--crop-scale", scale])
+            }
+        }
+    }
+
+    @Test func cropScaleReachesTheConfiguration() throws {
+        func scale(_ arguments: [String]) throws -> ClosedRange<Double>? {
+            let train = try #require(try HeadroomCommand.parseAsRoot(["train", data.path, "--out", "/tmp/x"] + arguments) as? Train)
+            return train.options.configuration().cropScale
+        }
+        #expect(try scale([]) == nil)  // torchvision's 0.08…1
+        #expect(try scale(["--crop-scale", "0.35"]) == 0.35...1)
+        #expect(try scale(["--crop-scale", "0.2,0.9"]) == 0.2...0.9)
     }
 }

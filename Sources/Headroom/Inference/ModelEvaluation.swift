@@ -7,7 +7,7 @@
 public struct ModelEvaluation: Sendable {
     public let classNames: [String]
     public let imageSize: Int
-    /// Loss, top-1, top-5 (with at least five classes), samples and the raw confusion counts.
+    /// Loss, top-1, top-5 (with more than five classes), samples and the raw confusion counts.
     public let result: EvaluationResult
     public let confusion: ConfusionMatrix
     public let metrics: ClassificationMetrics
@@ -67,7 +67,7 @@ extension ModelEvaluation: Encodable {
         try container.encode(result.samples, forKey: .samples)
         try container.encode(result.loss, forKey: .loss)
         try container.encode(result.top1, forKey: .top1)
-        try container.encode(result.top5, forKey: .top5)  // null with fewer than five classes
+        try container.encode(result.top5, forKey: .top5)  // null with five classes or fewer
         try container.encode(
             metrics.classes.map { Scores(name: $0.name, precision: $0.precision, recall: $0.recall, f1: $0.f1, support: $0.support) },
             forKey: .perClass)

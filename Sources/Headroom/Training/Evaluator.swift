@@ -1,7 +1,8 @@
 public import Torch
 import TorchNN
 
-/// Validation results: loss, top-1, top-5 (with at least five classes) and the confusion matrix.
+/// Validation results: loss, top-1, top-5 (with more than five classes: with five or fewer the
+/// true class is always among the top five) and the confusion matrix.
 public struct EvaluationResult: Sendable, Codable {
     public var loss: Double
     public var top1: Double
@@ -79,6 +80,6 @@ public final class Evaluator {
         let n = Double(samples)
         return EvaluationResult(
             loss: try lossSum.item() / n, top1: Double(try top1.itemInt()) / n,
-            top5: classCount >= 5 ? Double(try top5.itemInt()) / n : nil, samples: samples, confusion: matrix)
+            top5: classCount > 5 ? Double(try top5.itemInt()) / n : nil, samples: samples, confusion: matrix)
     }
 }

@@ -116,7 +116,8 @@ public final class Trainer: @unchecked Sendable {
         self.observer = observer
         self.checkpointer = checkpointer
         metrics = isWriter ? try MetricsWriter(url: run.metrics) : nil
-        trainLoader = BatchLoader(samples: train, transform: .standardTraining, seed: configuration.seed, workers: configuration.workers)
+        let crop = configuration.cropScale.map { RandomResizedCrop(scale: $0) } ?? RandomResizedCrop()
+        trainLoader = BatchLoader(samples: train, transform: .training(crop), seed: configuration.seed, workers: configuration.workers)
         trainLoader.failsOnBadSample = configuration.onBadImage == .fail
         validationLoader = BatchLoader(
             samples: validation, transform: .standardEvaluation, seed: configuration.seed, workers: configuration.workers)

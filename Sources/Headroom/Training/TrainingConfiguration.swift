@@ -14,6 +14,18 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var onBadImage: BadImagePolicy = .skip
 
     public enum BadImagePolicy: String, Sendable, Codable, CaseIterable { case skip, fail }
+    /// RandomResizedCrop's range of area fractions (timm's `--scale`); nil: torchvision's
+    /// 0.08…1. Objects that a small crop would cut away train better with a larger minimum.
+    public var cropScale: ClosedRange<Double>?
+
+    /// "MIN" or "MIN,MAX" as --crop-scale takes it (MAX defaults to 1).
+    public static func cropScale(parsing text: String) -> ClosedRange<Double>? {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard (1...2).contains(parts.count), let low = parts[0], let high = parts.count == 2 ? parts[1] : 1.0, low <= high else {
+            return nil
+        }
+        return low...high
+    }
 
     // Model
     public var architecture: ResNet.Architecture = .resnet18
@@ -128,6 +140,9 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         if labelSmoothing < 0 || labelSmoothing >= 1 { problems.append("--label-smoothing must be in [0, 1) (got \(labelSmoothing))") }
         if warmupEpochs < 0 || warmupEpochs > Double(epochs) { problems.append("--warmup-epochs must be between 0 and --epochs (got \(warmupEpochs))") }
         if let clip = gradientClipNorm, !(clip > 0) { problems.append("--grad-clip must be positive (got \(clip))") }
+        if let scale = cropScale, !(scale.lowerBound > 0 && scale.upperBound <= 1) {
+            problems.append("--crop-scale must lie in (0, 1] (got \(scale.lowerBound),\(scale.upperBound))")
+        }
         if workers < 0 || workers > 256 { problems.append("--workers must be between 0 and 256 (got \(workers))") }
         if let threads, threads < 1 { problems.append("--threads must be at least 1 (got \(threads))") }
         if memoryHeadroom < 0 || memoryHeadroom >= 0.9 { problems.append("the memory headroom must be in [0, 0.9) (got \(memoryHeadroom))") }

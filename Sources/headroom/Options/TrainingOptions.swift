@@ -66,6 +66,9 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Label smoothing of the cross-entropy loss.")
     var labelSmoothing = 0.0
 
+    @Option(help: "RandomResizedCrop's area fractions, MIN or MIN,MAX (default 0.08,1 as torchvision); raise MIN when small crops would cut the object away.")
+    var cropScale: String?
+
     @Option(help: "auto, fp32, bf16 or fp16 (fp16 uses a dynamic loss scale).")
     var precision: TrainingConfiguration.PrecisionChoice = .auto
 
@@ -114,6 +117,9 @@ struct TrainingOptions: ParsableArguments {
     var hasData: Bool { data != nil || (train != nil && val != nil) }
 
     func validate() throws {
+        if let cropScale, TrainingConfiguration.cropScale(parsing: cropScale) == nil {
+            throw ValidationError("--crop-scale \(cropScale) is not MIN or MIN,MAX with MIN ≤ MAX (e.g. 0.25 or 0.25,1)")
+        }
         if resizeSchedule != nil && ResizeSchedule(parsing: resizeSchedule!) == nil {
             throw ValidationError("--resize-schedule \(resizeSchedule!) is not of the form 256:3,384:3,512")
         }
@@ -144,6 +150,7 @@ struct TrainingOptions: ParsableArguments {
         config.learningRateSchedule = lrSchedule
         config.warmupEpochs = warmupEpochs
         config.labelSmoothing = labelSmoothing
+        config.cropScale = cropScale.flatMap(TrainingConfiguration.cropScale(parsing:))
         config.precision = precision
         config.channelsLast = channelsLast
         config.memoryBudget = memoryBudget

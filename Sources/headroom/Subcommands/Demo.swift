@@ -24,7 +24,7 @@ struct Demo: ParsableCommand {
     var memoryBudget = "350MiB"
 
     @Option(help: "Epochs to train.")
-    var epochs = 4
+    var epochs = 6
 
     func validate() throws {
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
@@ -46,10 +46,15 @@ struct Demo: ParsableCommand {
         var config = TrainingConfiguration(trainPath: train.path, validationPath: validation.path)
         config.epochs = epochs
         config.batchSize = 16
-        config.resizeSchedule = ResizeSchedule(parsing: "128:\(max(1, epochs / 2)),224")
+        config.resizeSchedule = ResizeSchedule(parsing: "128:\(max(1, epochs - 2)),224")
         config.imageSize = 224
-        config.learningRate = 0.02
-        config.warmupEpochs = 0.5
+        // From scratch on 145 images: AdamW learns these shapes in fewer steps than SGD, and
+        // crops of at least a third of the image keep the shape in view.
+        config.optimizer = .adamw
+        config.learningRate = 0.002
+        config.weightDecay = 0.05
+        config.warmupEpochs = 1
+        config.cropScale = 0.35...1
         config.memoryBudget = memoryBudget
         config.device = "cpu"
         // fp32 on every CPU, so the plan and the recoveries are the same wherever it runs

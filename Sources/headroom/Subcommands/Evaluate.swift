@@ -54,7 +54,7 @@ struct Evaluate: ParsableCommand {
             ["images", "\(result.samples) at \(evaluation.imageSize) px"],
             ["loss", String(format: "%.4f", result.loss)],
             ["top-1", percent(result.top1)],
-            ["top-5", result.top5.map(percent) ?? "n/a (fewer than 5 classes)"],
+            ["top-5", result.top5.map(percent) ?? "n/a (5 classes or fewer)"],
         ])
         lines.append("")
         let metrics = evaluation.metrics

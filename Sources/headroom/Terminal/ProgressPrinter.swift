@@ -41,9 +41,9 @@ final class ProgressPrinter: @unchecked Sendable {
         case let .step(progress):
             step(progress)
         case let .outOfMemory(_, step, resolution, failed, new, segments?):
-            say("out of memory at step \(step) (\(resolution) px, micro-batch \(failed)): retrying the same samples at micro-batch \(new), recomputing \(segments.map(\.rawValue).joined(separator: ","))")
+            say("out of memory at step \(step) (\(resolution) px, micro-batch \(failed)): retrying the same samples in micro-batches of at most \(new), recomputing \(segments.map(\.rawValue).joined(separator: ","))")
         case let .outOfMemory(_, step, resolution, failed, new, nil):
-            say("out of memory at step \(step) (\(resolution) px, micro-batch \(failed)): retrying the same samples at micro-batch \(new)")
+            say("out of memory at step \(step) (\(resolution) px, micro-batch \(failed)): retrying the same samples in micro-batches of at most \(new)")
         case let .badSample(sample):
             say("skipped an unreadable image: \(sample)")
         case let .validated(summary):

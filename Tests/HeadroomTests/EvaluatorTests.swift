@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+import TestSupport
+import Torch
+import TorchNN
+import TorchOptim
+@testable import Headroom
+
+/// The evaluator's sums against the same quantities computed in Swift from the model's logits.
+@Suite struct EvaluatorTests {
+    func makeStep(classes: Int) throws -> TrainingStep {
+        let model = try ResNet(.resnet18, classCount: classes, generator: Generator(seed: 4))
+        model.eval()
+        let optimizer = try SGD(parameters: model.namedParameters().map(\.tensor), learningRate: 0.1)
+        return try TrainingStep(model: model, optimizer: optimizer, device: .cpu, precision: .fp32)
+    }
+
+    /// Loss, top-1, top-5 and confusion of `logits` (rows) for `labels`, in Double.
+    func reference(logits: [[Float]], labels: [Int]) -> (loss: Double, top1: Double, top5: Double, confusion: [[Int]]) {
+        let classes = logits[0].count
+        var loss = 0.0, top1 = 0, top5 = 0
+        var confusion = Array(repeating: Array(repeating: 0, count: classes), count: classes)
+        for (row, label) in zip(logits, labels) {
+            let values = row.map(Double.init)
+            let largest = values.max()!
+            loss += log(values.map { exp($0 - largest) }.reduce(0, +)) + largest - values[label]
+            let ranked = values.indices.sorted { values[$0] > values[$1] }
+            top1 += ranked[0] == label ? 1 : 0
+            top5 += ranked.prefix(5).contains(label) ? 1 : 0
+            confusion[label][ranked[0]] += 1
+        }
+        let n = Double(labels.count)
+        return (loss / n, Double(top1) / n, Double(top5) / n, confusion)
+    }
+
+    @Test func sumsOverBatchesEqualTheReferenceWithSevenClasses() throws {
+        let step = try makeStep(classes: 7)
+        let generator = try Generator(seed: 9)
+        let batches = try (0..<3).map { _ in try (Tensor.rand([6, 3, 32, 32], generator: generator) * 255).to(dtype: .uint8) }
+        let labels: [[Int]] = [[0, 1, 2, 3, 4, 5], [6, 6, 0, 1, 2, 3], [4, 5, 6, 0, 3, 2]]
+        let evaluator = Evaluator(step: step)
+        var logits: [[Float]] = []
+        for (images, batchLabels) in zip(batches, labels) {
+            try evaluator.add(images: images, labels: Tensor(batchLabels.map(Int64.init)))
+            let output = try withoutGradient { () throws(TorchError) in try step.forward(step.prepare(images)) }
+            let flat = try output.array(of: Float.self)
+            logits += (0..<batchLabels.count).map { Array(flat[($0 * 7)..<(($0 + 1) * 7)]) }
+        }
+        let result = try evaluator.result()
+        let expected = reference(logits: logits, labels: labels.flatMap { $0 })
+        #expect(result.samples == 18)
+        #expect(abs(result.loss - expected.loss) < 1e-4)
+        #expect(result.top1 == expected.top1)
+        #expect(result.top5 == expected.top5)
+        #expect(result.confusion == expected.confusion)
+    }
+
+    @Test func topFiveIsLeftOutWhenItCannotMiss() throws {
+        // With five classes or fewer the true class is always among the top five.
+        let step = try makeStep(classes: 5)
+        let evaluator = Evaluator(step: step)
+        let images = try (Tensor.rand([2, 3, 32, 32], generator: Generator(seed: 3)) * 255).to(dtype: .uint8)
+        try evaluator.add(images: images, labels: Tensor([0, 4] as [Int64]))
+        #expect(try evaluator.result().top5 == nil)
+    }
+}
