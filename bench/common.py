@@ -6,6 +6,24 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HEADROOM = os.path.join(ROOT, ".build", "debug", "headroom")
 
 
+# The PyTorch peers' training loop, pasted into the recipe scripts they run (each is a
+# standalone program started with the peer venv's Python).
+PEER_TRAIN_ONE_EPOCH = '''
+def train_one_epoch(model, optimizer, loader):
+    """The reference loop: one optimiser step per batch. Returns each step's batch size."""
+    model.train()
+    sizes = []
+    for images, labels in loader:
+        loss = torch.nn.functional.cross_entropy(model(images), labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        loss.item()
+        sizes.append(len(labels))
+    return sizes
+'''
+
+
 def write_result(name, text):
     """Saves a result table as bench/results/NAME."""
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)

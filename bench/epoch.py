@@ -18,11 +18,12 @@ import sys
 import tempfile
 import time
 
-from common import HEADROOM, ROOT, write_result
+from common import HEADROOM, PEER_TRAIN_ONE_EPOCH, ROOT, write_result
 
 PYTORCH_RECIPE = r'''
 import sys, torch, torchvision
 from torchvision import transforms
+''' + PEER_TRAIN_ONE_EPOCH + r'''
 torch.set_num_threads(2)
 torch.manual_seed(0)
 root = sys.argv[1]
@@ -35,13 +36,7 @@ train_loader = torch.utils.data.DataLoader(train, batch_size=16, shuffle=True, n
 val_loader = torch.utils.data.DataLoader(val, batch_size=32, num_workers=2)
 model = torchvision.models.resnet18(num_classes=len(train.classes))
 optimizer = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9, weight_decay=1e-4)
-model.train()
-for images, labels in train_loader:
-    loss = torch.nn.functional.cross_entropy(model(images), labels)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
-    loss.item()
+train_one_epoch(model, optimizer, train_loader)
 model.eval()
 correct = 0
 with torch.no_grad():

@@ -26,11 +26,12 @@ import tempfile
 import time
 
 from checkpointing import build_counter
-from common import HEADROOM, ROOT, write_result
+from common import HEADROOM, PEER_TRAIN_ONE_EPOCH, write_result
 
 PYTORCH_RECIPE = r'''
 import gc, json, sys, torch, torchvision
 from torchvision import transforms
+''' + PEER_TRAIN_ONE_EPOCH + r'''
 root, batch_size, image_size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 torch.set_num_threads(2)
 
@@ -52,21 +53,12 @@ def train(batch_size):
     val_loader = torch.utils.data.DataLoader(val_set, batch_size=batch_size, num_workers=2)
     model = torchvision.models.resnet18(num_classes=len(train_set.classes))
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
-    steps, seen = 0, set()
-    model.train()
-    for images, labels in train_loader:
-        loss = torch.nn.functional.cross_entropy(model(images), labels)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        loss.item()
-        steps += 1
-        seen.add(len(labels))
+    sizes = train_one_epoch(model, optimizer, train_loader)
     model.eval()
     with torch.no_grad():
         for images, labels in val_loader:
             model(images)
-    return steps, sorted(seen)
+    return len(sizes), sorted(set(sizes))
 
 failed = []
 while True:

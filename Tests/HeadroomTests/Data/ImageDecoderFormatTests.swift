@@ -13,13 +13,7 @@ struct ImageDecoderFormatTests {
         "bmp-top-down.bmp", "bmp-bgrx32.bmp",
     ])
     func losslessMatchesPillow(name: String) throws {
-        let expected = try ImageFixtures.expected(name)
-        let image = try decoder.decode(fileAtPath: ImageFixtures.path(name))
-        #expect(image.size == ImageSize(width: expected.width, height: expected.height))
-        for sample in expected.pixels {
-            #expect(image[sample.x, sample.y] == sample.rgb, "pixel (\(sample.x), \(sample.y)) of \(name)")
-        }
-        #expect(ImageFixtures.fnv1a64(image.pixels) == expected.fnv1a64)
+        try expectExactlyPillows(name, decoder: decoder)
     }
 
     @Test("lossy WebP decodes within rounding of Pillow's pixels", arguments: ["webp-lossy.webp", "webp-lossy-alpha.webp"])

@@ -13,13 +13,7 @@ struct ImageDecoderTests {
         "png-exif-orientation-6.png",
     ])
     func pngMatchesPillow(name: String) throws {
-        let expected = try ImageFixtures.expected(name)
-        let image = try decoder.decode(fileAtPath: ImageFixtures.path(name))
-        #expect(image.size == ImageSize(width: expected.width, height: expected.height))
-        for sample in expected.pixels {
-            #expect(image[sample.x, sample.y] == sample.rgb, "pixel (\(sample.x), \(sample.y)) of \(name)")
-        }
-        #expect(ImageFixtures.fnv1a64(image.pixels) == expected.fnv1a64)
+        try expectExactlyPillows(name, decoder: decoder)
     }
 
     @Test("JPEGs decode within rounding of Pillow's pixels", arguments: [

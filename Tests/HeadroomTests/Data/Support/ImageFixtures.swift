@@ -96,3 +96,15 @@ func expectWithinRoundingOfPillow(_ name: String, decoder: ImageDecoder, sourceL
     #expect(difference.mean <= 1.0, "mean absolute difference \(difference.mean)", sourceLocation: sourceLocation)
     #expect(difference.max <= 8, "largest absolute difference \(difference.max)", sourceLocation: sourceLocation)
 }
+
+/// Expects a lossless fixture to decode to Pillow's exact pixels: its size, the sampled
+/// pixels and the hash of every byte.
+func expectExactlyPillows(_ name: String, decoder: ImageDecoder, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let expected = try ImageFixtures.expected(name)
+    let image = try decoder.decode(fileAtPath: ImageFixtures.path(name))
+    #expect(image.size == ImageSize(width: expected.width, height: expected.height), sourceLocation: sourceLocation)
+    for sample in expected.pixels {
+        #expect(image[sample.x, sample.y] == sample.rgb, "pixel (\(sample.x), \(sample.y)) of \(name)", sourceLocation: sourceLocation)
+    }
+    #expect(ImageFixtures.fnv1a64(image.pixels) == expected.fnv1a64, sourceLocation: sourceLocation)
+}
