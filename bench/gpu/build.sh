@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds what bench/gpu/run.sh carries to a CUDA machine that has PyTorch but no Swift:
-# a release headroom with the Swift runtime linked statically, and the two Debian image
-# libraries it loads. libtorch itself is the GPU machine's own (run.sh points at it).
+# a release headroom with the Swift runtime linked statically (xz-compressed: the device
+# tool carries at most 64 MiB), and every Debian library it loads beyond the C and C++
+# runtimes (the image codecs and what they pull in). libtorch itself is the GPU machine's
+# own (run.sh points at it).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
@@ -9,10 +11,16 @@ bash Scripts/bootstrap.sh
 swift build -c release --static-swift-stdlib --product headroom
 carry="$root/bench/gpu/carry"
 rm -rf "$carry" && mkdir -p "$carry/lib"
-# Stripped: the device tool carries at most 64 MiB.
-strip -o "$carry/headroom" "$(swift build -c release --show-bin-path)/headroom"
-for library in libturbojpeg.so.0 libpng16.so.16; do
-  cp -L "$(ldconfig -p | awk -v name="$library" '$1 == name { print $NF; exit }')" "$carry/lib/"
+binary="$(swift build -c release --show-bin-path)/headroom"
+strip -o "$carry/headroom" "$binary"
+# Only the system's libraries: libtorch and the CUDA runtime (found here through the
+# binary's run path into .deps) are the GPU machine's own, from its PyTorch.
+ldd "$binary" | awk '$2 == "=>" && $3 ~ /^\/(usr\/)?lib\// { print $3 }' | while read -r library; do
+  case "$(basename "$library")" in
+    libc.so* | libm.so* | libpthread.so* | libdl.so* | librt.so* | libutil.so* | ld-linux* | libstdc++.so* | libgcc_s.so*) ;;
+    *) cp -L "$library" "$carry/lib/" ;;
+  esac
 done
+xz -T0 -6 "$carry/headroom"  # run.sh unpacks it
 cp bench/train_step.py bench/common.py bench/gpu/run.sh "$carry/"
 echo "built $carry: $(du -sh "$carry" | cut -f1)"

@@ -17,6 +17,11 @@ python="$venv/bin/python"
 torch_dir="$("$python" -c 'import torch, os; print(os.path.dirname(torch.__file__))')"
 export LD_LIBRARY_PATH="$here/lib:$torch_dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export HEADROOM="$here/headroom"
+if [ ! -x "$HEADROOM" ]; then  # build.sh carries it xz-compressed; Python's lzma unpacks it anywhere
+  "$python" -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' \
+    "$HEADROOM.xz" "$HEADROOM"
+  chmod +x "$HEADROOM"
+fi
 out="${OUT:-$here/results}"
 mkdir -p "$out"
 
