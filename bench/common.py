@@ -25,7 +25,9 @@ def train_one_epoch(model, optimizer, loader):
 
 
 def write_result(name, text):
-    """Saves a result table as bench/results/NAME."""
-    os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
-    with open(os.path.join(ROOT, "bench", "results", name), "w") as file:
+    """Saves a result table as bench/results/NAME (or in $HEADROOM_BENCH_RESULTS: the GPU
+    script keeps its tables with the rest of its results)."""
+    directory = os.environ.get("HEADROOM_BENCH_RESULTS") or os.path.join(ROOT, "bench", "results")
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, name), "w") as file:
         file.write(text + "\n")

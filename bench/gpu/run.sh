@@ -24,6 +24,7 @@ if [ ! -x "$HEADROOM" ]; then  # build.sh carries it xz-compressed; Python's lzm
 fi
 out="${OUT:-$here/results}"
 mkdir -p "$out"
+export HEADROOM_BENCH_RESULTS="$out"
 
 if $dry_run; then
   device=cpu; precision=fp32; size=224; batch=16; steps=2; budget=350MiB; threads=2; workers=2; images=8
