@@ -28,6 +28,12 @@ import TorchOptim
 }
 
 @Suite struct AccumulationPlanTests {
+    @Test func longSplitsAreDescribedByRuns() {
+        #expect(AccumulationPlan.describe([8, 8]) == "8+8")
+        #expect(AccumulationPlan.describe([6, 5, 5, 5]) == "6+5+5+5")
+        #expect(AccumulationPlan.describe(AccumulationPlan(effectiveBatch: 100_000, microBatch: 280).sizes) == "118×280 + 240×279")
+    }
+
     @Test func sizesDifferByAtMostOneAndSumToTheEffectiveBatch() {
         let plan = AccumulationPlan(effectiveBatch: 64, microBatch: 28)
         #expect(plan.steps == 3)

@@ -119,6 +119,8 @@ import TorchOptim
         config = configuration()
         config.batchSize = 0
         expectRefused(config, "--batch-size")
+        config.batchSize = 25  // the set holds 24: no step could be whole (and no plan is probed for it)
+        expectRefused(config, "larger than the 24 training samples")
         config = configuration()
         config.trainPath = "/nonexistent/train"
         expectRefused(config, "does not exist")

@@ -26,4 +26,14 @@ public struct AccumulationPlan: Sendable, Equatable, Codable {
         let larger = total % parts
         return (0..<parts).map { $0 < larger ? base + 1 : base }
     }
+
+    /// `sizes` for a person: "8+8+8" when short, "337×280 + 21×279" when long.
+    public static func describe(_ sizes: [Int]) -> String {
+        if sizes.count <= 4 { return sizes.map(String.init).joined(separator: "+") }
+        var runs: [(size: Int, count: Int)] = []
+        for size in sizes {
+            if runs.last?.size == size { runs[runs.count - 1].count += 1 } else { runs.append((size, 1)) }
+        }
+        return runs.map { "\($0.count)×\($0.size)" }.joined(separator: " + ")
+    }
 }

@@ -78,6 +78,13 @@ public final class Trainer: @unchecked Sendable {
         guard problems.isEmpty else { throw TrainingSetupError(problems: problems) }
 
         let (train, validation) = try Self.scanData(configuration)
+        // Before planning: a plan for a batch no step can fill would probe absurd sizes.
+        guard configuration.batchSize <= train.samples.count else {
+            throw TrainingSetupError(problems: [
+                "--batch-size \(configuration.batchSize) is larger than the \(train.samples.count) training samples: "
+                    + "no optimiser step could see a whole batch; lower --batch-size"
+            ])
+        }
         let device = try Self.resolveDevice(configuration.device, localRank: dataParallel?.environment.localRank)
         if let threads = configuration.threads { try Torch.setThreadCount(threads) }
         try Torch.manualSeed(configuration.seed)

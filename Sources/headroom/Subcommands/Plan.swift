@@ -46,7 +46,7 @@ struct Plan: ParsableCommand {
         let header = ["resolution", "micro-batch", "accumulation", "checkpointing", "predicted peak", "verified peak", "budget"]
         let rows = plan.resolutions.map { row in
             [
-                "\(row.resolution) px", "\(row.microBatch)", "\(row.accumulation.steps) (\(row.accumulation.sizes.map(String.init).joined(separator: "+")))",
+                "\(row.resolution) px", "\(row.microBatch)", "\(row.accumulation.steps) (\(AccumulationPlan.describe(row.accumulation.sizes)))",
                 checkpointingSummary(row),
                 formatBytes(row.predictedPeakBytes), formatBytes(row.verifiedPeakBytes), formatBytes(row.budgetBytes),
             ]
