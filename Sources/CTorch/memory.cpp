@@ -9,8 +9,9 @@
 // Large freed blocks are kept for reuse by size, as PyTorch's CUDA caching allocator keeps
 // device blocks: a training step frees and reallocates the same sizes every step, and
 // handing them back to the kernel costs page faults (a fifth of a step at 8 × 512 px).
-// The cache never holds more than the highest use seen minus what is live, so resident
-// memory stays at the peak; the budget counts live bytes only.
+// The cache never holds more than the highest use seen (or the budget, if lower) minus
+// what is live, checked when a block comes back and before a fresh one is taken, so live
+// and cached bytes together stay within the budget and resident memory at the peak.
 #include "shim.hpp"
 
 #include <c10/core/CPUAllocator.h>
@@ -68,7 +69,14 @@ class BudgetedCPUAllocator final : public c10::Allocator {
     }
     raise_peak(in_use);
     void *base = bytes >= cache_minimum ? take_cached(bytes) : nullptr;
-    if (base == nullptr) base = allocate_block(bytes);
+    if (base == nullptr) {
+      // A fresh block: first shrink the cache so that live and cached together stay within
+      // the highest use seen (keep() holds the same line when blocks come back). Otherwise
+      // a step whose sizes differ from the last one's (another micro-batch, a planner probe)
+      // held both, and resident memory reached twice the budget.
+      trim_cache();
+      base = allocate_block(bytes);
+    }
     write_header(base, bytes);
     allocations.fetch_add(1, std::memory_order_relaxed);
     void *data = static_cast<char *>(base) + header_size;
@@ -95,10 +103,7 @@ class BudgetedCPUAllocator final : public c10::Allocator {
   }
 
   /// Bytes held in the cache, not in use.
-  int64_t cached_bytes() {
-    std::lock_guard<std::mutex> lock(cache_mutex);
-    return cached;
-  }
+  int64_t cached_bytes() { return cached.load(std::memory_order_relaxed); }
 
   /// Returns every cached block to the system.
   void empty_cache() {
@@ -119,7 +124,7 @@ class BudgetedCPUAllocator final : public c10::Allocator {
 
   std::mutex cache_mutex;
   std::unordered_map<size_t, std::vector<void *>> cache;  // by requested size
-  int64_t cached = 0;
+  std::atomic<int64_t> cached{0};  // changed under cache_mutex; read without it
   std::atomic<int64_t> high_water{0};  // the most ever live (never reset, unlike peak)
 
   static void write_header(void *base, size_t bytes) {
@@ -146,6 +151,21 @@ class BudgetedCPUAllocator final : public c10::Allocator {
     return base;
   }
 
+  /// What the cache may hold: the highest use seen (or the budget, if lower: it may have been
+  /// lowered since) less what is live.
+  int64_t cache_allowance() const {
+    int64_t ceiling = high_water.load(std::memory_order_relaxed);
+    const int64_t limit = budget.load(std::memory_order_relaxed);
+    if (limit > 0) ceiling = std::min(ceiling, limit);
+    return ceiling - live.load(std::memory_order_relaxed);
+  }
+
+  void trim_cache() {
+    if (cached.load(std::memory_order_relaxed) == 0) return;
+    std::lock_guard<std::mutex> lock(cache_mutex);
+    evict_until(cache_allowance());
+  }
+
   void *allocate_block(size_t bytes) {
     for (int attempt = 0;; ++attempt) {
       try {
@@ -169,7 +189,7 @@ class BudgetedCPUAllocator final : public c10::Allocator {
     cache[bytes].push_back(base);
     cached += static_cast<int64_t>(bytes);
     // Live and cached together stay within the highest use seen.
-    evict_until(high_water.load(std::memory_order_relaxed) - live.load(std::memory_order_relaxed));
+    evict_until(cache_allowance());
   }
 
   /// Frees cached blocks until at most `limit` bytes are cached (the caller holds the lock).

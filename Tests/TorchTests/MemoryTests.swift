@@ -52,6 +52,21 @@ import Torch
         #expect(try Device.cpu.memoryStatistics().reservedBytes == base.liveBytes)
     }
 
+    /// Live and cached bytes together never pass the budget: a block of another size is
+    /// allocated only after the cache has given back what no longer fits beside it.
+    @Test func aFreshBlockShrinksTheCacheFirst() throws {
+        try Device.cpu.emptyCache()
+        let base = try Device.cpu.memoryStatistics()
+        try Device.cpu.setMemoryBudget(bytes: base.liveBytes + (4 << 20))
+        defer { try? Device.cpu.setMemoryBudget(bytes: nil) }
+        do { _ = try Tensor.empty([2 << 20], dtype: .uint8) }
+        #expect(try Device.cpu.memoryStatistics().reservedBytes == base.liveBytes + (2 << 20))  // kept: 2 + 0 ≤ 4 MiB
+        let larger = try Tensor.empty([3 << 20], dtype: .uint8)  // another size: 3 + 2 would pass 4 MiB
+        let after = try Device.cpu.memoryStatistics()
+        #expect(after.liveBytes == base.liveBytes + larger.count)
+        #expect(after.reservedBytes == after.liveBytes, "the 2 MiB block stayed cached beside the new one")
+    }
+
     @Test func goingOverTheBudgetThrowsOutOfMemoryAndRecovers() throws {
         let base = try Device.cpu.memoryStatistics()
         let budget = base.liveBytes + (8 << 20)
