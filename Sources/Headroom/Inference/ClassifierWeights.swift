@@ -105,6 +105,6 @@ public struct ClassifierWeights {
     private static func trainingState(besides url: URL) -> CheckpointState? {
         let state = url.resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("state.json")
         guard let data = try? Data(contentsOf: state) else { return nil }
-        return try? JSONDecoder().decode(CheckpointState.self, from: data)
+        return try? CheckpointState.decoded(from: data)
     }
 }

@@ -28,6 +28,24 @@ public struct ResolutionPlan: Sendable, Codable, Equatable {
     }
 }
 
+extension ResolutionPlan {
+    /// Plans saved before activation checkpointing existed recompute nothing.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        resolution = try container.decode(Int.self, forKey: .resolution)
+        microBatch = try container.decode(Int.self, forKey: .microBatch)
+        accumulation = try container.decode(AccumulationPlan.self, forKey: .accumulation)
+        predictedPeakBytes = try container.decode(Int.self, forKey: .predictedPeakBytes)
+        verifiedPeakBytes = try container.decode(Int.self, forKey: .verifiedPeakBytes)
+        budgetBytes = try container.decode(Int.self, forKey: .budgetBytes)
+        model = try container.decode(MemoryModel.self, forKey: .model)
+        checkpointedSegments = try container.decodeIfPresent([ResNet.Segment].self, forKey: .checkpointedSegments) ?? []
+        recomputeOverhead = try container.decodeIfPresent(Double.self, forKey: .recomputeOverhead) ?? 0
+        uncheckpointedMicroBatch = try container.decodeIfPresent(Int.self, forKey: .uncheckpointedMicroBatch)
+        measurements = try container.decode([Measurement].self, forKey: .measurements)
+    }
+}
+
 /// Why a plan is impossible, with what would help.
 public struct PlanningError: Error, CustomStringConvertible {
     public var resolution: Int

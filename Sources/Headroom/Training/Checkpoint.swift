@@ -25,6 +25,21 @@ public struct CheckpointState: Codable, Sendable {
     public var excludedThisEpoch: [Int]
     public var savedAt: Double
     public var headroomVersion: String
+
+    /// Reads a state file, also one an earlier Headroom wrote: configuration keys it lacks
+    /// take today's defaults (an option added since is off or at its default), so a run
+    /// survives an upgrade between two sessions.
+    public static func decoded(from data: Data) throws -> CheckpointState {
+        guard var object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "the state is not a JSON object"))
+        }
+        if let stored = object["configuration"] as? [String: Any] {
+            let defaults = try JSONEncoder().encode(TrainingConfiguration(trainPath: "", validationPath: ""))
+            let base = try JSONSerialization.jsonObject(with: defaults) as? [String: Any] ?? [:]
+            object["configuration"] = base.merging(stored) { _, saved in saved }
+        }
+        return try JSONDecoder().decode(CheckpointState.self, from: JSONSerialization.data(withJSONObject: object))
+    }
 }
 
 /// Checkpoints in `RUN_DIR/checkpoints/`, written so that a crash, a kill -9 or a full disk
@@ -83,7 +98,7 @@ public struct Checkpointer: Sendable {
         guard FileManager.default.fileExists(atPath: link.path) else { return nil }
         let resolved = link.resolvingSymlinksInPath().deletingLastPathComponent()
         do {
-            let state = try JSONDecoder().decode(CheckpointState.self, from: Data(contentsOf: link))
+            let state = try CheckpointState.decoded(from: Data(contentsOf: link))
             return (state, resolved)
         } catch {
             throw CheckpointError.unreadable(path: link.path, underlying: "\(error)")

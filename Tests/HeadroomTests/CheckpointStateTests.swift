@@ -1,0 +1,54 @@
+import Foundation
+import Testing
+@testable import Headroom
+
+/// A state file written by an earlier Headroom still resumes.
+@Suite struct CheckpointStateTests {
+    func state() -> CheckpointState {
+        var configuration = TrainingConfiguration(trainPath: "data/train", validationPath: "data/val")
+        configuration.batchSize = 48
+        configuration.activationCheckpointing = .segments([.stem])
+        configuration.minimumMicroBatch = 4
+        let plan = ResolutionPlan(
+            resolution: 224, microBatch: 12, accumulation: AccumulationPlan(effectiveBatch: 48, microBatch: 12),
+            predictedPeakBytes: 1 << 30, verifiedPeakBytes: 1 << 30, budgetBytes: 2 << 30,
+            model: MemoryModel(fixedBytes: 268_435_456, bytesPerSample: 67_108_864), checkpointedSegments: [.stem],
+            recomputeOverhead: 0.02, uncheckpointedMicroBatch: 5, measurements: [.init(batch: 12, peakBytes: 1 << 30)])
+        return CheckpointState(
+            configuration: configuration, classNames: ["a", "b"], epoch: 1, stepInEpoch: 2, globalStep: 9, samplesSeen: 432,
+            optimizerSteps: 9, lossScaler: nil,
+            policies: ["224": MicroBatchPolicy(plannedBatch: 12, effectiveBatch: 48, model: nil, budgetBytes: 2 << 30)],
+            plans: [plan], bestTop1: 0.5, bestEpoch: 0, badSamples: [3], excludedThisEpoch: [], savedAt: 1, headroomVersion: "0.1")
+    }
+
+    @Test func theCurrentFormatRoundTrips() throws {
+        let decoded = try CheckpointState.decoded(from: JSONEncoder().encode(state()))
+        #expect(decoded.configuration == state().configuration)
+        #expect(decoded.plans == state().plans)
+        #expect(decoded.samplesSeen == 432)
+    }
+
+    @Test func keysAddedSinceTakeTheirDefaults() throws {
+        // As written before activation checkpointing existed: neither the options nor the plan fields.
+        var object = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(state())) as? [String: Any])
+        var configuration = try #require(object["configuration"] as? [String: Any])
+        configuration["activationCheckpointing"] = nil
+        configuration["minimumMicroBatch"] = nil
+        object["configuration"] = configuration
+        var plan = try #require((object["plans"] as? [[String: Any]])?.first)
+        plan["checkpointedSegments"] = nil
+        plan["recomputeOverhead"] = nil
+        plan["uncheckpointedMicroBatch"] = nil
+        object["plans"] = [plan]
+
+        let decoded = try CheckpointState.decoded(from: JSONSerialization.data(withJSONObject: object))
+        let defaults = TrainingConfiguration(trainPath: "", validationPath: "")
+        #expect(decoded.configuration.activationCheckpointing == defaults.activationCheckpointing)
+        #expect(decoded.configuration.minimumMicroBatch == defaults.minimumMicroBatch)
+        #expect(decoded.configuration.batchSize == 48)  // what was saved stays
+        #expect(decoded.configuration.trainPath == "data/train")
+        #expect(decoded.plans[0].checkpointedSegments.isEmpty)
+        #expect(decoded.plans[0].recomputeOverhead == 0)
+        #expect(decoded.plans[0].microBatch == 12)
+    }
+}
