@@ -73,8 +73,8 @@ class BudgetedCPUAllocator final : public c10::Allocator {
     raise_peak(in_use);
     void *base = bytes >= cache_minimum ? take_cached(bytes) : nullptr;
     if (base == nullptr) {
-      // A fresh block: first shrink the cache so that live and cached together stay within
-      // the highest use seen (keep() holds the same line when blocks come back). Otherwise
+      // A fresh block: first shrink the cache to its allowance, so that live and cached
+      // together stay within it (keep() holds the same line when blocks come back). Otherwise
       // a step whose sizes differ from the last one's (another micro-batch, a planner probe)
       // held both, and resident memory reached twice the budget.
       trim_cache();
@@ -211,7 +211,6 @@ class BudgetedCPUAllocator final : public c10::Allocator {
     std::lock_guard<std::mutex> lock(cache_mutex);
     cache[bytes].push_back(base);
     cached += static_cast<int64_t>(bytes);
-    // Live and cached together stay within the highest use seen.
     evict_until(cache_allowance());
   }
 
