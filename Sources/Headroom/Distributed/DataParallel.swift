@@ -78,11 +78,11 @@ public final class DataParallel: @unchecked Sendable {
     }
 
     /// Allocates the step's bucket: every gradient of `parameters`, the floating-point
-    /// `buffers` and the three step totals, in float32 on the parameters' device.
+    /// `buffers` and the three step totals, in the parameters' type and on their device.
     public func allocateBucket(parameters: [Tensor], buffers: [Tensor]) throws(TorchError) {
         guard let first = parameters.first else { return }
         let count = parameters.reduce(0) { $0 + $1.count } + buffers.filter { $0.dtype.isFloatingPoint }.reduce(0) { $0 + $1.count } + 3
-        bucket = try Tensor.zeros([count], dtype: .float32, device: first.device)
+        bucket = try Tensor.zeros([count], dtype: first.dtype, device: first.device)
     }
 
     /// Checks that every rank agrees on `values` (run settings and progress), naming the first

@@ -46,8 +46,16 @@ public enum MemoryBudget: Sendable, Equatable, CustomStringConvertible {
     /// host memory available now (MemAvailable) on CPU.
     public func resolve(on device: Device) throws -> Int {
         switch self {
-        case let .bytes(count): return count
-        case let .fraction(value): return Int(value * Double(try Self.capacity(of: device)))
+        case let .bytes(count): count
+        case .fraction: resolve(capacity: try Self.capacity(of: device))
+        }
+    }
+
+    /// The budget in bytes when a fraction is of `capacity`.
+    public func resolve(capacity: Int) -> Int {
+        switch self {
+        case let .bytes(count): count
+        case let .fraction(value): Int(value * Double(capacity))
         }
     }
 

@@ -48,9 +48,11 @@ extension ResNet {
         let mean = try sums.select(dim: 0, index: 0) / count
         let variance = try (sums.select(dim: 0, index: 1) / count - mean.square()).clamped(min: 0)
         try updateRunningStatistics(mean: mean, variance: variance, count: count)
+        // Back to the weights' type (float32, or float64 when the whole run is).
+        let type = bn1.weight.dtype
         let statistics = [
-            try mean.to(dtype: .float32).reshaped([1, -1, 1, 1]),
-            try (variance + bn1.epsilon).rsqrt().to(dtype: .float32).reshaped([1, -1, 1, 1]),
+            try mean.to(dtype: type).reshaped([1, -1, 1, 1]),
+            try (variance + bn1.epsilon).rsqrt().to(dtype: type).reshaped([1, -1, 1, 1]),
         ]
 
         // Each band of output rows from the conv1 rows it needs, normalised with the statistics
@@ -128,8 +130,8 @@ extension ResNet {
         let momentum = bn1.momentum
         try withoutGradient { () throws(TorchError) in
             let unbiased = try variance * (count / max(count - 1, 1))
-            try bn1.runningMean.copyInPlace(from: bn1.runningMean * (1 - momentum) + mean.to(dtype: .float32) * momentum)
-            try bn1.runningVariance.copyInPlace(from: bn1.runningVariance * (1 - momentum) + unbiased.to(dtype: .float32) * momentum)
+            try bn1.runningMean.copyInPlace(from: bn1.runningMean * (1 - momentum) + mean.to(dtype: bn1.runningMean.dtype) * momentum)
+            try bn1.runningVariance.copyInPlace(from: bn1.runningVariance * (1 - momentum) + unbiased.to(dtype: bn1.runningVariance.dtype) * momentum)
             try bn1.batchesTracked += 1
         }
     }

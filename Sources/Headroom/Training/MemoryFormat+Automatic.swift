@@ -9,7 +9,9 @@ extension MemoryFormat {
     /// 0.82× in bf16 (PyTorch alike). On AVX2 they gave no gain (`anchors/peer.md`). On
     /// CUDA, channels-last is what tensor cores want in bf16 and fp16.
     public static func automatic(for device: Device, precision: Precision, cpuFlags: String? = nil) -> MemoryFormat {
-        if device.isCUDA { return precision == .fp32 ? .contiguous : .channelsLast }
+        if device.isCUDA { return precision.autocastType == nil ? .contiguous : .channelsLast }
+        // oneDNN has no float64 convolutions: channels-last would only add layout copies.
+        if precision == .fp64 { return .contiguous }
         let flags = cpuFlags.map(CPUFlags.parse) ?? CPUFlags.current
         return flags.contains("avx512f") ? .channelsLast : .contiguous
     }

@@ -149,8 +149,10 @@ public final class StepExecutor {
         var stopVotes: Tensor?
         var allReduceSeconds: Double?
         if let dataParallel {
+            // One type with the gradients, so that everything shares one bucket.
+            let type = step.precision.parameterType
             let totals = try Tensor.stack([
-                lossSum!.to(dtype: .float32), correct!.to(dtype: .float32), Tensor(scalar: Float(stopRequested ? 1 : 0)),
+                lossSum!.to(dtype: type), correct!.to(dtype: type), Tensor(scalar: Float(stopRequested ? 1 : 0)).to(dtype: type),
             ])
             let buffers = step.model.namedBuffers().map(\.tensor)
             // An out-of-memory error from here comes before the collective (the shim builds

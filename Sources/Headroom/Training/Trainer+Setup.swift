@@ -62,6 +62,7 @@ extension Trainer {
         case .fp32: .fp32
         case .bf16: .bf16
         case .fp16: .fp16
+        case .fp64: .fp64
         }
     }
 

@@ -110,7 +110,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
 
     public enum OptimizerKind: String, Sendable, Codable, CaseIterable { case sgd, adam, adamw }
 
-    public enum PrecisionChoice: String, Sendable, Codable, CaseIterable { case auto, fp32, bf16, fp16 }
+    public enum PrecisionChoice: String, Sendable, Codable, CaseIterable { case auto, fp32, bf16, fp16, fp64 }
 
     /// The training resolution of each epoch.
     public func resolution(forEpoch epoch: Int) -> Int {

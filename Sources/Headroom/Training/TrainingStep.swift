@@ -23,6 +23,8 @@ public final class TrainingStep {
         labelSmoothing: Double = 0, gradientClipNorm: Double? = nil,
         mean: [Float] = [0.485, 0.456, 0.406], std: [Float] = [0.229, 0.224, 0.225]
     ) throws(TorchError) {
+        // What runs is the precision's: weights, gradients and optimiser state in its type.
+        try model.move(dtype: precision.parameterType)
         self.model = model
         self.optimizer = optimizer
         self.device = device
@@ -31,14 +33,15 @@ public final class TrainingStep {
         self.labelSmoothing = labelSmoothing
         self.gradientClipNorm = gradientClipNorm
         lossScaler = precision == .fp16 ? LossScaler() : nil
-        scale = try Tensor(std.map { 1 / (255 * $0) }, shape: [1, 3, 1, 1]).to(device: device)
-        shift = try Tensor(zip(mean, std).map { -$0 / $1 }, shape: [1, 3, 1, 1]).to(device: device)
+        let type = precision.parameterType
+        scale = try Tensor(std.map { 1 / (255 * Double($0)) }, shape: [1, 3, 1, 1]).to(device: device, dtype: type)
+        shift = try Tensor(zip(mean, std).map { -Double($0) / Double($1) }, shape: [1, 3, 1, 1]).to(device: device, dtype: type)
     }
 
-    /// uint8 NCHW images (any device) → normalised float32 on the training device.
+    /// uint8 NCHW images (any device) → normalised floats (the weights' type) on the training device.
     public func prepare(_ images: Tensor) throws(TorchError) -> Tensor {
         // The transfer moves uint8, a quarter of the float bytes.
-        let pixels = try images.to(device: device, nonBlocking: true).to(dtype: .float32)
+        let pixels = try images.to(device: device, nonBlocking: true).to(dtype: precision.parameterType)
         let normalised = try pixels * scale + shift
         return memoryFormat == .channelsLast ? try normalised.contiguous(.channelsLast) : normalised
     }
@@ -56,7 +59,7 @@ public final class TrainingStep {
     public func accumulate(images: Tensor, labels: Tensor, weight: Double) throws(TorchError) -> (lossSum: Tensor, correct: Tensor) {
         let targets = try labels.to(device: device)
         let logits = try forward(prepare(images))
-        let loss = try logits.to(dtype: .float32).crossEntropy(targets: targets, labelSmoothing: labelSmoothing)
+        let loss = try logits.to(dtype: precision.parameterType).crossEntropy(targets: targets, labelSmoothing: labelSmoothing)
         try (loss * (weight * (lossScaler?.scale ?? 1))).backward()
         return try withoutGradient { () throws(TorchError) in
             let count = Double(labels.shape[0])
@@ -87,7 +90,7 @@ public final class TrainingStep {
     /// Scales all gradients so their global L2 norm is at most `limit` (clip_grad_norm_).
     private func clipGradientNorm(_ gradients: [Tensor], to limit: Double) throws(TorchError) {
         guard !gradients.isEmpty else { return }
-        let squares = try gradients.map { (g) throws(TorchError) in try g.to(dtype: .float32).square().sum() }
+        let squares = try gradients.map { (g) throws(TorchError) in try g.to(dtype: precision.parameterType).square().sum() }
         let norm = try Tensor.stack(squares).sum().sqrt()
         let factor = try (norm + 1e-6).reciprocal() * limit
         let clamped = try factor.clamped(max: 1)

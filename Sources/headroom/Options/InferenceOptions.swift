@@ -17,7 +17,7 @@ struct InferenceOptions: ParsableArguments {
     @Option(help: "auto, cpu, cuda or cuda:N.")
     var device = "auto"
 
-    @Option(help: "auto, fp32, bf16 or fp16 (default: the precision the run trained with).")
+    @Option(help: "auto, fp32, bf16, fp16 or fp64 (default: the precision the run trained with).")
     var precision: TrainingConfiguration.PrecisionChoice?
 
     func validate() throws {

@@ -69,7 +69,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "RandomResizedCrop's area fractions, MIN or MIN,MAX (default 0.08,1 as torchvision); raise MIN when small crops would cut the object away.")
     var cropScale: String?
 
-    @Option(help: "auto, fp32, bf16 or fp16 (fp16 uses a dynamic loss scale).")
+    @Option(help: "auto, fp32, bf16, fp16 (with a dynamic loss scale) or fp64 (float64 throughout: slow, for exactness checks).")
     var precision: TrainingConfiguration.PrecisionChoice = .auto
 
     @Flag(inversion: .prefixedNo, help: "Lay out activations and weights channels-last, or not (default: where it is faster: CPUs with AVX-512, CUDA in bf16/fp16).")
