@@ -5,6 +5,10 @@ Run once with PyTorch 2.11.0 + torchvision 0.26.0 (e.g. the bench venv):
     python3 Scripts/make-reference-data.py
 Output: Tests/HeadroomTests/Fixtures/resnet-reference.json (kilobytes; no weights are
 committed: both sides fill the weights with the same deterministic formula).
+
+Every value is computed in float64: the tests compare the network's definition (its
+structure, BatchNorm's rule, SGD's rule), so rounding must not depend on the CPU that ran
+this script. Weights and inputs come from integer formulas, exact in float32 and float64.
 """
 import json
 import math
@@ -45,7 +49,7 @@ def fill_deterministically(model):
 def input_batch(shape):
     count = math.prod(shape)
     i = torch.arange(count, dtype=torch.int64)
-    return (((i * 31) % 257).to(torch.float64) / 128.0 - 1.0).to(torch.float32).reshape(shape)
+    return (((i * 31) % 257).to(torch.float64) / 128.0 - 1.0).reshape(shape)
 
 
 def flat(t, n=None):
@@ -55,7 +59,7 @@ def flat(t, n=None):
 
 def main():
     torch.set_num_threads(2)
-    reference = {"torch": torch.__version__, "torchvision": torchvision.__version__, "architectures": {}}
+    reference = {"torch": torch.__version__, "torchvision": torchvision.__version__, "dtype": "float64", "architectures": {}}
     for name in ["resnet18", "resnet34", "resnet50"]:
         model = getattr(torchvision.models, name)(num_classes=1000)
         reference["architectures"][name] = {
@@ -65,7 +69,7 @@ def main():
 
     shape = [2, 3, 64, 64]
     for name in ["resnet18", "resnet50"]:
-        model = getattr(torchvision.models, name)(num_classes=10)
+        model = getattr(torchvision.models, name)(num_classes=10).double()
         fill_deterministically(model)
         x = input_batch(shape)
         entry = reference["architectures"][name]
@@ -83,8 +87,9 @@ def main():
         }
 
     # One SGD step (momentum, weight decay) on a fixed batch from the deterministic weights.
-    model = torchvision.models.resnet18(num_classes=10)
+    model = torchvision.models.resnet18(num_classes=10).double()
     fill_deterministically(model)
+    before = {k: v.detach().clone() for k, v in model.named_parameters()}
     model.train()
     x = input_batch(shape)
     labels = torch.tensor([3, 7])
@@ -98,10 +103,12 @@ def main():
         "lr": 0.1, "momentum": 0.9, "weight_decay": 1e-4,
         "loss": loss.item(),
         "conv1.weight.first": flat(model.conv1.weight, 8),
-        "conv1.weight.sum": float(model.conv1.weight.sum()),
-        "layer3.0.downsample.0.weight.sum": float(model.layer3[0].downsample[0].weight.sum()),
+        "conv1.weight.sum": float(model.conv1.weight.detach().sum()),
+        "layer3.0.downsample.0.weight.sum": float(model.layer3[0].downsample[0].weight.detach().sum()),
         "fc.weight.first": flat(model.fc.weight, 8),
         "fc.bias": flat(model.fc.bias),
+        # ‖after − before‖ of every parameter: each one's gradient path, in 62 numbers.
+        "update_norms": [[k, float((v.detach() - before[k]).norm())] for k, v in model.named_parameters()],
     }
     reference["input_shape"] = shape
 

@@ -57,7 +57,7 @@ import TorchNN
         #expect(tensors.map(\.name) == records.keys)
         for ((name, tensor), (_, record)) in zip(tensors, records) {
             // Two paths: libtorch's conversion of the tensor, and the record's own decoding.
-            expectClose(tensor, record.doubleValues(), shape: record.shape, rtol: 0, atol: 0)
+            expectClose(tensor, record.doubleValues(), shape: record.shape, within: .identical)
             #expect(tensor.dtype == record.dtype, "\(name)")
         }
     }

@@ -25,6 +25,17 @@ struct ResNetReference: Decodable {
         }
     }
 
+    /// ["layer1.0.conv1.weight", 0.0123]
+    struct UpdateNorm: Decodable {
+        var key: String
+        var norm: Double
+        init(from decoder: any Decoder) throws {
+            var container = try decoder.unkeyedContainer()
+            key = try container.decode(String.self)
+            norm = try container.decode(Double.self)
+        }
+    }
+
     /// A list of values or a single sum (or null).
     enum AfterForward: Decodable {
         case values([Double]), sum(Double), none
@@ -47,9 +58,11 @@ struct ResNetReference: Decodable {
         var layer3_downsample_sum: Double
         var fc_weight_first: [Double]
         var fc_bias: [Double]
+        /// ‖after − before‖ of every parameter, by name.
+        var update_norms: [UpdateNorm]
 
         enum CodingKeys: String, CodingKey {
-            case labels, lr, momentum, weight_decay, loss
+            case labels, lr, momentum, weight_decay, loss, update_norms
             case conv1_weight_first = "conv1.weight.first"
             case conv1_weight_sum = "conv1.weight.sum"
             case layer3_downsample_sum = "layer3.0.downsample.0.weight.sum"
@@ -97,9 +110,18 @@ struct ResNetReference: Decodable {
         }
     }
 
-    func input() throws -> Tensor {
+    /// The generator's input batch, exact in either type.
+    func input(_ type: DType = .float64) throws -> Tensor {
         let count = input_shape.reduce(1, *)
         let values = (0..<count).map { Double(($0 * 31) % 257) / 128 - 1 }
-        return try Tensor(values, shape: input_shape).to(dtype: .float32)
+        return try Tensor(values, shape: input_shape).to(dtype: type)
+    }
+
+    /// A `classCount`-class network of `architecture`, filled as the generator fills it, in `type`.
+    static func model(_ architecture: ResNet.Architecture, classCount: Int = 10, type: DType = .float64) throws -> ResNet {
+        let model = try ResNet(architecture, classCount: classCount)
+        try model.move(dtype: type)
+        try fillDeterministically(model)
+        return model
     }
 }

@@ -23,46 +23,65 @@ import TorchOptim
         #expect(try ResNet(.resnet18).parameterCount == 11_689_512)
     }
 
+    /// The network's definition against torchvision's, both in float64 (the reference was
+    /// generated so): eval and train-mode logits and BatchNorm's running statistics.
     @Test(arguments: [ResNet.Architecture.resnet18, .resnet50])
     func logitsMatchTorchvision(_ architecture: ResNet.Architecture) throws {
         let expected = try #require(reference.architectures[architecture.rawValue])
-        let model = try ResNet(architecture, classCount: 10)
-        try ResNetReference.fillDeterministically(model)
+        let model = try ResNetReference.model(architecture)
         let x = try reference.input()
         model.eval()
         let evalLogits = try withoutGradient { try model(x) }
-        expectClose(evalLogits, try #require(expected.eval_logits), shape: [2, 10], rtol: 1e-4, atol: 1e-4)
+        expectClose(evalLogits, try #require(expected.eval_logits), shape: [2, 10], within: .exactInFloat64)
         model.train()
         let trainLogits = try withoutGradient { try model(x) }
-        expectClose(trainLogits, try #require(expected.train_logits), shape: [2, 10], rtol: 1e-4, atol: 1e-4)
+        expectClose(trainLogits, try #require(expected.train_logits), shape: [2, 10], within: .exactInFloat64)
         // The running statistics moved as torchvision's did in that one training-mode forward.
         let after = try #require(expected.after_train_forward)
-        if case let .values(mean) = after["bn1.running_mean"] { expectClose(model.bn1.runningMean, mean, rtol: 1e-4, atol: 1e-5) }
-        if case let .values(variance) = after["bn1.running_var"] { expectClose(model.bn1.runningVariance, variance, rtol: 1e-4, atol: 1e-5) }
+        if case let .values(mean) = after["bn1.running_mean"] { expectClose(model.bn1.runningMean, mean, within: .exactInFloat64) }
+        if case let .values(variance) = after["bn1.running_var"] { expectClose(model.bn1.runningVariance, variance, within: .exactInFloat64) }
         if case let .sum(sum) = after["layer4.1.bn2.running_var.sum"] {
             let key = try #require(model.stateDict().first { $0.name == "layer4.1.bn2.running_var" })
-            expectClose(try key.tensor.sum(), [sum], rtol: 1e-4)
+            expectClose(try key.tensor.sum(), [sum], within: .exactInFloat64)
         }
     }
 
+    /// The float32 network against the float64 definition: what float32 kernels may differ
+    /// by. Eval mode (no batch statistics over 2×2 maps to amplify rounding); the longest
+    /// inner products are resnet50's 3·3·512 = 4608 terms, through 50 layers.
+    @Test(arguments: [(ResNet.Architecture.resnet18, 18), (.resnet50, 50)])
+    func float32LogitsStayWithinFloat32Rounding(_ architecture: ResNet.Architecture, depth: Int) throws {
+        let expected = try #require(reference.architectures[architecture.rawValue]?.eval_logits)
+        let model = try ResNetReference.model(architecture, type: .float32)
+        model.eval()
+        let logits = try withoutGradient { try model(reference.input(.float32)) }
+        expectClose(logits, expected, shape: [2, 10], within: .acrossKernels(.float32, terms: 4608, depth: depth))
+    }
+
+    /// One SGD step (momentum, weight decay) in float64 against torchvision's: the loss, a
+    /// few weights, and how far every parameter moved.
     @Test func oneSGDStepMatchesTorchvision() throws {
         let step = reference.sgd_step
-        let model = try ResNet(.resnet18, classCount: 10)
-        try ResNetReference.fillDeterministically(model)
+        let model = try ResNetReference.model(.resnet18)
+        let before = try model.namedParameters().map { try $0.tensor.clone() }
         let optimizer = try SGD(
             parameters: model.namedParameters().map(\.tensor), learningRate: step.lr, momentum: step.momentum,
             weightDecay: step.weight_decay)
         let loss = try model(reference.input()).crossEntropy(targets: Tensor(step.labels))
         try loss.backward()
         try optimizer.step()
-        expectClose([try loss.item()], [step.loss], rtol: 1e-4)
-        let conv1 = try model.conv1.weight.flattened().slice(dim: 0, 0..<8)
-        expectClose(conv1, step.conv1_weight_first, rtol: 1e-3, atol: 1e-5)
-        expectClose(try model.conv1.weight.sum(), [step.conv1_weight_sum], rtol: 1e-3, atol: 1e-3)
+        expectClose([try loss.item()], [step.loss], within: .exactInFloat64)
+        expectClose(try model.conv1.weight.flattened().slice(dim: 0, 0..<8), step.conv1_weight_first, within: .exactInFloat64)
+        expectClose(try model.conv1.weight.sum(), [step.conv1_weight_sum], within: .exactInFloat64)
         let downsample = try #require(model.stateDict().first { $0.name == "layer3.0.downsample.0.weight" })
-        expectClose(try downsample.tensor.sum(), [step.layer3_downsample_sum], rtol: 1e-3, atol: 1e-3)
-        expectClose(try model.fc.weight.flattened().slice(dim: 0, 0..<8), step.fc_weight_first, rtol: 1e-3, atol: 1e-5)
-        expectClose(try #require(model.fc.bias), step.fc_bias, rtol: 1e-3, atol: 1e-5)
+        expectClose(try downsample.tensor.sum(), [step.layer3_downsample_sum], within: .exactInFloat64)
+        expectClose(try model.fc.weight.flattened().slice(dim: 0, 0..<8), step.fc_weight_first, within: .exactInFloat64)
+        expectClose(try #require(model.fc.bias), step.fc_bias, within: .exactInFloat64)
+        #expect(step.update_norms.map(\.key) == model.namedParameters().map(\.name))
+        let moved = try zip(model.namedParameters(), before).map { (after, before) in
+            try (after.tensor - before).square().sum().sqrt().item() as Double
+        }
+        expectClose(moved, step.update_norms.map(\.norm), within: .exactInFloat64)
     }
 
     @Test func torchvisionInitialisation() throws {
@@ -111,6 +130,6 @@ import TorchOptim
         source.eval()
         target.eval()
         let x = try Tensor.randn([1, 3, 32, 32], generator: Generator(seed: 6))
-        expectClose(try withoutGradient { try target(x) }, try withoutGradient { try source(x) })
+        expectClose(try withoutGradient { try target(x) }, try withoutGradient { try source(x) }, within: .identical)
     }
 }

@@ -107,7 +107,7 @@ import Torch
         #expect(try x.to(dtype: .int64).array(of: Int64.self) == [1, -2])
         let half = try x.to(dtype: .bfloat16)
         #expect(half.dtype == .bfloat16)
-        expectClose(half, [1.7, -2.2], rtol: 1e-2)
+        expectClose(half, [1.7, -2.2], within: .rounding(.bfloat16, operations: 1))
         #expect(x.device == .cpu)
     }
 }

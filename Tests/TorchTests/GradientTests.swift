@@ -15,7 +15,7 @@ import Torch
         let scalar: (Tensor) throws(TorchError) -> Tensor = { input throws(TorchError) in try (f(input) * probe).sum() }
         let analytic = try autogradGradient(of: scalar, at: x)
         let numeric = try numericalGradient(of: scalar, at: x)
-        expectClose(analytic, numeric, rtol: 1e-5, atol: 1e-6, sourceLocation: sourceLocation)
+        expectClose(analytic, numeric, within: .finiteDifferences, sourceLocation: sourceLocation)
     }
 
     @Test func conv2d() throws {

@@ -5,7 +5,8 @@ import Testing
 import Torch
 
 /// Data-parallel training end to end: the built `headroom` binary as 1, 2 (or 3) worker
-/// processes on 127.0.0.1, Gloo on the CPU, 32 px images, three optimiser steps an epoch.
+/// processes on 127.0.0.1, Gloo on the CPU, 32 px images, three optimiser steps an epoch,
+/// in float64 so that "the same steps" means the same to rounding on any CPU.
 @Suite(.serialized) struct DistributedTrainingTests {
     let scratch: TemporaryDirectory
     var root: URL { scratch.url }
@@ -34,31 +35,24 @@ import Torch
     func arguments(out: URL, micro: Int, extra: [String] = []) -> [String] {
         [
             "train", data.path, "--out", out.path, "--image-size", "32", "--batch-size", "8", "--epochs", "1", "--lr", "0.05",
-            "--micro-batch", "\(micro)", "--device", "cpu", "--precision", "fp32", "--workers", "1", "--threads", "1", "--freeze-bn",
+            "--micro-batch", "\(micro)", "--device", "cpu", "--precision", "fp64", "--workers", "1", "--threads", "1", "--freeze-bn",
             "--dist-timeout", "20",
         ] + extra
     }
 
     /// Every tensor of the run's last checkpoint, by name.
-    func weights(of run: URL) throws -> [String: [Float]] {
+    func weights(of run: URL) throws -> [String: [Double]] {
         let file = run.appendingPathComponent("checkpoints/last.safetensors")
         let tensors = try ModelFile.read(file).tensors
-        return try Dictionary(uniqueKeysWithValues: tensors.map { ($0.name, try $0.tensor.to(dtype: .float32).array(of: Float.self)) })
+        return try Dictionary(uniqueKeysWithValues: tensors.map { ($0.name, try $0.tensor.to(dtype: .float64).array(of: Double.self)) })
     }
 
-    func expectSameWeights(
-        _ a: [String: [Float]], _ b: [String: [Float]], tolerance: Double = 1e-5, sourceLocation: SourceLocation = #_sourceLocation
-    ) {
+    /// Every tensor of two runs' weights, name by name: the same to float64 rounding (the
+    /// gradient sums of several ranks are taken in another order than one rank's).
+    func expectSameWeights(_ a: [String: [Double]], _ b: [String: [Double]], sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(a.keys.sorted() == b.keys.sorted(), sourceLocation: sourceLocation)
-        var worst = 0.0
-        for (name, values) in a {
-            guard let other = b[name], other.count == values.count else {
-                Issue.record("\(name) differs in shape", sourceLocation: sourceLocation)
-                continue
-            }
-            for (x, y) in zip(values, other) { worst = max(worst, Double(abs(x - y))) }
-        }
-        #expect(worst <= tolerance, "largest difference \(worst)", sourceLocation: sourceLocation)
+        let names = a.keys.sorted().filter { b[$0] != nil }
+        expectClose(names.map { a[$0]! }, names.map { b[$0]! }, within: .exactInFloat64, sourceLocation: sourceLocation)
     }
 
     @Test func twoProcessesTakeTheStepsOfOneEvenWithDifferentMicroBatches() throws {
@@ -105,8 +99,8 @@ import Torch
         let workers = try twoWorkers { rank in options(squeezed, micro: 16, budget: rank == 1 ? (peak8 + peak16) / 2 : nil) }
         #expect(workers[1].output.contains("[rank 1] out of memory"), "\(workers[1].output)")
         #expect(!workers[0].output.contains("out of memory"))
-        // The same step as without the squeeze (the sums run in another order: 1e-4).
-        expectSameWeights(try weights(of: squeezed), try weights(of: whole), tolerance: 1e-4)
+        // The same step as without the squeeze.
+        expectSameWeights(try weights(of: squeezed), try weights(of: whole))
     }
 
     /// Two torchrun-style workers to the end; both must succeed.
@@ -144,10 +138,9 @@ import Torch
         let deadline = Date().addingTimeInterval(120)
         while Date() < deadline, ((try? checkpointer.latest())?.state.globalStep ?? 0) < 2 { Thread.sleep(forTimeInterval: 0.02) }
         kill(workers[1].process.processIdentifier, SIGKILL)
-        let killedAt = Date()
-        let status = workers[0].wait(timeout: 60)
+        // It stops on its own (nil would mean it was still waiting when the test killed it).
+        let status = workers[0].wait(timeout: 120)
         #expect(status != 0 && status != nil, "\(workers[0].output)")
-        #expect(Date().timeIntervalSince(killedAt) < 30)  // within the 20 s collective timeout
         #expect(workers[0].output.contains("[rank 0] headroom train: another worker died"), "\(workers[0].output)")
 
         let saved = try #require(try checkpointer.latest()).state
@@ -176,9 +169,9 @@ import Torch
         #expect(collector.steps.first?.stepInEpoch == saved.stepInEpoch + 1)
         #expect(after == Array(order.indices[(saved.stepInEpoch * 8)..<96]))
         #expect((before + after).sorted() == Array(0..<96))
-        // Both resumed runs end at the same weights, up to ten steps of gradient sums taken
-        // in another order (three ranks against one); the sample order is checked exactly above.
-        expectSameWeights(try weights(of: run), try weights(of: copy), tolerance: 3e-4)
+        // Both resumed runs end at the same weights: ten steps of gradient sums taken in another
+        // order (three ranks against one); the sample order is checked exactly above.
+        expectSameWeights(try weights(of: run), try weights(of: copy))
     }
 
     @Test func aTakenPortIsAClearError() throws {
