@@ -118,6 +118,23 @@ struct UnpicklerTests {
         expectMalformed(pickle([0x29, 0x51]), mentioning: "no storages here")  // BINPERSID
     }
 
+    /// Values nested 100,000 levels deep (a 100 KB file) are refused while they are built:
+    /// freeing them afterwards would overflow the stack (the drill's segfault).
+    @Test func deepNestingIsRefusedWhileUnpickling() {
+        let deep = 100_000
+        // ((((…),),),): TUPLE1 over and over.
+        expectMalformed(pickle([0x29] + Array(repeating: 0x85, count: deep)), mentioning: "more than 256 levels")
+        // [[[[…]]]] through MARK … LIST.
+        expectMalformed(pickle(Array(repeating: 0x28, count: deep) + Array(repeating: 0x6C, count: deep)), mentioning: "more than 256 levels")
+        // A chain of lists built top down, each appended into the one before and then grown
+        // through the memo: EMPTY_LIST, then (EMPTY_LIST, BINPUT 0, APPEND, BINGET 0)…
+        let link: [UInt8] = [0x5D, 0x71, 0x00, 0x61, 0x68, 0x00]
+        let chain: [UInt8] = [0x5D] + Array(Array(repeating: link, count: 300).joined())
+        expectMalformed(pickle(chain), mentioning: "placed inside another value")
+        // 200 levels, as deep as anything a state dict could hold and more, are fine.
+        #expect(throws: Never.self) { try unpickle(pickle([0x29] + Array(repeating: 0x85, count: 200))) }
+    }
+
     /// Flipping any byte of a real state-dict pickle must give a value or an
     /// error, never a crash or a hang.
     @Test func survivesEveryByteFlip() throws {

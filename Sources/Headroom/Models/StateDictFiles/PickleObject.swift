@@ -41,14 +41,26 @@ enum PickleObject {
     }
 }
 
-final class PickleList {
+/// What the unpickler tracks of a mutable container to bound how deeply values nest.
+protocol PickleContainer: AnyObject {
+    /// 1 + the depth of the deepest element (1 when empty or holding scalars).
+    var depth: Int { get set }
+    /// Placed inside another value: it must not grow any more.
+    var isNested: Bool { get set }
+}
+
+final class PickleList: PickleContainer {
     var elements: [PickleObject] = []
+    var depth = 1
+    var isNested = false
     init(_ elements: [PickleObject] = []) { self.elements = elements }
 }
 
 /// An insertion-ordered dictionary with Python's rule that assigning an
 /// existing key replaces the value in place.
-final class PickleDictionary {
+final class PickleDictionary: PickleContainer {
+    var depth = 1
+    var isNested = false
     private(set) var pairs: [(key: PickleObject, value: PickleObject)] = []
     private var positions: [Key: Int] = [:]
 

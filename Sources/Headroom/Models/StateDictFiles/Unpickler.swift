@@ -16,9 +16,17 @@ struct Unpickler {
     private let context: String
     private let persistentLoad: PersistentLoad
     private var stack: [PickleObject] = []
+    /// Beside each stack entry, how deeply it nests (0 for a scalar, 1 for a container of
+    /// scalars); lists and dicts keep their own, as they grow after being pushed.
+    private var depths: [Int] = []
     /// Stack heights at each MARK.
     private var marks: [Int] = []
-    private var memo: [Int: PickleObject] = [:]
+    private var memo: [Int: (object: PickleObject, depth: Int)] = [:]
+
+    /// Deeper nesting is refused while the pickle runs, before anything that deep exists:
+    /// a value nested 60,000 levels deep overflows the stack when it is freed, long before
+    /// anything could check it afterwards. State dicts nest a handful of levels.
+    static let maximumDepth = 256
 
     /// `path` names the file and `context` the part being read, for errors.
     init(_ pickle: Data, path: String, context: String, persistentLoad: @escaping PersistentLoad) {
@@ -50,89 +58,118 @@ struct Unpickler {
         case 0x95:  // FRAME: a buffering hint with nothing to build
             _ = try read(UInt64.self)
         case 0x2E:  // STOP
-            return try pop()
+            return try pop().object
 
         // Constants and scalars.
-        case 0x4E: stack.append(.none)  // NONE
-        case 0x88: stack.append(.bool(true))  // NEWTRUE
-        case 0x89: stack.append(.bool(false))  // NEWFALSE
-        case 0x4B: stack.append(.int(Int(try read(UInt8.self))))  // BININT1
-        case 0x4D: stack.append(.int(Int(try read(UInt16.self))))  // BININT2
-        case 0x4A: stack.append(.int(Int(try read(Int32.self))))  // BININT
-        case 0x8A: stack.append(.int(try readLong(byteCount: Int(try read(UInt8.self)))))  // LONG1
-        case 0x8B: stack.append(.int(try readLong(byteCount: Int(try read(Int32.self)))))  // LONG4
+        case 0x4E: try push(.none)  // NONE
+        case 0x88: try push(.bool(true))  // NEWTRUE
+        case 0x89: try push(.bool(false))  // NEWFALSE
+        case 0x4B: try push(.int(Int(try read(UInt8.self))))  // BININT1
+        case 0x4D: try push(.int(Int(try read(UInt16.self))))  // BININT2
+        case 0x4A: try push(.int(Int(try read(Int32.self))))  // BININT
+        case 0x8A: try push(.int(try readLong(byteCount: Int(try read(UInt8.self)))))  // LONG1
+        case 0x8B: try push(.int(try readLong(byteCount: Int(try read(Int32.self)))))  // LONG4
         case 0x47:  // BINFLOAT, big-endian unlike everything else
-            stack.append(
+            try push(
                 .float(
                     Double(bitPattern: try wrap { () throws(StateDictError) in try reader.readBigEndian(UInt64.self) }))
             )
-        case 0x8C: stack.append(.string(try readString(byteCount: Int(try read(UInt8.self)))))  // SHORT_BINUNICODE
-        case 0x58: stack.append(.string(try readString(byteCount: Int(try read(UInt32.self)))))  // BINUNICODE
-        case 0x8D: stack.append(.string(try readString(byteCount: try length(try read(UInt64.self)))))  // BINUNICODE8
-        case 0x43: stack.append(.bytes(try readBytes(Int(try read(UInt8.self)))))  // SHORT_BINBYTES
-        case 0x42: stack.append(.bytes(try readBytes(Int(try read(UInt32.self)))))  // BINBYTES
-        case 0x8E: stack.append(.bytes(try readBytes(try length(try read(UInt64.self)))))  // BINBYTES8
+        case 0x8C: try push(.string(try readString(byteCount: Int(try read(UInt8.self)))))  // SHORT_BINUNICODE
+        case 0x58: try push(.string(try readString(byteCount: Int(try read(UInt32.self)))))  // BINUNICODE
+        case 0x8D: try push(.string(try readString(byteCount: try length(try read(UInt64.self)))))  // BINUNICODE8
+        case 0x43: try push(.bytes(try readBytes(Int(try read(UInt8.self)))))  // SHORT_BINBYTES
+        case 0x42: try push(.bytes(try readBytes(Int(try read(UInt32.self)))))  // BINBYTES
+        case 0x8E: try push(.bytes(try readBytes(try length(try read(UInt64.self)))))  // BINBYTES8
 
         // Containers.
         case 0x28: marks.append(stack.count)  // MARK
-        case 0x29: stack.append(.tuple([]))  // EMPTY_TUPLE
-        case 0x5D: stack.append(.list(PickleList()))  // EMPTY_LIST
-        case 0x7D: stack.append(.dictionary(PickleDictionary()))  // EMPTY_DICT
-        case 0x74: stack.append(.tuple(try popToMark()))  // TUPLE
+        case 0x29: try push(.tuple([]))  // EMPTY_TUPLE
+        case 0x5D: try push(.list(PickleList()))  // EMPTY_LIST
+        case 0x7D: try push(.dictionary(PickleDictionary()))  // EMPTY_DICT
+        case 0x74:  // TUPLE
+            let (elements, depth) = try popToMark()
+            nest(elements)
+            try push(.tuple(elements), depth: depth + 1)
         case 0x85, 0x86, 0x87:  // TUPLE1, TUPLE2, TUPLE3
             let count = Int(opcode - 0x84)
             guard stack.count - count >= (marks.last ?? 0) else { throw PickleError("stack underflow") }
             let elements = Array(stack.suffix(count))
+            let depth = depths.suffix(count).max() ?? 0
             stack.removeLast(count)
-            stack.append(.tuple(elements))
-        case 0x6C: stack.append(.list(PickleList(try popToMark())))  // LIST
+            depths.removeLast(count)
+            nest(elements)
+            try push(.tuple(elements), depth: depth + 1)
+        case 0x6C:  // LIST
+            let list = PickleList()
+            let (elements, depth) = try popToMark()
+            try admit(elements, depth: depth, into: list)
+            list.elements = elements
+            try push(.list(list))
         case 0x64:  // DICT
             let dictionary = PickleDictionary()
-            try setItems(try popToMark(), in: dictionary)
-            stack.append(.dictionary(dictionary))
+            let (items, depth) = try popToMark()
+            try admit(items, depth: depth, into: dictionary)
+            try setItems(items, in: dictionary)
+            try push(.dictionary(dictionary))
         case 0x61:  // APPEND
-            let value = try pop()
-            try list(at: try top()).elements.append(value)
+            let (value, depth) = try pop()
+            let list = try list(at: try top())
+            try admit([value], depth: depth, into: list)
+            list.elements.append(value)
         case 0x65:  // APPENDS
-            let values = try popToMark()
-            try list(at: try top()).elements += values
+            let (values, depth) = try popToMark()
+            let list = try list(at: try top())
+            try admit(values, depth: depth, into: list)
+            list.elements += values
         case 0x73:  // SETITEM
-            let value = try pop()
-            let key = try pop()
-            try setItems([key, value], in: try dictionary(at: try top()))
+            let (value, valueDepth) = try pop()
+            let (key, keyDepth) = try pop()
+            let dictionary = try dictionary(at: try top())
+            try admit([key, value], depth: max(keyDepth, valueDepth), into: dictionary)
+            try setItems([key, value], in: dictionary)
         case 0x75:  // SETITEMS
-            let items = try popToMark()
-            try setItems(items, in: try dictionary(at: try top()))
+            let (items, depth) = try popToMark()
+            let dictionary = try dictionary(at: try top())
+            try admit(items, depth: depth, into: dictionary)
+            try setItems(items, in: dictionary)
 
         // Stack and memo.
         case 0x30: _ = try pop()  // POP
         case 0x31: _ = try popToMark()  // POP_MARK
-        case 0x32: stack.append(try top())  // DUP
-        case 0x71: memo[Int(try read(UInt8.self))] = try top()  // BINPUT
-        case 0x72: memo[Int(try read(UInt32.self))] = try top()  // LONG_BINPUT
-        case 0x94: memo[memo.count] = try top()  // MEMOIZE
-        case 0x68: stack.append(try memoized(Int(try read(UInt8.self))))  // BINGET
-        case 0x6A: stack.append(try memoized(Int(try read(UInt32.self))))  // LONG_BINGET
+        case 0x32: try push(try top(), depth: depths.last ?? 0)  // DUP
+        case 0x71: memo[Int(try read(UInt8.self))] = (try top(), depths.last ?? 0)  // BINPUT
+        case 0x72: memo[Int(try read(UInt32.self))] = (try top(), depths.last ?? 0)  // LONG_BINPUT
+        case 0x94: memo[memo.count] = (try top(), depths.last ?? 0)  // MEMOIZE
+        case 0x68:  // BINGET
+            let entry = try memoized(Int(try read(UInt8.self)))
+            try push(entry.object, depth: entry.depth)
+        case 0x6A:  // LONG_BINGET
+            let entry = try memoized(Int(try read(UInt32.self)))
+            try push(entry.object, depth: entry.depth)
 
         // Objects: only through the allow-list.
         case 0x63:  // GLOBAL "module\nname\n"
             let module = try wrap { () throws(StateDictError) in try reader.readLine() }
             let name = try wrap { () throws(StateDictError) in try reader.readLine() }
-            stack.append(.global(try global(module: module, name: name)))
+            try push(.global(try global(module: module, name: name)))
         case 0x93:  // STACK_GLOBAL
-            guard case .string(let name) = try pop(), case .string(let module) = try pop() else {
+            guard case .string(let name) = try pop().object, case .string(let module) = try pop().object else {
                 throw PickleError("STACK_GLOBAL needs two strings")
             }
-            stack.append(.global(try global(module: module, name: name)))
+            try push(.global(try global(module: module, name: name)))
         case 0x52:  // REDUCE
-            guard case .tuple(let arguments) = try pop() else { throw PickleError("REDUCE arguments are not a tuple") }
-            guard case .global(let callable) = try pop() else { throw PickleError("REDUCE target is not callable") }
-            stack.append(try callable.reduce(arguments))
+            let (tuple, depth) = try pop()
+            guard case .tuple(let arguments) = tuple else { throw PickleError("REDUCE arguments are not a tuple") }
+            guard case .global(let callable) = try pop().object else { throw PickleError("REDUCE target is not callable") }
+            let result = try callable.reduce(arguments)
+            // What it built from the arguments nests no deeper than they did.
+            if let container = Self.container(result) { container.depth = max(container.depth, depth) }
+            try push(result, depth: depth)
         case 0x62:  // BUILD
-            let state = try pop()
+            let state = try pop().object
             try build(try top(), state: state)
         case 0x51:  // BINPERSID
-            stack.append(try persistentLoad(try pop()))
+            try push(try persistentLoad(try pop().object))
 
         default:
             if let name = Self.unsupportedOpcodes[opcode] {
@@ -197,26 +234,67 @@ struct Unpickler {
 
     // MARK: - Stack
 
+    /// Pushes `object`, whose nesting depth is `depth` unless it is a list or a dict (they
+    /// keep their own).
+    private mutating func push(_ object: PickleObject, depth: Int = 0) throws(PickleError) {
+        let actual = Self.container(object)?.depth ?? depth
+        guard actual <= Self.maximumDepth else { throw Self.tooDeep }
+        stack.append(object)
+        depths.append(actual)
+    }
+
     private func top() throws(PickleError) -> PickleObject {
         guard let top = stack.last, stack.count > (marks.last ?? 0) else { throw PickleError("stack underflow") }
         return top
     }
 
-    private mutating func pop() throws(PickleError) -> PickleObject {
+    private mutating func pop() throws(PickleError) -> (object: PickleObject, depth: Int) {
         guard stack.count > (marks.last ?? 0) else { throw PickleError("stack underflow") }
-        return stack.removeLast()
+        let object = stack.removeLast()
+        let depth = depths.removeLast()
+        return (object, Self.container(object)?.depth ?? depth)
     }
 
-    private mutating func popToMark() throws(PickleError) -> [PickleObject] {
+    /// The items above the last MARK, and the deepest of them.
+    private mutating func popToMark() throws(PickleError) -> (items: [PickleObject], depth: Int) {
         guard let mark = marks.popLast() else { throw PickleError("no MARK to pop to") }
         let items = Array(stack[mark...])
+        let depth = zip(items, depths[mark...]).map { Self.container($0)?.depth ?? $1 }.max() ?? 0
         stack.removeSubrange(mark...)
-        return items
+        depths.removeSubrange(mark...)
+        return (items, depth)
     }
 
-    private func memoized(_ index: Int) throws(PickleError) -> PickleObject {
-        guard let object = memo[index] else { throw PickleError("memo entry \(index) was never stored") }
-        return object
+    private func memoized(_ index: Int) throws(PickleError) -> (object: PickleObject, depth: Int) {
+        guard let entry = memo[index] else { throw PickleError("memo entry \(index) was never stored") }
+        return entry
+    }
+
+    // MARK: - Depth
+
+    private static let tooDeep = PickleError("values nested more than \(maximumDepth) levels deep")
+
+    private static func container(_ object: PickleObject) -> (any PickleContainer)? {
+        switch object {
+        case .list(let list): list
+        case .dictionary(let dictionary): dictionary
+        default: nil
+        }
+    }
+
+    /// Lists and dicts placed inside another value: from now on they may not grow, or the
+    /// depths recorded above them would be stale.
+    private func nest(_ objects: [PickleObject]) {
+        for object in objects { Self.container(object)?.isNested = true }
+    }
+
+    /// Checks that `container` may take `children` (at most `depth` deep) and records the
+    /// depth it reaches.
+    private func admit(_ children: [PickleObject], depth: Int, into container: any PickleContainer) throws(PickleError) {
+        guard !container.isNested else { throw PickleError("a list or dict grew after it was placed inside another value") }
+        guard depth + 1 <= Self.maximumDepth else { throw Self.tooDeep }
+        container.depth = max(container.depth, depth + 1)
+        nest(children)
     }
 
     // MARK: - Operands
