@@ -27,3 +27,21 @@ public struct EpochRecord: Sendable, Equatable, Decodable {
         case learningRate = "lr"
     }
 }
+
+extension EpochRecord {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        time = try container.decode(Double.self, forKey: .time)
+        epoch = try container.decode(Int.self, forKey: .epoch)
+        step = try container.decode(Int.self, forKey: .step)
+        samples = try container.decode(Int.self, forKey: .samples)
+        trainLoss = try container.decodeMeasurement(forKey: .trainLoss)
+        trainTop1 = try container.decode(Double.self, forKey: .trainTop1)
+        validationLoss = try container.decodeMeasurement(forKey: .validationLoss)
+        validationTop1 = try container.decode(Double.self, forKey: .validationTop1)
+        validationTop5 = try container.decodeIfPresent(Double.self, forKey: .validationTop5)
+        epochSeconds = try container.decode(Double.self, forKey: .epochSeconds)
+        resolution = try container.decode(Int.self, forKey: .resolution)
+        learningRate = try container.decode(Double.self, forKey: .learningRate)
+    }
+}

@@ -23,10 +23,20 @@ public final class MetricsWriter: @unchecked Sendable {
 
     deinit { try? handle.close() }
 
-    /// Appends one record; `type` and `time` are added.
+    /// Appends one record; `type` and `time` are added. JSON has no NaN or infinity: such a
+    /// value (a diverged loss) is written as null, and `non_finite` says which it was.
     public func append(_ type: String, _ fields: [String: Any?]) throws {
         var record: [String: Any] = ["type": type, "time": Date().timeIntervalSince1970]
-        for (key, value) in fields { record[key] = value ?? NSNull() }
+        var nonFinite: [String: String] = [:]
+        for (key, value) in fields {
+            if let number = (value as? Double) ?? (value as? Float).map(Double.init), !number.isFinite {
+                nonFinite[key] = number.isNaN ? "nan" : number > 0 ? "inf" : "-inf"
+                record[key] = NSNull()
+            } else {
+                record[key] = value ?? NSNull()
+            }
+        }
+        if !nonFinite.isEmpty { record["non_finite"] = nonFinite }
         var data = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
         data.append(0x0A)
         lock.lock()

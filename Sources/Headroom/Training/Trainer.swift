@@ -98,7 +98,7 @@ public final class Trainer: @unchecked Sendable {
         step = try TrainingStep(
             model: model, optimizer: optimizer, device: device, precision: precision, memoryFormat: memoryFormat,
             labelSmoothing: configuration.labelSmoothing, gradientClipNorm: configuration.gradientClipNorm)
-        let budget = try (configuration.memoryBudget.flatMap(MemoryBudget.init(parsing:)) ?? .standard).resolve(on: device)
+        let budget = try Self.resolveBudget(configuration, device: device)
 
         // Every rank agrees on what it is about to train before any of them writes a file.
         try dataParallel?.checkAgreement([
@@ -163,7 +163,16 @@ public final class Trainer: @unchecked Sendable {
             let stagePolicy = try policy(for: resolution)
             step.model.checkpointedSegments = Set(plans.first { $0.resolution == resolution }?.checkpointedSegments ?? [])
             let started = Date()
-            let trainResult = try trainOneEpoch(resolution: resolution, policy: stagePolicy)
+            let trainResult: EpochTraining
+            do {
+                trainResult = try trainOneEpoch(resolution: resolution, policy: stagePolicy)
+            } catch let diverged as TrainingDiverged {
+                // What was recorded up to here stays readable: the log, TensorBoard, the report.
+                try? metrics?.append("diverged", ["epoch": diverged.epoch, "step": diverged.step, "loss": diverged.loss])
+                try? tensorBoard?.close()
+                if isWriter { _ = try? HTMLReport.write(runDirectory: directory.url) }
+                throw diverged
+            }
             if trainResult.interrupted {
                 interrupted = true
                 break epochs
@@ -286,6 +295,8 @@ public final class Trainer: @unchecked Sendable {
             try logStep(
                 progress, samplesPerSecond: Double(stepSamples) / max(Date().timeIntervalSince(stepStart), 1e-9),
                 allReduceSeconds: outcome.allReduceSeconds)
+            // Every rank sees the same (all-reduced) loss, so all stop at this step together.
+            if !loss.isFinite { throw divergence(loss: loss) }
 
             // Data-parallel, only the votes count: every rank sees the same ones and stops after
             // the same step (a request that came during the step is voted at the next).
@@ -301,6 +312,15 @@ public final class Trainer: @unchecked Sendable {
             }
         }
         return result
+    }
+
+    /// The error that stops a run whose loss is no longer finite.
+    private func divergence(loss: Double) -> TrainingDiverged {
+        TrainingDiverged(
+            epoch: epoch, step: globalStep, loss: loss, learningRate: step.optimizer.learningRate, precision: precision,
+            gradientClipNorm: configuration.gradientClipNorm,
+            lastCheckpointStep: (try? Checkpointer(runDirectory: directory.url).latest())?.state.globalStep,
+            runDirectory: directory.url)
     }
 
     /// The budget less any simulated pressure at this step.

@@ -32,6 +32,25 @@ import Testing
         #expect(!html.contains("NaN") && !html.contains("inf"))
     }
 
+    /// A diverged run: a loss of 1.8e29 and losses the log holds as null (NaN). The report
+    /// renders them (Int cannot hold 1.8e29; charts leave NaN out) instead of crashing.
+    @Test func rendersADivergedRun() throws {
+        let directory = try SyntheticRun.outputDirectory("diverged")
+        try SyntheticRun.write(to: directory, epochs: 1, stepsPerEpoch: 5, classes: SyntheticRun.classNames(2), tornLastLine: false)
+        let huge = #"{"type":"step","time":200,"epoch":1,"step":6,"samples":96,"loss":1.8e29,"lr":10,"micro_batch":16,"accumulation":1,"resolution":32,"peak_bytes":1000,"budget_bytes":2000,"samples_per_s":10}"#
+        let null = #"{"type":"step","time":201,"epoch":1,"step":7,"samples":112,"loss":null,"non_finite":{"loss":"nan"},"lr":10,"micro_batch":16,"accumulation":1,"resolution":32,"peak_bytes":1000,"budget_bytes":2000,"samples_per_s":10}"#
+        let epoch = #"{"type":"epoch","time":202,"epoch":1,"step":7,"samples":112,"train_loss":null,"train_top1":0.5,"val_loss":1.8e29,"val_top1":0.5,"val_top5":null,"epoch_seconds":2,"resolution":32,"lr":10}"#
+        let handle = try FileHandle(forWritingTo: directory.appendingPathComponent("metrics.jsonl"))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(([huge, null, epoch].joined(separator: "\n") + "\n").utf8))
+        try handle.close()
+        let log = try MetricsLog(contentsOf: directory.appendingPathComponent("metrics.jsonl"))
+        #expect(log.malformedLines.isEmpty && log.steps.count == 7 && log.epochs.count == 2)
+        let html = try HTMLReport.render(runDirectory: directory)
+        #expect(html.contains("1.800e+29"))
+        #expect(html.contains("<svg class=\"chart\""))
+    }
+
     @Test func marksEventsAndListsTheConfiguration() throws {
         let directory = try SyntheticRun.outputDirectory("events")
         try SyntheticRun.write(to: directory, epochs: 12, stepsPerEpoch: 30, classes: SyntheticRun.classNames(10))

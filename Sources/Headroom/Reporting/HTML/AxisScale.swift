@@ -16,8 +16,9 @@ struct AxisScale: Equatable {
         minimum: Double, maximum: Double, tickCount: Int = 5, integerTicks: Bool = false,
         snapsToTicks: Bool = true, unit: Double = 1
     ) {
-        var low = minimum / unit
-        var high = maximum / unit
+        // A span wider than a double can step through (±1e308, a diverged run) is narrowed.
+        var low = max(minimum / unit, -1e300)
+        var high = min(maximum / unit, 1e300)
         if !(high > low) {
             // One value: centre it in a range of its own scale.
             let half = integerTicks ? 1 : (low == 0 ? 1 : abs(low) * 0.1)

@@ -39,7 +39,7 @@ struct ChartAxis {
             let unit = pow1024(exponent)
             return "\(Self.fixed(value / unit, step: step / unit)) \(ReportFormat.byteUnits[exponent])"
         case .number:
-            return abs(value) >= 10_000 && step >= 1 ? ReportFormat.integer(Int(value.rounded())) : Self.fixed(value, step: step)
+            return abs(value) >= 10_000 && step >= 1 ? ReportFormat.integer(value) : Self.fixed(value, step: step)
         }
     }
 
@@ -47,8 +47,8 @@ struct ChartAxis {
     func valueLabel(_ value: Double) -> String {
         switch format {
         case .percent: ReportFormat.percent(value)
-        case .bytes: ReportFormat.bytes(Int(value))
-        case .number: integerTicks ? ReportFormat.integer(Int(value.rounded())) : ReportFormat.decimal(value)
+        case .bytes: value.isFinite && abs(value) < 1e18 ? ReportFormat.bytes(Int(value)) : ReportFormat.decimal(value)
+        case .number: integerTicks ? ReportFormat.integer(value) : ReportFormat.decimal(value)
         }
     }
 

@@ -20,6 +20,7 @@ enum HTML {
     /// A coordinate with at most one decimal: enough for screens, short for big charts.
     static func coordinate(_ value: Double) -> String {
         let rounded = (value * 10).rounded() / 10
+        guard rounded.isFinite, abs(rounded) < 1e15 else { return "0" }
         return rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
     }
 

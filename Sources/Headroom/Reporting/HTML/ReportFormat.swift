@@ -10,6 +10,7 @@ enum ReportFormat {
     static func decimal(_ value: Double) -> String {
         guard value.isFinite else { return value.isNaN ? "NaN" : (value > 0 ? "∞" : "−∞") }
         let magnitude = abs(value)
+        if magnitude >= 1e15 { return String(format: "%.3e", value) }  // a diverged loss: 1.8e29
         if magnitude >= 1000 { return integer(Int(value.rounded())) }
         if magnitude >= 100 { return String(format: "%.1f", value) }
         if magnitude >= 1 || magnitude == 0 { return String(format: "%.3f", value) }
@@ -19,6 +20,13 @@ enum ReportFormat {
 
     /// Learning rates span decades: three significant digits.
     static func learningRate(_ value: Double) -> String { String(format: "%.3g", value) }
+
+    /// A whole number of any size: grouped digits within 1e15, scientific beyond (Int
+    /// cannot hold a diverged loss), as `decimal` says for NaN and infinities.
+    static func integer(_ value: Double) -> String {
+        guard value.isFinite, abs(value) < 1e15 else { return decimal(value) }
+        return integer(Int(value.rounded()))
+    }
 
     static func integer(_ value: Int) -> String {
         let digits = String(value.magnitude)
@@ -60,6 +68,7 @@ enum ReportFormat {
     }
 
     static func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite, abs(seconds) < 1e12 else { return "?" }
         let total = Int(seconds.rounded())
         let (hours, minutes, secs) = (total / 3600, total % 3600 / 60, total % 60)
         if hours > 0 { return String(format: "%d h %02d min", hours, minutes) }

@@ -37,11 +37,16 @@ struct SVGChart {
     private let margin = (top: 14.0, right: 18.0, bottom: 40.0, left: 66.0)
     private static let pointLimit = 60
 
+    /// Non-finite points (a diverged loss) are left out: they have no place on an axis.
     init(xAxis: ChartAxis, yAxis: ChartAxis, series: [Series], markers: [Marker] = []) {
         self.xAxis = xAxis
         self.yAxis = yAxis
-        self.series = series
-        self.markers = markers
+        self.series = series.map { line in
+            var finite = line
+            finite.points = line.points.filter { $0.x.isFinite && $0.y.isFinite }
+            return finite
+        }
+        self.markers = markers.filter { $0.x.isFinite }
     }
 
     func render() -> String {
