@@ -13,7 +13,7 @@ import TorchOptim
         #expect(MemoryBudget(parsing: "512MiB") == .bytes(512 << 20))
         #expect(MemoryBudget(parsing: "1.5GB") == .bytes(1_500_000_000))
         #expect(MemoryBudget(parsing: "2048") == .bytes(2048))
-        for bad in ["", "0%", "120%", "-1GiB", "lots", "GiB", "0"] {
+        for bad in ["", "0%", "120%", "-1GiB", "lots", "GiB", "0", "1e30GiB", "1e19", "nan", "infGiB"] {
             #expect(MemoryBudget(parsing: bad) == nil, "\(bad) parsed")
         }
     }

@@ -62,6 +62,29 @@ import TorchNN
         }
     }
 
+    /// Writing renames a finished file into place, which would replace whatever is there:
+    /// a FIFO, a symbolic link or a folder is refused and left as it was (as /dev/null would be).
+    @Test func specialFilesAreNotReplaced() throws {
+        let tensor = try Tensor([1, 2] as [Float])
+        let fifo = directory.appendingPathComponent("pipe.safetensors")
+        #expect(mkfifo(fifo.path, 0o600) == 0)
+        let link = directory.appendingPathComponent("link.safetensors")
+        try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: "/dev/null")
+        let folder = directory.appendingPathComponent("folder.safetensors")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for (url, type) in [(fifo, S_IFIFO), (link, S_IFLNK), (folder, S_IFDIR)] {
+            do {
+                try ModelFile.write([("t", tensor)], to: url)
+                Issue.record("replaced \(url.lastPathComponent)")
+            } catch {
+                #expect("\(error)".contains("not a regular file"), "\(error)")
+            }
+            var status = stat()
+            #expect(lstat(url.path, &status) == 0 && status.st_mode & S_IFMT == type, "\(url.lastPathComponent) changed")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).allSatisfy { !$0.hasSuffix(".tmp") })
+    }
+
     @Test func aTextFileIsNotAModel() throws {
         let url = directory.appendingPathComponent("notes.pth")
         try Data("not a model".utf8).write(to: url)

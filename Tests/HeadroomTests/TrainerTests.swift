@@ -119,12 +119,24 @@ import TorchOptim
         expectRefused(config, "--batch-size")
         config.batchSize = 25  // the set holds 24: no step could be whole (and no plan is probed for it)
         expectRefused(config, "larger than the 24 training samples")
+        // NaN compares false with every bound: it must still be refused, before anything runs.
+        config = configuration()
+        config.momentum = .nan
+        expectRefused(config, "--momentum")
+        config = configuration()
+        config.warmupEpochs = .nan
+        expectRefused(config, "--warmup-epochs")
+        config = configuration()
+        config.validationImageSize = 0
+        expectRefused(config, "--val-image-size")
         config = configuration()
         config.trainPath = "/nonexistent/train"
         expectRefused(config, "does not exist")
         config = configuration()
         config.memoryBudget = "lots"
         expectRefused(config, "--memory-budget")
+        config.memoryBudget = "4096TiB"  // more than this machine has
+        expectRefused(config, "more than the")
         // Validation classes that differ from training's.
         let other = root.appendingPathComponent("other-val")
         try FileManager.default.createDirectory(at: other.appendingPathComponent("dogs"), withIntermediateDirectories: true)
@@ -218,6 +230,33 @@ import TorchOptim
         let replan = try #require(lines.first { $0["type"] as? String == "replan" })
         #expect((replan["activation_checkpointing"] as? [String])?.isEmpty == false)
         #expect((replan["recompute_overhead"] as? Double ?? 0) > 0)
+    }
+
+    /// --lr 1e30: the second step's loss is NaN. The run stops there with a message that
+    /// says what to change, keeps the checkpoint of step 1 as it was, logs null (not an
+    /// invalid NaN) with the reason, and still writes its report.
+    @Test func aDivergingRunStopsCleanlyAndKeepsItsLastGoodCheckpoint() throws {
+        var config = configuration(epochs: 2, micro: 8)
+        config.learningRate = 1e30
+        config.checkpointEverySteps = 1
+        let run = root.appendingPathComponent("diverged")
+        do {
+            _ = try train(config, in: "diverged")
+            Issue.record("a run at --lr 1e30 finished")
+        } catch let error as TrainingDiverged {
+            #expect(error.step == 2 && error.lastCheckpointStep == 1, "\(error)")
+            #expect(error.description.contains("NaN at step 2") && error.description.contains("--lr"), "\(error)")
+        }
+        let latest = try #require(try Checkpointer(runDirectory: run).latest())
+        #expect(latest.state.globalStep == 1)
+        let weights = try ModelFile.read(latest.directory.appendingPathComponent("model.safetensors")).tensors
+        #expect(try weights.allSatisfy { try $0.tensor.to(dtype: .float64).array(of: Double.self).allSatisfy(\.isFinite) })
+        let log = try MetricsLog(contentsOf: run.appendingPathComponent("metrics.jsonl"))
+        #expect(log.malformedLines.isEmpty)
+        #expect(log.steps.count == 2 && log.steps[1].loss.isNaN)
+        let text = try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+        #expect(text.contains(#""non_finite":{"loss":"nan"}"#) && text.contains(#""type":"diverged""#), "\(text)")
+        #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent("report.html").path))
     }
 
     /// Small on purpose: on a CPU without native bf16 (AVX2), bf16 autocast runs generic

@@ -26,14 +26,17 @@ public enum MemoryBudget: Sendable, Equatable, CustomStringConvertible {
         ]
         for (suffix, scale) in units where trimmed.uppercased().hasSuffix(suffix.uppercased()) {
             let number = trimmed.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)
-            guard let value = Double(number), value > 0 else { return nil }
+            guard let value = Double(number), value > 0, value * scale < Self.largestSize else { return nil }
             self = .bytes(Int(value * scale))
             return
         }
-        guard let value = Double(trimmed), value > 0 else { return nil }
+        guard let value = Double(trimmed), value > 0, value < Self.largestSize else { return nil }
         // A bare number at most 1 reads as a fraction, larger ones as bytes.
         self = value <= 1 ? .fraction(value) : .bytes(Int(value))
     }
+
+    /// Sizes from 8 EiB on are not sizes (and do not fit an Int): "1e30GiB" is refused.
+    private static let largestSize = 0x1p63
 
     public var description: String {
         switch self {

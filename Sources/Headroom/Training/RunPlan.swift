@@ -51,8 +51,11 @@ public struct RunPlan: Sendable, Encodable {
         let memoryFormat = Trainer.resolveMemoryFormat(configuration.channelsLast, device: device, precision: precision)
         try model.setMemoryFormat(memoryFormat)
         let optimizer = try Trainer.buildOptimizer(configuration, parameters: model.namedParameters().map(\.tensor).filter(\.requiresGradient))
-        let step = try TrainingStep(model: model, optimizer: optimizer, device: device, precision: precision, memoryFormat: memoryFormat)
-        let budget = try (configuration.memoryBudget.flatMap(MemoryBudget.init(parsing:)) ?? .standard).resolve(on: device)
+        // The options that change a step's memory are the training run's (what is measured is what runs).
+        let step = try TrainingStep(
+            model: model, optimizer: optimizer, device: device, precision: precision, memoryFormat: memoryFormat,
+            labelSmoothing: configuration.labelSmoothing, gradientClipNorm: configuration.gradientClipNorm)
+        let budget = try Trainer.resolveBudget(configuration, device: device)
         return (step, budget)
     }
 

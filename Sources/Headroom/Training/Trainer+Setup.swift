@@ -66,6 +66,21 @@ extension Trainer {
         }
     }
 
+    /// The budget in bytes: --memory-budget (80% when not given) on `device`. A size beyond
+    /// what the device has cannot keep the run out of the kernel's OOM killer: refused.
+    static func resolveBudget(_ configuration: TrainingConfiguration, device: Device) throws -> Int {
+        let budget = configuration.memoryBudget.flatMap(MemoryBudget.init(parsing:)) ?? .standard
+        let capacity = try MemoryBudget.capacity(of: device)
+        let bytes = budget.resolve(capacity: capacity)
+        guard bytes <= capacity else {
+            let what = device.isCUDA ? "this GPU has" : "this machine has available"
+            throw TrainingSetupError(problems: [
+                "--memory-budget \(budget) is more than the \(formatBytes(capacity)) \(what): give a percentage (80%) or a smaller size"
+            ])
+        }
+        return bytes
+    }
+
     /// The network, initialised from the seed or from weights, on its device.
     static func buildModel(
         _ configuration: TrainingConfiguration, classCount: Int, device: Device,

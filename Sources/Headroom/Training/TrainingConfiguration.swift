@@ -128,24 +128,28 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     }
 
     /// Problems that make the configuration unusable, each said so that a person can fix it.
+    /// Ranges are checked as "inside", so that NaN, which compares false, is outside.
     public func problems() -> [String] {
         var problems: [String] = []
         if epochs < 1 { problems.append("--epochs must be at least 1 (got \(epochs))") }
         if batchSize < 1 { problems.append("--batch-size must be at least 1 (got \(batchSize))") }
         if imageSize < 16 || imageSize > 8192 { problems.append("--image-size must be between 16 and 8192 px (got \(imageSize))") }
+        if let size = validationImageSize, size < 16 || size > 8192 {
+            problems.append("--val-image-size must be between 16 and 8192 px (got \(size))")
+        }
         if !(learningRate > 0) || !learningRate.isFinite { problems.append("--lr must be a positive number (got \(learningRate))") }
-        if momentum < 0 || momentum >= 1 { problems.append("--momentum must be in [0, 1) (got \(momentum))") }
+        if !(momentum >= 0 && momentum < 1) { problems.append("--momentum must be in [0, 1) (got \(momentum))") }
         if nesterov && momentum == 0 { problems.append("--nesterov needs --momentum > 0") }
-        if weightDecay < 0 { problems.append("--weight-decay cannot be negative (got \(weightDecay))") }
-        if labelSmoothing < 0 || labelSmoothing >= 1 { problems.append("--label-smoothing must be in [0, 1) (got \(labelSmoothing))") }
-        if warmupEpochs < 0 || warmupEpochs > Double(epochs) { problems.append("--warmup-epochs must be between 0 and --epochs (got \(warmupEpochs))") }
-        if let clip = gradientClipNorm, !(clip > 0) { problems.append("--grad-clip must be positive (got \(clip))") }
+        if !(weightDecay >= 0 && weightDecay.isFinite) { problems.append("--weight-decay must be a number ≥ 0 (got \(weightDecay))") }
+        if !(labelSmoothing >= 0 && labelSmoothing < 1) { problems.append("--label-smoothing must be in [0, 1) (got \(labelSmoothing))") }
+        if !(warmupEpochs >= 0 && warmupEpochs <= Double(epochs)) { problems.append("--warmup-epochs must be between 0 and --epochs (got \(warmupEpochs))") }
+        if let clip = gradientClipNorm, !(clip > 0 && clip.isFinite) { problems.append("--grad-clip must be positive (got \(clip))") }
         if let scale = cropScale, !(scale.lowerBound > 0 && scale.upperBound <= 1) {
             problems.append("--crop-scale must lie in (0, 1] (got \(scale.lowerBound),\(scale.upperBound))")
         }
         if workers < 0 || workers > 256 { problems.append("--workers must be between 0 and 256 (got \(workers))") }
         if let threads, threads < 1 { problems.append("--threads must be at least 1 (got \(threads))") }
-        if memoryHeadroom < 0 || memoryHeadroom >= 0.9 { problems.append("the memory headroom must be in [0, 0.9) (got \(memoryHeadroom))") }
+        if !(memoryHeadroom >= 0 && memoryHeadroom < 0.9) { problems.append("the memory headroom must be in [0, 0.9) (got \(memoryHeadroom))") }
         if let budget = memoryBudget, MemoryBudget(parsing: budget) == nil {
             problems.append("--memory-budget \(budget) is neither a percentage (80%) nor a size (6GiB, 512MiB)")
         }

@@ -20,6 +20,11 @@ enum AtomicFileWriter {
         let directory = url.deletingLastPathComponent().path
         let temporary = url.deletingLastPathComponent()
             .appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp").path
+        // The rename would replace whatever is there: /dev/null, a FIFO, a link's target's name.
+        var existing = stat()
+        if lstat(destination, &existing) == 0, existing.st_mode & S_IFMT != S_IFREG {
+            throw failure(destination, "exists and is not a regular file (a device, a FIFO, a link or a folder), so it was left alone")
+        }
 
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw failure(destination, "cannot create a temporary file in \(directory)") }
