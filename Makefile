@@ -3,7 +3,7 @@
 SWIFT ?= swift
 BIN := .build/debug/headroom
 
-.PHONY: setup build test demo doctor release bench clean
+.PHONY: setup build test test-portability demo doctor release bench clean
 
 setup:
 	@bash Scripts/bootstrap.sh
@@ -16,6 +16,13 @@ build: setup
 test: setup
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --no-parallel
+
+# The suite again with libtorch, oneDNN and MKL forced to lower instruction sets (SSE4.1,
+# then AVX2): it must pass on any x86-64, not only on this CPU. Prints each comparison's
+# margin to its bound. See Scripts/test-portability.sh.
+test-portability: setup
+	$(SWIFT) build --build-tests
+	bash Scripts/test-portability.sh
 
 demo: build
 	$(BIN) doctor
