@@ -85,6 +85,16 @@ import TorchNN
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).allSatisfy { !$0.hasSuffix(".tmp") })
     }
 
+    /// A FIFO given as a model would block open() until a writer came: refused unopened.
+    /// A folder is named as one (it was raw NSCocoaErrorDomain text).
+    @Test func aFIFOOrAFolderIsNotAModel() throws {
+        let fifo = directory.appendingPathComponent("model.pth")
+        #expect(mkfifo(fifo.path, 0o600) == 0)
+        #expect(throws: (any Error).self) { try ModelFile.read(fifo) }
+        do { _ = try ModelFile.read(fifo) } catch { #expect("\(error)".contains("not a regular file"), "\(error)") }
+        do { _ = try ModelFile.read(directory) } catch { #expect("\(error)".contains("a folder, not a model file"), "\(error)") }
+    }
+
     @Test func aTextFileIsNotAModel() throws {
         let url = directory.appendingPathComponent("notes.pth")
         try Data("not a model".utf8).write(to: url)

@@ -9,7 +9,9 @@ import Darwin
 /// An `errno` from a failed file read, with the operating system's text for it.
 struct FileReadFailure: Error, Sendable {
     let code: Int32
-    var reason: String { String(cString: strerror(code)) }
+    /// Said instead of the `errno` text when there is none that fits.
+    var detail: String? = nil
+    var reason: String { detail ?? String(cString: strerror(code)) }
 }
 
 /// The whole contents of the file at `path`, read with POSIX calls so a failure keeps its `errno`.
@@ -18,12 +20,16 @@ struct FileReadFailure: Error, Sendable {
 /// intermediate chunk; a file that turns out longer (one still growing, or a special file that
 /// reports size 0) is read on in 4 KiB steps.
 func readFileBytes(atPath path: String) -> Result<[UInt8], FileReadFailure> {
-    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    // Non-blocking: opening a FIFO would otherwise wait for a writer forever.
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
     guard descriptor >= 0 else { return .failure(FileReadFailure(code: errno)) }
     defer { close(descriptor) }
     var status = stat()
     guard fstat(descriptor, &status) == 0 else { return .failure(FileReadFailure(code: errno)) }
     guard (status.st_mode & S_IFMT) != S_IFDIR else { return .failure(FileReadFailure(code: EISDIR)) }
+    guard (status.st_mode & S_IFMT) == S_IFREG else {
+        return .failure(FileReadFailure(code: EINVAL, detail: "not a regular file (a FIFO, a socket or a device)"))
+    }
 
     var failure: Int32 = 0
     var bytes = [UInt8](unsafeUninitializedCapacity: max(0, Int(status.st_size))) { buffer, initialized in

@@ -42,7 +42,16 @@ public enum SampleTransform: Sendable, Equatable {
         case let .evaluation(cropFraction):
             let resizeTo = Int(Double(resolution) / cropFraction)
             let image = try decoder.decodeTensor(bytes, source: path, minimumSize: .shorterSide(resizeTo))
-            let size = Resize(.shorterSide(resizeTo)).outputSize(for: ImageSize(width: image.shape[3], height: image.shape[2]))
+            let decoded = ImageSize(width: image.shape[3], height: image.shape[2])
+            let size = Resize(.shorterSide(resizeTo)).outputSize(for: decoded)
+            // A 1×60000 PNG of 197 bytes would become 256×15,360,000 (11 GiB) here: the
+            // resized image is held to the decoder's pixel limit like a decoded one.
+            if let limit = decoder.pixelLimit, size.width.multipliedReportingOverflow(by: size.height).partialValue > limit {
+                throw ImageDecodeError(
+                    path: path, kind: .tooManyPixels,
+                    detail: "its aspect ratio (\(decoded.width)×\(decoded.height)) would need a \(size.width)×\(size.height) resize "
+                        + "for \(resolution) px, more than the \(limit)-pixel limit")
+            }
             let resized = try image.interpolateBilinear(size: (size.height, size.width), antialias: true)
             let box = CenterCrop(resolution).box(for: size)
             return try resized.slice(dim: 2, box.top..<(box.top + box.height)).slice(dim: 3, box.left..<(box.left + box.width))

@@ -53,6 +53,7 @@ public enum ModelFile {
     }
 
     private static func isZipArchive(_ url: URL) throws -> Bool {
+        try StateDictError.requireRegularFile(url)
         let handle = try FileHandle(forReadingFrom: url)
         defer { try? handle.close() }
         return try handle.read(upToCount: 4) == Data([0x50, 0x4B, 0x03, 0x04])

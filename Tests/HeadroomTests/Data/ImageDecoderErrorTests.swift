@@ -1,3 +1,4 @@
+import Foundation
 import Headroom
 import Testing
 
@@ -35,6 +36,33 @@ struct ImageDecoderErrorTests {
         let error = try decodeError(name)
         #expect(error.kind == kind, "\(error)")
         #expect(!error.detail.isEmpty)
+    }
+
+    @Test("an extreme aspect ratio is refused before its evaluation resize, not allocated")
+    func extremeAspectRatioIsABadImage() throws {
+        // 1×60000: 180 kB of pixels, a few hundred bytes as PNG, 11 GiB once resized for 224 px.
+        let strip = DecodedImage(width: 1, height: 60_000, pixels: [UInt8](repeating: 200, count: 180_000))
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("strip-\(UUID()).png").path
+        try Data(try ImageEncoder.encode(strip, as: .png(fast: false))).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var random = DeterministicRandom(seed: 1)
+        let error = try #require(throws: ImageDecodeError.self) {
+            try SampleTransform.standardEvaluation.apply(toFileAt: path, resolution: 224, decoder: decoder, random: &random)
+        }
+        #expect(error.kind == .tooManyPixels && error.path == path)
+        #expect(error.description.contains("256×15360000"), "\(error)")
+        // Training crops a window first, so the same file trains (its crop is 224×224).
+        let crop = try SampleTransform.standardTraining.apply(toFileAt: path, resolution: 224, decoder: decoder, random: &random)
+        #expect(crop.shape == [3, 224, 224])
+    }
+
+    @Test("a FIFO named like an image is unreadable at once, not waited on")
+    func aFIFOIsNotWaitedOn() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fifo-\(UUID()).jpg").path
+        #expect(mkfifo(path, 0o600) == 0)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let error = try #require(throws: ImageDecodeError.self) { try decoder.decode(fileAtPath: path) }
+        #expect(error.kind == .unreadable && error.description.contains("not a regular file"), "\(error)")
     }
 
     @Test("a missing file is unreadable, with the system's reason")

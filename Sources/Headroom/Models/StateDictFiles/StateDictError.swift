@@ -55,10 +55,25 @@ public enum StateDictError: Error, Sendable, Equatable, CustomStringConvertible 
 extension StateDictError {
     /// The file's bytes, memory-mapped: tensors are copied out, so pages are read once.
     static func mappedContents(of url: URL) throws(StateDictError) -> Data {
+        try requireRegularFile(url)
         do {
             return try Data(contentsOf: url, options: .alwaysMapped)
         } catch {
             throw .io(path: url.path, reason: "cannot read: \(error.localizedDescription)")
+        }
+    }
+
+    /// A folder, a FIFO (whose open would wait forever for a writer) or a device is not a
+    /// model file: said plainly, before anything opens it.
+    static func requireRegularFile(_ url: URL) throws(StateDictError) {
+        var status = stat()
+        guard stat(url.path, &status) == 0 else {
+            throw .io(path: url.path, reason: "cannot read: \(String(cString: strerror(errno)))")
+        }
+        switch status.st_mode & S_IFMT {
+        case S_IFREG: return
+        case S_IFDIR: throw .io(path: url.path, reason: "a folder, not a model file")
+        default: throw .io(path: url.path, reason: "not a regular file (a FIFO, a socket or a device), so it was not opened")
         }
     }
 }
