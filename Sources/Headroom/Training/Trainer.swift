@@ -29,6 +29,8 @@ public final class Trainer: @unchecked Sendable {
     var isWriter: Bool { dataParallel?.isWriter ?? true }
     let metrics: MetricsWriter?
     let checkpointer: Checkpointer
+    /// Rank 0's hold on the run directory, for as long as this trainer lives.
+    private let runLock: RunLock?
     var tensorBoard: TensorBoardWriter?
     let lock = NSLock()
     var stopRequested = false
@@ -111,7 +113,22 @@ public final class Trainer: @unchecked Sendable {
 
         // Everything checked: from here on, files are written (by rank 0 alone).
         let isWriter = dataParallel?.isWriter ?? true
-        if isWriter { try run.prepare() }
+        if isWriter {
+            try run.prepare()
+            runLock = try RunLock(directory: runDirectory)
+            // Checked again under the lock: another process may have started or moved the run
+            // between the checks above and here.
+            if !resume && run.holdsARun && !(restartingUnsavedRun && saved == nil) {
+                throw TrainingSetupError(problems: [
+                    "\(runDirectory.path) already holds a run: resume it with --resume \(runDirectory.path), or choose another --out"
+                ])
+            }
+            if let saved, try checkpointer.latest()?.state.globalStep != saved.state.globalStep {
+                throw TrainingSetupError(problems: ["\(runDirectory.path) moved on while this run was starting: resume it again"])
+            }
+        } else {
+            runLock = nil
+        }
         self.dataParallel = dataParallel
         self.configuration = configuration
         self.directory = run
