@@ -62,13 +62,10 @@ public enum MemoryBudget: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// What a fraction is a fraction of.
+    /// What a fraction is a fraction of: a GPU's total memory, or on CPU the least of the
+    /// host's available memory, the container's limit and the address-space limit.
     public static func capacity(of device: Device) throws -> Int {
         if device.isCUDA { return try device.cudaMemoryInfo().total }
-        let meminfo = try String(contentsOfFile: "/proc/meminfo", encoding: .utf8)
-        for line in meminfo.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
-            if let kib = Int(line.split(separator: " ")[1]) { return kib * 1024 }
-        }
-        throw TorchError.unavailable("cannot read MemAvailable from /proc/meminfo")
+        return try HostMemory.read().capacity
     }
 }

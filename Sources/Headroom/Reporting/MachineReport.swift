@@ -16,6 +16,8 @@ public struct MachineReport: Sendable {
     public var threadCount: Int
     public var memoryTotalBytes: Int?
     public var memoryAvailableBytes: Int?
+    /// The container's and the address-space limits, where there are any.
+    public var hostMemory: HostMemory?
     public var cudaDevices: [(index: Int, totalBytes: Int?)]
     public var cudaUnavailableReason: String?
     /// Things that will stop Headroom from working, each with what to do.
@@ -51,6 +53,7 @@ public struct MachineReport: Sendable {
             threadCount: Torch.threadCount,
             memoryTotalBytes: field("MemTotal", in: meminfo, separator: ":").flatMap(kibibytes),
             memoryAvailableBytes: field("MemAvailable", in: meminfo, separator: ":").flatMap(kibibytes),
+            hostMemory: try? HostMemory.read(),
             cudaDevices: devices,
             cudaUnavailableReason: reason,
             problems: problems)
@@ -69,6 +72,15 @@ public struct MachineReport: Sendable {
         ]
         if let total = memoryTotalBytes, let available = memoryAvailableBytes {
             rows.append(("memory", "\(formatBytes(available)) available of \(formatBytes(total))"))
+        }
+        if let host = hostMemory {
+            if let limit = host.containerLimit {
+                rows.append(("container limit", "\(formatBytes(limit)), \(formatBytes(host.containerUsed ?? 0)) in use"))
+            }
+            if let limit = host.addressSpaceLimit {
+                rows.append(("address space", "limited to \(formatBytes(limit)), \(formatBytes(host.addressSpaceUsed ?? 0)) mapped"))
+            }
+            rows.append(("budgets", "shares of \(formatBytes(host.capacity)) (\(host.binding))"))
         }
         if let reason = cudaUnavailableReason {
             rows.append(("cuda", "unavailable (\(reason))"))

@@ -73,7 +73,7 @@ extension Trainer {
         let capacity = try MemoryBudget.capacity(of: device)
         let bytes = budget.resolve(capacity: capacity)
         guard bytes <= capacity else {
-            let what = device.isCUDA ? "this GPU has" : "this machine has available"
+            let what = device.isCUDA ? "this GPU has" : "this process can take (\((try? HostMemory.read())?.binding ?? "available memory"))"
             throw TrainingSetupError(problems: [
                 "--memory-budget \(budget) is more than the \(formatBytes(capacity)) \(what): give a percentage (80%) or a smaller size"
             ])
