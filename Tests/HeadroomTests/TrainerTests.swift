@@ -182,6 +182,27 @@ import TorchOptim
         #expect(throws: BadSample.self) { try train(config, in: "broken-fail") }
     }
 
+    /// An empty x.jpg in val/circles: named in the log, left out of validation (a stand-in
+    /// of another class would make the counts wrong), and --on-bad-image fail honoured.
+    @Test func aBrokenValidationImageIsSkippedAndNamedNotReplaced() throws {
+        let validation = root.appendingPathComponent("broken-val")
+        try? FileManager.default.removeItem(at: validation)
+        try FileManager.default.copyItem(at: data.validation, to: validation)
+        try Data().write(to: validation.appendingPathComponent("circles/x.jpg"))
+        var config = configuration(micro: 8)
+        config.validationPath = validation.path
+        let run = try train(config, in: "broken-val-skip")
+        #expect(run.summary.lastValidation?.samples == 6)  // 7 files, one unreadable
+        let confusion = try #require(run.summary.lastValidation?.confusion)
+        #expect(confusion.map { $0.reduce(0, +) } == [2, 2, 2])
+        let metrics = try String(contentsOf: root.appendingPathComponent("broken-val-skip/metrics.jsonl"), encoding: .utf8)
+        let rows = metrics.split(separator: "\n").filter { $0.contains("\"bad_image\"") }
+        #expect(rows.count == 1 && rows[0].contains("x.jpg") && rows[0].contains(#""split":"val""#), "\(rows)")
+
+        config.onBadImage = .fail
+        #expect(throws: BadSample.self) { try train(config, in: "broken-val-fail") }
+    }
+
     @Test func anInterruptedCheckpointWriteLeavesThePreviousOneLoadable() throws {
         let run = try train(configuration(micro: 8), in: "checkpointed")
         let checkpointer = Checkpointer(runDirectory: root.appendingPathComponent("checkpointed"))

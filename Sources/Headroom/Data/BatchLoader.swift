@@ -26,6 +26,9 @@ public final class BatchLoader: @unchecked Sendable {
     public let workers: Int
     /// Stop at the first sample that cannot be decoded instead of replacing it.
     public var failsOnBadSample = false
+    /// Leave a sample that cannot be decoded out of its batch instead of replacing it: in
+    /// evaluation a stand-in (perhaps of another class) would make the per-class counts wrong.
+    public var skipsBadSamples = false
     private let lock = NSLock()
     private var knownBad: [Int: BadSample] = [:]
 
@@ -69,16 +72,21 @@ public final class BatchLoader: @unchecked Sendable {
             }
         }
         if let failure = failures.compactMap({ $0 }).first { throw failure }
-        let sampleIndices = Array(chosen)
+        // Skipped samples leave their slot at -1: the batch keeps the others, in order.
+        let kept = (0..<count).filter { chosen[$0] >= 0 }
+        let sampleIndices = kept.map { chosen[$0] }
         let labels = try Tensor(sampleIndices.map { Int64(samples.samples[$0].classIndex) })
-        return StepBatch(images: images, labels: labels, sampleIndices: sampleIndices)
+        let keptImages = kept.count == count ? images : try images.indexSelect(dim: 0, indices: Tensor(kept.map(Int64.init)))
+        return StepBatch(images: keptImages, labels: labels, sampleIndices: sampleIndices)
     }
 
-    /// Loads sample `index` (or its replacement) into `slot`; returns the sample used.
+    /// Loads sample `index` (or its replacement) into `slot`; returns the sample used, or -1
+    /// when it is skipped.
     private func load(_ index: Int, into slot: Int, of images: Tensor, resolution: Int, epoch: Int) throws -> Int {
         var random = DeterministicRandom(seed: seed, epoch: epoch, index: index)
         var candidate = index
         for _ in 0..<16 {
+            if skipsBadSamples && isBad(candidate) { return -1 }
             if !isBad(candidate) {
                 var sampleRandom = DeterministicRandom(seed: seed, epoch: epoch, index: candidate)
                 do {
@@ -92,6 +100,7 @@ public final class BatchLoader: @unchecked Sendable {
                     let bad = BadSample(index: candidate, path: samples.samples[candidate].path, reason: "\(error)")
                     markBad(bad)
                     if failsOnBadSample { throw bad }
+                    if skipsBadSamples { return -1 }
                 }
             }
             candidate = random.nextInt(below: samples.samples.count)

@@ -28,6 +28,7 @@ public struct ModelEvaluation: Sendable {
             throw ClassifierError.classMismatch(checkpoint: classifier.classNames, data: data.classes)
         }
         let loader = BatchLoader(samples: data, transform: .standardEvaluation, seed: 0, workers: workers)
+        loader.skipsBadSamples = true
         let evaluator = Evaluator(step: classifier.step)
         try evaluator.add(allOf: loader, resolution: imageSize, batchSize: batchSize)
         result = try evaluator.result()

@@ -31,6 +31,7 @@ public final class Evaluator {
 
     /// Adds one batch of uint8 images and their labels.
     public func add(images: Tensor, labels: Tensor) throws(TorchError) {
+        guard labels.shape[0] > 0 else { return }  // every image of the batch was skipped
         try withoutGradient { () throws(TorchError) in
             let targets = try labels.to(device: step.device)
             let logits = try step.forward(step.prepare(images)).to(dtype: .float32)

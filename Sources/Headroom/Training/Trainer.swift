@@ -34,6 +34,8 @@ public final class Trainer: @unchecked Sendable {
     var tensorBoard: TensorBoardWriter?
     let lock = NSLock()
     var stopRequested = false
+    /// Validation images already named as unreadable (they are skipped every epoch).
+    private var reportedBadValidation = Set<Int>()
 
     // Progress, saved in checkpoints.
     var epoch = 0
@@ -145,6 +147,8 @@ public final class Trainer: @unchecked Sendable {
         trainLoader.failsOnBadSample = configuration.onBadImage == .fail
         validationLoader = BatchLoader(
             samples: validation, transform: .standardEvaluation, seed: configuration.seed, workers: configuration.workers)
+        validationLoader.failsOnBadSample = configuration.onBadImage == .fail
+        validationLoader.skipsBadSamples = true
         tensorBoard = isWriter ? try? TensorBoardWriter(directory: run.tensorBoard) : nil
         if let (state, directory) = saved {
             try restore(state, from: directory)
@@ -296,7 +300,8 @@ public final class Trainer: @unchecked Sendable {
             for bad in trainLoader.badSamples where !reportedBad.contains(bad.index) {
                 reportedBad.insert(bad.index)
                 observer(.badSample(bad))
-                try metrics?.append("bad_image", ["epoch": epoch, "step": globalStep, "path": bad.path, "reason": bad.reason])
+                try metrics?.append(
+                    "bad_image", ["epoch": epoch, "step": globalStep, "path": bad.path, "reason": bad.reason, "split": "train"])
             }
             let memory = try device.memoryStatistics()
             let elapsed = Date().timeIntervalSince(epochStart)
@@ -362,6 +367,11 @@ public final class Trainer: @unchecked Sendable {
         let evaluator = Evaluator(step: step)
         let batchSize = max(1, min(128, 2 * (policies.values.map(\.currentBatch).max() ?? configuration.batchSize)))
         try evaluator.add(allOf: validationLoader, resolution: resolution, batchSize: batchSize)
+        // Skipped, not replaced: named once, and left out of the counts.
+        for bad in validationLoader.badSamples where reportedBadValidation.insert(bad.index).inserted {
+            observer(.badSample(bad))
+            try metrics?.append("bad_image", ["epoch": epoch, "step": globalStep, "path": bad.path, "reason": bad.reason, "split": "val"])
+        }
         return try evaluator.result()
     }
 
