@@ -100,6 +100,53 @@ import TorchOptim
         }
     }
 
+    /// Resume checks what it reads back: the data set it started on (images removed after a
+    /// mid-epoch stop crashed it), and a state.json that is truncated or impossible.
+    @Test func resumeRefusesChangedDataAndDamagedState() throws {
+        let copy = root.appendingPathComponent("resume-data")
+        try? FileManager.default.removeItem(at: copy)
+        try FileManager.default.copyItem(at: data.train, to: copy)
+        var config = configuration(epochs: 2, micro: 8)
+        config.trainPath = copy.path
+        let first = try train(config, in: "resume-checked", stopAfterStep: 2)
+        #expect(first.summary.interrupted)
+        func expectResumeRefused(_ fragment: String, sourceLocation: SourceLocation = #_sourceLocation) {
+            do {
+                _ = try train(config, in: "resume-checked", resume: true)
+                Issue.record("resumed", sourceLocation: sourceLocation)
+            } catch {
+                #expect("\(error)".contains(fragment), "\(error)", sourceLocation: sourceLocation)
+            }
+        }
+        // Two images removed.
+        func firstFile(in folder: String) throws -> URL {
+            let name = try #require(try FileManager.default.contentsOfDirectory(atPath: copy.appendingPathComponent(folder).path).sorted().first)
+            return copy.appendingPathComponent(folder).appendingPathComponent(name)
+        }
+        let (square, stripe) = (try firstFile(in: "squares"), try firstFile(in: "stripes"))
+        let (squareBytes, stripeBytes) = (try Data(contentsOf: square), try Data(contentsOf: stripe))
+        try FileManager.default.removeItem(at: square)
+        try FileManager.default.removeItem(at: stripe)
+        expectResumeRefused("it holds 22 samples; the run's held 24")
+        // The same count, another file: the fingerprint.
+        try squareBytes.write(to: square)
+        let renamed = stripe.deletingLastPathComponent().appendingPathComponent("renamed-\(stripe.lastPathComponent)")
+        try stripeBytes.write(to: renamed)
+        expectResumeRefused("files in it were added, removed, renamed")
+        try FileManager.default.moveItem(at: renamed, to: stripe)
+
+        // The state file, damaged.
+        let state = try #require(try Checkpointer(runDirectory: root.appendingPathComponent("resume-checked")).latest()).directory
+            .appendingPathComponent("state.json")
+        let text = try String(contentsOf: state, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"stepInEpoch\" : 2", with: "\"stepInEpoch\" : -3").write(to: state, atomically: true, encoding: .utf8)
+        expectResumeRefused("stepInEpoch is -3, below 0")
+        try String(text.prefix(text.count / 2)).write(to: state, atomically: true, encoding: .utf8)
+        expectResumeRefused("not valid JSON")
+        try text.write(to: state, atomically: true, encoding: .utf8)
+        #expect(throws: Never.self) { _ = try train(config, in: "resume-checked", resume: true) }
+    }
+
     @Test func badOptionsFailBeforeAnythingIsWritten() throws {
         func expectRefused(_ config: TrainingConfiguration, _ fragment: String, sourceLocation: SourceLocation = #_sourceLocation) {
             let directory = root.appendingPathComponent("refused-\(UUID())")
@@ -360,7 +407,7 @@ private final class Collector: @unchecked Sendable {
             _ = try Trainer(configuration: config, runDirectory: run).run()
             Issue.record("two checkpoints fit in 130 MB")
         } catch let error as CheckpointError {
-            #expect("\(error)".contains("previous checkpoint is intact"))
+            #expect("\(error)".contains("previous checkpoint (step 3) is intact"), "\(error)")
         }
         try? Device.cpu.setMemoryBudget(bytes: nil)
         let latest = try #require(try Checkpointer(runDirectory: run).latest())

@@ -11,6 +11,17 @@ public struct LabeledSamples: Sendable, Hashable {
         self.samples = samples
     }
 
+    /// A short hash of every sample's file name and label, in order (FNV-1a): it changes when
+    /// a file is added, removed, renamed or relabelled, not when the data set's folder moves.
+    public var fingerprint: String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for sample in samples {
+            let name = sample.path.split(separator: "/").last.map(String.init) ?? sample.path
+            for byte in "\(sample.classIndex)\t\(name)\n".utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        }
+        return String(hash, radix: 16)
+    }
+
     /// torchvision's `class_to_idx`.
     public var classToIndex: [String: Int] {
         Dictionary(classes.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })

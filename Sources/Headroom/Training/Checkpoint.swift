@@ -25,12 +25,23 @@ public struct CheckpointState: Codable, Sendable {
     public var excludedThisEpoch: [Int]
     public var savedAt: Double
     public var headroomVersion: String
+    /// The training set the run started on: how many samples, and a fingerprint of their
+    /// paths and labels (``LabeledSamples/fingerprint``). Nil in checkpoints from before they
+    /// were recorded.
+    public var trainingSamples: Int?
+    public var trainingFingerprint: String?
 
     /// Reads a state file, also one an earlier Headroom wrote: configuration keys it lacks
     /// take today's defaults (an option added since is off or at its default), so a run
     /// survives an upgrade between two sessions.
     public static func decoded(from data: Data) throws -> CheckpointState {
-        guard var object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        let parsed: Any
+        do {
+            parsed = try JSONSerialization.jsonObject(with: data)
+        } catch {
+            throw CheckpointStateError(problems: ["it is not valid JSON (\(data.count) bytes: truncated or damaged?)"])
+        }
+        guard var object = parsed as? [String: Any] else {
             throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "the state is not a JSON object"))
         }
         if let stored = object["configuration"] as? [String: Any] {
@@ -38,8 +49,45 @@ public struct CheckpointState: Codable, Sendable {
             let base = try JSONSerialization.jsonObject(with: defaults) as? [String: Any] ?? [:]
             object["configuration"] = base.merging(stored) { _, saved in saved }
         }
-        return try JSONDecoder().decode(CheckpointState.self, from: JSONSerialization.data(withJSONObject: object))
+        let state: CheckpointState
+        do {
+            state = try JSONDecoder().decode(CheckpointState.self, from: JSONSerialization.data(withJSONObject: object))
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw CheckpointStateError(problems: ["it lacks \(key.stringValue)"])
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+            throw CheckpointStateError(problems: ["\(context.codingPath.map(\.stringValue).joined(separator: ".")) has the wrong type"])
+        } catch {
+            throw CheckpointStateError(problems: ["\(error)"])
+        }
+        let problems = state.problems()
+        guard problems.isEmpty else { throw CheckpointStateError(problems: problems) }
+        return state
     }
+
+    /// Values no run could have saved (a hand-edited or damaged file): each would crash or
+    /// mislead the resumed run.
+    func problems() -> [String] {
+        var problems: [String] = []
+        for (name, value) in [("epoch", epoch), ("stepInEpoch", stepInEpoch), ("globalStep", globalStep),
+                              ("samplesSeen", samplesSeen), ("optimizerSteps", optimizerSteps)] where value < 0 {
+            problems.append("\(name) is \(value), below 0")
+        }
+        if stepInEpoch > globalStep { problems.append("stepInEpoch \(stepInEpoch) is beyond globalStep \(globalStep)") }
+        if let count = trainingSamples {
+            let outside = (badSamples + excludedThisEpoch).filter { !(0..<count).contains($0) }
+            if !outside.isEmpty { problems.append("sample indices \(outside.prefix(5)) lie outside the \(count) training samples") }
+            if stepInEpoch * configuration.batchSize > count {
+                problems.append("stepInEpoch \(stepInEpoch) of \(configuration.batchSize) is past the \(count) training samples")
+            }
+        }
+        return problems
+    }
+}
+
+/// A state.json that cannot be what a run saved.
+public struct CheckpointStateError: Error, CustomStringConvertible {
+    public var problems: [String]
+    public var description: String { problems.joined(separator: "; ") }
 }
 
 /// Checkpoints in `RUN_DIR/checkpoints/`, written so that a crash, a kill -9 or a full disk
@@ -84,7 +132,7 @@ public struct Checkpointer: Sendable {
             try Self.synchronize(directory)
         } catch {
             try? fileManager.removeItem(at: temporary)
-            throw CheckpointError.writeFailed(path: final.path, underlying: "\(error)")
+            throw CheckpointError.writeFailed(path: final.path, underlying: "\(error)", previousStep: (try? latest())??.state.globalStep)
         }
         try link("last", to: name)
         if isBest { try link("best", to: name) }
@@ -151,13 +199,18 @@ public struct Checkpointer: Sendable {
 }
 
 public enum CheckpointError: Error, CustomStringConvertible {
-    case writeFailed(path: String, underlying: String)
+    /// `previousStep`: the step of the checkpoint still on disk, if any.
+    case writeFailed(path: String, underlying: String, previousStep: Int? = nil)
     case unreadable(path: String, underlying: String)
 
     public var description: String {
         switch self {
-        case let .writeFailed(path, underlying):
-            "could not save the checkpoint \(path): \(underlying). The previous checkpoint is intact; free some disk space and resume with --resume"
+        case let .writeFailed(path, underlying, previousStep?):
+            "could not save the checkpoint \(path): \(underlying). The previous checkpoint (step \(previousStep)) is intact; "
+                + "free some disk space and resume with --resume"
+        case let .writeFailed(path, underlying, nil):
+            "could not save the checkpoint \(path): \(underlying). No earlier checkpoint exists, so the run cannot be resumed; "
+                + "free some disk space and start it again"
         case let .unreadable(path, underlying):
             "cannot read the checkpoint \(path): \(underlying)"
         }

@@ -9,7 +9,8 @@ extension Trainer {
             samplesSeen: samplesSeen, optimizerSteps: step.optimizer.stepCount, lossScaler: step.lossScaler,
             policies: Dictionary(uniqueKeysWithValues: policies.map { (String($0.key), $0.value) }), plans: plans,
             bestTop1: bestTop1, bestEpoch: bestEpoch, badSamples: trainLoader.badSamples.map(\.index),
-            excludedThisEpoch: excludedThisEpoch, savedAt: Date().timeIntervalSince1970, headroomVersion: HeadroomRelease.version)
+            excludedThisEpoch: excludedThisEpoch, savedAt: Date().timeIntervalSince1970, headroomVersion: HeadroomRelease.version,
+            trainingSamples: train.samples.count, trainingFingerprint: train.fingerprint)
     }
 
     func saveCheckpoint(reason: Checkpointer.Reason, isBest: Bool) throws {

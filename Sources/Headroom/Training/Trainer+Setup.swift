@@ -28,6 +28,25 @@ extension Trainer {
         return (train, validation)
     }
 
+    /// A resumed run must see the data it started on: an epoch's order and the samples a
+    /// checkpoint names are indices into it, and its classes are the model's outputs.
+    static func checkResumedData(_ state: CheckpointState, train: LabeledSamples, path: String) throws {
+        var problems: [String] = []
+        if state.classNames != train.classes {
+            problems.append("its classes are now \(train.classes.joined(separator: ", ")); the run's were \(state.classNames.joined(separator: ", "))")
+        }
+        if let count = state.trainingSamples, count != train.samples.count {
+            problems.append("it holds \(train.samples.count) samples; the run's held \(count)")
+        } else if let fingerprint = state.trainingFingerprint, fingerprint != train.fingerprint {
+            problems.append("files in it were added, removed, renamed or moved between classes since the run started")
+        }
+        guard problems.isEmpty else {
+            throw TrainingSetupError(problems: problems.map {
+                "--resume: the training data \(path) changed: \($0). Resume with the data the run started on, or start a new run"
+            })
+        }
+    }
+
     /// "auto" is the first GPU when there is one, else the CPU; anything else must exist.
     /// A data-parallel worker takes the GPU of its LOCAL_RANK for "auto" and "cuda".
     static func resolveDevice(_ text: String, localRank: Int? = nil) throws -> Device {

@@ -77,11 +77,17 @@ public final class Trainer: @unchecked Sendable {
             ])
         }
         var configuration = saved?.state.configuration ?? configuration
+        if saved == nil {
+            // Stored absolute, so that a resume from another working directory reads the same data.
+            configuration.trainPath = URL(fileURLWithPath: configuration.trainPath).standardizedFileURL.path
+            configuration.validationPath = URL(fileURLWithPath: configuration.validationPath).standardizedFileURL.path
+        }
         if let epochs { configuration.epochs = epochs }
         let problems = configuration.problems()
         guard problems.isEmpty else { throw TrainingSetupError(problems: problems) }
 
         let (train, validation) = try Self.scanData(configuration)
+        if let saved { try Self.checkResumedData(saved.state, train: train, path: configuration.trainPath) }
         // Before planning: a plan for a batch no step can fill would probe absurd sizes.
         guard configuration.batchSize <= train.samples.count else {
             throw TrainingSetupError(problems: [
