@@ -95,6 +95,18 @@ import TorchNN
         do { _ = try ModelFile.read(directory) } catch { #expect("\(error)".contains("a folder, not a model file"), "\(error)") }
     }
 
+    /// torch.save before 1.6 wrote a bare pickle: named as that, not as a safetensors error.
+    @Test func aLegacyTorchSaveFileIsNamedAsOne() throws {
+        let url = directory.appendingPathComponent("legacy.pth")
+        try Data([0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19, 0x2E]).write(to: url)
+        do {
+            _ = try ModelFile.read(url)
+            Issue.record("read a legacy file")
+        } catch {
+            #expect("\(error)".contains("legacy torch.save format"), "\(error)")
+        }
+    }
+
     @Test func aTextFileIsNotAModel() throws {
         let url = directory.appendingPathComponent("notes.pth")
         try Data("not a model".utf8).write(to: url)

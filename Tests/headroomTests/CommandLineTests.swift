@@ -18,6 +18,20 @@ import Testing
         #expect(try HeadroomCommand.parseAsRoot(["doctor"]) is Doctor)
     }
 
+    /// Pointed at an ImageFolder's train/ (class folders inside), demo-data would add classes.
+    @Test func demoDataRefusesAFolderThatHoldsSomethingElse() throws {
+        let scratch = try TemporaryDirectory("headroom-demo-data")
+        try FileManager.default.createDirectory(at: scratch.url.appendingPathComponent("circles"), withIntermediateDirectories: true)
+        var command = try #require(try HeadroomCommand.parseAsRoot(["demo-data", scratch.url.path, "--train-per-class", "1", "--val-per-class", "1", "--width", "16", "--height", "16"]) as? DemoData)
+        do {
+            try command.run()
+            Issue.record("wrote demo data beside circles/")
+        } catch {
+            #expect("\(error)".contains("already holds circles"), "\(error)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: scratch.url.appendingPathComponent("train").path))
+    }
+
     @Test func versionNamesLibtorch() {
         #expect(HeadroomCommand.configuration.version.contains("libtorch 2.11.0"))
     }
@@ -70,6 +84,9 @@ import Testing
         #expect(throws: (any Error).self) { try HeadroomCommand.parseAsRoot(["train", data.path, "--out", "/tmp/x", "--resize-schedule", "256:x"]) }
         #expect(throws: (any Error).self) { try HeadroomCommand.parseAsRoot(["train", data.path]) }  // no --out
         #expect((try? HeadroomCommand.parseAsRoot(["train", "--resume", "/tmp/run"])) is Train)
+        // --resume uses the stored data: other data named with it is refused, not ignored.
+        #expect(throws: (any Error).self) { try HeadroomCommand.parseAsRoot(["train", data.path, "--resume", "/tmp/run"]) }
+        #expect(throws: (any Error).self) { try HeadroomCommand.parseAsRoot(["train", "--resume", "/tmp/run", "--out", "/tmp/y"]) }
         for scale in ["0", "0.5,0.2", "0.3,1.5", "a", "0.2,0.5,1"] {
             #expect(throws: (any Error).self, "\(scale)") {
                 try HeadroomCommand.parseAsRoot(["train", data.path, "--out", "/tmp/x", "--crop-scale", scale])

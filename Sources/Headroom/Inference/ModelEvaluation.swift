@@ -60,7 +60,7 @@ extension ModelEvaluation: Encodable {
         var reason: String
     }
 
-    /// The `--json` schema: see docs/commands.md.
+    /// The `--json` schema: see README.md, section Evaluate.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(classNames, forKey: .classes)

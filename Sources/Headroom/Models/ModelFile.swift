@@ -18,7 +18,7 @@ public enum ModelFile {
     public static func read(_ url: URL) throws -> (tensors: [(name: String, tensor: Tensor)], metadata: [String: String]) {
         let records: StateDictRecords
         let metadata: [String: String]
-        if try isZipArchive(url) {
+        if try isTorchSave(url) {
             records = try TorchCheckpoint(contentsOf: url).stateDict()
             metadata = [:]
         } else {
@@ -52,11 +52,14 @@ public enum ModelFile {
         return [MetadataKey.classNames: String(decoding: data, as: UTF8.self)]
     }
 
-    private static func isZipArchive(_ url: URL) throws -> Bool {
+    /// A zip archive (torch.save since PyTorch 1.6), or a bare pickle stream (the legacy
+    /// format, which the torch reader names as such rather than as a bad safetensors header).
+    private static func isTorchSave(_ url: URL) throws -> Bool {
         try StateDictError.requireRegularFile(url)
         let handle = try FileHandle(forReadingFrom: url)
         defer { try? handle.close() }
-        return try handle.read(upToCount: 4) == Data([0x50, 0x4B, 0x03, 0x04])
+        let head = try handle.read(upToCount: 4) ?? Data()
+        return head == Data([0x50, 0x4B, 0x03, 0x04]) || head.first == 0x80
     }
 }
 

@@ -43,6 +43,14 @@ struct DemoData: ParsableCommand {
     }
 
     func run() throws {
+        // Into an ImageFolder (DIR = data/train) it would add classes named train and val.
+        let others = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .filter { !$0.hasPrefix(".") && $0 != "train" && $0 != "val" }.sorted()
+        guard others.isEmpty else {
+            throw ValidationError(
+                "\(directory) already holds \(others.prefix(3).joined(separator: ", "))\(others.count > 3 ? ", …" : ""): demo-data writes "
+                    + "train/ and val/ into a new or empty folder (or one it wrote before)")
+        }
         var dataset = SyntheticDataset()
         dataset.seed = seed
         dataset.trainPerClass = trainPerClass

@@ -41,6 +41,9 @@ struct Train: ParsableCommand {
         if resume == nil {
             guard options.hasData else { throw ValidationError("give a data folder holding train/ and val/, or --train and --val") }
             guard out != nil else { throw ValidationError("give the run directory with --out RUN_DIR") }
+        } else if options.data != nil || options.train != nil || options.val != nil || out != nil {
+            // Silently training on the stored data while the user named other data misleads.
+            throw ValidationError("--resume continues with the run's stored data and directory: drop DATA, --train, --val and --out")
         }
     }
 
