@@ -5,10 +5,10 @@ public struct EpochRecord: Sendable, Equatable, Decodable {
     public var epoch: Int
     public var step: Int
     public var samples: Int
-    public var trainLoss: Double
+    @Measured public var trainLoss: Double
     /// A fraction, 0...1, as are the other accuracies.
     public var trainTop1: Double
-    public var validationLoss: Double
+    @Measured public var validationLoss: Double
     public var validationTop1: Double
     /// Absent when there are fewer than five classes.
     public var validationTop5: Double?
@@ -25,23 +25,5 @@ public struct EpochRecord: Sendable, Equatable, Decodable {
         case validationTop5 = "val_top5"
         case epochSeconds = "epoch_seconds"
         case learningRate = "lr"
-    }
-}
-
-extension EpochRecord {
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        time = try container.decode(Double.self, forKey: .time)
-        epoch = try container.decode(Int.self, forKey: .epoch)
-        step = try container.decode(Int.self, forKey: .step)
-        samples = try container.decode(Int.self, forKey: .samples)
-        trainLoss = try container.decodeMeasurement(forKey: .trainLoss)
-        trainTop1 = try container.decode(Double.self, forKey: .trainTop1)
-        validationLoss = try container.decodeMeasurement(forKey: .validationLoss)
-        validationTop1 = try container.decode(Double.self, forKey: .validationTop1)
-        validationTop5 = try container.decodeIfPresent(Double.self, forKey: .validationTop5)
-        epochSeconds = try container.decode(Double.self, forKey: .epochSeconds)
-        resolution = try container.decode(Int.self, forKey: .resolution)
-        learningRate = try container.decode(Double.self, forKey: .learningRate)
     }
 }

@@ -8,14 +8,14 @@ public struct StepRecord: Sendable, Equatable, Decodable {
     public var step: Int
     /// Samples trained so far, this step included.
     public var samples: Int
-    public var loss: Double
+    @Measured public var loss: Double
     public var learningRate: Double
     public var microBatch: Int
     public var accumulation: Int
     public var resolution: Int
     public var peakBytes: Int
     public var budgetBytes: Int
-    public var samplesPerSecond: Double
+    @Measured public var samplesPerSecond: Double
 
     private enum CodingKeys: String, CodingKey {
         case time, epoch, step, samples, loss, accumulation, resolution
@@ -27,28 +27,16 @@ public struct StepRecord: Sendable, Equatable, Decodable {
     }
 }
 
-extension StepRecord {
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        time = try container.decode(Double.self, forKey: .time)
-        epoch = try container.decode(Int.self, forKey: .epoch)
-        step = try container.decode(Int.self, forKey: .step)
-        samples = try container.decode(Int.self, forKey: .samples)
-        loss = try container.decodeMeasurement(forKey: .loss)
-        learningRate = try container.decode(Double.self, forKey: .learningRate)
-        microBatch = try container.decode(Int.self, forKey: .microBatch)
-        accumulation = try container.decode(Int.self, forKey: .accumulation)
-        resolution = try container.decode(Int.self, forKey: .resolution)
-        peakBytes = try container.decode(Int.self, forKey: .peakBytes)
-        budgetBytes = try container.decode(Int.self, forKey: .budgetBytes)
-        samplesPerSecond = try container.decodeMeasurement(forKey: .samplesPerSecond)
-    }
-}
+/// A measured number that metrics.jsonl holds as null when it was NaN or infinite (JSON has
+/// neither; the row's `non_finite` says which): read back as NaN, so the row is kept.
+@propertyWrapper
+public struct Measured: Sendable, Equatable, Decodable {
+    public var wrappedValue: Double
 
-extension KeyedDecodingContainer {
-    /// A measured value that the writer stored as null because it was not finite (a
-    /// diverged loss): NaN here, so that the row is kept and shown as such.
-    func decodeMeasurement(forKey key: Key) throws -> Double {
-        try decodeNil(forKey: key) ? .nan : decode(Double.self, forKey: key)
+    public init(wrappedValue: Double) { self.wrappedValue = wrappedValue }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        wrappedValue = container.decodeNil() ? .nan : try container.decode(Double.self)
     }
 }
