@@ -89,6 +89,8 @@ let package = Package(
             dependencies: ["Headroom", "Torch", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
+        // The hostile-file readers under libFuzzer (Scripts/fuzz.sh); a plain build replays files.
+        .executableTarget(name: "headroom-fuzz", dependencies: ["Headroom"], swiftSettings: swiftSettings),
         .target(name: "TestSupport", dependencies: ["Torch"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "TorchTests", dependencies: ["Torch", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "TorchNNTests", dependencies: ["TorchNN", "TestSupport"], swiftSettings: swiftSettings),

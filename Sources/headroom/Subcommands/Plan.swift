@@ -42,7 +42,9 @@ struct Plan: ParsableCommand {
             print(String(decoding: try encoder.encode(plan), as: UTF8.self))
             return
         }
-        print("device \(plan.device), \(plan.precision.rawValue); budget \(formatBytes(plan.budgetBytes)) (\(Int(plan.headroom * 100))% kept free); effective batch \(plan.effectiveBatch)")
+        // On CPU, what the budget is measured against: the host, the container or ulimit -v.
+        let bound = plan.device == "cpu" ? (try? HostMemory.read()).map { ", bounded by \($0.binding), \(formatBytes($0.capacity))" } ?? "" : ""
+        print("device \(plan.device), \(plan.precision.rawValue); budget \(formatBytes(plan.budgetBytes)) (\(Int(plan.headroom * 100))% kept free\(bound)); effective batch \(plan.effectiveBatch)")
         let header = ["resolution", "micro-batch", "accumulation", "checkpointing", "predicted peak", "verified peak", "budget"]
         let rows = plan.resolutions.map { row in
             [
