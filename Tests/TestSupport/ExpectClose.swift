@@ -92,7 +92,7 @@ enum ToleranceMargins {
         let line = "\(location.fileName):\(location.line)\t\(distance.formatted3)\t\(tolerance.bound.formatted3)\t\(tolerance.name)\n"
         lock.withLock {
             guard let handle = FileHandle(forWritingAtPath: path) ?? {
-                FileManager.default.createFile(atPath: path, contents: nil)
+                _ = FileManager.default.createFile(atPath: path, contents: nil)
                 return FileHandle(forWritingAtPath: path)
             }() else { return }
             handle.seekToEndOfFile()

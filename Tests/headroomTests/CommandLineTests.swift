@@ -22,7 +22,7 @@ import Testing
     @Test func demoDataRefusesAFolderThatHoldsSomethingElse() throws {
         let scratch = try TemporaryDirectory("headroom-demo-data")
         try FileManager.default.createDirectory(at: scratch.url.appendingPathComponent("circles"), withIntermediateDirectories: true)
-        var command = try #require(try HeadroomCommand.parseAsRoot(["demo-data", scratch.url.path, "--train-per-class", "1", "--val-per-class", "1", "--width", "16", "--height", "16"]) as? DemoData)
+        let command = try #require(try HeadroomCommand.parseAsRoot(["demo-data", scratch.url.path, "--train-per-class", "1", "--val-per-class", "1", "--width", "16", "--height", "16"]) as? DemoData)
         do {
             try command.run()
             Issue.record("wrote demo data beside circles/")
@@ -87,6 +87,14 @@ import Testing
         // --resume uses the stored data: other data named with it is refused, not ignored.
         #expect(throws: (any Error).self) { try HeadroomCommand.parseAsRoot(["train", data.path, "--resume", "/tmp/run"]) }
         #expect(throws: (any Error).self) { try HeadroomCommand.parseAsRoot(["train", "--resume", "/tmp/run", "--out", "/tmp/y"]) }
+        // …and so are settings it would ignore; --epochs (train longer) is not one.
+        #expect(throws: (any Error).self) { try HeadroomCommand.parseAsRoot(["train", "--resume", "/tmp/run", "--lr", "0.5"]) }
+        #expect((try? HeadroomCommand.parseAsRoot(["train", "--resume", "/tmp/run", "--epochs", "20"])) is Train)
+        do {
+            _ = try HeadroomCommand.parseAsRoot(["train", "--resume", "/tmp/run", "--lr", "0.5", "--seed", "3"])
+        } catch {
+            #expect(HeadroomCommand.message(for: error).contains("learningRate, seed"), "\(HeadroomCommand.message(for: error))")
+        }
         for scale in ["0", "0.5,0.2", "0.3,1.5", "a", "0.2,0.5,1"] {
             #expect(throws: (any Error).self, "\(scale)") {
                 try HeadroomCommand.parseAsRoot(["train", data.path, "--out", "/tmp/x", "--crop-scale", scale])

@@ -44,7 +44,27 @@ struct Train: ParsableCommand {
         } else if options.data != nil || options.train != nil || options.val != nil || out != nil {
             // Silently training on the stored data while the user named other data misleads.
             throw ValidationError("--resume continues with the run's stored data and directory: drop DATA, --train, --val and --out")
+        } else {
+            let ignored = try Self.settingsChanged(by: options)
+            guard ignored.isEmpty else {
+                throw ValidationError(
+                    "--resume continues with the run's stored settings, so these would be ignored: \(ignored.joined(separator: ", ")) "
+                        + "(as config.json names them); drop them (only --epochs may change)")
+            }
         }
+    }
+
+    /// The settings `options` sets away from their defaults, as config.json names them
+    /// (paths and --epochs aside).
+    static func settingsChanged(by options: TrainingOptions) throws -> [String] {
+        func fields(_ configuration: TrainingConfiguration) throws -> [String: NSObject] {
+            let object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(configuration)) as? [String: Any] ?? [:]
+            return object.compactMapValues { $0 as? NSObject }
+        }
+        let given = try fields(options.configuration())
+        let defaults = try fields(TrainingOptions.parse([]).configuration())
+        let exempt: Set<String> = ["trainPath", "validationPath", "epochs"]
+        return Set(given.keys).union(defaults.keys).subtracting(exempt).filter { given[$0] != defaults[$0] }.sorted()
     }
 
     func run() throws {
