@@ -11,6 +11,7 @@
 
 #include <dlfcn.h>
 #include <malloc.h>
+#include <sys/resource.h>
 
 #include <cctype>
 #include <cstdlib>
@@ -94,10 +95,19 @@ int32_t fail(int32_t status, const std::string &message) {
   return status;
 }
 
+/// Whether the process runs under an address-space limit (ulimit -v).
+bool address_space_limited() {
+  struct rlimit limit;
+  return getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY;
+}
+
 bool is_out_of_memory_message(const std::string &message) {
   for (const char *phrase : {"can't allocate memory", "not enough memory", "out of memory", "Cannot allocate memory"})
     if (message.find(phrase) != std::string::npos) return true;
-  return false;
+  // oneDNN reports a scratchpad or workspace it could not allocate only as "could not create
+  // a primitive". Under ulimit -v that is what it means: out of memory, so recovery shrinks
+  // the micro-batch instead of the run stopping with oneDNN's words.
+  return message.find("could not create a primitive") != std::string::npos && address_space_limited();
 }
 
 int32_t fail_out_of_memory(const std::string &message) {

@@ -58,6 +58,8 @@ template <typename Body> int32_t protect(Body &&body) noexcept {
   } catch (const std::invalid_argument &e) {
     return fail(CTORCH_INVALID_ARGUMENT, e.what());
   } catch (const std::exception &e) {
+    // oneDNN's own errors (dnnl::error) arrive here, not as c10::Error.
+    if (is_out_of_memory_message(e.what())) return fail_out_of_memory(e.what());
     return fail(CTORCH_ERROR, e.what());
   } catch (...) {
     return fail(CTORCH_ERROR, "unknown C++ exception in libtorch");

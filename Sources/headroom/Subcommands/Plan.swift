@@ -43,7 +43,8 @@ struct Plan: ParsableCommand {
             return
         }
         // On CPU, what the budget is measured against: the host, the container or ulimit -v.
-        let bound = plan.device == "cpu" ? (try? HostMemory.read()).map { ", bounded by \($0.binding), \(formatBytes($0.capacity))" } ?? "" : ""
+        // (Named, not sized: the probes have since grown what the process maps.)
+        let bound = plan.device == "cpu" ? (try? HostMemory.read()).map { "; bounded by \($0.binding)" } ?? "" : ""
         print("device \(plan.device), \(plan.precision.rawValue); budget \(formatBytes(plan.budgetBytes)) (\(Int(plan.headroom * 100))% kept free\(bound)); effective batch \(plan.effectiveBatch)")
         let header = ["resolution", "micro-batch", "accumulation", "checkpointing", "predicted peak", "verified peak", "budget"]
         let rows = plan.resolutions.map { row in
