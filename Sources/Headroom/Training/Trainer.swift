@@ -67,7 +67,12 @@ public final class Trainer: @unchecked Sendable {
     ) throws {
         let run = RunDirectory(runDirectory)
         let checkpointer = Checkpointer(runDirectory: runDirectory)
-        let saved = resume ? try checkpointer.latest() : nil
+        let saved: (state: CheckpointState, directory: URL)?
+        do {
+            saved = resume ? try checkpointer.latest() : nil
+        } catch {
+            throw TrainingSetupError(problems: ["--resume: \(error)"])  // a damaged state.json: nothing runs, nothing is written
+        }
         if resume && saved == nil {
             throw TrainingSetupError(problems: ["--resume: \(runDirectory.path) holds no checkpoint to resume from"])
         }
