@@ -86,8 +86,9 @@ public final class BatchLoader: @unchecked Sendable {
         var random = DeterministicRandom(seed: seed, epoch: epoch, index: index)
         var candidate = index
         for _ in 0..<16 {
-            if skipsBadSamples && isBad(candidate) { return -1 }
-            if !isBad(candidate) {
+            if isBad(candidate) {
+                if skipsBadSamples { return -1 }
+            } else {
                 var sampleRandom = DeterministicRandom(seed: seed, epoch: epoch, index: candidate)
                 do {
                     let pixels = try transform.apply(

@@ -132,7 +132,7 @@ public struct Checkpointer: Sendable {
             try Self.synchronize(directory)
         } catch {
             try? fileManager.removeItem(at: temporary)
-            throw CheckpointError.writeFailed(path: final.path, underlying: "\(error)", previousStep: (try? latest())??.state.globalStep)
+            throw CheckpointError.writeFailed(path: final.path, underlying: "\(error)", previousStep: (try? latest())?.state.globalStep)
         }
         try link("last", to: name)
         if isBest { try link("best", to: name) }

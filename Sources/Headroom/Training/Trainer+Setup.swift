@@ -89,10 +89,11 @@ extension Trainer {
     /// what the device has cannot keep the run out of the kernel's OOM killer: refused.
     static func resolveBudget(_ configuration: TrainingConfiguration, device: Device) throws -> Int {
         let budget = configuration.memoryBudget.flatMap(MemoryBudget.init(parsing:)) ?? .standard
-        let capacity = try MemoryBudget.capacity(of: device)
+        let host = device.isCUDA ? nil : try HostMemory.read()
+        let capacity = try host?.capacity ?? MemoryBudget.capacity(of: device)
         let bytes = budget.resolve(capacity: capacity)
         guard bytes <= capacity else {
-            let what = device.isCUDA ? "this GPU has" : "this process can take (\((try? HostMemory.read())?.binding ?? "available memory"))"
+            let what = host.map { "this process can take (\($0.binding))" } ?? "this GPU has"
             throw TrainingSetupError(problems: [
                 "--memory-budget \(budget) is more than the \(formatBytes(capacity)) \(what): give a percentage (80%) or a smaller size"
             ])

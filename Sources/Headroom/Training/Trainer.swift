@@ -76,11 +76,14 @@ public final class Trainer: @unchecked Sendable {
         if resume && saved == nil {
             throw TrainingSetupError(problems: ["--resume: \(runDirectory.path) holds no checkpoint to resume from"])
         }
-        if !resume && run.holdsARun && !(restartingUnsavedRun && saved == nil) {
+        /// A fresh start may not write over a run (an elastic restart before its first checkpoint aside).
+        func refuseAnotherRun() throws {
+            guard !resume && run.holdsARun && !(restartingUnsavedRun && saved == nil) else { return }
             throw TrainingSetupError(problems: [
                 "\(runDirectory.path) already holds a run: resume it with --resume \(runDirectory.path), or choose another --out"
             ])
         }
+        try refuseAnotherRun()
         var configuration = saved?.state.configuration ?? configuration
         if saved == nil {
             // Stored absolute, so that a resume from another working directory reads the same data.
@@ -131,11 +134,7 @@ public final class Trainer: @unchecked Sendable {
             runLock = try RunLock(directory: runDirectory)
             // Checked again under the lock: another process may have started or moved the run
             // between the checks above and here.
-            if !resume && run.holdsARun && !(restartingUnsavedRun && saved == nil) {
-                throw TrainingSetupError(problems: [
-                    "\(runDirectory.path) already holds a run: resume it with --resume \(runDirectory.path), or choose another --out"
-                ])
-            }
+            try refuseAnotherRun()
             if let saved, try checkpointer.latest()?.state.globalStep != saved.state.globalStep {
                 throw TrainingSetupError(problems: ["\(runDirectory.path) moved on while this run was starting: resume it again"])
             }
@@ -308,11 +307,8 @@ public final class Trainer: @unchecked Sendable {
                     plans[index].recomputeOverhead = step.model.recomputeOverhead(of: Set(segments), resolution: resolution)
                 }
             }
-            for bad in trainLoader.badSamples where !reportedBad.contains(bad.index) {
-                reportedBad.insert(bad.index)
-                observer(.badSample(bad))
-                try metrics?.append(
-                    "bad_image", ["epoch": epoch, "step": globalStep, "path": bad.path, "reason": bad.reason, "split": "train"])
+            for bad in trainLoader.badSamples where reportedBad.insert(bad.index).inserted {
+                try report(bad, split: "train")
             }
             let memory = try device.memoryStatistics()
             let elapsed = Date().timeIntervalSince(epochStart)
@@ -352,7 +348,7 @@ public final class Trainer: @unchecked Sendable {
         TrainingDiverged(
             epoch: epoch, step: globalStep, loss: loss, learningRate: step.optimizer.learningRate, precision: precision,
             gradientClipNorm: configuration.gradientClipNorm,
-            lastCheckpointStep: (try? Checkpointer(runDirectory: directory.url).latest())?.state.globalStep,
+            lastCheckpointStep: (try? checkpointer.latest())?.state.globalStep,
             runDirectory: directory.url)
     }
 
@@ -380,10 +376,15 @@ public final class Trainer: @unchecked Sendable {
         try evaluator.add(allOf: validationLoader, resolution: resolution, batchSize: batchSize)
         // Skipped, not replaced: named once, and left out of the counts.
         for bad in validationLoader.badSamples where reportedBadValidation.insert(bad.index).inserted {
-            observer(.badSample(bad))
-            try metrics?.append("bad_image", ["epoch": epoch, "step": globalStep, "path": bad.path, "reason": bad.reason, "split": "val"])
+            try report(bad, split: "val")
         }
         return try evaluator.result()
+    }
+
+    /// An image found unreadable, to the observer and the log, once.
+    private func report(_ bad: BadSample, split: String) throws {
+        observer(.badSample(bad))
+        try metrics?.append("bad_image", ["epoch": epoch, "step": globalStep, "path": bad.path, "reason": bad.reason, "split": split])
     }
 
     private func finishEpoch(train result: EpochTraining, evaluation: EvaluationResult, seconds: Double, resolution: Int) throws {
