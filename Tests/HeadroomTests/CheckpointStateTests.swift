@@ -17,7 +17,7 @@ import Testing
         return CheckpointState(
             configuration: configuration, classNames: ["a", "b"], epoch: 1, stepInEpoch: 2, globalStep: 9, samplesSeen: 432,
             optimizerSteps: 9, lossScaler: nil,
-            policies: ["224": MicroBatchPolicy(plannedBatch: 12, effectiveBatch: 48, model: nil, budgetBytes: 2 << 30)],
+            policies: ["224": MicroBatchPolicy(plannedBatch: 12, effectiveBatch: 48, model: nil, limit: MemoryLimit(budgetBytes: 2 << 30))],
             plans: [plan], bestTop1: 0.5, bestEpoch: 0, badSamples: [3], excludedThisEpoch: [], savedAt: 1, headroomVersion: "0.1")
     }
 
@@ -50,5 +50,25 @@ import Testing
         #expect(decoded.plans[0].checkpointedSegments.isEmpty)
         #expect(decoded.plans[0].recomputeOverhead == 0)
         #expect(decoded.plans[0].microBatch == 12)
+    }
+
+    /// A policy saved before it recorded its limit held the budget alone: it reads back, and a
+    /// resumed run plans that resolution again rather than trust a limit it cannot know.
+    @Test func anOldPolicyIsReadAndPlannedAgain() throws {
+        var object = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(state())) as? [String: Any])
+        var policy = try #require((object["policies"] as? [String: [String: Any]])?["224"])
+        policy["limit"] = nil
+        policy["budgetBytes"] = 2 << 30
+        object["policies"] = ["224": policy]
+        let decoded = try CheckpointState.decoded(from: JSONSerialization.data(withJSONObject: object))
+        let read = try #require(decoded.policies["224"])
+        #expect(read.limit == MemoryLimit(budgetBytes: 2 << 30, headroom: 0))
+        #expect(read.plannedBatch == 12)
+        let memory = MemoryController(device: .cpu, limit: MemoryLimit(budgetBytes: 2 << 30), effectiveBatch: 48)
+        #expect(memory.restore(plans: decoded.plans, policies: [224: read]) == [224])
+        // Saved with its limit, under the same budget and headroom: kept.
+        let current = try CheckpointState.decoded(from: JSONEncoder().encode(state()))
+        #expect(memory.restore(plans: current.plans, policies: [224: try #require(current.policies["224"])]).isEmpty)
+        #expect(memory.microBatch(at: 224) == 12)
     }
 }

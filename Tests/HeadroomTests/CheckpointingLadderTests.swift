@@ -16,12 +16,11 @@ import TorchOptim
 
     /// True peaks of accumulating micro-batches of `batches` with `segments` checkpointed.
     func peaks(_ step: TrainingStep, _ segments: Set<ResNet.Segment>, batches: [Int], resolution: Int) throws -> [Int: Int] {
-        step.model.checkpointedSegments = segments
         let probe = try MemoryProbe(step: step, warmUpResolution: resolution)
         defer { try? probe.finish() }
         var result: [Int: Int] = [:]
         for batch in batches {
-            let peak: Int = try #require(try probe.peak(batch: batch, resolution: resolution, gradientsPresent: true), "\(batch) samples ran out of memory with no budget")
+            let peak: Int = try #require(try probe.peak(batch: batch, resolution: resolution, gradientsPresent: true, recomputing: segments), "\(batch) samples ran out of memory with no budget")
             result[batch] = peak
         }
         return result
@@ -46,8 +45,6 @@ import TorchOptim
         #expect(plan.uncheckpointedMicroBatch == 0)  // why: not one sample fitted without
         #expect(plan.verifiedPeakBytes <= budget)
         #expect(plan.recomputeOverhead > 0 && plan.recomputeOverhead <= 1.0 / 3)
-        // The model runs what was planned.
-        #expect(step.model.checkpointedSegments == Set(plan.checkpointedSegments))
     }
 
     @Test func belowTheFloorTheLadderIsClimbedAndAboveItNot() throws {
@@ -67,7 +64,7 @@ import TorchOptim
         #expect((1..<4).contains(climbed.uncheckpointedMicroBatch ?? 0))
 
         // With room for 4 plain samples, nothing is recomputed.
-        planner.budgetBytes = plain
+        planner.limit = MemoryLimit(budgetBytes: plain, headroom: 0)
         let plainPlan = try #require(try planner.plan(resolutions: [160], step: step).first)
         #expect(plainPlan.microBatch >= 4)
         #expect(plainPlan.checkpointedSegments.isEmpty)
@@ -85,19 +82,22 @@ import TorchOptim
         let plain = try peaks(step, [], batches: [1], resolution: 320)[1]!
         let all = try peaks(step, Set(ResNet.Segment.allCases), batches: [1], resolution: 320)[1]!
         try #require(all < plain)
-        step.model.checkpointedSegments = []
         let budget = (plain + all) / 2
         let images = try (Tensor.rand([2, 3, 320, 320], generator: Generator(seed: 5)) * 255).to(dtype: .uint8)
         let batch = StepBatch(images: images, labels: try Tensor([0, 1] as [Int64]), sampleIndices: [0, 1])
         try Device.cpu.setMemoryBudget(bytes: budget)
         defer { try? Device.cpu.setMemoryBudget(bytes: nil) }
 
-        let policy = MicroBatchPolicy(plannedBatch: 1, effectiveBatch: 2, model: nil, budgetBytes: budget)
-        #expect(throws: OutOfMemoryAtOneSample.self) { try StepExecutor(step: step, policy: policy).run(batch) }
-        let outcome = try StepExecutor(step: step, policy: policy, mayCheckpoint: true).run(batch)
+        let fixed = try MemoryController.fixed(microBatch: 1, resolution: 320, effectiveBatch: 2, budgetBytes: budget, step: step)
+        #expect(throws: OutOfMemoryAtOneSample.self) { try StepExecutor(step: step, memory: fixed).run(batch) }
+        let memory = try MemoryController.fixed(
+            microBatch: 1, resolution: 320, effectiveBatch: 2, budgetBytes: budget, checkpointing: .auto, step: step)
+        let outcome = try StepExecutor(step: step, memory: memory).run(batch)
         #expect(outcome.samples == 2)
         let climbed = try #require(outcome.recoveries.last?.checkpointedSegments)
-        #expect(Set(climbed) == step.model.checkpointedSegments)
+        // The plan keeps the rung, so the next steps (and a resume) run with it.
+        #expect(Set(climbed) == memory.recomputed(at: 320))
+        #expect(memory.plans[320]?.recomputeOverhead ?? 0 > 0)
         #expect(outcome.recoveries.allSatisfy { $0.newMicroBatch == 1 })
     }
 

@@ -127,8 +127,7 @@ import TorchOptim
         // The prediction is close to what the step measured.
         #expect(abs(Double(plan.predictedPeakBytes - plan.verifiedPeakBytes)) <= 0.1 * Double(plan.verifiedPeakBytes))
         // With 10% headroom the same k fits a budget 1/0.9 as large.
-        planner.headroom = 0.1
-        planner.budgetBytes = Int(Double(peaks[5]!) / 0.9) + 1
+        planner.limit = MemoryLimit(budgetBytes: Int(Double(peaks[5]!) / 0.9) + 1, headroom: 0.1)
         let withHeadroom = try #require(try planner.plan(resolutions: [32], step: step).first)
         #expect(withHeadroom.microBatch == k || withHeadroom.microBatch == k - 1)
     }
@@ -165,7 +164,7 @@ import TorchOptim
         #expect(MemoryFormat.automatic(for: .cpu, precision: .fp32, cpuFlags: "flags : fpu sse4_2 avx2 fma") == .contiguous)
         #expect(MemoryFormat.automatic(for: .cuda(0), precision: .bf16) == .channelsLast)
         #expect(MemoryFormat.automatic(for: .cuda(0), precision: .fp32) == .contiguous)
-        #expect(Trainer.resolveMemoryFormat(false, device: .cpu, precision: .fp32) == .contiguous)
-        #expect(Trainer.resolveMemoryFormat(true, device: .cpu, precision: .fp32) == .channelsLast)
+        #expect(MemoryFormat.resolve(channelsLast: false, device: .cpu, precision: .fp32) == .contiguous)
+        #expect(MemoryFormat.resolve(channelsLast: true, device: .cpu, precision: .fp32) == .channelsLast)
     }
 }

@@ -4,17 +4,17 @@ import Testing
 @Suite struct MicroBatchPolicyTests {
     @Test func shrinksByTheCorrectedModelOrByHalf() {
         // 1000 fixed + 100 per sample, budget 2000: 10 should fit, but 10 failed.
-        var policy = MicroBatchPolicy(plannedBatch: 10, model: MemoryModel(fixedBytes: 1000, bytesPerSample: 100), budgetBytes: 2000)
+        var policy = MicroBatchPolicy(plannedBatch: 10, model: MemoryModel(fixedBytes: 1000, bytesPerSample: 100), limit: MemoryLimit(budgetBytes: 2000, headroom: 0))
         let next = policy.recordOutOfMemory(at: 10)
         #expect(next != nil && next! < 10 && next! >= 5)
-        var blind = MicroBatchPolicy(plannedBatch: 16, model: nil, budgetBytes: 2000)
+        var blind = MicroBatchPolicy(plannedBatch: 16, model: nil, limit: MemoryLimit(budgetBytes: 2000, headroom: 0))
         #expect(blind.recordOutOfMemory(at: 16) == 8)
         #expect(blind.recordOutOfMemory(at: 8) == 4)
         #expect(blind.recordOutOfMemory(at: 1) == nil)
     }
 
     @Test func growsBackAfterPatienceAndBacksOffWhenThatFails() {
-        var policy = MicroBatchPolicy(plannedBatch: 16, model: nil, budgetBytes: 1, patience: 3)
+        var policy = MicroBatchPolicy(plannedBatch: 16, model: nil, limit: MemoryLimit(budgetBytes: 1, headroom: 0), patience: 3)
         #expect(policy.recordOutOfMemory(at: 16) == 8)
         #expect(policy.recordCleanStep() == 8)
         #expect(policy.recordCleanStep() == 8)
@@ -31,7 +31,7 @@ import Testing
     }
 
     @Test func thrashingShrinksBeforeAnOutOfMemoryError() {
-        var policy = MicroBatchPolicy(plannedBatch: 32, model: nil, budgetBytes: 1, patience: 1000)
+        var policy = MicroBatchPolicy(plannedBatch: 32, model: nil, limit: MemoryLimit(budgetBytes: 1, headroom: 0), patience: 1000)
         #expect(policy.recordCleanStep(allocationRetries: 0) == 32)
         #expect(policy.recordCleanStep(allocationRetries: 1) == 32)
         #expect(policy.recordCleanStep(allocationRetries: 2) == 32)

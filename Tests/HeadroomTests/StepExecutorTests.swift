@@ -38,7 +38,9 @@ import TorchOptim
         of batch: StepBatch, after microBatch: Int, steps: Int = 2, budget: Int? = nil
     ) throws -> (values: [[Double]], outcomes: [StepOutcome]) {
         let step = try makeStep()
-        let executor = StepExecutor(step: step, policy: MicroBatchPolicy(plannedBatch: microBatch, model: nil, budgetBytes: budget ?? Int.max))
+        let memory = try MemoryController.fixed(
+            microBatch: microBatch, resolution: batch.resolution, effectiveBatch: batch.count, budgetBytes: budget ?? .max, step: step)
+        let executor = StepExecutor(step: step, memory: memory)
         try Device.cpu.setMemoryBudget(bytes: budget)
         defer { try? Device.cpu.setMemoryBudget(bytes: nil) }
         var outcomes: [StepOutcome] = []
@@ -91,7 +93,8 @@ import TorchOptim
 
     @Test func notEvenOneSampleFittingIsAClearError() throws {
         let step = try makeStep()
-        let executor = StepExecutor(step: step, policy: MicroBatchPolicy(plannedBatch: 2, model: nil, budgetBytes: 1))
+        let memory = try MemoryController.fixed(microBatch: 2, resolution: large.resolution, effectiveBatch: large.count, step: step)
+        let executor = StepExecutor(step: step, memory: memory)
         let live = try Device.cpu.memoryStatistics().liveBytes
         try Device.cpu.setMemoryBudget(bytes: live + (1 << 20))
         defer { try? Device.cpu.setMemoryBudget(bytes: nil) }

@@ -21,13 +21,13 @@ import TorchOptim
         data = try dataset.write(to: scratch.url.appendingPathComponent("data"))
     }
 
-    func configuration(resolution: Int = 64, epochs: Int = 1, micro: Int? = nil, precision: TrainingConfiguration.PrecisionChoice = .fp32) -> TrainingConfiguration {
+    func configuration(resolution: Int = 64, epochs: Int = 1, micro: Int? = nil, precision: PrecisionChoice = .fp32) -> TrainingConfiguration {
         var config = TrainingConfiguration(trainPath: data.train.path, validationPath: data.validation.path)
         config.epochs = epochs
         config.batchSize = 8
         config.imageSize = resolution
         config.learningRate = 0.01
-        config.device = "cpu"
+        config.device = .device(.cpu)
         config.workers = 2
         config.forcedMicroBatch = micro
         config.precision = precision  // not auto: that depends on the CPU's bf16 support
@@ -63,7 +63,7 @@ import TorchOptim
         try #require(four < eight)
 
         var squeezed = configuration(resolution: 160, micro: 8)
-        squeezed.memoryBudget = "\((four + eight) / 2)"
+        squeezed.memoryBudget = .bytes((four + eight) / 2)
         let recovered = try train(squeezed, in: "squeezed")
         #expect(recovered.summary.outOfMemoryRecoveries >= 1)
         #expect(recovered.steps.last?.microBatch == 4)
@@ -85,6 +85,12 @@ import TorchOptim
         let first = try train(config, in: "interrupted", stopAfterStep: 2)  // mid-epoch: step 2 of 3
         #expect(first.summary.interrupted)
         #expect(first.steps.count == 2)
+        // As if the run had been killed after logging step 3, before its next checkpoint.
+        let metrics = RunDirectory(root.appendingPathComponent("interrupted")).metrics
+        let handle = try FileHandle(forWritingTo: metrics)
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data((#"{"type":"step","time":1,"epoch":0,"step":3,"samples":24,"loss":1,"lr":0.01,"micro_batch":8,"accumulation":1,"resolution":64,"peak_bytes":1,"budget_bytes":2,"samples_per_s":1}"# + "\n").utf8))
+        try handle.close()
         let rest = try train(config, in: "interrupted", resume: true)
         #expect(rest.steps.first?.globalStep == 3)
         #expect(rest.steps.first?.stepInEpoch == 3)
@@ -92,12 +98,41 @@ import TorchOptim
         #expect(samples == straight.steps.flatMap(\.sampleIndices))
         expectClose(first.steps.map(\.loss) + rest.steps.map(\.loss), straight.steps.map(\.loss), within: .exactInFloat64)
         expectClose(rest.weights, straight.weights, within: .exactInFloat64)
+        // Every step is logged once, and the one stage at the start of training.
+        let log = try MetricsLog(contentsOf: metrics)
+        #expect(log.steps.map(\.step) == Array(1...6))
+        #expect(log.events.filter { if case .stage = $0.event { true } else { false } }.map(\.position.step) == [0])
         // The run directory holds what a person looks for.
         let run = RunDirectory(root.appendingPathComponent("interrupted"))
         for file in [run.configuration, run.metrics, run.confusion, run.report, run.checkpoints.appendingPathComponent("last.safetensors"),
                      run.checkpoints.appendingPathComponent("best.safetensors")] {
             #expect(FileManager.default.fileExists(atPath: file.path), "\(file.lastPathComponent) missing")
         }
+    }
+
+    /// `plan` and training build their step in one place, so with the same options (label
+    /// smoothing and clipping included) the plan `plan` verifies is the one training makes,
+    /// and the first step runs it within the headroom the plan keeps free.
+    @Test func planMeasuresWhatTrainingRuns() throws {
+        var config = configuration(resolution: 96)
+        config.forcedMicroBatch = nil
+        config.labelSmoothing = 0.1
+        config.gradientClipNorm = 1
+        let planned = try #require(try RunPlan.make(for: config).resolutions.first)
+        _ = try train(config, in: "planned")
+        let log = try MetricsLog(contentsOf: RunDirectory(root.appendingPathComponent("planned")).metrics)
+        let replans = log.events.compactMap { if case .replan(let replan) = $0.event { replan } else { nil } }
+        #expect(replans.count == 1)
+        #expect(replans.first?.microBatch == planned.microBatch)
+        #expect(replans.first?.verifiedPeakBytes == planned.verifiedPeakBytes)
+        // The first step has no momentum buffers yet, which the plan's steps (after a warm-up
+        // step, as training runs from the second step on) hold: it peaks below the plan.
+        let first = try #require(log.steps.first)
+        #expect(first.microBatch == planned.microBatch)
+        #expect(first.peakBytes <= planned.verifiedPeakBytes)
+        let steady = try #require(log.steps.dropFirst().first)
+        let gap = abs(Double(steady.peakBytes - planned.verifiedPeakBytes)) / Double(planned.verifiedPeakBytes)
+        #expect(gap <= 0.02, "steps \(log.steps.map(\.peakBytes)) B, verified \(planned.verifiedPeakBytes) B")
     }
 
     /// Resume checks what it reads back: the data set it started on (images removed after a
@@ -180,9 +215,7 @@ import TorchOptim
         config.trainPath = "/nonexistent/train"
         expectRefused(config, "does not exist")
         config = configuration()
-        config.memoryBudget = "lots"
-        expectRefused(config, "--memory-budget")
-        config.memoryBudget = "4096TiB"  // more than this machine has
+        config.memoryBudget = .bytes(4 << 50)  // 4096 TiB: more than this machine has
         expectRefused(config, "more than the")
         // Validation classes that differ from training's.
         let other = root.appendingPathComponent("other-val")
@@ -282,7 +315,7 @@ import TorchOptim
         config.activationCheckpointing = .segments(Set(ResNet.Segment.allCases))
         let checkpointed = try #require(try RunPlan.measure(config, batch: 1))
         try #require(checkpointed < plain)
-        config.memoryBudget = "\((plain + checkpointed) / 2)"
+        config.memoryBudget = .bytes((plain + checkpointed) / 2)
 
         config.activationCheckpointing = .off
         #expect(throws: PlanningError.self) { try train(config, in: "ladder-off") }
@@ -399,7 +432,7 @@ private final class Collector: @unchecked Sendable {
         config.epochs = 2
         config.batchSize = 8
         config.imageSize = 64
-        config.device = "cpu"
+        config.device = .device(.cpu)
         config.forcedMicroBatch = 8
         config.precision = .fp32
         let run = disk.appendingPathComponent("run")

@@ -12,6 +12,21 @@ import Testing
         #expect(throws: (any Error).self) { try HeadroomCommand.parseAsRoot(["demo", "--memory-budget", "lots"]) }
     }
 
+    /// --memory-budget and --device are parsed once, into typed values, when the command is.
+    @Test func budgetAndDeviceAreTypedWhereTheyAreParsed() throws {
+        let plan = try #require(try HeadroomCommand.parseAsRoot(["plan", "data", "--memory-budget", "1.5GiB", "--device", "cpu"]) as? Plan)
+        #expect(plan.options.memoryBudget == .bytes(1_610_612_736))
+        #expect(plan.options.device == .device(.cpu))
+        for (option, value, says) in [("--memory-budget", "lots", "neither a percentage"), ("--device", "tpu", "auto, cpu, cuda or cuda:N")] {
+            do {
+                _ = try HeadroomCommand.parseAsRoot(["train", "data", "--out", "run", option, value])
+                Issue.record("\(option) \(value) parsed")
+            } catch {
+                #expect(HeadroomCommand.message(for: error).contains(says), "\(HeadroomCommand.message(for: error))")
+            }
+        }
+    }
+
     @Test func subcommandsParse() throws {
         let demo = try #require(try HeadroomCommand.parseAsRoot(["demo", "--epochs", "3"]) as? Demo)
         #expect(demo.epochs == 3)

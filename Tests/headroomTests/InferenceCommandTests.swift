@@ -16,7 +16,7 @@ import Testing
         #expect(command.options.imageSize == 96)
         #expect(command.options.batchSize == 8)
         #expect(command.options.workers == 3)
-        #expect(command.options.device == "auto")
+        #expect(command.options.device == .auto)
         #expect(command.json)
     }
 

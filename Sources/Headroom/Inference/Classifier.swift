@@ -25,7 +25,7 @@ public final class Classifier {
         model.eval()
         step = try TrainingStep(
             model: model, optimizer: SGD(parameters: [], learningRate: 0), device: device,
-            precision: precision ?? Trainer.resolvePrecision(weights.trainedPrecision ?? .auto, device: device))
+            precision: precision ?? (weights.trainedPrecision ?? .auto).resolve(on: device))
         classNames = weights.classNames
         architecture = weights.architecture
         trainedImageSize = weights.trainedImageSize
@@ -35,11 +35,6 @@ public final class Classifier {
     /// Loads a model file, or the best checkpoint of a run directory.
     public convenience init(contentsOf location: URL, device: Device = .cpu, precision: Precision? = nil) throws {
         try self.init(weights: ClassifierWeights(contentsOf: location), device: device, precision: precision)
-    }
-
-    /// "auto" (the first GPU, else the CPU), "cpu", "cuda" or "cuda:N", checked to exist.
-    public static func device(named name: String) throws -> Device {
-        try Trainer.resolveDevice(name)
     }
 
     /// Class probabilities (softmax of the logits), [N, classes] float32 on the host, for

@@ -16,7 +16,7 @@ public struct ClassifierWeights {
     /// checkpoint with its `state.json` beside it.
     public let trainedImageSize: Int?
     /// The precision the run that saved the file trained with (from its `state.json`).
-    public let trainedPrecision: TrainingConfiguration.PrecisionChoice?
+    public let trainedPrecision: PrecisionChoice?
 
     /// Reads a model file, or the best checkpoint of a run directory.
     public init(contentsOf location: URL) throws(ClassifierError) {
@@ -44,9 +44,12 @@ public struct ClassifierWeights {
         self.tensors = contents.tensors
         self.classNames = classNames
         self.architecture = architecture
-        let state = Self.trainingState(besides: url)
-        trainedImageSize = state?.configuration.resolvedValidationImageSize
-        trainedPrecision = state?.configuration.precision
+        let trained = Self.trainedSettings(besides: url)
+        trainedImageSize = trained.map {
+            ResizeSchedule.validationResolution(
+                given: $0.validationImageSize, imageSize: $0.imageSize, epochs: $0.epochs, schedule: $0.resizeSchedule)
+        }
+        trainedPrecision = trained?.precision
     }
 
     /// `location` itself when it is a file; `location/checkpoints/best.safetensors` when it is a run directory.
@@ -101,10 +104,20 @@ public struct ClassifierWeights {
         return keys.contains("layer3.5.conv1.weight") ? .resnet34 : .resnet18
     }
 
-    /// The training state saved beside a Headroom checkpoint, if there is one.
-    private static func trainingState(besides url: URL) -> CheckpointState? {
+    /// What inference needs of the run that saved a Headroom checkpoint: read from the
+    /// `state.json` beside it, when there is one (fields a run always saved).
+    private struct TrainedSettings: Decodable {
+        var imageSize: Int
+        var validationImageSize: Int?
+        var epochs: Int
+        var resizeSchedule: ResizeSchedule?
+        var precision: PrecisionChoice?
+    }
+
+    private static func trainedSettings(besides url: URL) -> TrainedSettings? {
+        struct State: Decodable { var configuration: TrainedSettings }
         let state = url.resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("state.json")
         guard let data = try? Data(contentsOf: state) else { return nil }
-        return try? CheckpointState.decoded(from: data)
+        return try? JSONDecoder().decode(State.self, from: data).configuration
     }
 }

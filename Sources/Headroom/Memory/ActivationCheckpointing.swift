@@ -29,7 +29,7 @@ public enum ActivationCheckpointing: Sendable, Equatable, Hashable {
     }
 }
 
-extension ActivationCheckpointing: CustomStringConvertible, Codable {
+extension ActivationCheckpointing: CustomStringConvertible, OptionText {
     public var description: String {
         switch self {
         case .auto: "auto"
@@ -38,16 +38,5 @@ extension ActivationCheckpointing: CustomStringConvertible, Codable {
         }
     }
 
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        guard let value = ActivationCheckpointing(parsing: text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unknown activation checkpointing \(text)"))
-        }
-        self = value
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
-    }
+    public var optionText: String { description }
 }

@@ -60,17 +60,15 @@ public struct PlanningError: Error, CustomStringConvertible {
     }
 }
 
-/// Chooses, for each resolution, the largest micro-batch that fits the budget.
+/// Chooses, for each resolution, the largest micro-batch that fits the limit.
 ///
 /// For each resolution: two small probe steps, a straight-line fit
 /// `peak(b) = fixed + b · perSample (+ the gradients when accumulating)`, the largest
-/// b ≤ the effective batch whose prediction fits `budget × (1 − headroom)`, then one real
+/// b ≤ the effective batch whose prediction fits (``MemoryLimit/fits(_:)``), then one real
 /// step at that b to verify it (refitting and retrying, at most three verification steps).
 /// Every step runs as training would run it, gradients held or not.
 public struct BatchPlanner {
-    public var budgetBytes: Int
-    /// The fraction of the budget kept free for what the measurement cannot see.
-    public var headroom: Double = 0.1
+    public var limit: MemoryLimit
     public var effectiveBatch: Int
     /// Host bytes each sample holds in the loader's prefetch queue at a resolution; they
     /// count against a CPU budget (nothing on a GPU budget).
@@ -82,18 +80,23 @@ public struct BatchPlanner {
     /// checkpointing is tried before accepting the smaller batch.
     public var minimumMicroBatch = 8
 
-    public init(budgetBytes: Int, effectiveBatch: Int, headroom: Double = 0.1) {
-        self.budgetBytes = budgetBytes
+    public init(limit: MemoryLimit, effectiveBatch: Int) {
+        self.limit = limit
         self.effectiveBatch = effectiveBatch
-        self.headroom = headroom
     }
 
-    /// The usable bytes: the budget less the headroom.
-    public var targetBytes: Int { Int(Double(budgetBytes) * (1 - headroom)) }
+    public init(budgetBytes: Int, effectiveBatch: Int, headroom: Double = 0.1) {
+        self.init(limit: MemoryLimit(budgetBytes: budgetBytes, headroom: headroom), effectiveBatch: effectiveBatch)
+    }
 
-    /// Plans every resolution (smallest first) with one probe session. Sets the device's
-    /// memory budget (so probes fail as training would); the training state is restored
-    /// afterwards whatever happens.
+    public var budgetBytes: Int { limit.budgetBytes }
+    public var headroom: Double { limit.headroom }
+    /// The usable bytes: the budget less the headroom.
+    public var targetBytes: Int { limit.usableBytes }
+
+    /// Plans every resolution (smallest first) with one probe session, under the budget (so
+    /// probes fail as training would); the training state is restored afterwards whatever
+    /// happens, and the budget left in force.
     public func plan(resolutions: [Int], step: TrainingStep) throws -> [ResolutionPlan] {
         let ordered = Array(Set(resolutions)).sorted()
         guard let smallest = ordered.first else { return [] }
@@ -104,15 +107,8 @@ public struct BatchPlanner {
         return plans
     }
 
-    /// The plan of one resolution, climbing the checkpointing ladder when `auto` asks; the
-    /// model is left checkpointing as planned.
+    /// The plan of one resolution, climbing the checkpointing ladder when `auto` asks.
     func plan(resolution: Int, probe: MemoryProbe) throws -> ResolutionPlan {
-        let plan = try climbLadder(resolution: resolution, probe: probe)
-        probe.step.model.checkpointedSegments = Set(plan.checkpointedSegments)
-        return plan
-    }
-
-    private func climbLadder(resolution: Int, probe: MemoryProbe) throws -> ResolutionPlan {
         switch checkpointing {
         case .off: return try plan(resolution: resolution, probe: probe, checkpointing: [])
         case .segments(let segments): return try plan(resolution: resolution, probe: probe, checkpointing: segments)
@@ -142,16 +138,15 @@ public struct BatchPlanner {
         }
     }
 
-    /// The plan of one resolution with `segments` checkpointed (the model keeps the setting).
+    /// The plan of one resolution with `segments` recomputed in every probed step.
     func plan(resolution: Int, probe: MemoryProbe, checkpointing segments: Set<ResNet.Segment>) throws -> ResolutionPlan {
-        probe.step.model.checkpointedSegments = segments
-        var plan = try planMicroBatch(resolution: resolution, probe: probe)
+        var plan = try planMicroBatch(resolution: resolution, probe: probe, recomputing: segments)
         plan.checkpointedSegments = segments.sorted()
         plan.recomputeOverhead = probe.step.model.recomputeOverhead(of: segments, resolution: resolution)
         return plan
     }
 
-    func planMicroBatch(resolution: Int, probe: MemoryProbe) throws -> ResolutionPlan {
+    func planMicroBatch(resolution: Int, probe: MemoryProbe, recomputing segments: Set<ResNet.Segment>) throws -> ResolutionPlan {
         let prefetch = probe.step.device.isCUDA ? 0 : prefetchBytesPerSample(resolution)
         let gradientBytes = Double(probe.gradientBytes)
         var measurements: [ResolutionPlan.Measurement] = []
@@ -162,12 +157,12 @@ public struct BatchPlanner {
         /// One real step as training would run micro-batches of `batch`.
         func measure(_ batch: Int) throws -> Int? {
             let accumulating = batch < effectiveBatch
-            let peak = try probe.peak(batch: batch, resolution: resolution, gradientsPresent: accumulating)
+            let peak = try probe.peak(batch: batch, resolution: resolution, gradientsPresent: accumulating, recomputing: segments)
                 .map { $0 + batch * prefetch }
             measurements.append(.init(batch: batch, peakBytes: peak))
             guard let peak else { return nil }
             bases.append((batch, peak - (accumulating ? Int(gradientBytes) : 0)))
-            if peak <= targetBytes, batch > best?.batch ?? 0 { best = (batch, peak) }
+            if limit.fits(peak), batch > best?.batch ?? 0 { best = (batch, peak) }
             return peak
         }
 
@@ -197,7 +192,7 @@ public struct BatchPlanner {
             }
             model = fitted() ?? model
             // Close enough to the target, or nothing larger is needed.
-            if peak <= targetBytes && (candidate == effectiveBatch || peak >= Int(Double(targetBytes) * 0.95)) { break }
+            if limit.fits(peak) && (candidate == effectiveBatch || peak >= Int(Double(targetBytes) * 0.95)) { break }
         }
         guard let chosen = best else {
             throw impossible(resolution: resolution, estimate: model.predictedPeak(batch: 1, effectiveBatch: effectiveBatch))

@@ -45,13 +45,19 @@ public enum MemoryBudget: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// The budget in bytes on `device`: a fraction of a GPU's total memory, or of the
-    /// host memory available now (MemAvailable) on CPU.
+    /// The budget in bytes on `device`: a fraction of a GPU's total memory, or on CPU of
+    /// what this process may take now (see `capacity(of:)`). A size beyond that cannot keep
+    /// the run out of the kernel's OOM killer: refused.
     public func resolve(on device: Device) throws -> Int {
-        switch self {
-        case let .bytes(count): count
-        case .fraction: resolve(capacity: try Self.capacity(of: device))
+        let host = device.isCUDA ? nil : try HostMemory.read()
+        let capacity = try host?.capacity ?? Self.capacity(of: device)
+        let bytes = resolve(capacity: capacity)
+        guard bytes <= capacity else {
+            let what = host.map { "this process can take (\($0.binding))" } ?? "this GPU has"
+            throw MemoryBudgetError(
+                reason: "--memory-budget \(self) is more than the \(formatBytes(capacity)) \(what): give a percentage (80%) or a smaller size")
         }
+        return bytes
     }
 
     /// The budget in bytes when a fraction is of `capacity`.
@@ -67,5 +73,21 @@ public enum MemoryBudget: Sendable, Equatable, CustomStringConvertible {
     public static func capacity(of device: Device) throws -> Int {
         if device.isCUDA { return try device.cudaMemoryInfo().total }
         return try HostMemory.read().capacity
+    }
+}
+
+/// A budget the device cannot give.
+public struct MemoryBudgetError: Error, CustomStringConvertible {
+    public var reason: String
+    public var description: String { reason }
+}
+
+extension MemoryBudget: OptionText {
+    /// `"80.0%"`, `"6442450944B"`: exact, where `description` rounds for people.
+    public var optionText: String {
+        switch self {
+        case .fraction(let value): "\(value * 100)%"
+        case .bytes(let count): "\(count)B"
+        }
     }
 }

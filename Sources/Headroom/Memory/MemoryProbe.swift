@@ -25,12 +25,12 @@ public final class MemoryProbe {
     public init(step: TrainingStep, warmUpResolution: Int, budgetBytes: Int? = nil, seed: UInt64 = 0) throws(TorchError) {
         self.step = step
         self.budgetBytes = budgetBytes
-        try step.device.setMemoryBudget(bytes: nil)
+        try MemoryController.setDeviceBudget(nil, on: step.device)
         let snapshot = try TrainingSnapshot(of: step)
         self.snapshot = snapshot
         let allowance = step.device.isCUDA ? 0 : snapshot.byteCount
         snapshotBytesOnDevice = allowance
-        try step.device.setMemoryBudget(bytes: budgetBytes.map { $0 + allowance })
+        try MemoryController.setDeviceBudget(budgetBytes.map { $0 + allowance }, on: step.device)
         generator = try Generator(seed: seed)
         do {
             try runStep(batch: 1, resolution: warmUpResolution)
@@ -41,13 +41,16 @@ public final class MemoryProbe {
     }
 
     /// The peak bytes of one step at `batch` × `resolution`², or nil when it ran out of
-    /// memory. On CPU the snapshot's own host bytes are left out of the figure.
-    public func peak(batch: Int, resolution: Int, gradientsPresent: Bool = false) throws(TorchError) -> Int? {
+    /// memory, with `recomputing`'s activations recomputed in backward. On CPU the
+    /// snapshot's own host bytes are left out of the figure.
+    public func peak(
+        batch: Int, resolution: Int, gradientsPresent: Bool = false, recomputing segments: Set<ResNet.Segment> = []
+    ) throws(TorchError) -> Int? {
         precondition(snapshot != nil, "the probe session has ended")
         try step.optimizer.zeroGrad()
         try step.device.resetPeakMemory()
         do {
-            try runStep(batch: batch, resolution: resolution, gradientsPresent: gradientsPresent)
+            try runStep(batch: batch, resolution: resolution, gradientsPresent: gradientsPresent, recomputing: segments)
         } catch {
             guard error.isOutOfMemory else { throw error }
             try step.optimizer.zeroGrad()
@@ -62,7 +65,7 @@ public final class MemoryProbe {
         guard let snapshot else { return }
         self.snapshot = nil
         try snapshot.restore(into: step)
-        try step.device.setMemoryBudget(bytes: budgetBytes)
+        try MemoryController.setDeviceBudget(budgetBytes, on: step.device)
         // The probes' block sizes will not come back; training's will be cached anew.
         try step.device.emptyCache()
     }
@@ -72,7 +75,9 @@ public final class MemoryProbe {
         step.optimizer.parameters.filter(\.requiresGradient).reduce(0) { $0 + $1.count * $1.dtype.elementSize }
     }
 
-    private func runStep(batch: Int, resolution: Int, gradientsPresent: Bool = false) throws(TorchError) {
+    private func runStep(
+        batch: Int, resolution: Int, gradientsPresent: Bool = false, recomputing segments: Set<ResNet.Segment> = []
+    ) throws(TorchError) {
         if gradientsPresent {
             // As after the micro-batches before this one.
             try withoutGradient { () throws(TorchError) in
@@ -83,7 +88,7 @@ public final class MemoryProbe {
         }
         let images = try (Tensor.rand([batch, 3, resolution, resolution], generator: generator) * 255).to(dtype: .uint8)
         let labels = try (Tensor.rand([batch], generator: generator) * Double(step.model.classCount)).floor().to(dtype: .int64)
-        try step.accumulate(images: images, labels: labels, weight: 1)
+        try step.accumulate(images: images, labels: labels, weight: 1, recomputing: segments)
         try step.step()
     }
 }

@@ -10,7 +10,8 @@ public struct MicroBatchPolicy: Sendable, Codable, Equatable {
     public let plannedBatch: Int
     public private(set) var currentBatch: Int
     public private(set) var model: MemoryModel?
-    public let budgetBytes: Int
+    /// What it must fit, as the planner's plan did: the same definition of "fits".
+    public let limit: MemoryLimit
     public private(set) var patience: Int
     public private(set) var cleanSteps = 0
     /// The sizes that failed (or were left while thrashing), most recent last.
@@ -26,12 +27,12 @@ public struct MicroBatchPolicy: Sendable, Codable, Equatable {
     /// The samples of one optimiser step; a micro-batch below it accumulates.
     public let effectiveBatch: Int
 
-    public init(plannedBatch: Int, effectiveBatch: Int? = nil, model: MemoryModel?, budgetBytes: Int, patience: Int = 200) {
+    public init(plannedBatch: Int, effectiveBatch: Int? = nil, model: MemoryModel?, limit: MemoryLimit, patience: Int = 200) {
         self.plannedBatch = plannedBatch
         self.effectiveBatch = effectiveBatch ?? plannedBatch
         currentBatch = plannedBatch
         self.model = model
-        self.budgetBytes = budgetBytes
+        self.limit = limit
         self.patience = patience
     }
 
@@ -44,9 +45,10 @@ public struct MicroBatchPolicy: Sendable, Codable, Equatable {
         isGrowing = false
         var next = batch / 2
         if let fitted = model {
-            let corrected = fitted.correctedForFailure(batch: batch, budget: budgetBytes, accumulating: batch < effectiveBatch)
+            // The failure happened at the whole budget; the next size must fit as a plan does.
+            let corrected = fitted.correctedForFailure(batch: batch, budget: limit.budgetBytes, accumulating: batch < effectiveBatch)
             model = corrected
-            let predicted = corrected.largestBatch(within: budgetBytes, effectiveBatch: effectiveBatch)
+            let predicted = corrected.largestBatch(within: limit.usableBytes, effectiveBatch: effectiveBatch)
             if predicted >= 1 && predicted < batch { next = max(next, predicted) }
         }
         shrinkHistory.append(batch)

@@ -24,9 +24,6 @@ public final class ResNet: UnaryLayer {
     public let stages: [Sequential]
     public private(set) var fc: Linear
     public var isTraining = true
-    /// Parts whose activations are recomputed in backward instead of kept (activation
-    /// checkpointing): memory for compute. Empty by default.
-    public var checkpointedSegments: Set<Segment> = []
 
     /// A freshly initialised network with torchvision's initialisation: Kaiming-normal
     /// (fan_out, ReLU gain) convolutions, BatchNorm weight 1 and bias 0, PyTorch's default
@@ -85,18 +82,25 @@ public final class ResNet: UnaryLayer {
             + [("fc", fc)]
     }
 
-    /// Logits for a batch of normalised NCHW images.
+    /// Logits for a batch of normalised NCHW images, every activation kept for backward.
     public func callAsFunction(_ input: Tensor) throws(TorchError) -> Tensor {
+        try forward(input, recomputing: [])
+    }
+
+    /// Logits, with the activations of `segments` recomputed in backward instead of kept
+    /// (activation checkpointing): memory for compute. The memory plan says which, per step;
+    /// the network itself holds no such setting.
+    public func forward(_ input: Tensor, recomputing segments: Set<Segment>) throws(TorchError) -> Tensor {
         var x: Tensor
-        if !checkpointedSegments.contains(.stem) {
+        if !segments.contains(.stem) {
             x = try stem(input)
-        } else if usesBandedStem(inputRows: input.shape[2], segments: checkpointedSegments) {
+        } else if usesBandedStem(inputRows: input.shape[2], segments: segments) {
             x = try bandedStem(input)
         } else {
             x = try checkpoint(input, parameters: stemParameters) { [self] (x) throws(TorchError) in try stem(x) }
         }
         for (segment, stage) in zip(Segment.stages, stages) {
-            guard checkpointedSegments.contains(segment) else {
+            guard segments.contains(segment) else {
                 x = try stage(x)
                 continue
             }

@@ -1,5 +1,5 @@
 /// The end of one epoch: training averages and validation results (`"type": "epoch"`).
-public struct EpochRecord: Sendable, Equatable, Decodable {
+public struct EpochRecord: Sendable, Equatable, Codable {
     public var time: Double
     /// Zero-based.
     public var epoch: Int
@@ -15,6 +15,24 @@ public struct EpochRecord: Sendable, Equatable, Decodable {
     public var epochSeconds: Double
     public var resolution: Int
     public var learningRate: Double
+
+    public init(
+        time: Double, epoch: Int, step: Int, samples: Int, trainLoss: Double, trainTop1: Double, validationLoss: Double,
+        validationTop1: Double, validationTop5: Double?, epochSeconds: Double, resolution: Int, learningRate: Double
+    ) {
+        self.time = time
+        self.epoch = epoch
+        self.step = step
+        self.samples = samples
+        self.trainLoss = trainLoss
+        self.trainTop1 = trainTop1
+        self.validationLoss = validationLoss
+        self.validationTop1 = validationTop1
+        self.validationTop5 = validationTop5
+        self.epochSeconds = epochSeconds
+        self.resolution = resolution
+        self.learningRate = learningRate
+    }
 
     private enum CodingKeys: String, CodingKey {
         case time, epoch, step, samples, resolution

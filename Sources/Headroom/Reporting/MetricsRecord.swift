@@ -5,6 +5,9 @@ public enum MetricsRecord: Sendable, Equatable {
     case event(RunEvent.Position, RunEvent)
     /// A type this version does not know; newer trainers may write more.
     case unknown(type: String)
+
+    /// Every `type` this version writes and reads.
+    public static let types = ["step", "epoch", "oom", "replan", "checkpoint", "bad_image", "stage", "diverged"]
 }
 
 extension MetricsRecord: Decodable {
@@ -23,6 +26,7 @@ extension MetricsRecord: Decodable {
         case "checkpoint": self = try event { .checkpoint(try .init(from: $0)) }
         case "bad_image": self = try event { .badImage(try .init(from: $0)) }
         case "stage": self = try event { .stage(try .init(from: $0)) }
+        case "diverged": self = try event { .diverged(try .init(from: $0)) }
         default: self = .unknown(type: type)
         }
     }

@@ -49,6 +49,15 @@ public struct CheckpointState: Codable, Sendable {
             let base = try JSONSerialization.jsonObject(with: defaults) as? [String: Any] ?? [:]
             object["configuration"] = base.merging(stored) { _, saved in saved }
         }
+        if var policies = object["policies"] as? [String: [String: Any]] {
+            // Saved before a policy recorded its limit, it held the budget alone: read with no
+            // headroom, which no run's limit has, so that resolution is planned again.
+            for (resolution, var policy) in policies where policy["limit"] == nil {
+                policy["limit"] = ["budgetBytes": policy["budgetBytes"] ?? 0, "headroom": 0]
+                policies[resolution] = policy
+            }
+            object["policies"] = policies
+        }
         let state: CheckpointState
         do {
             state = try JSONDecoder().decode(CheckpointState.self, from: JSONSerialization.data(withJSONObject: object))

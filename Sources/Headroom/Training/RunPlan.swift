@@ -1,7 +1,5 @@
 import Foundation
 import Torch
-import TorchNN
-import TorchOptim
 
 /// What `headroom plan` reports: the memory plan of every resolution of a configuration,
 /// measured with real steps, without training or writing anything.
@@ -13,50 +11,29 @@ public struct RunPlan: Sendable, Encodable {
     public var headroom: Double
     public var resolutions: [ResolutionPlan]
 
-    /// Plans `configuration` on its device.
+    /// Plans `configuration` on its device, as training plans each stage when it starts.
     public static func make(for configuration: TrainingConfiguration) throws -> RunPlan {
-        let (step, budget) = try trainingStep(for: configuration)
-        var planner = BatchPlanner(budgetBytes: budget, effectiveBatch: configuration.batchSize, headroom: configuration.memoryHeadroom)
-        planner.prefetchBytesPerSample = { 3 * BatchLoader.batchBytes(count: 1, resolution: $0) }
-        planner.checkpointing = configuration.activationCheckpointing
-        planner.minimumMicroBatch = configuration.minimumMicroBatch
-        let plans = try planner.plan(resolutions: configuration.trainingResolutions, step: step)
+        let setup = try RunSetup(configuration)
+        let memory = setup.memoryController(effectiveBatch: configuration.batchSize)
+        let plans = try configuration.trainingResolutions.map { try memory.plan(for: $0, step: setup.step).plan }
         return RunPlan(
-            device: step.device.description, precision: step.precision, budgetBytes: budget, effectiveBatch: configuration.batchSize,
-            headroom: configuration.memoryHeadroom, resolutions: plans)
+            device: setup.device.description, precision: setup.precision, budgetBytes: setup.limit.budgetBytes,
+            effectiveBatch: configuration.batchSize, headroom: setup.limit.headroom, resolutions: plans)
     }
 
     /// The peak of one real training step with micro-batches of `batch` at the configured
     /// resolution, under the budget (nil when it runs out of memory): what the planner
     /// measures, for benchmarks that search the true largest micro-batch.
     public static func measure(_ configuration: TrainingConfiguration, batch: Int) throws -> Int? {
-        let (step, budget) = try trainingStep(for: configuration)
-        if case .segments(let segments) = configuration.activationCheckpointing { step.model.checkpointedSegments = segments }
-        let probe = try MemoryProbe(step: step, warmUpResolution: configuration.imageSize, budgetBytes: budget)
+        let setup = try RunSetup(configuration)
+        var segments: Set<ResNet.Segment> = []
+        if case .segments(let chosen) = configuration.activationCheckpointing { segments = chosen }
+        let probe = try MemoryProbe(step: setup.step, warmUpResolution: configuration.imageSize, budgetBytes: setup.limit.budgetBytes)
         defer { try? probe.finish() }
-        let prefetch = step.device.isCUDA ? 0 : 3 * BatchLoader.batchBytes(count: 1, resolution: configuration.imageSize)
-        return try probe.peak(batch: batch, resolution: configuration.imageSize, gradientsPresent: batch < configuration.batchSize)
-            .map { $0 + batch * prefetch }
-    }
-
-    /// The model, optimiser and step the configuration trains with, and its budget in bytes.
-    static func trainingStep(for configuration: TrainingConfiguration) throws -> (TrainingStep, Int) {
-        let problems = configuration.problems()
-        guard problems.isEmpty else { throw TrainingSetupError(problems: problems) }
-        let (train, _) = try Trainer.scanData(configuration)
-        let device = try Trainer.resolveDevice(configuration.device)
-        if let threads = configuration.threads { try Torch.setThreadCount(threads) }
-        let model = try Trainer.buildModel(configuration, classCount: train.classes.count, device: device, observer: { _ in })
-        let precision = Trainer.resolvePrecision(configuration.precision, device: device)
-        let memoryFormat = Trainer.resolveMemoryFormat(configuration.channelsLast, device: device, precision: precision)
-        try model.setMemoryFormat(memoryFormat)
-        let optimizer = try Trainer.buildOptimizer(configuration, parameters: model.namedParameters().map(\.tensor).filter(\.requiresGradient))
-        // The options that change a step's memory are the training run's (what is measured is what runs).
-        let step = try TrainingStep(
-            model: model, optimizer: optimizer, device: device, precision: precision, memoryFormat: memoryFormat,
-            labelSmoothing: configuration.labelSmoothing, gradientClipNorm: configuration.gradientClipNorm)
-        let budget = try Trainer.resolveBudget(configuration, device: device)
-        return (step, budget)
+        let prefetch = setup.device.isCUDA ? 0 : 3 * BatchLoader.batchBytes(count: 1, resolution: configuration.imageSize)
+        return try probe.peak(
+            batch: batch, resolution: configuration.imageSize, gradientsPresent: batch < configuration.batchSize, recomputing: segments
+        ).map { $0 + batch * prefetch }
     }
 
     enum CodingKeys: String, CodingKey {

@@ -54,15 +54,15 @@ public struct OutOfMemoryAtOneSample: Error, CustomStringConvertible {
     }
 }
 
-/// Runs optimiser steps in micro-batches under the memory policy, and recovers from an
-/// out-of-memory error anywhere inside a step without losing or repeating a sample.
+/// Runs optimiser steps in micro-batches as the memory controller says, and recovers from
+/// an out-of-memory error anywhere inside a step without losing or repeating a sample.
 ///
 /// Recovery: every reference from the failed attempt is dropped, the gradients are
 /// cleared and the BatchNorm statistics put back as they were when the step began; the
-/// policy picks a smaller micro-batch and the whole step runs again on the same samples.
-/// The optimiser allocates before it changes any weight, so a failure there leaves the
-/// weights untouched too. The step that is finally taken sees every sample once, weighted
-/// as in one big batch.
+/// controller picks a smaller micro-batch (or, for one sample, more to recompute) and the
+/// whole step runs again on the same samples. The optimiser allocates before it changes any
+/// weight, so a failure there leaves the weights untouched too. The step that is finally
+/// taken sees every sample once, weighted as in one big batch.
 ///
 /// Data-parallel (`dataParallel` set): the micro-batches, and any recovery, stay local to
 /// the rank; after the last backward the rank enters the step's one all-reduce, then takes
@@ -70,42 +70,38 @@ public struct OutOfMemoryAtOneSample: Error, CustomStringConvertible {
 /// all-reduce's bucket happens before the collective, so it is recovered like any other.
 public final class StepExecutor {
     public let step: TrainingStep
-    public var policy: MicroBatchPolicy
+    public let memory: MemoryController
     public var dataParallel: DataParallel?
     /// Set once the current attempt has taken part in the all-reduce.
     private var reduced = false
-    /// Whether one sample running out of memory may climb the checkpointing ladder (the
-    /// run's checkpointing is `auto`) before giving up.
-    public var mayCheckpoint: Bool
 
-    public init(step: TrainingStep, policy: MicroBatchPolicy, mayCheckpoint: Bool = false) {
+    public init(step: TrainingStep, memory: MemoryController, dataParallel: DataParallel? = nil) {
         self.step = step
-        self.policy = policy
-        self.mayCheckpoint = mayCheckpoint
+        self.memory = memory
+        self.dataParallel = dataParallel
     }
 
-    /// The next rung of the ladder above what the model checkpoints now, if any.
-    private var nextCheckpointingRung: Set<ResNet.Segment>? {
-        guard mayCheckpoint else { return nil }
-        let current = step.model.checkpointedSegments
-        return ActivationCheckpointing.ladder.first { $0.isStrictSuperset(of: current) }
-    }
-
-    /// Runs one optimiser step on `batch`; data-parallel, `stopRequested` is this rank's
-    /// vote to stop after the step (the outcome's `stopVotes` counts every rank's).
+    /// Runs one optimiser step on `batch` (the resolution's plan must exist); data-parallel,
+    /// `stopRequested` is this rank's vote to stop after the step (the outcome's
+    /// `stopVotes` counts every rank's).
     public func run(_ batch: StepBatch, stopRequested: Bool = false) throws -> StepOutcome {
         var recoveries: [StepOutcome.Recovery] = []
         let statistics = try batchNormStatistics()
+        let resolution = batch.resolution
         while true {
-            let micro = policy.currentBatch
+            let micro = memory.microBatch(at: resolution)
+            let segments = memory.recomputed(at: resolution)
             // The largest micro-batch the balanced cut really runs (16 under a cap of 7 is 6+5+5).
             let largest = AccumulationPlan(effectiveBatch: batch.count, microBatch: micro).sizes.max() ?? micro
             reduced = false
-            switch Result(catching: { () throws(TorchError) in try attempt(batch, microBatch: micro, stopRequested: stopRequested) }) {
+            let attempted = Result { () throws(TorchError) in
+                try attempt(batch, microBatch: micro, recomputing: segments, stopRequested: stopRequested)
+            }
+            switch attempted {
             case var .success(outcome):
                 outcome.recoveries = recoveries
                 let retries = step.device.isCUDA ? try? step.device.memoryStatistics().allocationRetries : nil
-                _ = policy.recordCleanStep(allocationRetries: retries)
+                memory.recordCleanStep(at: resolution, allocationRetries: retries)
                 return outcome
             case let .failure(error) where error.isOutOfMemory && reduced:
                 throw OutOfMemoryAfterAllReduce(underlying: error)
@@ -113,27 +109,26 @@ public final class StepExecutor {
                 try rollBack(to: statistics)
                 var requested: Int?
                 if case let .outOfMemory(bytes, _) = error { requested = bytes }
-                guard let next = policy.recordOutOfMemory(at: largest) else {
+                switch memory.recordOutOfMemory(at: resolution, microBatch: largest, step: step) {
+                case .smallerMicroBatch(let next):
+                    recoveries.append(.init(failedMicroBatch: largest, newMicroBatch: next, requestedBytes: requested))
+                case .recompute(let rung):
                     // One sample does not fit: recompute more of the network instead.
-                    guard let rung = nextCheckpointingRung else {
-                        throw OutOfMemoryAtOneSample(
-                            resolution: batch.resolution, budgetBytes: try? step.device.memoryStatistics().budgetBytes,
-                            underlying: error)
-                    }
-                    step.model.checkpointedSegments = rung
                     recoveries.append(.init(
-                        failedMicroBatch: largest, newMicroBatch: policy.currentBatch, requestedBytes: requested,
+                        failedMicroBatch: largest, newMicroBatch: memory.microBatch(at: resolution), requestedBytes: requested,
                         checkpointedSegments: rung.sorted()))
-                    continue
+                case .none:
+                    throw OutOfMemoryAtOneSample(resolution: resolution, budgetBytes: memory.limit.budgetBytes, underlying: error)
                 }
-                recoveries.append(.init(failedMicroBatch: largest, newMicroBatch: next, requestedBytes: requested))
             case let .failure(error):
                 throw error
             }
         }
     }
 
-    private func attempt(_ batch: StepBatch, microBatch: Int, stopRequested: Bool) throws(TorchError) -> StepOutcome {
+    private func attempt(
+        _ batch: StepBatch, microBatch: Int, recomputing segments: Set<ResNet.Segment>, stopRequested: Bool
+    ) throws(TorchError) -> StepOutcome {
         let plan = AccumulationPlan(effectiveBatch: batch.count, microBatch: microBatch)
         var lossSum: Tensor?
         var correct: Tensor?
@@ -141,7 +136,8 @@ public final class StepExecutor {
         for size in plan.sizes {
             let images = try batch.images.slice(dim: 0, offset..<(offset + size))
             let labels = try batch.labels.slice(dim: 0, offset..<(offset + size))
-            let result = try step.accumulate(images: images, labels: labels, weight: Double(size) / Double(batch.stepSamples))
+            let result = try step.accumulate(
+                images: images, labels: labels, weight: Double(size) / Double(batch.stepSamples), recomputing: segments)
             lossSum = try lossSum.map { (sum) throws(TorchError) in try sum + result.lossSum } ?? result.lossSum
             correct = try correct.map { (sum) throws(TorchError) in try sum + result.correct } ?? result.correct
             offset += size

@@ -62,12 +62,12 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
 
     // Hardware
     /// "auto", "cpu", "cuda" or "cuda:N".
-    public var device = "auto"
+    public var device = DeviceRequest.auto
     public var precision: PrecisionChoice = .auto
     /// Channels-last activations and weights; nil chooses per device (``MemoryFormat/automatic(for:precision:cpuFlags:)``).
     public var channelsLast: Bool?
-    /// "80%" or "6GiB"; nil: 80% of the device (of MemAvailable at start on CPU).
-    public var memoryBudget: String?
+    /// 80% or 6 GiB; nil: 80% of the device (of what this process may take at start on CPU).
+    public var memoryBudget: MemoryBudget?
     /// Fraction of the budget the planner leaves free.
     public var memoryHeadroom = 0.1
     /// Intra-op threads; nil keeps libtorch's default.
@@ -92,17 +92,6 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// from optimiser step `fromStep` until `untilStep` (exclusive; nil: to the end).
     public var memoryPressure: MemoryPressure?
 
-    public struct MemoryPressure: Sendable, Codable, Equatable {
-        public var fromStep: Int
-        public var untilStep: Int?
-        public var bytes: Int
-        public init(fromStep: Int, untilStep: Int?, bytes: Int) {
-            self.fromStep = fromStep
-            self.untilStep = untilStep
-            self.bytes = bytes
-        }
-    }
-
     public init(trainPath: String, validationPath: String) {
         self.trainPath = trainPath
         self.validationPath = validationPath
@@ -110,7 +99,6 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
 
     public enum OptimizerKind: String, Sendable, Codable, CaseIterable { case sgd, adam, adamw }
 
-    public enum PrecisionChoice: String, Sendable, Codable, CaseIterable { case auto, fp32, bf16, fp16, fp64 }
 
     /// The training resolution of each epoch.
     public func resolution(forEpoch epoch: Int) -> Int {
@@ -124,7 +112,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
 
     /// The validation resolution: the one given, else the final training one.
     public var resolvedValidationImageSize: Int {
-        validationImageSize ?? resolution(forEpoch: max(0, epochs - 1))
+        ResizeSchedule.validationResolution(given: validationImageSize, imageSize: imageSize, epochs: epochs, schedule: resizeSchedule)
     }
 
     /// Problems that make the configuration unusable, each said so that a person can fix it.
@@ -150,12 +138,6 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         if workers < 0 || workers > 256 { problems.append("--workers must be between 0 and 256 (got \(workers))") }
         if let threads, threads < 1 { problems.append("--threads must be at least 1 (got \(threads))") }
         if !(memoryHeadroom >= 0 && memoryHeadroom < 0.9) { problems.append("the memory headroom must be in [0, 0.9) (got \(memoryHeadroom))") }
-        if let budget = memoryBudget, MemoryBudget(parsing: budget) == nil {
-            problems.append("--memory-budget \(budget) is neither a percentage (80%) nor a size (6GiB, 512MiB)")
-        }
-        if device != "auto" && Device(parsing: device) == nil {
-            problems.append("--device must be auto, cpu, cuda or cuda:N (got \(device))")
-        }
         if let every = checkpointEverySteps, every < 1 { problems.append("--checkpoint-every must be at least 1 step") }
         if let minutes = checkpointEveryMinutes, !(minutes > 0) { problems.append("--checkpoint-every must be a positive number of minutes") }
         if let forced = forcedMicroBatch, forced < 1 { problems.append("the forced micro-batch must be at least 1") }

@@ -14,27 +14,24 @@ struct InferenceOptions: ParsableArguments {
     @Option(help: "Decoding threads.")
     var workers = 2
 
-    @Option(help: "auto, cpu, cuda or cuda:N.")
-    var device = "auto"
+    @Option(help: "auto, cpu, cuda or cuda:N.", transform: DeviceRequest.init(argument:))
+    var device = DeviceRequest.auto
 
     @Option(help: "auto, fp32, bf16, fp16 or fp64 (default: the precision the run trained with).")
-    var precision: TrainingConfiguration.PrecisionChoice?
+    var precision: PrecisionChoice?
 
     func validate() throws {
         if let imageSize, imageSize < 32 { throw ValidationError("--image-size must be at least 32 (got \(imageSize))") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
-        guard device == "auto" || Device(parsing: device) != nil else {
-            throw ValidationError("--device must be auto, cpu, cuda or cuda:N (got \(device))")
-        }
     }
 
     /// The classifier in a model file or run directory, on the chosen device.
     func classifier(at checkpoint: String) throws -> Classifier {
-        let target = try Classifier.device(named: device)
+        let target = try device.resolve()
         return try Classifier(
             contentsOf: URL(fileURLWithPath: checkpoint), device: target,
-            precision: precision.map { Trainer.resolvePrecision($0, device: target) })
+            precision: precision?.resolve(on: target))
     }
 
     /// The resolution to feed `classifier`.

@@ -3,7 +3,7 @@ public import Headroom
 
 extension ResNet.Architecture: ExpressibleByArgument {}
 extension TrainingConfiguration.OptimizerKind: ExpressibleByArgument {}
-extension TrainingConfiguration.PrecisionChoice: ExpressibleByArgument {}
+extension PrecisionChoice: ExpressibleByArgument {}
 extension LearningRateSchedule.Kind: ExpressibleByArgument {}
 extension TrainingConfiguration.BadImagePolicy: ExpressibleByArgument {}
 
@@ -70,13 +70,15 @@ struct TrainingOptions: ParsableArguments {
     var cropScale: String?
 
     @Option(help: "auto, fp32, bf16, fp16 (with a dynamic loss scale) or fp64 (float64 throughout: slow, for exactness checks).")
-    var precision: TrainingConfiguration.PrecisionChoice = .auto
+    var precision: PrecisionChoice = .auto
 
     @Flag(inversion: .prefixedNo, help: "Lay out activations and weights channels-last, or not (default: where it is faster: CPUs with AVX-512, CUDA in bf16/fp16).")
     var channelsLast: Bool?
 
-    @Option(help: "Memory the run may use: a share of the device (80%) or a size (6GiB, 512MiB). Default 80%.")
-    var memoryBudget: String?
+    @Option(
+        help: "Memory the run may use: a share of the device (80%) or a size (6GiB, 512MiB). Default 80%.",
+        transform: MemoryBudget.init(argument:))
+    var memoryBudget: MemoryBudget?
 
     @Option(help: "Use this micro-batch instead of planning one (out-of-memory recovery still applies).")
     var microBatch: Int?
@@ -89,8 +91,8 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "The micro-batch below which auto checkpointing is tried first.")
     var minMicroBatch = 8
 
-    @Option(help: "auto, cpu, cuda or cuda:N.")
-    var device = "auto"
+    @Option(help: "auto, cpu, cuda or cuda:N.", transform: DeviceRequest.init(argument:))
+    var device = DeviceRequest.auto
 
     @Option(help: "Seed of the initialisation, the data order and the augmentations.")
     var seed: UInt64 = 0
@@ -170,6 +172,25 @@ struct TrainingOptions: ParsableArguments {
         case nil: break
         }
         return config
+    }
+}
+
+extension MemoryBudget {
+    /// `--memory-budget`'s one parser, with what it accepts when it refuses.
+    init(argument: String) throws {
+        guard let budget = MemoryBudget(parsing: argument) else {
+            throw ValidationError("--memory-budget \(argument) is neither a percentage (80%) nor a size (6GiB, 512MiB)")
+        }
+        self = budget
+    }
+}
+
+extension DeviceRequest {
+    init(argument: String) throws {
+        guard let request = DeviceRequest(parsing: argument) else {
+            throw ValidationError("--device must be \(DeviceRequest.accepted) (got \(argument))")
+        }
+        self = request
     }
 }
 

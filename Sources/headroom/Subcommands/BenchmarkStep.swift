@@ -16,7 +16,7 @@ struct BenchmarkStep: ParsableCommand {
     @Option(help: "Timed steps.") var steps = 5
     @Option(help: "Untimed steps first.") var warmUp = 2
     @Option(help: "Intra-op threads.") var threads: Int?
-    @Option(help: "cpu, cuda or cuda:N.") var device = "cpu"
+    @Option(help: "cpu, cuda or cuda:N.", transform: DeviceRequest.init(argument:)) var device = DeviceRequest.device(.cpu)
 
     func run() throws {
         if let threads { try Torch.setThreadCount(threads) }
@@ -28,9 +28,7 @@ struct BenchmarkStep: ParsableCommand {
         if case .segments(let segments) = activationCheckpointing { benchmark.checkpointedSegments = segments }
         benchmark.timedSteps = steps
         benchmark.warmUpSteps = warmUp
-        guard let target = Device(parsing: device) else { throw ValidationError("--device must be cpu, cuda or cuda:N") }
-        try target.validate()
-        benchmark.device = target
+        benchmark.device = try device.resolve()
         let times = try benchmark.run()
         print("{\"seconds_per_step\": [\(times.map { String($0) }.joined(separator: ", "))]}")
     }

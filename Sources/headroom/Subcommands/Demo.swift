@@ -20,15 +20,14 @@ struct Demo: ParsableCommand {
     @Option(help: "The run directory (replaced if it holds an earlier demo).")
     var out = "runs/demo"
 
-    @Option(help: "The memory budget.")
-    var memoryBudget = "350MiB"
+    @Option(help: "The memory budget.", transform: MemoryBudget.init(argument:))
+    var memoryBudget = MemoryBudget.bytes(350 << 20)
 
     @Option(help: "Epochs to train.")
     var epochs = 6
 
     func validate() throws {
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
-        guard MemoryBudget(parsing: memoryBudget) != nil else { throw ValidationError("--memory-budget \(memoryBudget) is not a size") }
     }
 
     func run() throws {
@@ -56,7 +55,7 @@ struct Demo: ParsableCommand {
         config.warmupEpochs = 1
         config.cropScale = 0.35...1
         config.memoryBudget = memoryBudget
-        config.device = "cpu"
+        config.device = .device(.cpu)
         // fp32 on every CPU, so the plan and the recoveries are the same wherever it runs
         // (`auto` would pick bf16 on CPUs with native bf16 and need half the memory).
         config.precision = .fp32

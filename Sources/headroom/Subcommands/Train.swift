@@ -49,13 +49,14 @@ struct Train: ParsableCommand {
             guard ignored.isEmpty else {
                 throw ValidationError(
                     "--resume continues with the run's stored settings, so these would be ignored: \(ignored.joined(separator: ", ")) "
-                        + "(as config.json names them); drop them (only --epochs may change)")
+                        + "(as config.json names them); drop them (only --epochs and --memory-budget may change)")
             }
         }
     }
 
     /// The settings `options` sets away from their defaults, as config.json names them
-    /// (paths and --epochs aside).
+    /// (paths, --epochs and --memory-budget aside: a resumed run may run longer, or on a
+    /// machine with another amount of memory).
     static func settingsChanged(by options: TrainingOptions) throws -> [String] {
         func fields(_ configuration: TrainingConfiguration) throws -> [String: NSObject] {
             let object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(configuration)) as? [String: Any] ?? [:]
@@ -63,7 +64,7 @@ struct Train: ParsableCommand {
         }
         let given = try fields(options.configuration())
         let defaults = try fields(TrainingOptions.parse([]).configuration())
-        let exempt: Set<String> = ["trainPath", "validationPath", "epochs"]
+        let exempt: Set<String> = ["trainPath", "validationPath", "epochs", "memoryBudget"]
         return Set(given.keys).union(defaults.keys).subtracting(exempt).filter { given[$0] != defaults[$0] }.sorted()
     }
 
@@ -116,7 +117,8 @@ struct Train: ParsableCommand {
         do {
             trainer = try Trainer(
                 configuration: options.configuration(), runDirectory: directory, resume: resuming,
-                epochs: resuming ? options.epochs : nil, dataParallel: dataParallel, restartingUnsavedRun: restartCount > 0,
+                epochs: resuming ? options.epochs : nil, memoryBudget: resuming ? options.memoryBudget : nil,
+                dataParallel: dataParallel, restartingUnsavedRun: restartCount > 0,
                 observer: { printer.handle($0) })
         } catch let error as TrainingSetupError {
             if let rank = dataParallel?.rank { throw TrainingSetupError(problems: error.problems.map { "[rank \(rank)] \($0)" }) }

@@ -11,11 +11,10 @@ import TorchOptim
     /// gradients, then the state after an SGD step.
     func step(checkpointing segments: Set<ResNet.Segment>, precision: Precision) throws -> (gradients: [[Double]], state: [[Double]]) {
         let model = try ResNet(.resnet18, classCount: 5, generator: Generator(seed: 3))
-        model.checkpointedSegments = segments
         let optimizer = try SGD(parameters: model.namedParameters().map(\.tensor), learningRate: 0.1, momentum: 0.9)
         let training = try TrainingStep(model: model, optimizer: optimizer, device: .cpu, precision: precision)
         let images = try (Tensor.rand([4, 3, 64, 64], generator: Generator(seed: 4)) * 255).to(dtype: .uint8)
-        try training.accumulate(images: images, labels: Tensor([0, 1, 2, 4] as [Int64]), weight: 1)
+        try training.accumulate(images: images, labels: Tensor([0, 1, 2, 4] as [Int64]), weight: 1, recomputing: segments)
         let gradients = try model.namedParameters().map { try #require($0.tensor.grad).to(dtype: .float64).array(of: Double.self) }
         try training.step()
         let state = try model.stateDict().map { try $0.tensor.to(dtype: .float64).array(of: Double.self) }
@@ -36,10 +35,9 @@ import TorchOptim
         func run(_ segments: Set<ResNet.Segment>) throws -> [[Double]] {
             let model = try ResNet(.resnet18, classCount: 3, generator: Generator(seed: 8))
             try model.move(dtype: .float64)
-            model.checkpointedSegments = segments
             let x = try Tensor.randn([2, 3, 202, 136], dtype: .float64, generator: Generator(seed: 9))
             #expect(model.usesBandedStem(inputRows: 202, segments: [.stem, .layer1]))  // 51 output rows: bands of 8
-            let logits = try model(x)
+            let logits = try model.forward(x, recomputing: segments)
             try (logits * logits).sum().backward()
             let watched = [logits, try #require(model.conv1.weight.grad), try #require(model.bn1.weight.grad),
                            try #require(model.bn1.bias.grad), model.bn1.runningMean, model.bn1.runningVariance,
@@ -64,14 +62,13 @@ import TorchOptim
     /// step), measured by the counting allocator.
     func activationPeak(checkpointing segments: Set<ResNet.Segment>, resolution: Int) throws -> Int {
         let model = try ResNet(.resnet18, classCount: 5, generator: Generator(seed: 3))
-        model.checkpointedSegments = segments
         let images = try (Tensor.rand([1, 3, resolution, resolution], generator: Generator(seed: 4)) * 255).to(dtype: .uint8)
         let optimizer = try SGD(parameters: model.namedParameters().map(\.tensor), learningRate: 0.1)
         let training = try TrainingStep(model: model, optimizer: optimizer, device: .cpu, precision: .fp32)
         for parameter in optimizer.parameters { try parameter.setGrad(Tensor.zeros(like: parameter)) }
         let before = try Device.cpu.memoryStatistics().liveBytes
         try Device.cpu.resetPeakMemory()
-        try training.accumulate(images: images, labels: Tensor([1] as [Int64]), weight: 1)
+        try training.accumulate(images: images, labels: Tensor([1] as [Int64]), weight: 1, recomputing: segments)
         return try Device.cpu.memoryStatistics().peakBytes - before
     }
 

@@ -15,4 +15,14 @@ extension MemoryFormat {
         let flags = cpuFlags.map(CPUFlags.parse) ?? CPUFlags.current
         return flags.contains("avx512f") ? .channelsLast : .contiguous
     }
+
+    /// The memory format a run uses: the one asked for (`--channels-last` true or false),
+    /// else the device's faster one.
+    public static func resolve(channelsLast: Bool?, device: Device, precision: Precision) -> MemoryFormat {
+        switch channelsLast {
+        case true?: .channelsLast
+        case false?: .contiguous
+        case nil: automatic(for: device, precision: precision)
+        }
+    }
 }

@@ -46,19 +46,24 @@ public final class TrainingStep {
         return memoryFormat == .channelsLast ? try normalised.contiguous(.channelsLast) : normalised
     }
 
-    /// Logits for prepared images, under autocast when the precision asks for it.
-    public func forward(_ inputs: Tensor) throws(TorchError) -> Tensor {
-        guard let type = precision.autocastType else { return try model(inputs) }
-        return try withAutocast(device: device, dtype: type) { () throws(TorchError) in try model(inputs) }
+    /// Logits for prepared images, under autocast when the precision asks for it, with the
+    /// activations of `recomputing` recomputed in backward (the memory plan's choice).
+    public func forward(_ inputs: Tensor, recomputing segments: Set<ResNet.Segment> = []) throws(TorchError) -> Tensor {
+        guard let type = precision.autocastType else { return try model.forward(inputs, recomputing: segments) }
+        return try withAutocast(device: device, dtype: type) { () throws(TorchError) in
+            try model.forward(inputs, recomputing: segments)
+        }
     }
 
     /// Forward and backward of one micro-batch whose mean loss counts `weight` of the
     /// step (its share of the effective batch); gradients accumulate. Returns the
     /// micro-batch's summed loss and correct top-1 count as device tensors (no sync).
     @discardableResult
-    public func accumulate(images: Tensor, labels: Tensor, weight: Double) throws(TorchError) -> (lossSum: Tensor, correct: Tensor) {
+    public func accumulate(
+        images: Tensor, labels: Tensor, weight: Double, recomputing segments: Set<ResNet.Segment> = []
+    ) throws(TorchError) -> (lossSum: Tensor, correct: Tensor) {
         let targets = try labels.to(device: device)
-        let logits = try forward(prepare(images))
+        let logits = try forward(prepare(images), recomputing: segments)
         let loss = try logits.to(dtype: precision.parameterType).crossEntropy(targets: targets, labelSmoothing: labelSmoothing)
         try (loss * (weight * (lossScaler?.scale ?? 1))).backward()
         return try withoutGradient { () throws(TorchError) in

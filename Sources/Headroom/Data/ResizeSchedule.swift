@@ -8,6 +8,10 @@ public struct ResizeSchedule: Sendable, Codable, Equatable, CustomStringConverti
     }
 
     public var stages: [Stage]
+    /// The resolution validation runs at: the one given, else the last epoch's.
+    public static func validationResolution(given: Int?, imageSize: Int, epochs: Int, schedule: ResizeSchedule?) -> Int {
+        given ?? schedule?.resolution(forEpoch: max(0, epochs - 1)) ?? imageSize
+    }
 
     /// Parses "SIZE:EPOCHS,…,SIZE"; only the last stage may omit its epoch count.
     public init?(parsing text: String) {
