@@ -15,7 +15,7 @@ public func freeTCPPort() -> Int {
 /// holds a port taken for as long as it lives.
 public final class PortHolder {
     public let port: Int
-    private let descriptor: Int32
+    let descriptor: Int32
 
     public init(port: Int = 0) {
         #if canImport(Glibc)

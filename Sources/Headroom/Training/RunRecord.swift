@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// The configuration cannot be used; each problem says what to change.
 public struct TrainingSetupError: Error, CustomStringConvertible {

@@ -1,5 +1,5 @@
 import Foundation
-public import Torch
+import Torch
 import TorchNN
 import TorchOptim
 
@@ -35,16 +35,18 @@ extension RunSetup {
     ) throws -> ResNet {
         let generator = try Generator(seed: configuration.seed)
         let model = try ResNet(configuration.architecture, classCount: classCount, generator: generator)
-        if let path = configuration.weightsPath {
-            guard FileManager.default.fileExists(atPath: path) else {
-                throw TrainingSetupError(problems: ["--weights \(path) does not exist"])
-            }
-            let weights = try ModelFile.read(URL(fileURLWithPath: path)).tensors
+        if let given = configuration.weightsPath {
+            let (file, label) = try weightsFile(given, architecture: configuration.architecture, observer: observer)
+            let weights = try ModelFile.read(file).tensors
             do {
                 let loaded = try model.loadPretrained(Dictionary(uniqueKeysWithValues: weights.map { ($0.name, $0.tensor) }), generator: generator)
-                observer(.started([("weights", "\(path): \(loaded)")]))
+                observer(.started([
+                    ("weights", "\(label): \(loaded)"),
+                    // Headroom always normalises so; said because it is what these weights expect.
+                    ("normalisation", "ImageNet's mean (0.485, 0.456, 0.406) and std (0.229, 0.224, 0.225), as the weights were trained"),
+                ]))
             } catch let mismatch as StateDictMismatch {
-                throw TrainingSetupError(problems: ["--weights \(path) does not fit \(configuration.architecture.rawValue): \(mismatch.report)"])
+                throw TrainingSetupError(problems: ["--weights \(given) does not fit \(configuration.architecture.rawValue): \(mismatch.report)"])
             }
             if configuration.freezeBackbone { try model.freezeBackbone() }
         }
@@ -52,6 +54,30 @@ extension RunSetup {
         try model.move(to: device)
         model.train()
         return model
+    }
+
+    /// The file `--weights` names: a path, or torchvision's weights by name, from PyTorch's
+    /// cache or downloaded into it.
+    static func weightsFile(
+        _ given: String, architecture: ResNet.Architecture, observer: @Sendable (TrainerEvent) -> Void
+    ) throws -> (file: URL, label: String) {
+        if FileManager.default.fileExists(atPath: given) { return (URL(fileURLWithPath: given), given) }
+        do {
+            guard let weights = try PretrainedWeights.named(given, for: architecture) else {
+                throw TrainingSetupError(problems: [
+                    "--weights \(given) is neither a file nor a name of torchvision's weights (\(PretrainedWeights.names.joined(separator: ", ")))"
+                ])
+            }
+            // The download is over when `file` returns: the observer does not outlive this call.
+            let file = try withoutActuallyEscaping(observer) { observer in
+                try WeightsCache.standard().file(for: weights) { bytes, total in
+                    observer(.downloading(file: weights.fileName, bytes: bytes, totalBytes: total))
+                }
+            }
+            return (file, "\(weights), \(file.path)")
+        } catch let error as PretrainedWeightsError {
+            throw TrainingSetupError(problems: ["\(error)"])
+        }
     }
 
     static func buildOptimizer(_ configuration: TrainingConfiguration, parameters: [Tensor]) throws -> any Optimizer {

@@ -20,6 +20,8 @@ public enum TrainerEvent: Sendable {
     case checkpointSaved(URL, reason: Checkpointer.Reason)
     /// A stop was requested (Ctrl-C); the run stops after the current step.
     case stopping
+    /// Pretrained weights are being downloaded into PyTorch's cache.
+    case downloading(file: String, bytes: Int, totalBytes: Int?)
 }
 
 /// The state of training after one optimiser step.

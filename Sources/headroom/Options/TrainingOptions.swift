@@ -21,7 +21,11 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "The network.")
     var model: ResNet.Architecture = .resnet18
 
-    @Option(help: "Start from these weights (safetensors, or a torchvision .pth); the classifier is re-initialised if its classes differ.")
+    @Option(help: """
+        Start from these weights: `imagenet` (torchvision's best ImageNet weights for --model, from PyTorch's cache \
+        ~/.cache/torch/hub/checkpoints or downloaded into it), a torchvision tag (IMAGENET1K_V1, IMAGENET1K_V2), \
+        or a file (safetensors, or a torchvision .pth). The classifier is re-initialised if its classes differ.
+        """)
     var weights: String?
 
     @Flag(help: "Train only the classifier on top of --weights.")

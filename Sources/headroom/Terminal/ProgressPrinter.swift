@@ -53,6 +53,9 @@ final class ProgressPrinter: @unchecked Sendable {
             if reason != .interval { say("checkpoint (\(reason.rawValue)): \(url.path)") }
         case .stopping:
             say("stopping: saving a checkpoint after this step (Ctrl-C again to quit at once)")
+        case let .downloading(file, bytes, total):
+            let share = total.map { " of \(formatBytes($0)) (\(bytes * 100 / max($0, 1))%)" } ?? ""
+            say("downloading \(file): \(formatBytes(bytes))\(share)")
         }
     }
 
