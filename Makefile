@@ -35,7 +35,7 @@ doctor: build
 # (torch 2.11.0, torchvision 0.26.0), then every script in bench/; writes bench/RESULTS.md.
 PEER := bench/.venv
 bench: build
-	@test -x $(PEER)/bin/python || (python3 -m venv $(PEER) && $(PEER)/bin/pip install --quiet torch==2.11.0 torchvision==0.26.0 pillow)
+	@test -x $(PEER)/bin/python || (python3 -m venv $(PEER) && $(PEER)/bin/pip install --quiet torch==2.11.0 torchvision==0.26.0 pillow scikit-learn==1.9.1)
 	$(PEER)/bin/python bench/memory_planner.py
 	$(PEER)/bin/python bench/train_step.py
 	$(PEER)/bin/python bench/train_step.py --channels-last --output train_step_channels_last.md
@@ -44,6 +44,7 @@ bench: build
 	$(PEER)/bin/python bench/checkpointing.py
 	$(PEER)/bin/python bench/oom_recipe.py
 	$(PEER)/bin/python bench/distributed.py
+	$(PEER)/bin/python bench/defaults.py
 	bash bench/collect-results.sh > bench/RESULTS.md
 
 release: setup

@@ -30,3 +30,4 @@ section "One epoch end to end vs the same recipe in PyTorch" epoch.py epoch.md
 section "Activation checkpointing vs PyTorch eager" checkpointing.py checkpointing.md
 section "The halve-the-batch-on-OOM recipe vs Headroom under one memory limit" oom_recipe.py oom_recipe.md
 section "Data parallel, 1 vs 2 processes, and the gradient all-reduce" distributed.py distributed.md
+section "Default optimiser settings vs torchvision's reference recipe" defaults.py defaults.md

@@ -46,6 +46,12 @@ public final class RunRecorder {
         }
     }
 
+    /// The run's settings, as the start-up table shows them, for TensorBoard's Text tab.
+    public func record(settings rows: [(String, String)], at step: Int) {
+        let escaped = rows.map { name, value in "| \(name) | \(value.replacingOccurrences(of: "|", with: "\\|")) |" }
+        try? tensorBoard?.add(text: (["| setting | value |", "|---|---|"] + escaped).joined(separator: "\n"), tag: "run/settings", step: step)
+    }
+
     /// Rewrites report.html from what has been recorded (a failure leaves the last one).
     public func refreshReport() {
         _ = try? HTMLReport.write(runDirectory: runDirectory)

@@ -84,12 +84,12 @@ extension RunSetup {
         switch configuration.optimizer {
         case .sgd:
             try SGD(
-                parameters: parameters, learningRate: configuration.learningRate, momentum: configuration.momentum,
+                parameters: parameters, learningRate: configuration.resolvedLearningRate, momentum: configuration.momentum,
                 weightDecay: configuration.weightDecay, nesterov: configuration.nesterov)
         case .adam:
-            try Adam(parameters: parameters, learningRate: configuration.learningRate, weightDecay: configuration.weightDecay)
+            try Adam(parameters: parameters, learningRate: configuration.resolvedLearningRate, weightDecay: configuration.weightDecay)
         case .adamw:
-            try Adam.adamW(parameters: parameters, learningRate: configuration.learningRate, weightDecay: configuration.weightDecay)
+            try Adam.adamW(parameters: parameters, learningRate: configuration.resolvedLearningRate, weightDecay: configuration.weightDecay)
         }
     }
 }

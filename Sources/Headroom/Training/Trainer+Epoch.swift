@@ -129,7 +129,7 @@ extension Trainer {
 
     func learningRateSchedule(stepsPerEpoch: Int) -> LearningRateSchedule {
         LearningRateSchedule(
-            kind: configuration.learningRateSchedule, baseRate: configuration.learningRate,
+            kind: configuration.learningRateSchedule, baseRate: configuration.resolvedLearningRate,
             totalSteps: stepsPerEpoch * configuration.epochs, warmupSteps: Int(configuration.warmupEpochs * Double(stepsPerEpoch)))
     }
 }

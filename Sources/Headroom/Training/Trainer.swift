@@ -114,7 +114,9 @@ public final class Trainer: @unchecked Sendable {
             parameters: step.optimizer.parameters, buffers: step.model.namedBuffers().map(\.tensor))
         try memory.enforce()
         try writeRunRecord()
-        observer(.started(startRows()))
+        let rows = startRows()
+        recorder?.record(settings: rows, at: globalStep)
+        observer(.started(rows))
     }
 
     /// Asks the run to stop after the current step, saving a checkpoint (Ctrl-C).

@@ -50,7 +50,8 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
 
     // Optimisation
     public var optimizer: OptimizerKind = .sgd
-    public var learningRate = 0.1
+    /// The base learning rate; nil follows the batch (``resolvedLearningRate``).
+    public var learningRate: Double?
     public var momentum = 0.9
     public var nesterov = false
     public var weightDecay = 1e-4
@@ -100,6 +101,18 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public enum OptimizerKind: String, Sendable, Codable, CaseIterable { case sgd, adam, adamw }
 
 
+    /// The learning rate a run uses. Unless given: SGD follows torchvision's reference
+    /// recipe, 0.1 for a batch of 256, scaled linearly with the effective batch (Goyal et al.,
+    /// 2017), so a batch of 16 trains at 0.00625 where a fixed 0.1 diverged; Adam and AdamW
+    /// take PyTorch's 1e-3, their steps being normalised per parameter already.
+    public var resolvedLearningRate: Double {
+        if let learningRate { return learningRate }
+        switch optimizer {
+        case .sgd: return 0.1 * Double(batchSize) / 256
+        case .adam, .adamw: return 1e-3
+        }
+    }
+
     /// The training resolution of each epoch.
     public func resolution(forEpoch epoch: Int) -> Int {
         resizeSchedule?.resolution(forEpoch: epoch) ?? imageSize
@@ -125,7 +138,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         if let size = validationImageSize, size < 16 || size > 8192 {
             problems.append("--val-image-size must be between 16 and 8192 px (got \(size))")
         }
-        if !(learningRate > 0) || !learningRate.isFinite { problems.append("--lr must be a positive number (got \(learningRate))") }
+        if let rate = learningRate, !(rate > 0) || !rate.isFinite { problems.append("--lr must be a positive number (got \(rate))") }
         if !(momentum >= 0 && momentum < 1) { problems.append("--momentum must be in [0, 1) (got \(momentum))") }
         if nesterov && momentum == 0 { problems.append("--nesterov needs --momentum > 0") }
         if !(weightDecay >= 0 && weightDecay.isFinite) { problems.append("--weight-decay must be a number ≥ 0 (got \(weightDecay))") }

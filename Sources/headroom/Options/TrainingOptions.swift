@@ -49,8 +49,11 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "sgd, adam or adamw.")
     var optimizer: TrainingConfiguration.OptimizerKind = .sgd
 
-    @Option(help: "Base learning rate.")
-    var lr = 0.1
+    @Option(help: """
+        Base learning rate (default: for SGD, torchvision's 0.1 per 256 samples scaled to --batch-size, \
+        0.00625 at 16; for Adam and AdamW, 1e-3).
+        """)
+    var lr: Double?
 
     @Option(help: "SGD momentum.")
     var momentum = 0.9

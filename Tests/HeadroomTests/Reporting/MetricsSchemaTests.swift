@@ -148,4 +148,41 @@ import TestSupport
         #expect(try written().contains { $0.tag == "train/loss" && $0.step == 9 && $0.value == 0.5 })
         withExtendedLifetime(recorder) {}
     }
+
+    /// The settings reach TensorBoard's Text tab as `tf.summary.text` writes them: a string
+    /// tensor under the "text" plugin.
+    @Test func theSettingsAreATextSummary() throws {
+        let tensorBoard = directory.url.appendingPathComponent("tensorboard")
+        let recorder = try RunRecorder(
+            runDirectory: directory.url, metrics: directory.url.appendingPathComponent("metrics.jsonl"), tensorBoard: tensorBoard)
+        recorder.record(settings: [("model", "resnet18, 5 classes"), ("odd", "a|b")], at: 0)
+        recorder.close()
+        let file = try #require(try FileManager.default.contentsOfDirectory(at: tensorBoard, includingPropertiesForKeys: nil).first)
+        var texts: [(tag: String, plugin: String, text: String)] = []
+        typealias Reader = TensorBoardEventReader
+        for record in try Reader.records(Array(try Data(contentsOf: file))) {
+            for case (5, .bytes(let summary)) in try Reader.fields(record) {
+                for case (1, .bytes(let value)) in try Reader.fields(summary) {
+                    var entry = (tag: "", plugin: "", text: "")
+                    for (number, field) in try Reader.fields(value) {
+                        guard case .bytes(let bytes) = field else { continue }
+                        switch number {
+                        case 1: entry.tag = String(decoding: bytes, as: UTF8.self)
+                        case 8: for case (8, .bytes(let string)) in try Reader.fields(bytes) { entry.text = String(decoding: string, as: UTF8.self) }
+                        case 9:
+                            for case (1, .bytes(let plugin)) in try Reader.fields(bytes) {
+                                for case (1, .bytes(let name)) in try Reader.fields(plugin) { entry.plugin = String(decoding: name, as: UTF8.self) }
+                            }
+                        default: break
+                        }
+                    }
+                    texts.append(entry)
+                }
+            }
+        }
+        let settings = try #require(texts.first { $0.tag == "run/settings" })
+        #expect(settings.plugin == "text")
+        #expect(settings.text.contains("| model | resnet18, 5 classes |"))
+        #expect(settings.text.contains(#"| odd | a\|b |"#))
+    }
 }

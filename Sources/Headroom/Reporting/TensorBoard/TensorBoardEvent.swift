@@ -1,8 +1,10 @@
-/// Encodes the two kinds of `tensorflow.Event` a scalar log needs.
+/// Encodes the kinds of `tensorflow.Event` Headroom writes: the version, scalars and text.
 ///
 /// Event: wall_time = 1 (double), step = 2 (int64), file_version = 3 (string),
 /// summary = 5 (Summary). Summary: value = 1 (repeated Value).
-/// Summary.Value: tag = 1 (string), simple_value = 2 (float).
+/// Summary.Value: tag = 1 (string), simple_value = 2 (float), tensor = 8 (TensorProto),
+/// metadata = 9 (SummaryMetadata: plugin_data = 1 (PluginData: plugin_name = 1)).
+/// TensorProto: dtype = 1 (DT_STRING = 7), tensor_shape = 2 (empty: a scalar), string_val = 8.
 enum TensorBoardEvent {
     /// TensorBoard reads a file only if its first record announces this version.
     static let fileVersion = "brain.Event:2"
@@ -18,6 +20,27 @@ enum TensorBoardEvent {
         var summaryValue = ProtobufWriter()
         summaryValue.append(field: 1, string: tag)
         summaryValue.append(field: 2, float: value)
+        return event(summaryValue, step: step, wallTime: wallTime)
+    }
+
+    /// Markdown for TensorBoard's Text tab, as `tf.summary.text` writes it.
+    static func text(_ markdown: String, tag: String, step: Int64, wallTime: Double) -> [UInt8] {
+        var pluginData = ProtobufWriter()
+        pluginData.append(field: 1, string: "text")
+        var metadata = ProtobufWriter()
+        metadata.append(field: 1, bytes: pluginData.bytes)
+        var tensor = ProtobufWriter()
+        tensor.append(field: 1, int64: 7)
+        tensor.append(field: 2, bytes: [])
+        tensor.append(field: 8, string: markdown)
+        var summaryValue = ProtobufWriter()
+        summaryValue.append(field: 1, string: tag)
+        summaryValue.append(field: 8, bytes: tensor.bytes)
+        summaryValue.append(field: 9, bytes: metadata.bytes)
+        return event(summaryValue, step: step, wallTime: wallTime)
+    }
+
+    private static func event(_ summaryValue: ProtobufWriter, step: Int64, wallTime: Double) -> [UInt8] {
         var summary = ProtobufWriter()
         summary.append(field: 1, bytes: summaryValue.bytes)
         var event = ProtobufWriter()

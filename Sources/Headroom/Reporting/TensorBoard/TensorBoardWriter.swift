@@ -65,6 +65,12 @@ public final class TensorBoardWriter {
         }
     }
 
+    /// Logs markdown (a table, a note) for TensorBoard's Text tab under `tag` at `step`.
+    public func add(text markdown: String, tag: String, step: Int, wallTime: Date = Date()) throws(TensorBoardError) {
+        guard handle != nil else { throw TensorBoardError(path: fileURL.path, reason: "the writer is closed") }
+        buffer.append(contentsOf: TFRecord.framed(TensorBoardEvent.text(markdown, tag: tag, step: Int64(step), wallTime: wallTime.timeIntervalSince1970)))
+    }
+
     /// Hands buffered records to the operating system. On failure they are dropped, so a
     /// later flush never writes a record twice or after a torn one.
     public func flush() throws(TensorBoardError) {
