@@ -17,10 +17,11 @@ import subprocess
 import sys
 import tempfile
 
-from common import HEADROOM, write_result
+from common import HEADROOM, PEER_TRAIN_ONE_EPOCH, write_result
 
 PEER = r'''
 import json, sys, torch, torchvision
+''' + PEER_TRAIN_ONE_EPOCH + r'''
 from torchvision import transforms as T
 torch.manual_seed(0)
 torch.set_num_threads(int(sys.argv[4]))
@@ -35,12 +36,7 @@ optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_dec
 scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=30, gamma=0.1)
 best = 0.0
 for epoch in range(epochs):
-    model.train()
-    for images, labels in train_loader:
-        loss = torch.nn.functional.cross_entropy(model(images), labels)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+    train_one_epoch(model, optimizer, train_loader)
     scheduler.step()
     model.eval()
     correct = total = 0

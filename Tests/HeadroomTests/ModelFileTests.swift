@@ -35,6 +35,23 @@ import TorchNN
         }
     }
 
+    /// A safetensors header whose length's low byte is 0x80 (a pickle's first byte) is still
+    /// safetensors: one more metadata entry made a real export unreadable this way.
+    @Test func aHeaderLengthStartingLikeAPickleIsStillSafetensors() throws {
+        let url = directory.appendingPathComponent("padded.safetensors")
+        var found = false
+        for padding in 0..<256 {
+            try ModelFile.write([("w", try Tensor([1, 2, 3] as [Float]))], metadata: ["pad": String(repeating: "x", count: padding)], to: url)
+            guard try Data(contentsOf: url).first == 0x80 else { continue }
+            found = true
+            let (tensors, metadata) = try ModelFile.read(url)
+            #expect(try tensors.first?.tensor.array(of: Float.self) == [1, 2, 3])
+            #expect(metadata["pad"]?.count == padding)
+            break
+        }
+        #expect(found, "no padding gave a header length with low byte 0x80")
+    }
+
     @Test(arguments: DType.allCases)
     func everyDTypeRoundTripsBitExactly(_ dtype: DType) throws {
         let pattern = (0..<24).map { UInt8(truncatingIfNeeded: $0 &* 53 &+ 7) }

@@ -49,7 +49,7 @@ import Torch
 
         // An empty cache and a server whose file does not hash to f37072fd…: refused.
         let emptyHome = scratch.url.appendingPathComponent("empty-torch")
-        let wrong = LocalHTTPServer(files: ["resnet18-f37072fd.pth": try Data(contentsOf: cached)])
+        let wrong = LocalHTTPServer(files: ["resnet18-f37072fd.pth": Data((0..<4096).map { UInt8(truncatingIfNeeded: $0) })])
         defer { wrong.stop() }
         let refused = try train(data, out: "refused", environment: ["TORCH_HOME": emptyHome.path, "HEADROOM_WEIGHTS_URL": wrong.baseURL])
         #expect(refused.status == 64, "\(refused.output)")

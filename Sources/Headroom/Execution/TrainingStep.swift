@@ -18,10 +18,14 @@ public final class TrainingStep {
     private let scale: Tensor
     private let shift: Tensor
 
+    /// ImageNet's channel statistics (torchvision's), which every input is normalised with.
+    public static let imageNetMean: [Float] = [0.485, 0.456, 0.406]
+    public static let imageNetStd: [Float] = [0.229, 0.224, 0.225]
+
     public init(
         model: ResNet, optimizer: any Optimizer, device: Device, precision: Precision, memoryFormat: MemoryFormat = .contiguous,
         labelSmoothing: Double = 0, gradientClipNorm: Double? = nil,
-        mean: [Float] = [0.485, 0.456, 0.406], std: [Float] = [0.229, 0.224, 0.225]
+        mean: [Float] = TrainingStep.imageNetMean, std: [Float] = TrainingStep.imageNetStd
     ) throws(TorchError) {
         // What runs is the precision's: weights, gradients and optimiser state in its type.
         try model.move(dtype: precision.parameterType)

@@ -45,10 +45,11 @@ public struct ClassifierWeights {
         self.classNames = classNames
         self.architecture = architecture
         let trained = Self.trainedSettings(besides: url)
+        // A run's checkpoint has its state beside it; an exported file carries the size itself.
         trainedImageSize = trained.map {
             ResizeSchedule.validationResolution(
                 given: $0.validationImageSize, imageSize: $0.imageSize, epochs: $0.epochs, schedule: $0.resizeSchedule)
-        }
+        } ?? contents.metadata[ModelFile.MetadataKey.imageSize].flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil }
         trainedPrecision = trained?.precision
     }
 
@@ -64,10 +65,16 @@ public struct ClassifierWeights {
         return best
     }
 
-    /// The metadata a file of these weights carries: class names and architecture.
+    /// The metadata a file of these weights carries: class names, architecture, the image
+    /// size they were validated at (when known) and the input normalisation, so that the file
+    /// alone says how to use it.
     public var metadata: [String: String] {
         var metadata = ModelFile.classNamesMetadata(classNames)
         metadata[ModelFile.MetadataKey.architecture] = architecture.rawValue
+        if let trainedImageSize { metadata[ModelFile.MetadataKey.imageSize] = String(trainedImageSize) }
+        let mean = TrainingStep.imageNetMean.map { "\($0)" }.joined(separator: ", ")
+        let std = TrainingStep.imageNetStd.map { "\($0)" }.joined(separator: ", ")
+        metadata[ModelFile.MetadataKey.normalization] = #"{"mean": [\#(mean)], "std": [\#(std)]}"#
         return metadata
     }
 

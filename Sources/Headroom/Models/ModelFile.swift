@@ -10,6 +10,10 @@ public enum ModelFile {
         public static let classNames = "headroom.class_names"
         /// The architecture, e.g. "resnet18".
         public static let architecture = "headroom.architecture"
+        /// The resolution the weights were validated at (pixels a side), e.g. "224".
+        public static let imageSize = "headroom.image_size"
+        /// How inputs are normalised: JSON `{"mean": [r, g, b], "std": [r, g, b]}` of 0–1 pixels.
+        public static let normalization = "headroom.normalization"
     }
 
     /// The tensors of a state dict file, in file order, with the safetensors metadata
@@ -54,12 +58,15 @@ public enum ModelFile {
 
     /// A zip archive (torch.save since PyTorch 1.6), or a bare pickle stream (the legacy
     /// format, which the torch reader names as such rather than as a bad safetensors header).
+    /// Safetensors starts with its header's length and then `{`: a length whose low byte is
+    /// 0x80, the pickle's first byte, must not make it a pickle.
     private static func isTorchSave(_ url: URL) throws -> Bool {
         try StateDictError.requireRegularFile(url)
         let handle = try FileHandle(forReadingFrom: url)
         defer { try? handle.close() }
-        let head = try handle.read(upToCount: 4) ?? Data()
-        return head == Data([0x50, 0x4B, 0x03, 0x04]) || head.first == 0x80
+        let head = [UInt8](try handle.read(upToCount: 9) ?? Data())
+        if head.count == 9 && head[8] == UInt8(ascii: "{") { return false }
+        return head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head.first == 0x80
     }
 }
 

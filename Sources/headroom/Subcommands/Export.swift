@@ -8,10 +8,23 @@ struct Export: ParsableCommand {
         discussion: """
             The file is safetensors: safetensors.torch.load_file gives a state dict that \
             torchvision.models.<architecture>(num_classes=N).load_state_dict takes as it is. The metadata holds \
-            headroom.class_names (a JSON array, in class-index order) and headroom.architecture. The tensors are \
-            copied bit for bit; they are checked to load into the architecture first.
+            headroom.class_names (a JSON array, in class-index order), headroom.architecture, headroom.image_size \
+            (the resolution it was validated at, which predict and evaluate then use) and headroom.normalization. \
+            The tensors are copied bit for bit; they are checked to load into the architecture first.
             """
     )
+
+    /// The formats `--to` can name, by extension.
+    static let formats = ["safetensors"]
+
+    func validate() throws {
+        let suffix = URL(fileURLWithPath: to).pathExtension.lowercased()
+        guard Self.formats.contains(suffix) else {
+            throw ValidationError(
+                "--to \(to): Headroom writes \(Self.formats.map { ".\($0)" }.joined(separator: ", ")) (a torchvision state dict with "
+                    + "its metadata); ONNX and TorchScript export are not built yet, and a .pt/.pth would need PyTorch's pickle")
+        }
+    }
 
     @Argument(help: "A model file or a run directory (its best checkpoint).")
     var checkpoint: String

@@ -65,5 +65,22 @@ import Torch
         }
         #expect(ModelFile.classNames(in: exported.metadata) == SyntheticDataset.classNames)
         #expect(exported.metadata[ModelFile.MetadataKey.architecture] == "resnet18")
+        #expect(exported.metadata[ModelFile.MetadataKey.normalization] == #"{"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}"#)
+    }
+
+    /// The image size a model was validated at travels with its export, so that predict on
+    /// the exported file sees what it saw from the run (it used 224 px for a 64 px model).
+    @Test func theImageSizeTravelsWithTheExport() throws {
+        let folder = try fixture.folder("sized")
+        let sized = folder.appendingPathComponent("sized.safetensors")
+        var metadata = ModelFile.classNamesMetadata(SyntheticDataset.classNames)
+        metadata[ModelFile.MetadataKey.imageSize] = "96"
+        try ModelFile.write(ModelFile.read(fixture.modelFile).tensors, metadata: metadata, to: sized)
+        let weights = try ClassifierWeights(contentsOf: sized)
+        #expect(weights.trainedImageSize == 96)
+        let exported = folder.appendingPathComponent("exported.safetensors")
+        try weights.export(to: exported)
+        #expect(try ClassifierWeights(contentsOf: exported).trainedImageSize == 96)
+        #expect(try ModelFile.read(exported).metadata[ModelFile.MetadataKey.imageSize] == "96")
     }
 }
