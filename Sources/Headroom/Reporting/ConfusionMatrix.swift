@@ -3,8 +3,10 @@
 public struct ConfusionMatrix: Sendable, Equatable {
     public let classes: [String]
     public let counts: [[Int]]
+    /// The epoch it was validated after (zero-based), when the file says: the best one.
+    public var epoch: Int?
 
-    public init(classes: [String], counts: [[Int]]) throws(ReportError) {
+    public init(classes: [String], counts: [[Int]], epoch: Int? = nil) throws(ReportError) {
         guard counts.count == classes.count else {
             throw .invalidConfusionMatrix("\(classes.count) class names but \(counts.count) rows")
         }
@@ -16,6 +18,7 @@ public struct ConfusionMatrix: Sendable, Equatable {
         }
         self.classes = classes
         self.counts = counts
+        self.epoch = epoch
     }
 
     public var classCount: Int { classes.count }
@@ -33,7 +36,7 @@ public struct ConfusionMatrix: Sendable, Equatable {
 
 extension ConfusionMatrix: Decodable {
     private enum CodingKeys: String, CodingKey {
-        case classes
+        case classes, epoch
         case counts = "matrix"
     }
 
@@ -42,7 +45,8 @@ extension ConfusionMatrix: Decodable {
         do {
             try self.init(
                 classes: container.decode([String].self, forKey: .classes),
-                counts: container.decode([[Int]].self, forKey: .counts))
+                counts: container.decode([[Int]].self, forKey: .counts),
+                epoch: container.decodeIfPresent(Int.self, forKey: .epoch))
         } catch let error as ReportError {
             throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: error.description))
         }

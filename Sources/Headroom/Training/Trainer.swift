@@ -240,7 +240,10 @@ public final class Trainer: @unchecked Sendable {
             time: Date().timeIntervalSince1970, epoch: epoch, step: globalStep, samples: samplesSeen, trainLoss: summary.trainLoss,
             trainTop1: summary.trainTop1, validationLoss: evaluation.loss, validationTop1: evaluation.top1,
             validationTop5: evaluation.top5, epochSeconds: seconds, resolution: resolution, learningRate: step.optimizer.learningRate))
-        try directory.write(ConfusionRecord(classes: setup.train.classes, matrix: evaluation.confusion), to: directory.confusion)
+        if isBest {
+            try directory.write(
+                ConfusionRecord(classes: setup.train.classes, matrix: evaluation.confusion, epoch: epoch), to: directory.confusion)
+        }
         observer(.validated(summary))
         epoch += 1
         stepInEpoch = 0

@@ -30,6 +30,9 @@ import Testing
         #expect(html.contains("id=\"plan\""))
         #expect(!html.contains("val top-5"))  // two classes: no top-5 series
         #expect(!html.contains("NaN") && !html.contains("inf"))
+        // The learning rate logged every step has its chart; step charts mark the epoch's end.
+        #expect(html.contains("<h3>Learning rate</h3>"))
+        #expect(html.contains("End of epoch 1 at step 5"))
     }
 
     /// A diverged run: a loss of 1.8e29 and losses the log holds as null (NaN). The report
@@ -63,6 +66,18 @@ import Testing
         #expect(html.contains("optimizer.schedule.kind"))
         #expect(html.contains("val top-5"))
         #expect(html.contains(ReportPalette.outOfMemory))
+    }
+
+    /// The matrix shown is the best epoch's, and the card says which epoch that was.
+    @Test func theConfusionMatrixSaysWhichEpochItIs() throws {
+        let json = #"{"classes": ["a", "b"], "matrix": [[3, 1], [0, 4]], "epoch": 2}"#
+        let matrix = try JSONDecoder().decode(ConfusionMatrix.self, from: Data(json.utf8))
+        #expect(matrix.epoch == 2)
+        #expect(HTMLReport.render(RunArtifacts(confusion: matrix), title: "run").contains("Confusion matrix — epoch 3, the best"))
+        // Files from before the epoch was recorded still read, unlabelled.
+        let older = try JSONDecoder().decode(ConfusionMatrix.self, from: Data(#"{"classes": ["a"], "matrix": [[1]]}"#.utf8))
+        #expect(older.epoch == nil)
+        #expect(HTMLReport.render(RunArtifacts(confusion: older), title: "run").contains("<h3>Confusion matrix</h3>"))
     }
 
     @Test func escapesClassNamesAndSettings() throws {

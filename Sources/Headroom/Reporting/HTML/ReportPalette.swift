@@ -8,6 +8,8 @@ enum ReportPalette {
     static let outOfMemory = "#dc2626"
     static let replan = "#d97706"
     static let stage = "#94a3b8"
+    static let epoch = "#e2e8f0"
+    static let learningRate = "#be185d"
     static let throughput = "#0891b2"
     static let microBatch = "#2563eb"
     static let accumulation = "#7c3aed"

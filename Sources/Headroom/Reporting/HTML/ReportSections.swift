@@ -98,18 +98,26 @@ struct ReportSections {
             lossSeries.append(.init(name: "smoothed", color: ReportPalette.train, points: rawLoss.smoothed(weight: 0.9), showsPoints: false))
         }
         let lossPerStep = SVGChart(
-            xAxis: stepAxis, yAxis: ChartAxis(label: "Loss"), series: lossSeries, markers: stageMarkers())
+            xAxis: stepAxis, yAxis: ChartAxis(label: "Loss"), series: lossSeries, markers: stepMarkers())
+        let learningRate = SVGChart(
+            xAxis: stepAxis, yAxis: ChartAxis(label: "Learning rate", includesZero: true),
+            series: [.init(
+                name: "lr", color: ReportPalette.learningRate,
+                points: steps.map { ChartPoint(x: Double($0.step), y: $0.learningRate) }.thinned(to: Self.stepPointLimit, by: .mean),
+                showsPoints: false)],
+            markers: stepMarkers())
         let throughputPoints = steps.map { ChartPoint(x: Double($0.step), y: $0.samplesPerSecond) }
             .thinned(to: Self.stepPointLimit, by: .mean)
         let throughput = SVGChart(
             xAxis: stepAxis, yAxis: ChartAxis(label: "Samples / s", includesZero: true),
             series: [.init(name: "samples/s", color: ReportPalette.throughput, points: throughputPoints)],
-            markers: stageMarkers())
+            markers: stepMarkers())
 
         var html = "<section id=\"training\"><h2>Training</h2><div class=\"grid\">"
         html += card("Loss per epoch", chart: lossPerEpoch, isEmpty: epochs.isEmpty, emptyText: "No epoch finished yet")
         html += card("Accuracy per epoch", chart: accuracy, isEmpty: epochs.isEmpty, emptyText: "No epoch finished yet")
         html += card("Loss per step", chart: lossPerStep, isEmpty: steps.isEmpty, emptyText: "No step recorded yet")
+        html += card("Learning rate", chart: learningRate, isEmpty: steps.isEmpty, emptyText: "No step recorded yet")
         html += card("Throughput", chart: throughput, isEmpty: steps.isEmpty, emptyText: "No step recorded yet")
         return html + "</div></section>"
     }
@@ -221,7 +229,9 @@ struct ReportSections {
             return html + "<div class=\"card\"><div class=\"empty\">No confusion matrix yet (confusion.json is written after validation)</div></div></section>"
         }
         let metrics = ClassificationMetrics(matrix)
-        html += "<div class=\"validation\"><div class=\"card\"><div class=\"card-head\"><h3>Confusion matrix</h3>"
+        // Which validation this is: the best epoch's, as the headline score and best checkpoint.
+        let which = matrix.epoch.map { " — epoch \($0 + 1), the best" } ?? ""
+        html += "<div class=\"validation\"><div class=\"card\"><div class=\"card-head\"><h3>Confusion matrix\(which)</h3>"
         html += "<span class=\"legend-items\">\(ReportFormat.integer(metrics.total)) samples · rows are true classes</span></div>"
         html += ConfusionHeatmap(matrix: matrix).render()
         html += "</div><div class=\"card\"><div class=\"card-head\"><h3>Per-class metrics</h3>"
@@ -264,13 +274,18 @@ struct ReportSections {
 
     private enum SwatchStyle { case line, dashed, marker }
 
-    private func stageMarkers() -> [SVGChart.Marker] {
-        run.log.events.compactMap { timed in
+    /// What step charts mark: each epoch's end (faint) and each resolution stage.
+    private func stepMarkers() -> [SVGChart.Marker] {
+        let epochEnds = run.log.epochs.map { epoch in
+            SVGChart.Marker(x: Double(epoch.step), color: ReportPalette.epoch, label: "End of epoch \(epoch.epoch + 1) at step \(epoch.step)")
+        }
+        let stages = run.log.events.compactMap { timed -> SVGChart.Marker? in
             guard case .stage(let stage) = timed.event else { return nil }
             return .init(
                 x: Double(timed.position.step), color: ReportPalette.stage,
                 label: "Resolution \(stage.resolution) px from step \(timed.position.step)")
         }
+        return epochEnds + stages
     }
 
     private func card(
