@@ -128,6 +128,10 @@ public final class BatchLoader: @unchecked Sendable {
 
     /// Bytes a batch of `count` samples at `resolution` holds.
     public static func batchBytes(count: Int, resolution: Int) -> Int { count * 3 * resolution * resolution }
+
+    /// Host bytes the loader holds for batches of `count` at `resolution`: the prefetch queue's
+    /// two decoded batches beside the one training.
+    public static func queuedBytes(count: Int, resolution: Int) -> Int { 3 * batchBytes(count: count, resolution: resolution) }
 }
 
 /// The shared output slots of one batch, handed to the worker threads.

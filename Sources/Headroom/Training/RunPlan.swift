@@ -30,7 +30,7 @@ public struct RunPlan: Sendable, Encodable {
         if case .segments(let chosen) = configuration.activationCheckpointing { segments = chosen }
         let probe = try MemoryProbe(step: setup.step, warmUpResolution: configuration.imageSize, budgetBytes: setup.limit.budgetBytes)
         defer { try? probe.finish() }
-        let prefetch = setup.device.isCUDA ? 0 : 3 * BatchLoader.batchBytes(count: 1, resolution: configuration.imageSize)
+        let prefetch = setup.device.isCUDA ? 0 : BatchLoader.queuedBytes(count: 1, resolution: configuration.imageSize)
         return try probe.peak(
             batch: batch, resolution: configuration.imageSize, gradientsPresent: batch < configuration.batchSize, recomputing: segments
         ).map { $0 + batch * prefetch }

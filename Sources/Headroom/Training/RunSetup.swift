@@ -71,8 +71,7 @@ public struct RunSetup {
         settings.forcedMicroBatch = configuration.forcedMicroBatch
         settings.growthPatience = configuration.growthPatience
         settings.pressure = configuration.memoryPressure
-        // The prefetch queue holds two decoded batches beside the one training.
-        settings.prefetchBytesPerSample = { 3 * BatchLoader.batchBytes(count: 1, resolution: $0) }
+        settings.prefetchBytesPerSample = { BatchLoader.queuedBytes(count: 1, resolution: $0) }
         return MemoryController(device: device, limit: limit, effectiveBatch: effectiveBatch, settings: settings)
     }
 }
