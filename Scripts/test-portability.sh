@@ -35,6 +35,8 @@ for setting in "${settings[@]}"; do
   log="$margins_dir/$name.log"
   if ! HEADROOM_TEST_MARGINS="$margins" swift test --skip-build --no-parallel "${filter[@]}" >"$log" 2>&1; then
     status=1
+    # A run that died without a verdict (a signal, a crash) says where it was.
+    grep -q 'Test run with' "$log" || { echo "test-portability: the $name run ended without a verdict; its last lines:" >&2; tail -40 "$log" >&2; }
   fi
   grep -E '✘|Test run with' "$log" | tail -60 || true
   if [ ! -s "$margins" ]; then echo "test-portability: no comparison ran" >&2; status=1; continue; fi
