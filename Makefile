@@ -36,6 +36,7 @@ doctor: build
 PEER := bench/.venv
 bench: build
 	@test -x $(PEER)/bin/python || (python3 -m venv $(PEER) && $(PEER)/bin/pip install --quiet torch==2.11.0 torchvision==0.26.0 pillow scikit-learn==1.9.1)
+	@$(PEER)/bin/python -c "import onnxruntime" 2>/dev/null || $(PEER)/bin/pip install --quiet onnx==1.20.0 onnxruntime==1.32.0
 	$(PEER)/bin/python bench/memory_planner.py
 	$(PEER)/bin/python bench/train_step.py
 	$(PEER)/bin/python bench/train_step.py --channels-last --output train_step_channels_last.md
@@ -45,6 +46,7 @@ bench: build
 	$(PEER)/bin/python bench/oom_recipe.py
 	$(PEER)/bin/python bench/distributed.py
 	$(PEER)/bin/python bench/defaults.py
+	$(PEER)/bin/python bench/onnx_export.py
 	bash bench/collect-results.sh > bench/RESULTS.md
 
 release: setup

@@ -31,3 +31,4 @@ section "Activation checkpointing vs PyTorch eager" checkpointing.py checkpointi
 section "The halve-the-batch-on-OOM recipe vs Headroom under one memory limit" oom_recipe.py oom_recipe.md
 section "Data parallel, 1 vs 2 processes, and the gradient all-reduce" distributed.py distributed.md
 section "Default optimiser settings vs torchvision's reference recipe" defaults.py defaults.md
+section "ONNX export in onnxruntime vs headroom predict" onnx_export.py onnx.md

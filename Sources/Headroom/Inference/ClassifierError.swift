@@ -11,6 +11,8 @@ public enum ClassifierError: Error, Sendable, Equatable, CustomStringConvertible
     /// The data's classes are not the checkpoint's, in the same order.
     case classMismatch(checkpoint: [String], data: [String])
     case writeFailed(path: String, reason: String)
+    /// An export destination whose extension names no format Headroom writes.
+    case unsupportedExportFormat(path: String)
 
     public var description: String {
         switch self {
@@ -36,6 +38,10 @@ public enum ClassifierError: Error, Sendable, Equatable, CustomStringConvertible
             Self.describeMismatch(checkpoint: checkpoint, data: data)
         case let .writeFailed(path, reason):
             "cannot write \(path): \(reason)"
+        case let .unsupportedExportFormat(path):
+            "\(path): Headroom exports to \(ExportFormat.allCases.map { ".\($0.rawValue)" }.joined(separator: ", ")) "
+                + "(\(ExportFormat.allCases.map(\.summary).joined(separator: "; "))); "
+                + "a .pt/.pth would need PyTorch's pickle or TorchScript, which Headroom does not write"
         }
     }
 

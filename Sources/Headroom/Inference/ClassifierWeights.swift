@@ -91,18 +91,6 @@ public struct ClassifierWeights {
         return model
     }
 
-    /// Writes the weights as a plain torchvision state dict (the tensors bit for bit) with the
-    /// class names and architecture in its metadata, after checking that they load into the
-    /// architecture, so that `load_state_dict` in torchvision takes the file as it is.
-    public func export(to destination: URL) throws {
-        _ = try makeModel()
-        do {
-            try ModelFile.write(tensors, metadata: metadata, to: destination)
-        } catch {
-            throw ClassifierError.writeFailed(path: destination.path, reason: "\(error)")
-        }
-    }
-
     /// torchvision's key layout tells the ResNets apart: bottlenecks have `conv3`, and
     /// resnet18 has two blocks in `layer3` where resnet34 has six.
     static func architecture(ofKeys keys: Set<String>) -> ResNet.Architecture? {

@@ -4,25 +4,24 @@ import Headroom
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write a checkpoint's weights as a plain torchvision state dict with the class names in its metadata.",
+        abstract: "Write a checkpoint as a torchvision state dict (.safetensors) or an ONNX model (.onnx).",
         discussion: """
-            The file is safetensors: safetensors.torch.load_file gives a state dict that \
-            torchvision.models.<architecture>(num_classes=N).load_state_dict takes as it is. The metadata holds \
-            headroom.class_names (a JSON array, in class-index order), headroom.architecture, headroom.image_size \
-            (the resolution it was validated at, which predict and evaluate then use) and headroom.normalization. \
-            The tensors are copied bit for bit; they are checked to load into the architecture first.
+            The extension of --to picks the format:
+              .safetensors  safetensors.torch.load_file gives a state dict that \
+            torchvision.models.<architecture>(num_classes=N).load_state_dict takes as it is; the tensors are \
+            copied bit for bit.
+              .onnx         the network in evaluation mode, opset 17: input "input" (N×3×H×W, normalised, \
+            batch and size dynamic), outputs "logits" and "probabilities"; float32 weights under \
+            torchvision's names. Runs in onnxruntime, TensorRT, OpenVINO, … without Python or Headroom.
+            Both record headroom.class_names (a JSON array, in class-index order), headroom.architecture, \
+            headroom.image_size (the resolution it was validated at, which predict and evaluate then use) and \
+            headroom.normalization (ONNX: metadata_props). The weights are checked to load into the architecture first.
             """
     )
 
-    /// The formats `--to` can name, by extension.
-    static let formats = ["safetensors"]
-
     func validate() throws {
-        let suffix = URL(fileURLWithPath: to).pathExtension.lowercased()
-        guard Self.formats.contains(suffix) else {
-            throw ValidationError(
-                "--to \(to): Headroom writes \(Self.formats.map { ".\($0)" }.joined(separator: ", ")) (a torchvision state dict with "
-                    + "its metadata); ONNX and TorchScript export are not built yet, and a .pt/.pth would need PyTorch's pickle")
+        guard ExportFormat(destination: URL(fileURLWithPath: to)) != nil else {
+            throw ValidationError(ClassifierError.unsupportedExportFormat(path: to).description)
         }
     }
 
@@ -37,7 +36,11 @@ struct Export: ParsableCommand {
             let weights = try ClassifierWeights(contentsOf: URL(fileURLWithPath: checkpoint))
             let destination = URL(fileURLWithPath: to)
             try weights.export(to: destination)
-            print("wrote \(destination.path): \(weights.architecture.rawValue), \(weights.classNames.count) classes, \(weights.tensors.count) tensors")
+            let size = (try? FileManager.default.attributesOfItem(atPath: destination.path)[.size] as? Int).flatMap { $0 }
+            let format = ExportFormat(destination: destination).map { " (\($0.summary))" } ?? ""
+            print(
+                "wrote \(destination.path)\(format): \(weights.architecture.rawValue), \(weights.classNames.count) classes, "
+                    + "\(weights.tensors.count) tensors" + (size.map { String(format: ", %.1f MiB", Double($0) / 1_048_576) } ?? ""))
         }
     }
 }

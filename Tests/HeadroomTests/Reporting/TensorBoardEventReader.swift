@@ -1,7 +1,8 @@
 import Foundation
+import TestSupport
 
 /// An independent reader for the TensorBoard files the writer produces: a bitwise
-/// CRC-32C (not the writer's table), and a generic protobuf field decoder.
+/// CRC-32C (not the writer's table), and the tests' own protobuf decoder.
 enum TensorBoardEventReader {
     struct Failure: Error, CustomStringConvertible { var description: String }
 
@@ -12,12 +13,7 @@ enum TensorBoardEventReader {
         var wallTime: Double
     }
 
-    enum Field {
-        case varint(UInt64)
-        case fixed64(UInt64)
-        case bytes([UInt8])
-        case fixed32(UInt32)
-    }
+    typealias Field = ProtobufFields.Field
 
     static func bitwiseCRC32C(_ bytes: [UInt8]) -> UInt32 {
         var crc: UInt32 = 0xFFFF_FFFF
@@ -53,41 +49,8 @@ enum TensorBoardEventReader {
         return records
     }
 
-    /// Fields by number, in order, for any protobuf message.
     static func fields(_ message: [UInt8]) throws -> [(number: UInt64, field: Field)] {
-        var result: [(UInt64, Field)] = []
-        var offset = 0
-        func varint() throws -> UInt64 {
-            var value: UInt64 = 0
-            var shift: UInt64 = 0
-            while true {
-                guard offset < message.count else { throw Failure(description: "truncated varint") }
-                let byte = message[offset]
-                offset += 1
-                value |= UInt64(byte & 0x7F) << shift
-                if byte & 0x80 == 0 { return value }
-                shift += 7
-            }
-        }
-        func take(_ count: Int) throws -> [UInt8] {
-            guard offset + count <= message.count else { throw Failure(description: "truncated field") }
-            defer { offset += count }
-            return Array(message[offset..<offset + count])
-        }
-        func integer(_ bytes: [UInt8]) -> UInt64 {
-            bytes.enumerated().reduce(0) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
-        }
-        while offset < message.count {
-            let key = try varint()
-            switch key & 7 {
-            case 0: result.append((key >> 3, .varint(try varint())))
-            case 1: result.append((key >> 3, .fixed64(integer(try take(8)))))
-            case 2: result.append((key >> 3, .bytes(try take(Int(try varint())))))
-            case 5: result.append((key >> 3, .fixed32(UInt32(integer(try take(4))))))
-            default: throw Failure(description: "wire type \(key & 7)")
-            }
-        }
-        return result
+        try ProtobufFields.decode(message)
     }
 
     /// The file_version of the first record, and every scalar after it.

@@ -1,4 +1,6 @@
-/// Just enough of the protobuf wire format to write TensorBoard's `Event` messages.
+/// Just enough of the protobuf wire format to write TensorBoard's `Event` messages and ONNX
+/// models: a hand-written encoder of ~80 lines rather than swift-protobuf and the generated
+/// code of both schemas (tens of thousands of lines, from a registry the bootstrap does not use).
 struct ProtobufWriter {
     private(set) var bytes: [UInt8] = []
 
@@ -43,6 +45,20 @@ struct ProtobufWriter {
         appendKey(field, .lengthDelimited)
         appendVarint(UInt64(value.count))
         bytes.append(contentsOf: value)
+    }
+
+    /// A repeated int64 field, packed: one length-delimited run of varints.
+    mutating func append(field: UInt64, packedInt64s values: [Int64]) {
+        var run = ProtobufWriter()
+        for value in values { run.appendVarint(UInt64(bitPattern: value)) }
+        append(field: field, bytes: run.bytes)
+    }
+
+    /// A nested message, written by `body` into a writer of its own.
+    mutating func append(field: UInt64, message body: (inout ProtobufWriter) -> Void) {
+        var nested = ProtobufWriter()
+        body(&nested)
+        append(field: field, bytes: nested.bytes)
     }
 
     private mutating func appendKey(_ field: UInt64, _ wireType: WireType) {
