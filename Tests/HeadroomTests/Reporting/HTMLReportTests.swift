@@ -68,6 +68,38 @@ import Testing
         #expect(html.contains(ReportPalette.outOfMemory))
     }
 
+    /// With the default budget (most of the machine) the peaks would be a flat line at 0 under
+    /// it: the chart scales to the peaks and the legend names the budget; a budget close to
+    /// the peaks is drawn.
+    @Test(arguments: [(Int64(10) << 30, false), (Int64(200) << 30, true)])
+    func theMemoryChartScalesToThePeaks(budget: Int64, isOffTheChart: Bool) throws {
+        let directory = try SyntheticRun.outputDirectory("budget-\(budget)")
+        try SyntheticRun.write(to: directory, epochs: 1, stepsPerEpoch: 1, classes: SyntheticRun.classNames(2), tornLastLine: false)
+        let steps = (2...4).map { step in
+            #"{"type":"step","time":\#(200 + step),"epoch":0,"step":\#(step),"samples":\#(16 * step),"loss":1,"lr":0.1,"micro_batch":16,"accumulation":1,"resolution":32,"peak_bytes":\#(8 << 30),"budget_bytes":\#(budget),"samples_per_s":10}"#
+        }
+        let handle = try FileHandle(forWritingTo: directory.appendingPathComponent("metrics.jsonl"))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data((steps.joined(separator: "\n") + "\n").utf8))
+        try handle.close()
+        let html = try HTMLReport.render(runDirectory: directory)
+        let memory = try #require(html.range(of: "Peak memory per step").map { String(html[$0.lowerBound...]) })
+        #expect(memory.contains("budget 200") == isOffTheChart && memory.contains("above the chart") == isOffTheChart)
+        // The y axis reaches the budget only when it is drawn.
+        #expect(memory.contains(">10 GiB</text>") == !isOffTheChart)
+        #expect(!memory.contains(">200 GiB</text>"))
+    }
+
+    @Test func markersAtOneStepMergeIntoOneThatListsThem() {
+        let merged = SVGChart.merged([
+            .init(x: 47, color: "red", label: "Out of memory: 8 → 6"), .init(x: 47, color: "red", label: "Out of memory: 6 → 4"),
+            .init(x: 47, color: "blue", label: "Replan"), .init(x: 51, color: "red", label: "Out of memory: 6 → 4"),
+        ])
+        #expect(merged.map(\.x) == [47, 47, 51])
+        #expect(merged[0].label == "2 events:\nOut of memory: 8 → 6\nOut of memory: 6 → 4")
+        #expect(merged[1].label == "Replan" && merged[2].label == "Out of memory: 6 → 4")
+    }
+
     /// The matrix shown is the best epoch's, and the card says which epoch that was.
     @Test func theConfusionMatrixSaysWhichEpochItIs() throws {
         let json = #"{"classes": ["a", "b"], "matrix": [[3, 1], [0, 4]], "epoch": 2}"#

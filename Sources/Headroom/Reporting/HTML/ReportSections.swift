@@ -124,6 +124,9 @@ struct ReportSections {
 
     // MARK: Memory
 
+    /// The budget is drawn when it is at most this many times the highest peak.
+    static let budgetOnChartRatio = 3.0
+
     func memory() -> String {
         let steps = run.log.steps
         let stepAxis = ChartAxis(label: "Step", integerTicks: true)
@@ -147,19 +150,26 @@ struct ReportSections {
             default: break
             }
         }
+        // A budget far above the peaks (the default is most of the machine) would flatten them
+        // against its scale: the chart then scales to the peaks and names the budget instead.
+        let peakMaximum = peak.map(\.y).max() ?? 0
+        let budgetMaximum = budget.map(\.y).max() ?? 0
+        let budgetOnChart = budgetMaximum <= Self.budgetOnChartRatio * peakMaximum
+        let budgetLegend = budgetOnChart
+            ? "budget" : "budget \(ReportFormat.bytes(Int(budgetMaximum))), above the chart"
         let memoryChart = SVGChart(
             xAxis: stepAxis, yAxis: ChartAxis(label: "Peak memory", format: .bytes, includesZero: true),
-            series: [
-                .init(name: "peak", color: ReportPalette.memory, points: peak, lineWidth: 1.6),
-                .init(name: "budget", color: ReportPalette.budget, points: budget, style: .step, isDashed: true, lineWidth: 1.4),
-            ],
+            series: [.init(name: "peak", color: ReportPalette.memory, points: peak, lineWidth: 1.6)]
+                + (budgetOnChart
+                    ? [.init(name: "budget", color: ReportPalette.budget, points: budget, style: .step, isDashed: true, lineWidth: 1.4)]
+                    : []),
             markers: markers)
 
         var html = "<section id=\"memory\"><h2>Memory</h2><div class=\"grid\">"
         html += card(
             "Peak memory per step", chart: memoryChart, isEmpty: steps.isEmpty, emptyText: "No step recorded yet",
             legend: [
-                ("peak", ReportPalette.memory, .line), ("budget", ReportPalette.budget, .dashed),
+                ("peak", ReportPalette.memory, .line), (budgetLegend, ReportPalette.budget, .dashed),
                 ("out of memory", ReportPalette.outOfMemory, .marker), ("replan", ReportPalette.replan, .marker),
             ])
         html += settingsCard(steps)

@@ -46,7 +46,24 @@ struct SVGChart {
             finite.points = line.points.filter { $0.x.isFinite && $0.y.isFinite }
             return finite
         }
-        self.markers = markers.filter { $0.x.isFinite }
+        self.markers = Self.merged(markers.filter { $0.x.isFinite })
+    }
+
+    /// Markers of one colour at one x (two out-of-memory errors in one step) become one
+    /// whose label says how many and lists each: drawn apart they would hide each other.
+    static func merged(_ markers: [Marker]) -> [Marker] {
+        var order: [String] = []
+        var groups: [String: [Marker]] = [:]
+        for marker in markers {
+            let key = "\(marker.x) \(marker.color)"
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append(marker)
+        }
+        return order.map { key in
+            let group = groups[key]!
+            guard group.count > 1 else { return group[0] }
+            return Marker(x: group[0].x, color: group[0].color, label: "\(group.count) events:\n" + group.map(\.label).joined(separator: "\n"))
+        }
     }
 
     func render() -> String {
