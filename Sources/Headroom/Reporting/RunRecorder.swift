@@ -15,13 +15,19 @@ public final class RunRecorder {
         self.runDirectory = runDirectory
         self.metrics = try MetricsWriter(url: metrics)
         self.tensorBoard = try? TensorBoardWriter(directory: tensorBoard)
+        // TensorBoard draws one tag per chart; its Custom Scalars tab draws the peak against the budget.
+        try? self.tensorBoard?.add(
+            layout: [(category: "Memory", charts: [(title: "Peak memory and budget (MiB)", tags: [Self.peakTag, Self.budgetTag])])])
     }
+
+    static let peakTag = "memory/peak_MiB"
+    static let budgetTag = "memory/budget_MiB"
 
     public func record(_ step: StepRecord) throws {
         try metrics.append(step)
         scalars(at: step.step, [
             ("train/loss", step.loss), ("train/lr", step.learningRate), ("train/samples_per_s", step.samplesPerSecond),
-            ("memory/peak_bytes", Double(step.peakBytes)), ("memory/budget_bytes", Double(step.budgetBytes)),
+            (Self.peakTag, Double(step.peakBytes) / 1_048_576), (Self.budgetTag, Double(step.budgetBytes) / 1_048_576),
             ("plan/micro_batch", Double(step.microBatch)), ("plan/accumulation", Double(step.accumulation)),
             ("plan/resolution", Double(step.resolution)),
         ])

@@ -184,5 +184,17 @@ import TestSupport
         #expect(settings.plugin == "text")
         #expect(settings.text.contains("| model | resnet18, 5 classes |"))
         #expect(settings.text.contains(#"| odd | a\|b |"#))
+        // The Custom Scalars layout draws the peak and the budget, in MiB, on one chart.
+        let layout = try #require(texts.first { $0.tag == "custom_scalars__config__" })
+        #expect(layout.plugin == "custom_scalars")
+        var charted: [String] = []
+        for case (2, .bytes(let category)) in try Reader.fields(Array(layout.text.utf8)) {
+            for case (2, .bytes(let chart)) in try Reader.fields(category) {
+                for case (2, .bytes(let multiline)) in try Reader.fields(chart) {
+                    for case (1, .bytes(let tag)) in try Reader.fields(multiline) { charted.append(String(decoding: tag, as: UTF8.self)) }
+                }
+            }
+        }
+        #expect(charted == ["memory/peak_MiB", "memory/budget_MiB"])
     }
 }

@@ -25,14 +25,42 @@ enum TensorBoardEvent {
 
     /// Markdown for TensorBoard's Text tab, as `tf.summary.text` writes it.
     static func text(_ markdown: String, tag: String, step: Int64, wallTime: Double) -> [UInt8] {
+        stringTensor(Array(markdown.utf8), tag: tag, plugin: "text", step: step, wallTime: wallTime)
+    }
+
+    /// The Custom Scalars tab's layout: charts that draw several scalar tags together, as
+    /// `custom_scalar.summary.pb` writes it. Layout: category = 2 (Category: title = 1,
+    /// chart = 2 (Chart: title = 1, multiline = 2 (MultilineChartContent: tag = 1))).
+    static func customScalarsLayout(
+        _ categories: [(category: String, charts: [(title: String, tags: [String])])], wallTime: Double
+    ) -> [UInt8] {
+        var layout = ProtobufWriter()
+        for (title, charts) in categories {
+            layout.append(field: 2) { category in
+                category.append(field: 1, string: title)
+                for chart in charts {
+                    category.append(field: 2) { proto in
+                        proto.append(field: 1, string: chart.title)
+                        proto.append(field: 2) { multiline in
+                            for tag in chart.tags { multiline.append(field: 1, string: tag) }
+                        }
+                    }
+                }
+            }
+        }
+        return stringTensor(layout.bytes, tag: "custom_scalars__config__", plugin: "custom_scalars", step: 0, wallTime: wallTime)
+    }
+
+    /// A summary value holding one string for `plugin`.
+    private static func stringTensor(_ bytes: [UInt8], tag: String, plugin: String, step: Int64, wallTime: Double) -> [UInt8] {
         var pluginData = ProtobufWriter()
-        pluginData.append(field: 1, string: "text")
+        pluginData.append(field: 1, string: plugin)
         var metadata = ProtobufWriter()
         metadata.append(field: 1, bytes: pluginData.bytes)
         var tensor = ProtobufWriter()
         tensor.append(field: 1, int64: 7)
         tensor.append(field: 2, bytes: [])
-        tensor.append(field: 8, string: markdown)
+        tensor.append(field: 8, bytes: bytes)
         var summaryValue = ProtobufWriter()
         summaryValue.append(field: 1, string: tag)
         summaryValue.append(field: 8, bytes: tensor.bytes)

@@ -71,6 +71,14 @@ public final class TensorBoardWriter {
         buffer.append(contentsOf: TFRecord.framed(TensorBoardEvent.text(markdown, tag: tag, step: Int64(step), wallTime: wallTime.timeIntervalSince1970)))
     }
 
+    /// Charts of several scalar tags each, for the Custom Scalars tab (written once per file).
+    public func add(
+        layout categories: [(category: String, charts: [(title: String, tags: [String])])], wallTime: Date = Date()
+    ) throws(TensorBoardError) {
+        guard handle != nil else { throw TensorBoardError(path: fileURL.path, reason: "the writer is closed") }
+        buffer.append(contentsOf: TFRecord.framed(TensorBoardEvent.customScalarsLayout(categories, wallTime: wallTime.timeIntervalSince1970)))
+    }
+
     /// Hands buffered records to the operating system. On failure they are dropped, so a
     /// later flush never writes a record twice or after a torn one.
     public func flush() throws(TensorBoardError) {
