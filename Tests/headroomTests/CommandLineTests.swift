@@ -126,4 +126,21 @@ import Testing
         #expect(try scale(["--crop-scale", "0.35"]) == 0.35...1)
         #expect(try scale(["--crop-scale", "0.2,0.9"]) == 0.2...0.9)
     }
+
+    /// The report lists the settings as `headroom train` flags: each must be one.
+    @Test func theReportsFlagsAreTrainsFlags() {
+        var config = TrainingConfiguration(trainPath: "t", validationPath: "v")
+        config.resizeSchedule = ResizeSchedule(parsing: "64:1,128")
+        config.forcedMicroBatch = 4
+        config.freezeBackbone = true
+        config.freezeBatchNorm = true
+        config.gradientClipNorm = 1
+        config.channelsLast = false
+        config.nesterov = true
+        config.checkpointEverySteps = 10
+        let help = Train.helpMessage()
+        for row in config.commandLine(device: "cpu", precision: .fp32, budgetBytes: 1 << 30, worldSize: 2) {
+            #expect([" ", "\n", "/"].contains { help.contains(row.flag + $0) }, "\(row.flag) is not a flag of headroom train")
+        }
+    }
 }

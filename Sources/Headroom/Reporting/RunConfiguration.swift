@@ -8,13 +8,17 @@ public struct RunConfiguration: Sendable, Equatable {
         public var value: String
     }
 
-    /// Every setting but the plan, sorted by key.
+    /// Every setting but the plan and the command line, sorted by key.
     public var entries: [Entry]
     public var plan: [PlanEntry]
+    /// The settings as `headroom train`'s flags with units (`commandLine`: runs from this
+    /// version on), in the order the run wrote them.
+    public var commandLine: [Entry]
 
-    public init(entries: [Entry], plan: [PlanEntry]) {
+    public init(entries: [Entry], plan: [PlanEntry], commandLine: [Entry] = []) {
         self.entries = entries
         self.plan = plan
+        self.commandLine = commandLine
     }
 
     public init(parsing data: Data, path: String = "config.json") throws(ReportError) {
@@ -26,7 +30,16 @@ public struct RunConfiguration: Sendable, Equatable {
         }
         guard case .object(var members) = root else { throw .malformed(path: path, reason: "not a JSON object") }
         let planValue = members.removeValue(forKey: "plan")
+        let commandLineValue = members.removeValue(forKey: "commandLine")
         entries = JSONValue.object(members).flattened().map { Entry(key: $0.key, value: $0.value.displayText) }
+        commandLine = []
+        if case .array(let rows)? = commandLineValue {
+            commandLine = rows.compactMap { row in
+                guard case .object(let fields) = row, case .string(let flag)? = fields["flag"], case .string(let value)? = fields["value"]
+                else { return nil }
+                return Entry(key: flag, value: value)
+            }
+        }
         plan = []
         if planValue != nil {
             do {

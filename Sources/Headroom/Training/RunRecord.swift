@@ -18,6 +18,8 @@ public struct RunRecord: Codable, Sendable {
     public var validationSamples: Int
     public var plan: [ResolutionPlan]
     public var headroomVersion: String
+    /// The settings as `headroom train`'s flags with units, for the report.
+    public var commandLine: [CommandLineSetting]
 }
 
 /// What `confusion.json` holds: the confusion matrix of the best epoch so far, the one the

@@ -10,7 +10,10 @@ extension Trainer {
                 configuration: configuration, device: device.description, precision: precision, budgetBytes: memory.limit.budgetBytes,
                 classNames: setup.train.classes, trainingSamples: setup.train.samples.count,
                 validationSamples: setup.validation.samples.count,
-                plan: memory.plans.values.sorted { $0.resolution < $1.resolution }, headroomVersion: HeadroomRelease.version),
+                plan: memory.plans.values.sorted { $0.resolution < $1.resolution }, headroomVersion: HeadroomRelease.version,
+                commandLine: configuration.commandLine(
+                    device: device.description, precision: precision, budgetBytes: memory.limit.budgetBytes,
+                    worldSize: dataParallel?.worldSize ?? 1)),
             to: directory.configuration)
     }
 

@@ -270,14 +270,21 @@ struct ReportSections {
 
     func configuration() -> String {
         var html = "<section id=\"configuration\"><h2>Configuration</h2><div class=\"card\">"
-        guard let entries = run.configuration?.entries, !entries.isEmpty else {
+        guard let configuration = run.configuration, !configuration.entries.isEmpty else {
             return html + "<div class=\"empty\">No config.json in this run directory</div></div></section>"
         }
-        html += "<table class=\"config\"><thead><tr><th>Setting</th><th>Value</th></tr></thead><tbody>"
-        for entry in entries {
-            html += "<tr><td>\(HTML.escape(entry.key))</td><td>\(HTML.escape(entry.value))</td></tr>"
+        func table(_ entries: [RunConfiguration.Entry], heading: String) -> String {
+            var table = "<table class=\"config\"><thead><tr><th>\(heading)</th><th>Value</th></tr></thead><tbody>"
+            for entry in entries {
+                table += "<tr><td>\(HTML.escape(entry.key))</td><td>\(HTML.escape(entry.value))</td></tr>"
+            }
+            return table + "</tbody></table>"
         }
-        return html + "</tbody></table></div></section>"
+        // The flags a user types, with units; every field of config.json one click away.
+        guard !configuration.commandLine.isEmpty else { return html + table(configuration.entries, heading: "Setting") + "</div></section>" }
+        html += table(configuration.commandLine, heading: "Option")
+        html += "<details><summary>Every field of config.json</summary>\(table(configuration.entries, heading: "Field"))</details>"
+        return html + "</div></section>"
     }
 
     // MARK: Pieces
