@@ -204,7 +204,8 @@ struct ReportSections {
                 xAxis: ChartAxis(label: isLast ? "Step" : "", integerTicks: true, fixedDomain: domain),
                 yAxis: ChartAxis(label: label, integerTicks: true, includesZero: true),
                 series: [.init(name: label.lowercased(), color: color, points: points, style: .step)])
-            chart.height = isLast ? 118 : 104
+            // A plot tall enough for its rotated title ("Accumulation") not to be cut.
+            chart.height = isLast ? 138 : 124
             chart.yTickCount = 2
             html += chart.render()
         }

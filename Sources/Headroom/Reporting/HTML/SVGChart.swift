@@ -34,7 +34,8 @@ struct SVGChart {
     var markers: [Marker] = []
     var yTickCount = 5
 
-    private let margin = (top: 14.0, right: 18.0, bottom: 40.0, left: 66.0)
+    // left: room for a tick label such as "400 MiB" beside the rotated axis title.
+    private let margin = (top: 14.0, right: 18.0, bottom: 40.0, left: 80.0)
     private static let pointLimit = 60
 
     /// Non-finite points (a diverged loss) are left out: they have no place on an axis.
