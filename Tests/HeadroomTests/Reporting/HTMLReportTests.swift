@@ -170,3 +170,21 @@ import Testing
         #expect(throws: ReportError.self) { try HTMLReport.render(runDirectory: directory) }
     }
 }
+
+extension HTMLReportTests {
+    /// Steps under a budget below the run's highest are shaded, one band per stretch.
+    @Test func reducedBudgetStretchesAreShaded() throws {
+        func step(_ number: Int, budget: Int) -> StepRecord {
+            var record = MetricsSchemaTests.step
+            record.step = number
+            record.budgetBytes = budget
+            return record
+        }
+        let full = 350 << 20, reduced = 250 << 20
+        let steps = [step(1, budget: full), step(2, budget: reduced), step(3, budget: reduced), step(4, budget: full), step(5, budget: reduced)]
+        let bands = ReportSections.reducedBudgetBands(steps)
+        #expect(bands.map(\.from) == [1.5, 4.5] && bands.map(\.to) == [3.5, 5.5])
+        #expect(bands.first?.label == "Budget 250 MiB of 350 MiB, steps 2–3")
+        #expect(ReportSections.reducedBudgetBands([step(1, budget: full), step(2, budget: full)]).isEmpty)
+    }
+}

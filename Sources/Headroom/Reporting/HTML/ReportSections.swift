@@ -165,17 +165,45 @@ struct ReportSections {
                     : []),
             markers: markers)
 
+        var chart = memoryChart
+        chart.bands = Self.reducedBudgetBands(steps)
         var html = "<section id=\"memory\"><h2>Memory</h2><div class=\"grid\">"
         html += card(
-            "Peak memory per step", chart: memoryChart, isEmpty: steps.isEmpty, emptyText: "No step recorded yet",
+            "Peak memory per step", chart: chart, isEmpty: steps.isEmpty, emptyText: "No step recorded yet",
             legend: [
                 ("peak", ReportPalette.memory, .line), (budgetLegend, ReportPalette.budget, .dashed),
                 ("out of memory", ReportPalette.outOfMemory, .marker), ("replan", ReportPalette.replan, .marker),
-            ])
+            ] + (chart.bands.isEmpty ? [] : [("reduced budget", ReportPalette.outOfMemory, .band)]))
         html += settingsCard(steps)
         html += "</div>"
         html += planTable()
         return html + "</section>"
+    }
+
+    /// The stretches of steps whose budget was below the run's highest (another tenant, a
+    /// resumed run's smaller --memory-budget), shaded so a slower stretch reads at a glance.
+    static func reducedBudgetBands(_ steps: [StepRecord]) -> [SVGChart.Band] {
+        guard let full = steps.map(\.budgetBytes).max() else { return [] }
+        var bands: [SVGChart.Band] = []
+        var start: StepRecord?
+        var last: StepRecord?
+        func close() {
+            guard let first = start, let end = last else { return }
+            bands.append(.init(
+                from: Double(first.step) - 0.5, to: Double(end.step) + 0.5, color: ReportPalette.outOfMemory,
+                label: "Budget \(ReportFormat.bytes(first.budgetBytes)) of \(ReportFormat.bytes(full)), steps \(first.step)–\(end.step)"))
+            start = nil
+        }
+        for step in steps {
+            if step.budgetBytes < full {
+                if start == nil { start = step }
+            } else {
+                close()
+            }
+            last = step
+        }
+        if start != nil { close() }
+        return bands
     }
 
     /// Micro-batch, accumulation and resolution as three step-line strips over one step axis.
@@ -290,7 +318,7 @@ struct ReportSections {
 
     // MARK: Pieces
 
-    private enum SwatchStyle { case line, dashed, marker }
+    private enum SwatchStyle { case line, dashed, marker, band }
 
     /// What step charts mark: each epoch's end (faint) and each resolution stage.
     private func stepMarkers() -> [SVGChart.Marker] {
@@ -324,6 +352,7 @@ struct ReportSections {
             case .line: ""
             case .dashed: " dashed"
             case .marker: " mark"
+            case .band: " band"
             }
             html += "<span><i class=\"swatch\(kind)\" style=\"border-color:\(color)\"></i>\(HTML.escape(name))</span>"
         }

@@ -27,6 +27,7 @@ enum ReportStylesheet {
         .swatch { width: 14px; height: 0; border-top: 2.5px solid; display: inline-block; }
         .swatch.dashed { border-top-style: dashed; }
         .swatch.mark { width: 0; height: 12px; border-top: 0; border-left: 2px solid; }
+        .swatch.band { height: 0; border-top: 10px solid; opacity: 0.25; }
         .empty { color: var(--muted); padding: 28px 0; text-align: center; font-size: 13px; }
         .notice { background: #fffbeb; border: 1px solid #fde68a; color: #92400e; border-radius: 8px; padding: 8px 12px; margin: 12px 0 0; font-size: 13px; }
         svg { display: block; width: 100%; height: auto; }

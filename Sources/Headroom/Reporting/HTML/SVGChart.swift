@@ -26,6 +26,15 @@ struct SVGChart {
         var label: String
     }
 
+    /// A shaded stretch of x, such as the steps run under a reduced budget.
+    struct Band {
+        var from: Double
+        var to: Double
+        var color: String
+        var label: String
+    }
+
+    var bands: [Band] = []
     var width = 600.0
     var height = 240.0
     var xAxis: ChartAxis
@@ -105,6 +114,13 @@ struct SVGChart {
         let yMiddle = HTML.coordinate((yRange.lowerBound + yRange.upperBound) / 2)
         svg += "<text class=\"axis-label\" transform=\"translate(13 \(yMiddle)) rotate(-90)\" text-anchor=\"middle\">"
         svg += "\(HTML.escape(yAxis.label))</text>"
+
+        for band in bands {
+            let left = xScale.position(band.from, in: xRange), right = xScale.position(band.to, in: xRange)
+            svg += "<rect class=\"band\" x=\"\(HTML.coordinate(left))\" y=\"\(HTML.coordinate(yRange.lowerBound))\" "
+            svg += "width=\"\(HTML.coordinate(max(right - left, 2)))\" height=\"\(HTML.coordinate(yRange.upperBound - yRange.lowerBound))\" "
+            svg += "fill=\"\(band.color)\" fill-opacity=\"0.12\"><title>\(HTML.escape(band.label))</title></rect>"
+        }
 
         for marker in markers {
             let position = x(marker.x)
