@@ -63,10 +63,13 @@ public final class RunRecorder {
         _ = try? HTMLReport.write(runDirectory: runDirectory)
     }
 
-    /// Drops the rows written after the checkpoint at `step`, which a resumed run writes again.
+    /// Drops the rows written after the checkpoint at `step`, which a resumed run writes again,
+    /// from metrics.jsonl and, as TensorBoard reads them, from its event files.
     @discardableResult
     public func resume(fromCheckpointAt step: Int) throws -> Int {
-        try metrics.truncate(afterCheckpointAt: step)
+        // TensorBoard's files are append-only: a restart event makes it drop the same steps.
+        try? tensorBoard?.add(sessionStartAt: step + 1)
+        return try metrics.truncate(afterCheckpointAt: step)
     }
 
     /// Flushes TensorBoard and refreshes the report: the run has ended, one way or another.

@@ -149,6 +149,27 @@ import TestSupport
         withExtendedLifetime(recorder) {}
     }
 
+    /// A resume from the checkpoint at step 3 writes TensorBoard's restart event at step 4:
+    /// TensorBoard then drops the killed run's steps 4… that the resumed run trains again.
+    @Test func aResumeMarksARestartForTensorBoard() throws {
+        let tensorBoard = directory.url.appendingPathComponent("tensorboard-resume")
+        let recorder = try RunRecorder(
+            runDirectory: directory.url, metrics: directory.url.appendingPathComponent("metrics-resume.jsonl"), tensorBoard: tensorBoard)
+        try recorder.resume(fromCheckpointAt: 3)
+        recorder.close()
+        let file = try #require(try FileManager.default.contentsOfDirectory(at: tensorBoard, includingPropertiesForKeys: nil).first)
+        var starts: [UInt64] = []
+        typealias Reader = TensorBoardEventReader
+        for record in try Reader.records(Array(try Data(contentsOf: file))) {
+            let fields = try Reader.fields(record)
+            for case (7, .bytes(let sessionLog)) in fields {
+                guard case (1, .varint(1))? = try Reader.fields(sessionLog).first.map({ ($0.number, $0.field) }) else { continue }
+                for case (2, .varint(let step)) in fields { starts.append(step) }
+            }
+        }
+        #expect(starts == [4])
+    }
+
     /// The settings reach TensorBoard's Text tab as `tf.summary.text` writes them: a string
     /// tensor under the "text" plugin.
     @Test func theSettingsAreATextSummary() throws {

@@ -23,6 +23,17 @@ enum TensorBoardEvent {
         return event(summaryValue, step: step, wallTime: wallTime)
     }
 
+    /// A restart at `step` (Event.session_log = 7, SessionLog.status = 1, START = 1): TensorBoard
+    /// drops every event it has read at this step or later, so a resumed run's re-trained steps
+    /// replace, rather than double, those the killed run wrote after its checkpoint.
+    static func sessionStart(step: Int64, wallTime: Double) -> [UInt8] {
+        var event = ProtobufWriter()
+        event.append(field: 1, double: wallTime)
+        event.append(field: 2, int64: step)
+        event.append(field: 7) { $0.append(field: 1, int64: 1) }
+        return event.bytes
+    }
+
     /// Markdown for TensorBoard's Text tab, as `tf.summary.text` writes it.
     static func text(_ markdown: String, tag: String, step: Int64, wallTime: Double) -> [UInt8] {
         stringTensor(Array(markdown.utf8), tag: tag, plugin: "text", step: step, wallTime: wallTime)

@@ -71,6 +71,13 @@ public final class TensorBoardWriter {
         buffer.append(contentsOf: TFRecord.framed(TensorBoardEvent.text(markdown, tag: tag, step: Int64(step), wallTime: wallTime.timeIntervalSince1970)))
     }
 
+    /// Marks a restart at `step`: TensorBoard forgets what it read from `step` on (see
+    /// `TensorBoardEvent.sessionStart`).
+    public func add(sessionStartAt step: Int, wallTime: Date = Date()) throws(TensorBoardError) {
+        guard handle != nil else { throw TensorBoardError(path: fileURL.path, reason: "the writer is closed") }
+        buffer.append(contentsOf: TFRecord.framed(TensorBoardEvent.sessionStart(step: Int64(step), wallTime: wallTime.timeIntervalSince1970)))
+    }
+
     /// Charts of several scalar tags each, for the Custom Scalars tab (written once per file).
     public func add(
         layout categories: [(category: String, charts: [(title: String, tags: [String])])], wallTime: Date = Date()
