@@ -76,12 +76,14 @@ let package = Package(
             cSettings: [.unsafeFlags(["-std=c11"])],
             linkerSettings: [.linkedLibrary("turbojpeg"), .linkedLibrary("png"), .linkedLibrary("webp"), .linkedLibrary("tiff")]
         ),
+        // Downloads (pretrained weights) through libcurl's easy interface, from Debian's libcurl4-openssl-dev.
+        .target(name: "CDownload", cSettings: [.unsafeFlags(["-std=c11"])], linkerSettings: [.linkedLibrary("curl")]),
         .target(name: "Torch", dependencies: ["CTorch"], swiftSettings: swiftSettings),
         .target(name: "TorchNN", dependencies: ["Torch"], swiftSettings: swiftSettings),
         .target(name: "TorchOptim", dependencies: ["Torch"], swiftSettings: swiftSettings),
         .target(
             name: "Headroom",
-            dependencies: ["Torch", "TorchNN", "TorchOptim", "CImageCodecs", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Torch", "TorchNN", "TorchOptim", "CImageCodecs", "CDownload", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

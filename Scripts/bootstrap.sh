@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what Headroom needs to build and run: Debian's image codecs (JPEG, PNG, WebP, TIFF) and libtorch.
+# Installs what Headroom needs to build and run: Debian's image codecs (JPEG, PNG, WebP, TIFF),
+# libcurl's headers (pretrained-weight downloads) and libtorch.
 # Idempotent and quick when everything is already there. Called by every make target.
 #
 # libtorch comes from the PyPI `torch` wheel, pinned, installed without its Python
@@ -17,7 +18,9 @@ CUDA_CUPTI_VERSION=13.0.85
 CUDA_CRT_VERSION=13.0.88  # headers only (134 kB): lets the shim compile its CUDA memory calls
 # libgloo-dev: headers only; ProcessGroupGloo.hpp includes gloo headers the torch wheel lacks.
 # Nothing from it is linked (libtorch_cpu holds its own gloo).
-APT_PACKAGES=(libturbojpeg0-dev libpng-dev libwebp-dev libtiff-dev libgloo-dev)
+# libcurl4-openssl-dev: downloads go through libcurl's easy interface; the library itself is
+# already there (Swift's FoundationNetworking links it).
+APT_PACKAGES=(libturbojpeg0-dev libpng-dev libwebp-dev libtiff-dev libgloo-dev libcurl4-openssl-dev)
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 deps="$root/.deps"

@@ -19,6 +19,8 @@ settings=(
 )
 margins_dir="$(mktemp -d)"
 trap 'rm -rf "$margins_dir"' EXIT
+# What failed, printed again at the very end: CI shows only the last lines of a run.
+failures="$margins_dir/failures.txt"
 status=0
 for setting in "${settings[@]}"; do
   read -r name aten onednn mkl expect_aten expect_onednn <<<"$setting"
@@ -35,14 +37,22 @@ for setting in "${settings[@]}"; do
   log="$margins_dir/$name.log"
   if ! HEADROOM_TEST_MARGINS="$margins" swift test --skip-build --no-parallel "${filter[@]}" >"$log" 2>&1; then
     status=1
-    # A run that died without a verdict (a signal, a crash) says where it was.
-    grep -q 'Test run with' "$log" || { echo "test-portability: the $name run ended without a verdict; its last lines:" >&2; tail -40 "$log" >&2; }
+    {
+      echo "-- the $name run ($ATEN_CPU_CAPABILITY kernels) failed:"
+      grep -E '✘' "$log" | head -40 || true
+      # A run that died without a verdict (a signal, a crash) says where it was.
+      grep -q 'Test run with' "$log" || { echo "it ended without a verdict; its last lines:"; tail -40 "$log"; }
+    } >>"$failures"
   fi
   grep -E '✘|Test run with' "$log" | tail -60 || true
-  if [ ! -s "$margins" ]; then echo "test-portability: no comparison ran" >&2; status=1; continue; fi
+  if [ ! -s "$margins" ]; then echo "-- the $name run: no comparison ran" >>"$failures"; status=1; continue; fi
   echo "   worst distance per comparison (distance / bound):"
   sort -t$'\t' -k1,1 -k2,2g "$margins" | awk -F'\t' '
     { worst[$1] = $2; bound[$1] = $3; kind[$1] = $4 }
     END { for (k in worst) printf "   %-44s %-9s / %-8s %s\n", k, worst[k], bound[k], kind[k] }' | sort
 done
+if [ -s "$failures" ]; then
+  echo "== test-portability failed" >&2
+  cat "$failures" >&2
+fi
 exit $status

@@ -1,7 +1,5 @@
+import CDownload
 public import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// Where pretrained weight files live: PyTorch's own cache (`$TORCH_HOME/hub/checkpoints`,
 /// by default `~/.cache/torch/hub/checkpoints`), so a machine that ever ran torchvision
@@ -66,19 +64,17 @@ public struct WeightsCache: Sendable {
     }
 }
 
-/// One download streamed to a file and hashed as it arrives; `run()` waits for the end.
-private final class Download: NSObject, URLSessionDataDelegate, @unchecked Sendable {
-    // @unchecked: the delegate methods run one at a time on the session's serial queue, and
-    // `run()` reads the results only after `done` is signalled.
+/// One download streamed to a file and hashed as it arrives, through libcurl on the calling
+/// thread (see Sources/CDownload for why not URLSession).
+private final class Download {
     private let source: URL
     private let handle: FileHandle
     private let progress: @Sendable (Int, Int?) -> Void
     private var hasher = SHA256()
     private var received = 0
-    private var expected: Int?
+    private var announced: Int?
     private var reportedMark = -1
     private var failure: String?
-    private let done = DispatchSemaphore(value: 0)
 
     init(from source: URL, to file: URL, progress: @escaping @Sendable (Int, Int?) -> Void) throws {
         guard FileManager.default.createFile(atPath: file.path, contents: nil) else {
@@ -93,55 +89,42 @@ private final class Download: NSObject, URLSessionDataDelegate, @unchecked Senda
 
     /// The SHA-256 of what was received, once all of it was.
     func run() throws -> String {
-        let queue = OperationQueue()
-        queue.maxConcurrentOperationCount = 1
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = 60
-        let session = URLSession(configuration: configuration, delegate: self, delegateQueue: queue)
-        session.dataTask(with: source).resume()
-        done.wait()
-        session.finishTasksAndInvalidate()
+        var result = hr_download_result()
+        let status = withExtendedLifetime(self) {
+            hr_download(source.absoluteString, 30, 60, { context, bytes, count, announced in
+                let download = Unmanaged<Download>.fromOpaque(context!).takeUnretainedValue()
+                return download.receive(UnsafeRawBufferPointer(start: bytes, count: count), announced: announced) ? 0 : 1
+            }, Unmanaged.passUnretained(self).toOpaque(), &result)
+        }
         try handle.synchronize()
         try handle.close()
         if let failure { throw Failure(description: failure) }
-        if let expected, received != expected { throw Failure(description: "the connection ended after \(received) of \(expected) bytes") }
+        if status != 0 {
+            throw Failure(description: withUnsafeBytes(of: result.error) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) })
+        }
+        if let announced, received != announced {
+            throw Failure(description: "the connection ended after \(received) of \(announced) bytes")
+        }
         return hasher.hexDigest()
     }
 
-    func urlSession(
-        _ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
-        completionHandler: @escaping (URLSession.ResponseDisposition) -> Void
-    ) {
-        if let http = response as? HTTPURLResponse, http.statusCode != 200 {
-            failure = "the server answered HTTP \(http.statusCode)"
-            completionHandler(.cancel)
-            return
-        }
-        expected = response.expectedContentLength >= 0 ? Int(response.expectedContentLength) : nil
-        completionHandler(.allow)
-    }
-
-    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
-        guard failure == nil else { return }
+    /// Writes and hashes one piece; false stops the transfer.
+    private func receive(_ bytes: UnsafeRawBufferPointer, announced: Int64) -> Bool {
+        if announced >= 0 { self.announced = Int(announced) }
         do {
-            try handle.write(contentsOf: data)
+            try handle.write(contentsOf: bytes)
         } catch {
             failure = "cannot write the download: \(error.localizedDescription)"
-            dataTask.cancel()
-            return
+            return false
         }
-        data.withUnsafeBytes { hasher.update($0) }
-        received += data.count
+        hasher.update(bytes)
+        received += bytes.count
         // Said every 5% (every 8 MiB when the size is unknown) and at the end, not per packet.
-        let mark = expected.map { $0 > 0 ? received * 20 / $0 : 20 } ?? received >> 23
-        if mark > reportedMark || received == expected {
+        let mark = self.announced.map { $0 > 0 ? received * 20 / $0 : 20 } ?? received >> 23
+        if mark > reportedMark || received == self.announced {
             reportedMark = mark
-            progress(received, expected)
+            progress(received, self.announced)
         }
-    }
-
-    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
-        if let error, failure == nil { failure = error.localizedDescription }
-        done.signal()
+        return true
     }
 }
