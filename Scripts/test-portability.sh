@@ -41,7 +41,12 @@ for setting in "${settings[@]}"; do
       echo "-- the $name run ($ATEN_CPU_CAPABILITY kernels) failed:"
       grep -E '✘' "$log" | head -40 || true
       # A run that died without a verdict (a signal, a crash) says where it was.
-      grep -q 'Test run with' "$log" || { echo "it ended without a verdict; its last lines:"; tail -40 "$log"; }
+      if ! grep -q 'Test run with' "$log"; then
+        echo "it ended without a verdict; the last tests it started, the crash report's head, its last lines:"
+        grep -E '◇ Test .* started' "$log" | tail -3 || true
+        grep -m1 -A25 -E 'Program crashed|Fatal error|fatal error' "$log" || true
+        tail -20 "$log"
+      fi
     } >>"$failures"
   fi
   grep -E '✘|Test run with' "$log" | tail -60 || true
