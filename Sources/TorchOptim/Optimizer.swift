@@ -46,16 +46,22 @@ struct ParameterState {
         }
     }
 
+    /// Replaces the state with `state`. The old buffers are dropped before the new ones are
+    /// made, so the two never coexist: under a tight memory budget (the planner restoring its
+    /// snapshot) that is the difference between fitting and an out-of-memory error.
     mutating func load(_ state: [String: Tensor], parameters: [Tensor]) throws(TorchError) {
-        var loaded = Array(repeating: [String: Tensor](), count: parameters.count)
+        var entries: [(index: Int, name: String, tensor: Tensor)] = []
         for (key, tensor) in state {
             let parts = key.split(separator: ".", maxSplits: 1)
-            guard parts.count == 2, let index = Int(parts[0]), loaded.indices.contains(index) else {
+            guard parts.count == 2, let index = Int(parts[0]), parameters.indices.contains(index) else {
                 throw .invalidArgument("optimizer state key \(key) names no parameter")
             }
-            loaded[index][String(parts[1])] = try laidOutLike(parameters[index], tensor)
+            entries.append((index, String(parts[1]), tensor))
         }
-        buffers = loaded
+        buffers = Array(repeating: [:], count: parameters.count)
+        for entry in entries {
+            buffers[entry.index][entry.name] = try laidOutLike(parameters[entry.index], entry.tensor)
+        }
     }
 
     /// `value` on the parameter's device and, when it has the parameter's shape, in its

@@ -104,6 +104,23 @@ import TorchOptim
         #expect(throws: TorchError.self) { try resumed.load(namedState: ["7.exp_avg": q], stepCount: 1) }
     }
 
+    /// Loading replaces the state without holding old and new at once: the planner restores its
+    /// snapshot under the budget it measured with, where both Adam states together did not fit.
+    @Test func loadingStateDropsTheOldBuffersFirst() throws {
+        let p = try Tensor.zeros([1 << 19], dtype: .float64).requiringGradient()  // 4 MiB
+        let adam = try Adam(parameters: [p], learningRate: 0.1)
+        _ = try step(adam, p, times: 1)
+        try adam.zeroGrad()
+        let saved = Dictionary(uniqueKeysWithValues: try adam.namedState().map { ($0.name, try $0.tensor.clone()) })
+        let stateBytes = 2 * (4 << 20)  // exp_avg and exp_avg_sq
+        let before = try Device.cpu.memoryStatistics().liveBytes
+        try Device.cpu.resetPeakMemory()
+        try adam.load(namedState: saved, stepCount: 1)
+        let rise = try Device.cpu.memoryStatistics().peakBytes - before
+        // Each new buffer is made after the old ones went: at most one buffer's worth above.
+        #expect(rise <= stateBytes / 2, "peak rose by \(rise) bytes loading \(stateBytes) bytes of state")
+    }
+
     /// State read from a file is contiguous; a channels-last weight must get it back in its
     /// own layout, or the fused step pairs the wrong elements.
     @Test(arguments: ["sgd", "adam"])

@@ -28,17 +28,18 @@ public struct TrainingSnapshot {
         byteCount = (modelState.map(\.tensor) + Array(optimizerState.values)).reduce(0) { $0 + $1.count * $1.dtype.elementSize }
     }
 
-    /// Puts the saved state back and drops any gradients.
-    public func restore(into step: TrainingStep) throws(TorchError) {
+    /// Puts the saved state back and drops any gradients. Consumes the snapshot: the optimiser
+    /// may keep its tensors, and nothing is cloned, because the planner restores under the
+    /// budget it measured with, where a second copy of the optimiser state (weights-sized
+    /// twice over for Adam) did not fit.
+    public consuming func restore(into step: TrainingStep) throws(TorchError) {
+        try step.optimizer.zeroGrad()
         try withoutGradient { () throws(TorchError) in
             for ((_, target), (_, saved)) in zip(step.model.stateDict(), modelState) {
                 try target.copyInPlace(from: saved)
             }
         }
-        var state: [String: Tensor] = [:]
-        for (name, tensor) in optimizerState { state[name] = try tensor.clone() }
-        try step.optimizer.load(namedState: state, stepCount: optimizerSteps)
-        try step.optimizer.zeroGrad()
+        try step.optimizer.load(namedState: optimizerState, stepCount: optimizerSteps)
         step.restoreLossScaler(lossScaler)
     }
 }
