@@ -10,21 +10,23 @@ import Torch
 extension SyntheticDataset {
     /// One image of class `label`, every choice drawn from `random`.
     ///
-    /// The shapes sit on a plain background, the textures fill the frame; both get a random colour
-    /// pair, rotation, scale, position, aspect, a lighting gradient and per-pixel noise. Only
-    /// exact float32 arithmetic (no transcendental functions) runs on the pixels, so the bytes do
+    /// The shapes sit near the centre of a plain background, darker than it; the textures fill the
+    /// frame. Both get a random colour pair, rotation, scale, position, aspect, a lighting gradient
+    /// and per-pixel noise. (With either polarity, shapes anywhere in the frame and smaller, a
+    /// ResNet-18 from scratch stayed at 50–57% top-1 after the demo's 120 steps, in PyTorch as in
+    /// Headroom; this set reaches 80–86%.) Only exact float32 arithmetic (no transcendental functions) runs on the pixels, so the bytes do
     /// not depend on the CPU's vector width.
     func draw(label: Int, random: inout DeterministicRandom) throws -> DecodedImage {
         let shorter = Double(min(width, height))
         let angle = random.nextUniform(from: 0, to: 2 * Double.pi)
         let (cosine, sine) = (cos(angle), sin(angle))
-        let centre = (x: random.nextUniform(from: 0.3, to: 0.7) * Double(width),
-                      y: random.nextUniform(from: 0.3, to: 0.7) * Double(height))
-        let size = random.nextUniform(from: 0.15, to: 0.38) * shorter
-        let aspect = random.nextUniform(from: 0.8, to: 1.25)
+        let centre = (x: random.nextUniform(from: 0.4, to: 0.6) * Double(width),
+                      y: random.nextUniform(from: 0.4, to: 0.6) * Double(height))
+        let size = random.nextUniform(from: 0.25, to: 0.4) * shorter
+        let aspect = random.nextUniform(from: 0.9, to: 1.1)
         let period = random.nextUniform(from: 0.05, to: 0.14) * shorter
-        let background = (0..<3).map { _ in random.nextUniform(from: 30, to: 225) }
-        let foreground = background.map { $0 > 128 ? $0 - random.nextUniform(from: 60, to: 110) : $0 + random.nextUniform(from: 60, to: 110) }
+        let background = (0..<3).map { _ in random.nextUniform(from: 140, to: 225) }
+        let foreground = background.map { $0 - random.nextUniform(from: 60, to: 110) }
         let lightAngle = random.nextUniform(from: 0, to: 2 * Double.pi)
         let lightStrength = random.nextUniform(from: 0, to: 0.35)
         let noise = random.nextUniform(from: 4, to: 20)
@@ -41,7 +43,7 @@ extension SyntheticDataset {
         case "circles":  // an ellipse close to a circle
             inside = try ((u / aspect).square() + (v * aspect).square()).le(size * size)
         case "squares":  // a rectangle close to a square
-            inside = try (u / aspect).abs().maximum((v * aspect).abs()).le(size * 0.85)
+            inside = try (u / aspect).abs().maximum((v * aspect).abs()).le(size)
         case "triangles":  // equilateral: inside the three edges, whose normals are 120° apart
             let normals = [(0.0, -1.0), (0.866_025_403_784_438_6, 0.5), (-0.866_025_403_784_438_6, 0.5)]
             var all = try (u * normals[0].0 + v * normals[0].1).le(size * 0.5)

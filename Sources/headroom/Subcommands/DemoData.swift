@@ -9,10 +9,11 @@ struct DemoData: ParsableCommand {
         commandName: "demo-data",
         abstract: "Write a generated image set (train/ and val/) of five classes for trying Headroom out.",
         discussion: """
-            Five learnable classes — circles, squares and triangles on plain backgrounds, stripes and checkers \
-            filling the frame — each image with its own colours, scale, rotation, position, lighting and noise. \
-            By default 1024x768, JPEG with every fourth image a PNG. The same seed gives the same bytes. \
-            Existing files are kept, so it is quick to run again; a folder holding another set's files is refused.
+            Five learnable classes — circles, squares and triangles darker than a plain background, stripes and \
+            checkers filling the frame — each image with its own colours, scale, rotation, position, lighting and \
+            noise. By default 1024x768, JPEG with every fourth image a PNG. The same seed gives the same bytes. \
+            Files this set wrote before are kept, so it is quick to run again (a set of other settings, or an older \
+            Headroom's, is drawn again); a folder holding another set's files is refused.
             """
     )
 

@@ -16,11 +16,11 @@ struct SyntheticDatasetTests {
         return dataset
     }
 
-    /// Every file under `root`, by relative path, with its bytes.
+    /// Every image under `root`, by relative path, with its bytes (not the hidden marker).
     func files(under root: String) throws -> [String: [UInt8]] {
         let paths = try #require(FileManager.default.subpathsOfDirectory(atPath: root) as [String]?)
         var files: [String: [UInt8]] = [:]
-        for path in paths {
+        for path in paths where !path.hasPrefix(".") {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: root + "/" + path, isDirectory: &isDirectory), !isDirectory.boolValue
             else { continue }
@@ -111,7 +111,12 @@ struct SyntheticDatasetExistingFilesTests {
         set.width = 16
         set.height = 12
         try set.write(to: root)
+        let first = root.appendingPathComponent("train/circles/0000.jpg")
+        let written = try FileManager.default.attributesOfItem(atPath: first.path)[.modificationDate] as? Date
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 0)], ofItemAtPath: first.path)
         try set.write(to: root)  // the same set: nothing foreign, nothing rewritten
+        #expect(written != nil)
+        #expect(try FileManager.default.attributesOfItem(atPath: first.path)[.modificationDate] as? Date == Date(timeIntervalSince1970: 0))
 
         var older = set
         older.classes = ["circles"]
@@ -121,5 +126,27 @@ struct SyntheticDatasetExistingFilesTests {
         let error = try #require(throws: SyntheticDatasetError.self) { try set.write(to: URL(fileURLWithPath: other.path)) }
         #expect("\(error)".contains("train/circles/0002.jpg"))
         #expect(!FileManager.default.fileExists(atPath: other.path + "/train/checkers"), "nothing was written")
+    }
+
+    @Test("a set of other settings (or an older drawing) under the same names is drawn again, not mixed in")
+    func otherSettingsAreDrawnAgain() throws {
+        let directory = try TemporaryDirectory()
+        let root = URL(fileURLWithPath: directory.path)
+        var set = SyntheticDataset()
+        set.classes = ["circles", "stripes"]
+        set.trainPerClass = 2
+        set.validationPerClass = 1
+        set.width = 16
+        set.height = 12
+        try set.write(to: root)
+        var reseeded = set
+        reseeded.seed = 7
+        try reseeded.write(to: root)
+        let fresh = try TemporaryDirectory()
+        try reseeded.write(to: URL(fileURLWithPath: fresh.path))
+        for name in ["train/circles/0000.jpg", "train/stripes/0001.jpg", "val/circles/0000.jpg"] {
+            let here = try Data(contentsOf: root.appendingPathComponent(name))
+            #expect(here == (try Data(contentsOf: URL(fileURLWithPath: fresh.path).appendingPathComponent(name))), "\(name)")
+        }
     }
 }
