@@ -69,12 +69,16 @@ let package = Package(
                 .linkedLibrary("dl"),
             ]
         ),
-        // JPEG (libjpeg-turbo, DCT-domain scaling), PNG (libpng), WebP (libwebp) and TIFF (libtiff)
+        // JPEG (libjpeg-turbo: TurboJPEG for whole images with DCT-domain scaling, libjpeg's scanline API for
+        // regions), PNG (libpng), WebP (libwebp) and TIFF (libtiff)
         // decoding, from Debian's packages; BMP is read by our own code.
         .target(
             name: "CImageCodecs",
             cSettings: [.unsafeFlags(["-std=c11"])],
-            linkerSettings: [.linkedLibrary("turbojpeg"), .linkedLibrary("png"), .linkedLibrary("webp"), .linkedLibrary("tiff")]
+            linkerSettings: [
+                .linkedLibrary("turbojpeg"), .linkedLibrary("jpeg"), .linkedLibrary("png"), .linkedLibrary("webp"),
+                .linkedLibrary("tiff"),
+            ]
         ),
         // Downloads (pretrained weights) through libcurl's easy interface, from Debian's libcurl4-openssl-dev.
         .target(name: "CDownload", cSettings: [.unsafeFlags(["-std=c11"])], linkerSettings: [.linkedLibrary("curl")]),

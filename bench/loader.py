@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """The loader: Headroom's against torchvision ImageFolder + PIL through a DataLoader.
 
-Both decode 2048×1536 images, resize the shorter side to 512, centre-crop 512×512 and
-hand over uint8 batches of 16 (PILToTensor on the PyTorch side: no float conversion on
-either side), with the same number of worker threads/processes. The first batch of each
-run (worker start-up) is not timed. One row per format: JPEG (where Headroom decodes at
-a reduced DCT scale and PIL, as torchvision's loader calls it, at full size), PNG and
-lossy WebP (both sides decode every pixel). The sets come from `headroom demo-data`.
+Both decode 2048×1536 images and hand over uint8 batches of 16 at 512 px (PILToTensor on
+the PyTorch side: no float conversion on either side), with the same number of worker
+threads/processes, through two transforms: validation's Resize(512) + CenterCrop(512), and
+training's RandomResizedCrop(512) + RandomHorizontalFlip. The first batch of each run
+(worker start-up) is not timed. One row per format and transform: JPEG (where Headroom
+decodes at a reduced DCT scale, and in training only the crop's rows and columns, while
+PIL, as torchvision's loader calls it, decodes everything), PNG and lossy WebP (both sides
+decode every pixel). Headroom also runs with `--whole-images` (crops cut from the whole
+decoded image, the path before crop-before-decode) to show what decoding the crop alone
+gives. The sets come from `headroom demo-data`.
 
     bench/.venv/bin/python bench/loader.py [--images 160] [--workers 2] [--repeats 3] [--formats jpeg,png,webp]
 """
@@ -23,9 +27,13 @@ from torchvision import transforms
 from common import HEADROOM, ROOT, write_result
 
 
-def pytorch_rate(root, resolution, batch, workers):
+def pytorch_rate(root, resolution, batch, workers, training):
     torch.set_num_threads(1)
-    transform = transforms.Compose([transforms.Resize(resolution), transforms.CenterCrop(resolution), transforms.PILToTensor()])
+    if training:
+        transform = transforms.Compose([
+            transforms.RandomResizedCrop(resolution), transforms.RandomHorizontalFlip(), transforms.PILToTensor()])
+    else:
+        transform = transforms.Compose([transforms.Resize(resolution), transforms.CenterCrop(resolution), transforms.PILToTensor()])
     dataset = torchvision.datasets.ImageFolder(root, transform=transform)
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch, num_workers=workers, shuffle=False, drop_last=True)
     iterator = iter(loader)
@@ -37,10 +45,10 @@ def pytorch_rate(root, resolution, batch, workers):
     return count / (time.perf_counter() - start)
 
 
-def headroom_rate(root, resolution, batch, workers):
-    output = subprocess.run(
-        [HEADROOM, "benchmark-loader", root, "--resolution", str(resolution), "--batch", str(batch), "--workers", str(workers)],
-        check=True, capture_output=True, text=True).stdout
+def headroom_rate(root, resolution, batch, workers, training, whole_images=False):
+    command = [HEADROOM, "benchmark-loader", root, "--resolution", str(resolution), "--batch", str(batch), "--workers", str(workers),
+               "--transform", "training" if training else "evaluation"] + (["--whole-images"] if whole_images else [])
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     result = json.loads(output)
     return result["images"] / result["seconds"]
 
@@ -63,17 +71,23 @@ def main():
         subprocess.run([HEADROOM, "demo-data", data, "--train-per-class", str(args.images // CLASSES), "--val-per-class", "1",
                         "--width", "2048", "--height", "1536", "--format", image_format], check=True, capture_output=True)
         root = os.path.join(data, "train")
-        peer, ours = [], []
-        for _ in range(args.repeats):
-            peer.append(pytorch_rate(root, 512, 16, args.workers))
-            ours.append(headroom_rate(root, 512, 16, args.workers))
-        rows.append(f"| {FORMAT_NAMES[image_format]} | {max(peer):.1f} | {max(ours):.1f} | {max(ours) / max(peer):.2f}× |")
+        for training in (False, True):
+            peer, ours, whole = [], [], []
+            for _ in range(args.repeats):
+                peer.append(pytorch_rate(root, 512, 16, args.workers, training))
+                ours.append(headroom_rate(root, 512, 16, args.workers, training))
+                whole.append(headroom_rate(root, 512, 16, args.workers, training, whole_images=True))
+            name = "RandomResizedCrop + flip" if training else "Resize + CenterCrop"
+            rows.append(f"| {FORMAT_NAMES[image_format]} | {name} | {max(peer):.1f} | {max(whole):.1f} | {max(ours):.1f} "
+                        f"| {max(ours) / args.workers:.1f} | {max(ours) / max(peer):.2f}× |")
     lines = [
-        f"2048×1536 images → Resize(512) + CenterCrop(512) → uint8 batches of 16, {args.workers} workers, "
-        f"{args.images // CLASSES * CLASSES} images per format, {args.repeats} alternating repeats (best shown)",
+        f"2048×1536 images → 512 px uint8 batches of 16, {args.workers} workers, "
+        f"{args.images // CLASSES * CLASSES} images per format, {args.repeats} alternating repeats (best shown). "
+        "Headroom whole: crops cut from the whole decoded image; Headroom: the crop decoded alone.",
         "",
-        "| format | torchvision + PIL img/s | Headroom img/s | Headroom / PyTorch |",
-        "|---|---|---|---|",
+        "| format | transform | torchvision + PIL img/s | Headroom whole img/s | Headroom img/s | Headroom img/s per worker "
+        "| Headroom / PyTorch |",
+        "|---|---|---|---|---|---|---|",
     ] + rows
     text = "\n".join(lines)
     print(text)

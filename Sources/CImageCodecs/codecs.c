@@ -1,4 +1,5 @@
 /* The public entry points: planning and decoding, dispatched to the format files. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -56,4 +57,76 @@ himg_status himg_decode(const uint8_t *data, size_t size, const himg_plan *plan,
   default:
     return himg_fail(HIMG_ERROR_INVALID_ARGUMENT, "plan has no known format");
   }
+}
+
+himg_status himg_decode_region(const uint8_t *data, size_t size, const himg_plan *plan, const himg_region *region,
+                               uint8_t *pixels, size_t capacity) {
+  himg_clear_error();
+  if (data == NULL || plan == NULL || region == NULL || pixels == NULL) {
+    return himg_fail(HIMG_ERROR_INVALID_ARGUMENT, "null argument to himg_decode_region");
+  }
+  if (region->width <= 0 || region->height <= 0 || region->left < 0 || region->top < 0 ||
+      region->left > plan->width - region->width || region->top > plan->height - region->height) {
+    return himg_fail(HIMG_ERROR_INVALID_ARGUMENT, "region %dx%d at (%d, %d) is not inside the %dx%d output",
+                     region->width, region->height, region->left, region->top, plan->width, plan->height);
+  }
+  if (capacity / 3 / (size_t)region->width < (size_t)region->height) {
+    return himg_fail(HIMG_ERROR_INVALID_ARGUMENT, "output buffer of %zu bytes is too small for %dx%d RGB", capacity,
+                     region->width, region->height);
+  }
+  if (himg_detect_format(data, size) != plan->format) {
+    return himg_fail(HIMG_ERROR_INVALID_ARGUMENT, "data does not match the plan's format");
+  }
+  // The region in the stored (scaled, not yet oriented) image: the bounding box of its two corner pixels.
+  const size_t stored_width = (size_t)himg_stored_width(plan), stored_height = (size_t)himg_stored_height(plan);
+  size_t ax, ay, bx, by;
+  himg_oriented_source(plan->orientation, stored_width, stored_height, (size_t)region->left, (size_t)region->top, &ax, &ay);
+  himg_oriented_source(plan->orientation, stored_width, stored_height, (size_t)(region->left + region->width - 1),
+                       (size_t)(region->top + region->height - 1), &bx, &by);
+  const himg_stored_region stored_region = {
+      .left = ax < bx ? ax : bx, .top = ay < by ? ay : by, .right = (ax < bx ? bx : ax) + 1, .bottom = (ay < by ? by : ay) + 1};
+
+  uint8_t *stored = pixels;  // the output itself when there is no orientation to undo
+  uint8_t *scratch = NULL;
+  if (plan->orientation != 1) {
+    scratch = malloc((size_t)region->width * (size_t)region->height * 3);
+    if (scratch == NULL) return himg_fail(HIMG_ERROR_OUT_OF_MEMORY, "cannot allocate %dx%d pixels", region->width, region->height);
+    stored = scratch;
+  }
+  const int is_cmyk = plan->colorspace == HIMG_COLORSPACE_CMYK || plan->colorspace == HIMG_COLORSPACE_YCCK;
+  himg_status status;
+  if (plan->format == HIMG_FORMAT_JPEG && !is_cmyk) {
+    status = himg_jpeg_decode_region(data, size, plan, &stored_region, stored);
+  } else if (plan->format == HIMG_FORMAT_PNG) {
+    status = himg_png_decode_region(data, size, plan, &stored_region, stored);
+  } else if (plan->format == HIMG_FORMAT_WEBP) {
+    status = himg_webp_decode_region(data, size, plan, &stored_region, stored);
+  } else {
+    status = himg_decode_stored_region_whole(data, size, plan, &stored_region, stored);
+  }
+  if (status == HIMG_OK && scratch != NULL) {
+    status = himg_orient_rgb(scratch, (int32_t)(stored_region.right - stored_region.left),
+                             (int32_t)(stored_region.bottom - stored_region.top), plan->orientation, pixels);
+  }
+  free(scratch);
+  return status;
+}
+
+himg_status himg_decode_stored_region_whole(const uint8_t *data, size_t size, const himg_plan *plan,
+                                            const himg_stored_region *region, uint8_t *pixels) {
+  // Decoded as stored (orientation 1), then the region's rows copied out.
+  himg_plan stored_plan = *plan;
+  stored_plan.orientation = 1;
+  stored_plan.width = himg_stored_width(plan);
+  stored_plan.height = himg_stored_height(plan);
+  const size_t row_bytes = (size_t)stored_plan.width * 3;
+  uint8_t *whole = malloc(row_bytes * (size_t)stored_plan.height);
+  if (whole == NULL) return himg_fail(HIMG_ERROR_OUT_OF_MEMORY, "cannot allocate %dx%d pixels", stored_plan.width, stored_plan.height);
+  himg_status status = himg_decode(data, size, &stored_plan, whole, row_bytes * (size_t)stored_plan.height);
+  const size_t width_bytes = (region->right - region->left) * 3;
+  for (size_t y = region->top; status == HIMG_OK && y < region->bottom; y++) {
+    memcpy(pixels + (y - region->top) * width_bytes, whole + y * row_bytes + region->left * 3, width_bytes);
+  }
+  free(whole);
+  return status;
 }

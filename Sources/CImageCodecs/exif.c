@@ -50,21 +50,11 @@ himg_status himg_orient_rgb(const uint8_t *src, int32_t width, int32_t height, i
   const int transposes = himg_orientation_transposes(orientation);
   const size_t out_width = transposes ? h : w;
   const size_t out_height = transposes ? w : h;
-  // For each output pixel, the source pixel PIL's exif_transpose would place there:
-  // 2 mirror, 3 rotate 180, 4 flip, 5 transpose, 6 rotate 90 clockwise, 7 transverse, 8 rotate 90 anticlockwise.
+  // For each output pixel, the source pixel PIL's exif_transpose would place there.
   for (size_t y = 0; y < out_height; y++) {
     for (size_t x = 0; x < out_width; x++) {
       size_t sx, sy;
-      switch (orientation) {
-      case 2: sx = w - 1 - x; sy = y; break;
-      case 3: sx = w - 1 - x; sy = h - 1 - y; break;
-      case 4: sx = x; sy = h - 1 - y; break;
-      case 5: sx = y; sy = x; break;
-      case 6: sx = y; sy = h - 1 - x; break;
-      case 7: sx = w - 1 - y; sy = h - 1 - x; break;
-      case 8: sx = w - 1 - y; sy = x; break;
-      default: sx = x; sy = y; break;
-      }
+      himg_oriented_source(orientation, w, h, x, y, &sx, &sy);
       const uint8_t *from = src + (sy * w + sx) * 3;
       uint8_t *to = dst + (y * out_width + x) * 3;
       to[0] = from[0];

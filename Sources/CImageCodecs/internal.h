@@ -15,6 +15,24 @@ himg_status himg_check_pixel_limit(int64_t width, int64_t height, const himg_opt
 
 himg_status himg_jpeg_plan(const uint8_t *data, size_t size, const himg_options *options, himg_plan *plan);
 himg_status himg_jpeg_decode(const uint8_t *data, size_t size, const himg_plan *plan, uint8_t *pixels);
+/* A rectangle of the image as stored (scaled, not yet oriented): columns [left, right), rows [top, bottom). */
+typedef struct himg_stored_region {
+  size_t left, top, right, bottom;
+} himg_stored_region;
+
+/* Decoders of a stored rectangle into `pixels` ((right - left) * (bottom - top) * 3 bytes), each decoding as
+ * little of the rest as its format allows. */
+himg_status himg_jpeg_decode_region(const uint8_t *data, size_t size, const himg_plan *plan,
+                                    const himg_stored_region *region, uint8_t *pixels);
+/* Any format: the whole image as stored, then the region copied out (what formats without a cheaper way use). */
+himg_status himg_decode_stored_region_whole(const uint8_t *data, size_t size, const himg_plan *plan,
+                                            const himg_stored_region *region, uint8_t *pixels);
+himg_status himg_png_decode_region(const uint8_t *data, size_t size, const himg_plan *plan,
+                                   const himg_stored_region *region, uint8_t *pixels);
+himg_status himg_webp_decode_region(const uint8_t *data, size_t size, const himg_plan *plan,
+                                    const himg_stored_region *region, uint8_t *pixels);
+/* Whether the entropy-coded data of a JPEG reaches its end marker (a cut file does not). */
+int himg_jpeg_is_complete(const uint8_t *data, size_t size);
 himg_status himg_png_plan(const uint8_t *data, size_t size, const himg_options *options, himg_plan *plan);
 himg_status himg_png_decode(const uint8_t *data, size_t size, const himg_plan *plan, uint8_t *pixels);
 himg_status himg_webp_plan(const uint8_t *data, size_t size, const himg_options *options, himg_plan *plan);
@@ -36,6 +54,22 @@ himg_status himg_finish_orientation(const himg_plan *plan, himg_status status, u
 
 /* True for orientations 5-8, which swap width and height. */
 static inline int himg_orientation_transposes(int32_t orientation) { return orientation >= 5 && orientation <= 8; }
+
+/* The stored pixel (of a w x h image as stored) that PIL's exif_transpose places at output pixel (x, y):
+ * 2 mirror, 3 rotate 180, 4 flip, 5 transpose, 6 rotate 90 clockwise, 7 transverse, 8 rotate 90 anticlockwise. */
+static inline void himg_oriented_source(int32_t orientation, size_t w, size_t h, size_t x, size_t y, size_t *sx,
+                                        size_t *sy) {
+  switch (orientation) {
+  case 2: *sx = w - 1 - x; *sy = y; break;
+  case 3: *sx = w - 1 - x; *sy = h - 1 - y; break;
+  case 4: *sx = x; *sy = h - 1 - y; break;
+  case 5: *sx = y; *sy = x; break;
+  case 6: *sx = y; *sy = h - 1 - x; break;
+  case 7: *sx = w - 1 - y; *sy = h - 1 - x; break;
+  case 8: *sx = w - 1 - y; *sy = x; break;
+  default: *sx = x; *sy = y; break;
+  }
+}
 
 /* The plan's width and height as stored in the file, before the orientation is undone. */
 static inline int32_t himg_stored_width(const himg_plan *plan) {

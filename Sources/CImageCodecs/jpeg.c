@@ -64,6 +64,11 @@ static jpeg_markers scan_markers(const uint8_t *data, size_t size) {
   return found;
 }
 
+int himg_jpeg_is_complete(const uint8_t *data, size_t size) {
+  const jpeg_markers markers = scan_markers(data, size);
+  return markers.reaches_scan && has_end_marker(data, size, markers.scan_offset + 2);
+}
+
 int32_t himg_jpeg_orientation(const uint8_t *data, size_t size) {
   if (himg_detect_format(data, size) != HIMG_FORMAT_JPEG) return 1;
   return scan_markers(data, size).orientation;
@@ -208,8 +213,7 @@ himg_status himg_jpeg_decode(const uint8_t *data, size_t size, const himg_plan *
                     0) != 0) {
     // libjpeg recovers from most damage with a warning and PIL accepts such images, but not truncated ones,
     // whose missing part libjpeg would silently fill with grey.
-    const jpeg_markers markers = scan_markers(data, size);
-    const int truncated = !markers.reaches_scan || !has_end_marker(data, size, markers.scan_offset + 2);
+    const int truncated = !himg_jpeg_is_complete(data, size);
     if (tjGetErrorCode(handle) == TJERR_FATAL || truncated) {
       status = jpeg_failure(handle, "decode", truncated);
     }

@@ -86,9 +86,8 @@ static int32_t orientation_of(png_session *session) {
   return himg_exif_orientation(exif, length);
 }
 
-/* Decodes every row into `pixels` as 8-bit RGB; alpha and the low byte of 16-bit samples are dropped. */
-static himg_status read_rgb(png_session *session, uint8_t *pixels) {
-  if (setjmp(png_jmpbuf(session->png))) return session->status;
+/* Sets libpng to hand out 8-bit RGB rows; the caller has set the jump buffer. */
+static void expect_rgb_rows(png_session *session) {
   png_structp png = session->png;
   png_infop info = session->info;
   // PIL's convert("RGB"): palette and tRNS expand to colours, alpha is discarded without compositing,
@@ -101,12 +100,20 @@ static himg_status read_rgb(png_session *session, uint8_t *pixels) {
   png_read_update_info(png, info);
 
   const png_uint_32 width = png_get_image_width(png, info);
-  const png_uint_32 height = png_get_image_height(png, info);
   if (png_get_channels(png, info) != 3 || png_get_bit_depth(png, info) != 8 ||
       png_get_rowbytes(png, info) != (size_t)width * 3) {
     session->status = himg_fail(HIMG_ERROR_CORRUPT, "PNG: unexpected layout after conversion to RGB");
-    return session->status;
+    png_longjmp(png, 1);
   }
+}
+
+/* Decodes every row into `pixels` as 8-bit RGB; alpha and the low byte of 16-bit samples are dropped. */
+static himg_status read_rgb(png_session *session, uint8_t *pixels) {
+  if (setjmp(png_jmpbuf(session->png))) return session->status;
+  expect_rgb_rows(session);
+  const png_uint_32 width = png_get_image_width(session->png, session->info);
+  const png_uint_32 height = png_get_image_height(session->png, session->info);
+  png_structp png = session->png;
   session->rows = malloc(sizeof(png_bytep) * height);
   if (session->rows == NULL) return himg_fail(HIMG_ERROR_OUT_OF_MEMORY, "cannot allocate %u row pointers", height);
   for (png_uint_32 y = 0; y < height; y++) session->rows[y] = pixels + (size_t)y * width * 3;
@@ -149,6 +156,52 @@ himg_status himg_png_decode(const uint8_t *data, size_t size, const himg_plan *p
     session_close(&session);
   }
   return himg_finish_orientation(plan, status, scratch, pixels);
+}
+
+/* Reads rows until the region's last and keeps the region's columns: the rows below are never inflated. The row
+ * buffer lives in session->rows' allocation, so that session_close frees it after a jump too. */
+static himg_status read_region(png_session *session, const himg_stored_region *region, uint8_t *pixels) {
+  if (setjmp(png_jmpbuf(session->png))) return session->status;
+  expect_rgb_rows(session);
+  const size_t width = png_get_image_width(session->png, session->info);
+  session->rows = malloc(sizeof(png_bytep) + width * 3);
+  if (session->rows == NULL) return himg_fail(HIMG_ERROR_OUT_OF_MEMORY, "cannot allocate a row of %zu pixels", width);
+  png_bytep row = (png_bytep)(session->rows + 1);
+  const size_t region_bytes = (region->right - region->left) * 3;
+  for (size_t y = 0; y < region->bottom; y++) {
+    png_read_row(session->png, row, NULL);
+    if (y >= region->top) memcpy(pixels + (y - region->top) * region_bytes, row + region->left * 3, region_bytes);
+  }
+  return HIMG_OK;
+}
+
+/* Whether the data ends with an IEND chunk: a cut file does not, and is then decoded whole so that it fails as a
+ * whole decode would, however far from the cut the region lies. */
+static int ends_with_iend(const uint8_t *data, size_t size) {
+  static const uint8_t iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
+  return size >= 12 && memcmp(data + size - 12, iend, 12) == 0;
+}
+
+himg_status himg_png_decode_region(const uint8_t *data, size_t size, const himg_plan *plan,
+                                   const himg_stored_region *region, uint8_t *pixels) {
+  if (!ends_with_iend(data, size)) return himg_decode_stored_region_whole(data, size, plan, region, pixels);
+  png_session session;
+  himg_status status = session_open(&session, data, size);
+  if (status != HIMG_OK) return status;
+  status = read_info(&session);
+  int interlaced = 0;
+  if (status == HIMG_OK) {
+    if ((int64_t)png_get_image_width(session.png, session.info) != himg_stored_width(plan) ||
+        (int64_t)png_get_image_height(session.png, session.info) != himg_stored_height(plan)) {
+      status = himg_fail(HIMG_ERROR_INVALID_ARGUMENT, "PNG dimensions differ from the plan's");
+    }
+    // Adam7 spreads every row over seven passes: no row is final before the last pass.
+    interlaced = png_get_interlace_type(session.png, session.info) != PNG_INTERLACE_NONE;
+  }
+  if (status == HIMG_OK && !interlaced) status = read_region(&session, region, pixels);
+  session_close(&session);
+  if (status == HIMG_OK && interlaced) return himg_decode_stored_region_whole(data, size, plan, region, pixels);
+  return status;
 }
 
 himg_status himg_encode_png(const uint8_t *pixels, int32_t width, int32_t height, int32_t fast, uint8_t **out,

@@ -91,6 +91,53 @@ himg_status himg_webp_decode(const uint8_t *data, size_t size, const himg_plan *
   return himg_finish_orientation(plan, status, scratch, pixels);
 }
 
+/* libwebp crops from even offsets (it rounds crop_left and crop_top down) and upsamples chroma from the pixels beside
+ * each one: the decoded window starts at an even offset at least this far outside the region. */
+enum { WEBP_MARGIN = 2 };
+
+himg_status himg_webp_decode_region(const uint8_t *data, size_t size, const himg_plan *plan,
+                                    const himg_stored_region *region, uint8_t *pixels) {
+  // A cut file (shorter than its RIFF header says) is decoded whole, so that it fails as a whole decode would.
+  if (size < 12 || (size_t)himg_le32(data + 4) > size - 8) {
+    return himg_decode_stored_region_whole(data, size, plan, region, pixels);
+  }
+  WebPDecoderConfig config;
+  if (!WebPInitDecoderConfig(&config)) return himg_fail(HIMG_ERROR_INVALID_ARGUMENT, "WebP: libwebp version mismatch");
+  const size_t width = (size_t)himg_stored_width(plan), height = (size_t)himg_stored_height(plan);
+  VP8StatusCode code = WebPGetFeatures(data, size, &config.input);
+  if (code != VP8_STATUS_OK) return webp_failure(code, "header");
+  if ((size_t)config.input.width != width || (size_t)config.input.height != height) {
+    return himg_fail(HIMG_ERROR_INVALID_ARGUMENT, "WebP dimensions differ from the plan's");
+  }
+  const size_t left = (region->left >= WEBP_MARGIN ? region->left - WEBP_MARGIN : 0) & ~(size_t)1;
+  const size_t top = (region->top >= WEBP_MARGIN ? region->top - WEBP_MARGIN : 0) & ~(size_t)1;
+  const size_t right = region->right + WEBP_MARGIN < width ? region->right + WEBP_MARGIN : width;
+  const size_t bottom = region->bottom + WEBP_MARGIN < height ? region->bottom + WEBP_MARGIN : height;
+  const size_t window_width = right - left, window_height = bottom - top;
+  uint8_t *window = malloc(window_width * window_height * 3);
+  if (window == NULL) return himg_fail(HIMG_ERROR_OUT_OF_MEMORY, "cannot allocate %zux%zu pixels", window_width, window_height);
+  config.options.use_cropping = 1;
+  config.options.crop_left = (int)left;
+  config.options.crop_top = (int)top;
+  config.options.crop_width = (int)window_width;
+  config.options.crop_height = (int)window_height;
+  config.output.colorspace = MODE_RGB;
+  config.output.is_external_memory = 1;
+  config.output.u.RGBA.rgba = window;
+  config.output.u.RGBA.stride = (int)(window_width * 3);
+  config.output.u.RGBA.size = window_width * window_height * 3;
+  code = WebPDecode(data, size, &config);
+  himg_status status = code == VP8_STATUS_OK ? HIMG_OK : webp_failure(code, "decode");
+  WebPFreeDecBuffer(&config.output);
+  const size_t region_bytes = (region->right - region->left) * 3;
+  for (size_t y = region->top; status == HIMG_OK && y < region->bottom; y++) {
+    memcpy(pixels + (y - region->top) * region_bytes, window + ((y - top) * window_width + region->left - left) * 3,
+           region_bytes);
+  }
+  free(window);
+  return status;
+}
+
 himg_status himg_encode_webp(const uint8_t *pixels, int32_t width, int32_t height, int32_t quality, int32_t lossless,
                              uint8_t **out, size_t *size) {
   himg_clear_error();

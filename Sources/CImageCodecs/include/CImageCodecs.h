@@ -83,6 +83,21 @@ himg_status himg_plan_decode(const uint8_t *data, size_t size, const himg_option
 /* Decodes into pixels (plan->width * plan->height * 3 bytes, packed HWC RGB) per a plan from himg_plan_decode. */
 himg_status himg_decode(const uint8_t *data, size_t size, const himg_plan *plan, uint8_t *pixels, size_t capacity);
 
+/* A rectangle of a plan's output (after scaling and orientation), in pixels. */
+typedef struct himg_region {
+  int32_t left;
+  int32_t top;
+  int32_t width;
+  int32_t height;
+} himg_region;
+
+/* Decodes only `region` of the plan's output into pixels (region->width * region->height * 3 bytes, packed HWC
+ * RGB): the same pixels as himg_decode() followed by cropping. A JPEG decodes only the iMCU rows and columns the
+ * region needs (libjpeg's jpeg_crop_scanline and jpeg_skip_scanlines) and stops after its last row; other formats
+ * decode whole and copy the region. */
+himg_status himg_decode_region(const uint8_t *data, size_t size, const himg_plan *plan, const himg_region *region,
+                               uint8_t *pixels, size_t capacity);
+
 /* Encodes packed HWC RGB as a baseline JPEG of `quality` (1-100); *out is malloc'd, free it with himg_free. */
 himg_status himg_encode_jpeg(const uint8_t *pixels, int32_t width, int32_t height, int32_t quality, uint8_t **out,
                              size_t *size);

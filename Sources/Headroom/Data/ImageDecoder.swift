@@ -15,6 +15,9 @@ public struct ImageDecoder: Sendable {
     public var pixelLimit: Int?
     /// Whether to undo the EXIF orientation tag. torchvision's `pil_loader` does not; PIL's `exif_transpose` does.
     public var appliesOrientation: Bool
+    /// Whether a region is decoded on its own (a JPEG's other rows and columns skipped) rather
+    /// than cut from the whole decoded image; the same pixels either way (bench/ compares them).
+    public var decodesRegionsAlone = true
 
     public init(pixelLimit: Int? = ImageDecoder.defaultPixelLimit, appliesOrientation: Bool = true) {
         self.pixelLimit = pixelLimit

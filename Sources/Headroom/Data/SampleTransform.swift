@@ -3,7 +3,7 @@ public import Torch
 /// How one image becomes a `resolution`² uint8 tensor: torchvision's training recipe
 /// (RandomResizedCrop + RandomHorizontalFlip) or its evaluation one (Resize to
 /// resolution/0.875, CenterCrop), on uint8, with the JPEG decoded at the smallest DCT scale
-/// that the crop still needs.
+/// that the crop still needs, and in training only the crop's rows and columns.
 public enum SampleTransform: Sendable, Equatable {
     case training(RandomResizedCrop)
     case evaluation(cropFraction: Double)
@@ -26,16 +26,16 @@ public enum SampleTransform: Sendable, Equatable {
             let scale = Double(resolution) / Double(shorter)
             let needed = ImageSize(
                 width: Int((Double(full.width) * scale).rounded(.up)), height: Int((Double(full.height) * scale).rounded(.up)))
-            let image = try decoder.decodeTensor(bytes, source: path, minimumSize: scale < 1 ? .size(needed) : .fullResolution)
-            let decoded = ImageSize(width: image.shape[3], height: image.shape[2])
-            // The box in the decoded image's coordinates.
-            let sx = Double(decoded.width) / Double(full.width)
-            let sy = Double(decoded.height) / Double(full.height)
-            let left = min(decoded.width - 1, Int(Double(box.left) * sx))
-            let top = min(decoded.height - 1, Int(Double(box.top) * sy))
-            let width = max(1, min(decoded.width - left, Int((Double(box.width) * sx).rounded())))
-            let height = max(1, min(decoded.height - top, Int((Double(box.height) * sy).rounded())))
-            let region = try image.slice(dim: 2, top..<(top + height)).slice(dim: 3, left..<(left + width))
+            // Only the box is decoded (a JPEG skips the rest); the box in the decoded image's coordinates.
+            let region = try decoder.decodeTensor(bytes, source: path, minimumSize: scale < 1 ? .size(needed) : .fullResolution) { decoded in
+                let sx = Double(decoded.width) / Double(full.width)
+                let sy = Double(decoded.height) / Double(full.height)
+                let left = min(decoded.width - 1, Int(Double(box.left) * sx))
+                let top = min(decoded.height - 1, Int(Double(box.top) * sy))
+                let width = max(1, min(decoded.width - left, Int((Double(box.width) * sx).rounded())))
+                let height = max(1, min(decoded.height - top, Int((Double(box.height) * sy).rounded())))
+                return CropBox(top: top, left: left, height: height, width: width)
+            }
             var output = try region.interpolateBilinear(size: (resolution, resolution), antialias: true)
             if random.nextUnitInterval() < 0.5 { output = try output.flipped([3]) }
             return try output.select(dim: 0, index: 0)

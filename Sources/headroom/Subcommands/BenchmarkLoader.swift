@@ -11,11 +11,23 @@ struct BenchmarkLoader: ParsableCommand {
     @Option(help: "Output resolution.") var resolution = 512
     @Option(help: "Samples per batch.") var batch = 16
     @Option(help: "Decoding threads.") var workers = 2
+    @Option(help: "evaluation (Resize + CenterCrop, nothing cut away) or training (RandomResizedCrop + flip).")
+    var transform = "evaluation"
+    @Flag(help: "Decode whole images and cut the crop out (the path before regions were decoded alone).")
+    var wholeImages = false
+
+    func validate() throws {
+        guard ["evaluation", "training"].contains(transform) else { throw ValidationError("--transform: evaluation or training") }
+    }
 
     func run() throws {
         let samples = try ImageFolder(root: directory).scan()
         // torchvision's Resize(n) + CenterCrop(n): the evaluation transform with nothing cut away.
-        let loader = BatchLoader(samples: samples, transform: .evaluation(cropFraction: 1), seed: 0, workers: workers)
+        var decoder = ImageDecoder()
+        decoder.decodesRegionsAlone = !wholeImages
+        let loader = BatchLoader(
+            samples: samples, transform: transform == "training" ? .standardTraining : .evaluation(cropFraction: 1), seed: 0,
+            workers: workers, decoder: decoder)
         let batches = samples.samples.count / batch
         _ = try loader.batch(Array(0..<batch), resolution: resolution, epoch: 0)  // warm-up, untimed
         let start = Date()
