@@ -129,4 +129,34 @@ struct ImageRegionDecodingTests {
             }
         }
     }
+
+    /// Damaged files through the region decoders: an error or the region's pixels, never a
+    /// crash or a short tensor. Bytes past the headers are overwritten at seeded positions.
+    @Test("damaged files decode a region or fail cleanly", arguments: ["jpeg-baseline.jpg", "jpeg-progressive.jpg", "png-rgb.png", "webp-lossy.webp"])
+    func damagedFiles(_ name: String) throws {
+        let original = try ImageFixtures.bytes(name)
+        var random = DeterministicRandom(seed: 11, epoch: 0, index: 0)
+        var refused = 0
+        for _ in 0..<150 {
+            var bytes = original
+            for _ in 0..<4 {
+                let position = 64 + random.nextInt(below: bytes.count - 64 - 12)  // past the headers, before a PNG's IEND
+                bytes[position] = UInt8(truncatingIfNeeded: random.next())
+            }
+            var requested: CropBox?
+            do {
+                let region = try decoder.decodeTensor(bytes, source: name, minimumSize: .fullResolution) { size in
+                    let box = CropBox(top: size.height / 3, left: size.width / 4, height: max(1, size.height / 3), width: max(1, size.width / 2))
+                    requested = box
+                    return box
+                }
+                let box = try #require(requested)
+                #expect(region.shape == [1, 3, box.height, box.width])
+            } catch is ImageDecodeError {
+                refused += 1
+            }
+        }
+        // A PNG's chunks carry CRCs: damage in the rows read is always caught.
+        if name.hasSuffix(".png") { #expect(refused > 0) }
+    }
 }
