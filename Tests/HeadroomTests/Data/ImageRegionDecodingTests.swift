@@ -57,40 +57,36 @@ struct ImageRegionDecodingTests {
         try expectRegionsMatch(try ImageFixtures.bytes(name), name: name)
     }
 
-    /// PNG and WebP (lossy: 4:2:0 macroblocks; lossless) of many rows, with edges everywhere.
-    @Test("drawn PNG and WebP images", arguments: [SyntheticDataset.FileFormat.png, .webp])
-    func drawnLosslessAndWebP(_ format: SyntheticDataset.FileFormat) throws {
-        let directory = try TemporaryDirectory()
+    /// One drawn 333×241 training image of each of `classes` in `format` (odd sizes: partial
+    /// iMCUs, macroblocks and rows at the edges), with edges everywhere.
+    func drawnFiles(_ format: SyntheticDataset.FileFormat, classes: [String], in directory: TemporaryDirectory) throws -> [URL] {
         var set = SyntheticDataset()
-        set.classes = ["checkers", "triangles"]
+        set.classes = classes
         set.trainPerClass = 1
         set.validationPerClass = 1
         set.width = 333
         set.height = 241
         set.format = format
         let (train, _) = try set.write(to: URL(fileURLWithPath: directory.path))
-        for name in ["checkers", "triangles"] {
-            let file = train.appendingPathComponent(name).appendingPathComponent("0000." + (format == .png ? "png" : "webp"))
+        return classes.map { train.appendingPathComponent($0).appendingPathComponent("0000." + format.encoding(ofImage: 0).fileExtension) }
+    }
+
+    /// PNG and WebP (lossy: 4:2:0 macroblocks; lossless) of many rows.
+    @Test("drawn PNG and WebP images", arguments: [SyntheticDataset.FileFormat.png, .webp])
+    func drawnLosslessAndWebP(_ format: SyntheticDataset.FileFormat) throws {
+        let directory = try TemporaryDirectory()
+        for file in try drawnFiles(format, classes: ["checkers", "triangles"], in: directory) {
             try expectRegionsMatch(try decoder.readFile(atPath: file.path), name: file.path)
         }
     }
 
-    /// A 4:2:0 JPEG of many iMCU rows and columns, with edges everywhere, at each DCT scale.
+    /// A 4:2:0 JPEG of many iMCU rows and columns at each DCT scale.
     @Test("a drawn 4:2:0 JPEG at every DCT scale", arguments: [
         ImageDecoder.MinimumSize.fullResolution, .shorterSide(120), .shorterSide(60), .shorterSide(30),
     ])
     func drawnJPEG(_ minimumSize: ImageDecoder.MinimumSize) throws {
         let directory = try TemporaryDirectory()
-        var set = SyntheticDataset()
-        set.classes = ["checkers", "circles"]
-        set.trainPerClass = 1
-        set.validationPerClass = 1
-        set.width = 333
-        set.height = 241
-        set.format = .jpeg
-        let (train, _) = try set.write(to: URL(fileURLWithPath: directory.path))
-        for name in ["checkers", "circles"] {
-            let file = train.appendingPathComponent(name).appendingPathComponent("0000.jpg")
+        for file in try drawnFiles(.jpeg, classes: ["checkers", "circles"], in: directory) {
             try expectRegionsMatch(try decoder.readFile(atPath: file.path), name: file.path, minimumSize: minimumSize)
         }
     }
