@@ -59,6 +59,26 @@ himg_status himg_decode(const uint8_t *data, size_t size, const himg_plan *plan,
   }
 }
 
+/* The whole image as stored, then the region copied out (for formats and files without a cheaper way). */
+static himg_status decode_stored_region_whole(const uint8_t *data, size_t size, const himg_plan *plan,
+                                              const himg_stored_region *region, uint8_t *pixels) {
+  // Decoded as stored (orientation 1), then the region's rows copied out.
+  himg_plan stored_plan = *plan;
+  stored_plan.orientation = 1;
+  stored_plan.width = himg_stored_width(plan);
+  stored_plan.height = himg_stored_height(plan);
+  const size_t row_bytes = (size_t)stored_plan.width * 3;
+  uint8_t *whole = malloc(row_bytes * (size_t)stored_plan.height);
+  if (whole == NULL) return himg_fail(HIMG_ERROR_OUT_OF_MEMORY, "cannot allocate %dx%d pixels", stored_plan.width, stored_plan.height);
+  himg_status status = himg_decode(data, size, &stored_plan, whole, row_bytes * (size_t)stored_plan.height);
+  const size_t width_bytes = (region->right - region->left) * 3;
+  for (size_t y = region->top; status == HIMG_OK && y < region->bottom; y++) {
+    memcpy(pixels + (y - region->top) * width_bytes, whole + y * row_bytes + region->left * 3, width_bytes);
+  }
+  free(whole);
+  return status;
+}
+
 himg_status himg_decode_region(const uint8_t *data, size_t size, const himg_plan *plan, const himg_region *region,
                                uint8_t *pixels, size_t capacity) {
   himg_clear_error();
@@ -93,40 +113,23 @@ himg_status himg_decode_region(const uint8_t *data, size_t size, const himg_plan
     if (scratch == NULL) return himg_fail(HIMG_ERROR_OUT_OF_MEMORY, "cannot allocate %dx%d pixels", region->width, region->height);
     stored = scratch;
   }
+  // A format decodes a region alone when it can; a cut file is decoded whole, so that it fails as a whole
+  // decode would, however far from the cut the region lies (JPEG checks that itself).
   const int is_cmyk = plan->colorspace == HIMG_COLORSPACE_CMYK || plan->colorspace == HIMG_COLORSPACE_YCCK;
   himg_status status;
   if (plan->format == HIMG_FORMAT_JPEG && !is_cmyk) {
     status = himg_jpeg_decode_region(data, size, plan, &stored_region, stored);
-  } else if (plan->format == HIMG_FORMAT_PNG) {
+  } else if (plan->format == HIMG_FORMAT_PNG && himg_png_reads_regions(data, size)) {
     status = himg_png_decode_region(data, size, plan, &stored_region, stored);
-  } else if (plan->format == HIMG_FORMAT_WEBP) {
+  } else if (plan->format == HIMG_FORMAT_WEBP && himg_webp_reads_regions(data, size)) {
     status = himg_webp_decode_region(data, size, plan, &stored_region, stored);
   } else {
-    status = himg_decode_stored_region_whole(data, size, plan, &stored_region, stored);
+    status = decode_stored_region_whole(data, size, plan, &stored_region, stored);
   }
   if (status == HIMG_OK && scratch != NULL) {
     status = himg_orient_rgb(scratch, (int32_t)(stored_region.right - stored_region.left),
                              (int32_t)(stored_region.bottom - stored_region.top), plan->orientation, pixels);
   }
   free(scratch);
-  return status;
-}
-
-himg_status himg_decode_stored_region_whole(const uint8_t *data, size_t size, const himg_plan *plan,
-                                            const himg_stored_region *region, uint8_t *pixels) {
-  // Decoded as stored (orientation 1), then the region's rows copied out.
-  himg_plan stored_plan = *plan;
-  stored_plan.orientation = 1;
-  stored_plan.width = himg_stored_width(plan);
-  stored_plan.height = himg_stored_height(plan);
-  const size_t row_bytes = (size_t)stored_plan.width * 3;
-  uint8_t *whole = malloc(row_bytes * (size_t)stored_plan.height);
-  if (whole == NULL) return himg_fail(HIMG_ERROR_OUT_OF_MEMORY, "cannot allocate %dx%d pixels", stored_plan.width, stored_plan.height);
-  himg_status status = himg_decode(data, size, &stored_plan, whole, row_bytes * (size_t)stored_plan.height);
-  const size_t width_bytes = (region->right - region->left) * 3;
-  for (size_t y = region->top; status == HIMG_OK && y < region->bottom; y++) {
-    memcpy(pixels + (y - region->top) * width_bytes, whole + y * row_bytes + region->left * 3, width_bytes);
-  }
-  free(whole);
   return status;
 }

@@ -24,9 +24,9 @@ typedef struct himg_stored_region {
  * little of the rest as its format allows. */
 himg_status himg_jpeg_decode_region(const uint8_t *data, size_t size, const himg_plan *plan,
                                     const himg_stored_region *region, uint8_t *pixels);
-/* Any format: the whole image as stored, then the region copied out (what formats without a cheaper way use). */
-himg_status himg_decode_stored_region_whole(const uint8_t *data, size_t size, const himg_plan *plan,
-                                            const himg_stored_region *region, uint8_t *pixels);
+/* Whether a PNG (complete, not interlaced) or a WebP (complete) can be decoded a region at a time. */
+int himg_png_reads_regions(const uint8_t *data, size_t size);
+int himg_webp_reads_regions(const uint8_t *data, size_t size);
 himg_status himg_png_decode_region(const uint8_t *data, size_t size, const himg_plan *plan,
                                    const himg_stored_region *region, uint8_t *pixels);
 himg_status himg_webp_decode_region(const uint8_t *data, size_t size, const himg_plan *plan,

@@ -175,32 +175,26 @@ static himg_status read_region(png_session *session, const himg_stored_region *r
   return HIMG_OK;
 }
 
-/* Whether the data ends with an IEND chunk: a cut file does not, and is then decoded whole so that it fails as a
- * whole decode would, however far from the cut the region lies. */
-static int ends_with_iend(const uint8_t *data, size_t size) {
+int himg_png_reads_regions(const uint8_t *data, size_t size) {
+  // A cut file lacks its final IEND chunk; Adam7 (IHDR's interlace byte, at offset 28) spreads every row over
+  // seven passes, so that no row is final before the last.
   static const uint8_t iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
-  return size >= 12 && memcmp(data + size - 12, iend, 12) == 0;
+  return size >= 33 && memcmp(data + size - 12, iend, 12) == 0 && data[28] == 0;
 }
 
 himg_status himg_png_decode_region(const uint8_t *data, size_t size, const himg_plan *plan,
                                    const himg_stored_region *region, uint8_t *pixels) {
-  if (!ends_with_iend(data, size)) return himg_decode_stored_region_whole(data, size, plan, region, pixels);
   png_session session;
   himg_status status = session_open(&session, data, size);
   if (status != HIMG_OK) return status;
   status = read_info(&session);
-  int interlaced = 0;
-  if (status == HIMG_OK) {
-    if ((int64_t)png_get_image_width(session.png, session.info) != himg_stored_width(plan) ||
-        (int64_t)png_get_image_height(session.png, session.info) != himg_stored_height(plan)) {
-      status = himg_fail(HIMG_ERROR_INVALID_ARGUMENT, "PNG dimensions differ from the plan's");
-    }
-    // Adam7 spreads every row over seven passes: no row is final before the last pass.
-    interlaced = png_get_interlace_type(session.png, session.info) != PNG_INTERLACE_NONE;
+  if (status == HIMG_OK && ((int64_t)png_get_image_width(session.png, session.info) != himg_stored_width(plan) ||
+                            (int64_t)png_get_image_height(session.png, session.info) != himg_stored_height(plan) ||
+                            png_get_interlace_type(session.png, session.info) != PNG_INTERLACE_NONE)) {
+    status = himg_fail(HIMG_ERROR_INVALID_ARGUMENT, "PNG dimensions or interlacing differ from the plan's");
   }
-  if (status == HIMG_OK && !interlaced) status = read_region(&session, region, pixels);
+  if (status == HIMG_OK) status = read_region(&session, region, pixels);
   session_close(&session);
-  if (status == HIMG_OK && interlaced) return himg_decode_stored_region_whole(data, size, plan, region, pixels);
   return status;
 }
 

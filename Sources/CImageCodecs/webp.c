@@ -95,12 +95,12 @@ himg_status himg_webp_decode(const uint8_t *data, size_t size, const himg_plan *
  * each one: the decoded window starts at an even offset at least this far outside the region. */
 enum { WEBP_MARGIN = 2 };
 
+int himg_webp_reads_regions(const uint8_t *data, size_t size) {
+  return size >= 12 && (size_t)himg_le32(data + 4) <= size - 8;  // a cut file is shorter than its RIFF header says
+}
+
 himg_status himg_webp_decode_region(const uint8_t *data, size_t size, const himg_plan *plan,
                                     const himg_stored_region *region, uint8_t *pixels) {
-  // A cut file (shorter than its RIFF header says) is decoded whole, so that it fails as a whole decode would.
-  if (size < 12 || (size_t)himg_le32(data + 4) > size - 8) {
-    return himg_decode_stored_region_whole(data, size, plan, region, pixels);
-  }
   WebPDecoderConfig config;
   if (!WebPInitDecoderConfig(&config)) return himg_fail(HIMG_ERROR_INVALID_ARGUMENT, "WebP: libwebp version mismatch");
   const size_t width = (size_t)himg_stored_width(plan), height = (size_t)himg_stored_height(plan);
