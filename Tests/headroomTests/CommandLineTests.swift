@@ -71,7 +71,11 @@ import Testing
         ]) as? Plan)
         let plan = try RunPlan.make(for: command.options.configuration())
         let object = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(plan)) as? [String: Any])
-        #expect(Set(object.keys) == ["device", "precision", "budget_bytes", "effective_batch", "headroom", "resolutions"])
+        #expect(Set(object.keys) == ["device", "precision", "budget_bytes", "effective_batch", "headroom", "resolutions", "loader"])
+        let loader = try #require(object["loader"] as? [String: Int])
+        #expect(Set(loader.keys) == ["prefetched_bytes", "decode_bytes_per_worker", "workers", "sampled_images", "total_bytes"])
+        #expect(loader["prefetched_bytes"] == 3 * 4 * 3 * 64 * 64)
+        #expect(loader["sampled_images"] == 10)  // the whole training set: 5 classes of 2
         let rows = try #require(object["resolutions"] as? [[String: Any]])
         #expect(rows.count == 1)
         #expect(Set(rows[0].keys) == [

@@ -12,8 +12,13 @@ extension ImageDecoder {
     /// The full-resolution size of an encoded image as it will be shown (after the EXIF
     /// orientation), read from its header without decoding the pixels; the pixel limit applies.
     public func orientedSize(of bytes: [UInt8], source: String) throws(ImageDecodeError) -> ImageSize {
+        try decodedSize(of: bytes, source: source, minimumSize: .fullResolution)
+    }
+
+    /// The size `bytes` decodes to for `minimumSize` (after DCT scaling and orientation), from its header.
+    public func decodedSize(of bytes: [UInt8], source: String, minimumSize: MinimumSize) throws(ImageDecodeError) -> ImageSize {
         let plan = try bytes.withUnsafeBufferPointer { (data) throws(ImageDecodeError) -> himg_plan in
-            try self.plan(Self.nonNull(data), source: source, minimumSize: ImageDecoder.MinimumSize.fullResolution)
+            try self.plan(Self.nonNull(data), source: source, minimumSize: minimumSize)
         }
         return ImageSize(width: Int(plan.width), height: Int(plan.height))
     }

@@ -10,15 +10,20 @@ public struct RunPlan: Sendable, Encodable {
     public var effectiveBatch: Int
     public var headroom: Double
     public var resolutions: [ResolutionPlan]
+    /// The loader's host memory at the largest resolution.
+    public var loader: LoaderMemory
 
     /// Plans `configuration` on its device, as training plans each stage when it starts.
     public static func make(for configuration: TrainingConfiguration) throws -> RunPlan {
         let setup = try RunSetup(configuration)
         let memory = setup.memoryController(effectiveBatch: configuration.batchSize)
         let plans = try configuration.trainingResolutions.map { try memory.plan(for: $0, step: setup.step).plan }
+        let loader = LoaderMemory.estimate(
+            samples: setup.train, batchSize: configuration.batchSize,
+            resolution: configuration.trainingResolutions.max() ?? configuration.imageSize, workers: configuration.workers)
         return RunPlan(
             device: setup.device.description, precision: setup.precision, budgetBytes: setup.limit.budgetBytes,
-            effectiveBatch: configuration.batchSize, headroom: setup.limit.headroom, resolutions: plans)
+            effectiveBatch: configuration.batchSize, headroom: setup.limit.headroom, resolutions: plans, loader: loader)
     }
 
     /// The peak of one real training step with micro-batches of `batch` at the configured
@@ -37,7 +42,7 @@ public struct RunPlan: Sendable, Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case device, precision, budgetBytes = "budget_bytes", effectiveBatch = "effective_batch", headroom, resolutions
+        case device, precision, budgetBytes = "budget_bytes", effectiveBatch = "effective_batch", headroom, resolutions, loader
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -48,6 +53,7 @@ public struct RunPlan: Sendable, Encodable {
         try container.encode(effectiveBatch, forKey: .effectiveBatch)
         try container.encode(headroom, forKey: .headroom)
         try container.encode(resolutions.map(PlanRow.init), forKey: .resolutions)
+        try container.encode(loader, forKey: .loader)
     }
 
     /// One resolution in the documented `--json` schema (snake_case, as metrics.jsonl).

@@ -58,5 +58,11 @@ struct Plan: ParsableCommand {
         for row in plan.resolutions {
             if let reason = checkpointingReason(row) { print("\(row.resolution) px: checkpointing because \(reason)") }
         }
+        let loader = plan.loader
+        let largest = loader.largestImage.map { ", largest \($0.width)×\($0.height)" } ?? ""
+        print(
+            "loader (host memory): \(formatBytes(loader.totalBytes)) = 3 prefetched batches \(formatBytes(loader.prefetchedBytes))"
+                + " + \(loader.workers) workers × up to \(formatBytes(loader.decodeBytesPerWorker)) decoding"
+                + " (from \(loader.sampledImages) sampled headers\(largest)); on the CPU the batches are planned into the budget, the decoding is not")
     }
 }

@@ -1,0 +1,57 @@
+/// The host memory the loader holds: its prefetched batches, and what each worker holds while
+/// it decodes one image (the file's bytes and its decoded pixels), estimated from the largest
+/// of a sample of the data set's headers. `plan` prints it beside the device plan, so that
+/// large images and many workers do not take the machine's memory by surprise.
+public struct LoaderMemory: Sendable, Equatable, Encodable {
+    /// Uint8 batches queued ahead of training, at the largest resolution.
+    public var prefetchedBytes: Int
+    /// What one worker holds at most while decoding the largest sampled image.
+    public var decodeBytesPerWorker: Int
+    public var workers: Int
+    /// The headers read, and the largest image among them (full resolution, as shown).
+    public var sampledImages: Int
+    public var largestImage: ImageSize?
+
+    public var totalBytes: Int { prefetchedBytes + workers * decodeBytesPerWorker }
+
+    /// Reads the headers of up to `sampleCount` training images, spread evenly over the set.
+    /// A worker decodes a JPEG at the DCT scale whose shorter side still serves `resolution`
+    /// twice over (the finest a training crop of the whole image can ask for), and any other
+    /// format at full resolution; unreadable files are skipped, as training counts them.
+    public static func estimate(
+        samples: LabeledSamples, batchSize: Int, resolution: Int, workers: Int, decoder: ImageDecoder = ImageDecoder(),
+        sampleCount: Int = 64
+    ) -> LoaderMemory {
+        let paths = samples.samples.map(\.path)
+        let stride = max(1, paths.count / max(1, sampleCount))
+        var perWorker = 0
+        var largest: ImageSize?
+        var read = 0
+        for path in Swift.stride(from: 0, to: paths.count, by: stride).prefix(sampleCount).map({ paths[$0] }) {
+            guard let bytes = try? decoder.readFile(atPath: path),
+                let full = try? decoder.orientedSize(of: bytes, source: path),
+                let decoded = try? decoder.decodedSize(of: bytes, source: path, minimumSize: .shorterSide(2 * resolution))
+            else { continue }
+            read += 1
+            if full.width * full.height > (largest.map { $0.width * $0.height } ?? 0) { largest = full }
+            perWorker = max(perWorker, bytes.count + decoded.width * decoded.height * DecodedImage.channelCount)
+        }
+        return LoaderMemory(
+            prefetchedBytes: BatchLoader.queuedBytes(count: batchSize, resolution: resolution), decodeBytesPerWorker: perWorker,
+            workers: workers, sampledImages: read, largestImage: largest)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case prefetchedBytes = "prefetched_bytes", decodeBytesPerWorker = "decode_bytes_per_worker", workers
+        case sampledImages = "sampled_images", totalBytes = "total_bytes"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(prefetchedBytes, forKey: .prefetchedBytes)
+        try container.encode(decodeBytesPerWorker, forKey: .decodeBytesPerWorker)
+        try container.encode(workers, forKey: .workers)
+        try container.encode(sampledImages, forKey: .sampledImages)
+        try container.encode(totalBytes, forKey: .totalBytes)
+    }
+}
