@@ -70,14 +70,15 @@ let package = Package(
             ]
         ),
         // JPEG (libjpeg-turbo: TurboJPEG for whole images with DCT-domain scaling, libjpeg's scanline API for
-        // regions), PNG (libpng), WebP (libwebp) and TIFF (libtiff)
-        // decoding, from Debian's packages; BMP is read by our own code.
+        // regions), PNG (libdeflate for the common case, libpng for the rest), WebP (libwebp) and TIFF (libtiff)
+        // decoding, from Debian's packages; BMP is read by our own code. Optimised even in debug builds: the
+        // loader's own loops (unfiltering, conversions, orientation) run on every pixel of every image.
         .target(
             name: "CImageCodecs",
-            cSettings: [.unsafeFlags(["-std=c11"])],
+            cSettings: [.unsafeFlags(["-std=c11", "-O2"])],
             linkerSettings: [
-                .linkedLibrary("turbojpeg"), .linkedLibrary("jpeg"), .linkedLibrary("png"), .linkedLibrary("webp"),
-                .linkedLibrary("tiff"),
+                .linkedLibrary("turbojpeg"), .linkedLibrary("jpeg"), .linkedLibrary("png"), .linkedLibrary("deflate"),
+                .linkedLibrary("webp"), .linkedLibrary("tiff"),
             ]
         ),
         // Downloads (pretrained weights) through libcurl's easy interface, from Debian's libcurl4-openssl-dev.

@@ -20,7 +20,7 @@ CUDA_CRT_VERSION=13.0.88  # headers only (134 kB): lets the shim compile its CUD
 # Nothing from it is linked (libtorch_cpu holds its own gloo).
 # libcurl4-openssl-dev: downloads go through libcurl's easy interface; the library itself is
 # already there (Swift's FoundationNetworking links it).
-APT_PACKAGES=(libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev libwebp-dev libtiff-dev libgloo-dev libcurl4-openssl-dev)
+APT_PACKAGES=(libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev libdeflate-dev libwebp-dev libtiff-dev libgloo-dev libcurl4-openssl-dev)
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 deps="$root/.deps"

@@ -98,6 +98,59 @@ def write_png(path, width, height, color_type, bit_depth, rows, interlace=False)
                      + png_chunk(b"IEND", b""))
 
 
+def paeth(a, b, c):
+    p = a + b - c
+    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+    return a if pa <= pb and pa <= pc else (b if pb <= pc else c)
+
+
+def write_filtered_png(path, width, height, color_type, rows, palette=None):
+    """An 8-bit PNG whose rows cycle through all five filters (None, Sub, Up, Average, Paeth), its
+    compressed data split over IDAT chunks of 37 bytes: what Pillow and libpng's writers choose for
+    themselves covers only some filters, and the decoder must undo each one exactly."""
+    bpp = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[color_type]
+    raw, previous = b"", bytes(width * bpp)
+    for y, row in enumerate(rows):
+        row = bytes(row)
+        kind = y % 5
+        out = bytearray([kind])
+        for i, x in enumerate(row):
+            left = row[i - bpp] if i >= bpp else 0
+            up = previous[i]
+            up_left = previous[i - bpp] if i >= bpp else 0
+            predictor = [0, left, up, (left + up) >> 1, paeth(left, up, up_left)][kind]
+            out.append((x - predictor) % 256)
+        raw += bytes(out)
+        previous = row
+    data = zlib.compress(raw, 9)
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, color_type, 0, 0, 0)
+    chunks = png_chunk(b"IHDR", ihdr) + (png_chunk(b"PLTE", bytes(palette)) if palette else b"")
+    chunks += b"".join(png_chunk(b"IDAT", data[i:i + 37]) for i in range(0, len(data), 37))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunks + png_chunk(b"IEND", b""))
+
+
+def write_filtered_png_fixtures(base, rgba):
+    """Every 8-bit colour type through every filter (odd width, so rows do not align to 4 bytes)."""
+    w, h = 31, 23
+    rgb = base.crop((0, 0, w, h))
+    alpha = rgba.crop((0, 0, w, h))
+    images = {
+        "gray": (0, list(rgb.convert("L").tobytes()), 1),
+        "gray-alpha": (4, list(alpha.convert("LA").tobytes()), 2),
+        "rgb": (2, list(rgb.tobytes()), 3),
+        "rgba": (6, list(alpha.tobytes()), 4),
+    }
+    for name, (color_type, samples, channels) in images.items():
+        rows = [samples[y * w * channels:(y + 1) * w * channels] for y in range(h)]
+        write_filtered_png(OUT / f"png-filters-{name}.png", w, h, color_type, rows)
+        record(f"png-filters-{name}.png", exact=True)
+    # A 200-colour palette, so indices use the whole byte and filters act on indices, not colours.
+    palette = [(i * 37 % 256, i * 91 % 256, i * 13 % 256) for i in range(200)]
+    indices = [[(x * 7 + y * 11) % 200 for x in range(w)] for y in range(h)]
+    write_filtered_png(OUT / "png-filters-palette.png", w, h, 3, indices, palette=[c for rgb in palette for c in rgb])
+    record("png-filters-palette.png", exact=True)
+
+
 def exif_orientation_bytes(value: int, big_endian: bool) -> bytes:
     """An APP1 payload holding only IFD0 with the orientation tag, in either byte order."""
     e = ">" if big_endian else "<"
@@ -319,6 +372,7 @@ def main():
         b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(b"\x00" * 16))
         + png_chunk(b"IEND", b""))
 
+    write_filtered_png_fixtures(base, rgba)
     write_webp_fixtures(base, rgba)
     write_tiff_fixtures(base, rgba)
     write_bmp_fixtures(base, rgba)

@@ -13,22 +13,21 @@ himg_status himg_plan_decode(const uint8_t *data, size_t size, const himg_option
     return himg_fail(HIMG_ERROR_INVALID_ARGUMENT, "negative minimum size");
   }
   memset(plan, 0, sizeof *plan);
+  himg_status status;
   switch (himg_detect_format(data, size)) {
-  case HIMG_FORMAT_JPEG:
-    return himg_jpeg_plan(data, size, options, plan);
-  case HIMG_FORMAT_PNG:
-    return himg_png_plan(data, size, options, plan);
-  case HIMG_FORMAT_WEBP:
-    return himg_webp_plan(data, size, options, plan);
-  case HIMG_FORMAT_TIFF:
-    return himg_tiff_plan(data, size, options, plan);
-  case HIMG_FORMAT_BMP:
-    return himg_bmp_plan(data, size, options, plan);
+  case HIMG_FORMAT_JPEG: status = himg_jpeg_plan(data, size, options, plan); break;
+  case HIMG_FORMAT_PNG: status = himg_png_plan(data, size, options, plan); break;
+  case HIMG_FORMAT_WEBP: status = himg_webp_plan(data, size, options, plan); break;
+  case HIMG_FORMAT_TIFF: status = himg_tiff_plan(data, size, options, plan); break;
+  case HIMG_FORMAT_BMP: status = himg_bmp_plan(data, size, options, plan); break;
   default:
     if (size == 0) return himg_fail(HIMG_ERROR_UNSUPPORTED_FORMAT, "empty file");
     return himg_fail(HIMG_ERROR_UNSUPPORTED_FORMAT,
                      "not a JPEG, PNG, WebP, TIFF or BMP file (unrecognised leading bytes)");
   }
+  // An orientation to undo needs the image as stored beside the output (himg_decode_target's scratch).
+  if (status == HIMG_OK && plan->orientation != 1) plan->working_bytes += (int64_t)plan->width * plan->height * 3;
+  return status;
 }
 
 himg_status himg_decode(const uint8_t *data, size_t size, const himg_plan *plan, uint8_t *pixels, size_t capacity) {

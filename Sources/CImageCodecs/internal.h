@@ -31,6 +31,18 @@ himg_status himg_png_decode_region(const uint8_t *data, size_t size, const himg_
                                    const himg_stored_region *region, uint8_t *pixels);
 himg_status himg_webp_decode_region(const uint8_t *data, size_t size, const himg_plan *plan,
                                     const himg_stored_region *region, uint8_t *pixels);
+/* PNG's common case (8-bit, not interlaced, no unusual chunks), read with libdeflate instead of libpng (png_inflate.c). */
+typedef struct himg_png_layout {
+  uint32_t width, height;
+  int channels; /* samples per pixel: 1 grey or palette index, 2 grey + alpha, 3 RGB, 4 RGBA */
+  int palette;
+} himg_png_layout;
+/* 1 when the header is one the fast reader takes, with its layout. */
+int himg_png_fast_layout(const uint8_t *data, size_t size, himg_png_layout *layout);
+/* What the fast reader holds besides the file and the output pixels. */
+size_t himg_png_fast_working_bytes(const himg_png_layout *layout, size_t file_size);
+/* 1 when the fast reader decoded the stored region into `pixels`; 0 when libpng must (nothing is reported). */
+int himg_png_fast_decode(const uint8_t *data, size_t size, const himg_stored_region *region, uint8_t *pixels);
 /* Whether the entropy-coded data of a JPEG reaches its end marker (a cut file does not). */
 int himg_jpeg_is_complete(const uint8_t *data, size_t size);
 himg_status himg_png_plan(const uint8_t *data, size_t size, const himg_options *options, himg_plan *plan);

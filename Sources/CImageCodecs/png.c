@@ -133,6 +133,8 @@ himg_status himg_png_plan(const uint8_t *data, size_t size, const himg_options *
     if (status == HIMG_OK) {
       himg_plan_full_resolution(plan, HIMG_FORMAT_PNG, (int32_t)width, (int32_t)height,
                                 options->ignore_orientation ? 1 : orientation_of(&session));
+      himg_png_layout layout;
+      if (himg_png_fast_layout(data, size, &layout)) plan->working_bytes = (int64_t)himg_png_fast_working_bytes(&layout, size);
     }
   }
   session_close(&session);
@@ -143,6 +145,9 @@ himg_status himg_png_decode(const uint8_t *data, size_t size, const himg_plan *p
   uint8_t *target, *scratch;
   himg_status status = himg_decode_target(plan, pixels, &target, &scratch);
   if (status != HIMG_OK) return status;
+
+  const himg_stored_region whole = {0, 0, (size_t)himg_stored_width(plan), (size_t)himg_stored_height(plan)};
+  if (himg_png_fast_decode(data, size, &whole, target)) return himg_finish_orientation(plan, HIMG_OK, scratch, pixels);
 
   png_session session;
   status = session_open(&session, data, size);
@@ -184,6 +189,7 @@ int himg_png_reads_regions(const uint8_t *data, size_t size) {
 
 himg_status himg_png_decode_region(const uint8_t *data, size_t size, const himg_plan *plan,
                                    const himg_stored_region *region, uint8_t *pixels) {
+  if (himg_png_fast_decode(data, size, region, pixels)) return HIMG_OK;
   png_session session;
   himg_status status = session_open(&session, data, size);
   if (status != HIMG_OK) return status;

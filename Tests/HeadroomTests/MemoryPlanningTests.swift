@@ -132,6 +132,31 @@ import TorchOptim
         #expect(withHeadroom.microBatch == k || withHeadroom.microBatch == k - 1)
     }
 
+    @Test func theLoadersDecodingMemoryCountsAgainstACPUBudget() throws {
+        let step = try makeStep()
+        // The same plan with and without 7 MiB of decoding: every measured step's peak, the one
+        // compared with the budget, carries it.
+        let decoding = 7 << 20
+        var planner = BatchPlanner(budgetBytes: 4 << 30, effectiveBatch: 4, headroom: 0)
+        defer { try? Device.cpu.setMemoryBudget(bytes: nil) }
+        let without = try #require(try planner.plan(resolutions: [32], step: step).first)
+        planner.decodingBytes = decoding
+        let with = try #require(try planner.plan(resolutions: [32], step: step).first)
+        let peaksWithout = Dictionary(without.measurements.compactMap { m in m.peakBytes.map { (m.batch, $0) } }, uniquingKeysWith: max)
+        var compared = 0
+        for measurement in with.measurements {
+            guard let peak = measurement.peakBytes, let other = peaksWithout[measurement.batch] else { continue }
+            #expect(abs(peak - decoding - other) <= 1 << 16, "batch \(measurement.batch): \(peak) against \(other)")
+            compared += 1
+        }
+        #expect(compared >= 2)
+        // A budget just below the first plan's peak plus the decoding memory no longer takes it.
+        planner.limit = MemoryLimit(budgetBytes: without.verifiedPeakBytes + decoding - (1 << 20), headroom: 0)
+        let tighter = try planner.plan(resolutions: [32], step: step).first
+        #expect(tighter.map { $0.verifiedPeakBytes <= without.verifiedPeakBytes + decoding - (1 << 20) } ?? true)
+        #expect(tighter?.microBatch != without.microBatch || tighter == nil)
+    }
+
     @Test func anImpossibleBudgetSaysWhatWouldHelp() throws {
         let step = try makeStep()
         let live = try Device.cpu.memoryStatistics().liveBytes

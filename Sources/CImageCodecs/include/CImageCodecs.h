@@ -68,6 +68,7 @@ typedef struct himg_plan {
   int32_t scale_denominator;
   int32_t width;           /* output width after scaling and orientation */
   int32_t height;          /* output height after scaling and orientation */
+  int64_t working_bytes;   /* what decoding holds at most besides the file and the output pixels */
 } himg_plan;
 
 /* The message of the last failure on this thread (never NULL; empty when none). */

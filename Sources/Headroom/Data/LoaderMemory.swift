@@ -1,7 +1,8 @@
 /// The host memory the loader holds: its prefetched batches, and what each worker holds while
-/// it decodes one image (the file's bytes and its decoded pixels), estimated from the largest
-/// of a sample of the data set's headers. `plan` prints it beside the device plan, so that
-/// large images and many workers do not take the machine's memory by surprise.
+/// it decodes one image (the file's bytes, its decoded pixels and the codec's buffers),
+/// estimated from the largest of a sample of the data set's headers. `plan` prints it beside
+/// the device plan, and a CPU budget reserves all of it, so that large images and many
+/// workers do not take the machine's memory by surprise.
 public struct LoaderMemory: Sendable, Equatable, Encodable {
     /// Uint8 batches queued ahead of training, at the largest resolution.
     public var prefetchedBytes: Int
@@ -30,11 +31,11 @@ public struct LoaderMemory: Sendable, Equatable, Encodable {
         for path in Swift.stride(from: 0, to: paths.count, by: stride).prefix(sampleCount).map({ paths[$0] }) {
             guard let bytes = try? decoder.readFile(atPath: path),
                 let full = try? decoder.orientedSize(of: bytes, source: path),
-                let decoded = try? decoder.decodedSize(of: bytes, source: path, minimumSize: .shorterSide(2 * resolution))
+                let decoding = try? decoder.decodingBytes(of: bytes, source: path, minimumSize: .shorterSide(2 * resolution))
             else { continue }
             read += 1
             if full.width * full.height > (largest.map { $0.width * $0.height } ?? 0) { largest = full }
-            perWorker = max(perWorker, bytes.count + decoded.width * decoded.height * DecodedImage.channelCount)
+            perWorker = max(perWorker, bytes.count + decoding)
         }
         return LoaderMemory(
             prefetchedBytes: BatchLoader.queuedBytes(count: batchSize, resolution: resolution), decodeBytesPerWorker: perWorker,

@@ -73,6 +73,8 @@ public struct BatchPlanner {
     /// Host bytes each sample holds in the loader's prefetch queue at a resolution; they
     /// count against a CPU budget (nothing on a GPU budget).
     public var prefetchBytesPerSample: (Int) -> Int = { _ in 0 }
+    /// Host bytes the loader's workers hold while decoding (any batch); also a CPU budget's.
+    public var decodingBytes = 0
     public static let maximumVerifications = 3
     /// Activation checkpointing: off, fixed, or chosen per resolution (the ladder).
     public var checkpointing: ActivationCheckpointing = .off
@@ -148,6 +150,7 @@ public struct BatchPlanner {
 
     func planMicroBatch(resolution: Int, probe: MemoryProbe, recomputing segments: Set<ResNet.Segment>) throws -> ResolutionPlan {
         let prefetch = probe.step.device.isCUDA ? 0 : prefetchBytesPerSample(resolution)
+        let decoding = probe.step.device.isCUDA ? 0 : decodingBytes
         let gradientBytes = Double(probe.gradientBytes)
         var measurements: [ResolutionPlan.Measurement] = []
         // Successful steps as (batch, peak without the accumulated gradients).
@@ -158,7 +161,7 @@ public struct BatchPlanner {
         func measure(_ batch: Int) throws -> Int? {
             let accumulating = batch < effectiveBatch
             let peak = try probe.peak(batch: batch, resolution: resolution, gradientsPresent: accumulating, recomputing: segments)
-                .map { $0 + batch * prefetch }
+                .map { $0 + batch * prefetch + decoding }
             measurements.append(.init(batch: batch, peakBytes: peak))
             guard let peak else { return nil }
             bases.append((batch, peak - (accumulating ? Int(gradientBytes) : 0)))

@@ -26,6 +26,9 @@ public final class MemoryController {
         /// Host bytes each sample holds in the loader's queue at a resolution: they count
         /// against a CPU budget (nothing on a GPU's).
         public var prefetchBytesPerSample: @Sendable (Int) -> Int = { _ in 0 }
+        /// Host bytes the loader's workers hold while decoding, whatever the batch: they
+        /// count against a CPU budget too.
+        public var decodingBytes = 0
 
         public init() {}
     }
@@ -66,6 +69,7 @@ public final class MemoryController {
             planner.checkpointing = settings.checkpointing
             planner.minimumMicroBatch = settings.minimumMicroBatch
             planner.prefetchBytesPerSample = settings.prefetchBytesPerSample
+            planner.decodingBytes = settings.decodingBytes
             plan = try planner.plan(resolutions: [resolution], step: step)[0]
         }
         plans[resolution] = plan

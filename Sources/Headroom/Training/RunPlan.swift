@@ -18,9 +18,7 @@ public struct RunPlan: Sendable, Encodable {
         let setup = try RunSetup(configuration)
         let memory = setup.memoryController(effectiveBatch: configuration.batchSize)
         let plans = try configuration.trainingResolutions.map { try memory.plan(for: $0, step: setup.step).plan }
-        let loader = LoaderMemory.estimate(
-            samples: setup.train, batchSize: configuration.batchSize,
-            resolution: configuration.trainingResolutions.max() ?? configuration.imageSize, workers: configuration.workers)
+        let loader = setup.loaderMemory
         return RunPlan(
             device: setup.device.description, precision: setup.precision, budgetBytes: setup.limit.budgetBytes,
             effectiveBatch: configuration.batchSize, headroom: setup.limit.headroom, resolutions: plans, loader: loader)
@@ -36,9 +34,10 @@ public struct RunPlan: Sendable, Encodable {
         let probe = try MemoryProbe(step: setup.step, warmUpResolution: configuration.imageSize, budgetBytes: setup.limit.budgetBytes)
         defer { try? probe.finish() }
         let prefetch = setup.device.isCUDA ? 0 : BatchLoader.queuedBytes(count: 1, resolution: configuration.imageSize)
+        let decoding = setup.device.isCUDA ? 0 : setup.loaderMemory.workers * setup.loaderMemory.decodeBytesPerWorker
         return try probe.peak(
             batch: batch, resolution: configuration.imageSize, gradientsPresent: batch < configuration.batchSize, recomputing: segments
-        ).map { $0 + batch * prefetch }
+        ).map { $0 + batch * prefetch + decoding }
     }
 
     enum CodingKeys: String, CodingKey {

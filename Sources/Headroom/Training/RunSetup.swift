@@ -17,6 +17,8 @@ public struct RunSetup {
     /// The budget and headroom in force for this run on this device.
     public let limit: MemoryLimit
     public let step: TrainingStep
+    /// The loader's host memory at the largest resolution, from a sample of the training headers.
+    public let loaderMemory: LoaderMemory
 
     /// Checks the configuration and the data, then builds the run. `checkData` sees the
     /// scanned samples before anything is built (a resumed run's check that its data did not
@@ -59,6 +61,9 @@ public struct RunSetup {
         } catch {
             throw TrainingSetupError(problems: ["\(error)"])
         }
+        loaderMemory = LoaderMemory.estimate(
+            samples: train, batchSize: configuration.batchSize,
+            resolution: configuration.trainingResolutions.max() ?? configuration.imageSize, workers: configuration.workers)
         self.configuration = configuration
     }
 
@@ -72,6 +77,7 @@ public struct RunSetup {
         settings.growthPatience = configuration.growthPatience
         settings.pressure = configuration.memoryPressure
         settings.prefetchBytesPerSample = { BatchLoader.queuedBytes(count: 1, resolution: $0) }
+        settings.decodingBytes = loaderMemory.workers * loaderMemory.decodeBytesPerWorker
         return MemoryController(device: device, limit: limit, effectiveBatch: effectiveBatch, settings: settings)
     }
 }

@@ -10,7 +10,8 @@ struct ImageDecoderTests {
     @Test("lossless PNGs decode to Pillow's exact RGB bytes", arguments: [
         "png-rgb.png", "png-rgba.png", "png-gray.png", "png-gray-alpha.png", "png-palette-trns.png",
         "png-gray1.png", "png-rgb16.png", "png-gray16.png", "png-interlaced.png", "png-interlaced-rgba16.png",
-        "png-exif-orientation-6.png",
+        "png-exif-orientation-6.png", "png-filters-gray.png", "png-filters-gray-alpha.png", "png-filters-rgb.png",
+        "png-filters-rgba.png", "png-filters-palette.png",
     ])
     func pngMatchesPillow(name: String) throws {
         try expectExactlyPillows(name, decoder: decoder)

@@ -50,6 +50,7 @@ struct ImageRegionDecodingTests {
     @Test("PNG, WebP, TIFF and BMP fixtures", arguments: [
         "png-rgb.png", "png-rgba.png", "png-gray.png", "png-gray1.png", "png-gray16.png", "png-rgb16.png",
         "png-palette-trns.png", "png-interlaced.png", "png-interlaced-rgba16.png", "png-exif-orientation-6.png",
+        "png-filters-rgb.png", "png-filters-rgba.png", "png-filters-gray-alpha.png", "png-filters-palette.png",
         "webp-lossy.webp", "webp-lossless.webp", "webp-lossy-alpha.webp", "webp-lossless-rgba.webp",
         "webp-exif-orientation-6.webp", "tiff-rgb.tif", "bmp-rgb24.bmp",
     ])
