@@ -43,6 +43,7 @@ bench: build
 	$(PEER)/bin/python bench/loader.py
 	$(PEER)/bin/python bench/epoch.py
 	$(PEER)/bin/python bench/checkpointing.py
+	$(PEER)/bin/python bench/streaming.py
 	$(PEER)/bin/python bench/oom_recipe.py
 	$(PEER)/bin/python bench/distributed.py
 	$(PEER)/bin/python bench/defaults.py

@@ -12,6 +12,7 @@ public struct StepBenchmark: Sendable {
     public var precision: Precision = .fp32
     public var channelsLast = false
     public var checkpointedSegments: Set<ResNet.Segment> = []
+    public var streaming: ResNet.Streaming?
     public var device: Device = .cpu
     public var warmUpSteps = 2
     public var timedSteps = 5
@@ -32,7 +33,7 @@ public struct StepBenchmark: Sendable {
         var times: [Double] = []
         for index in 0..<(warmUpSteps + timedSteps) {
             let start = Date()
-            let result = try step.accumulate(images: images, labels: labels, weight: 1, recomputing: checkpointedSegments)
+            let result = try step.accumulate(images: images, labels: labels, weight: 1, recomputing: checkpointedSegments, streaming: streaming)
             try step.step()
             _ = try result.lossSum.item()  // host sync: the step is finished when timed
             if index >= warmUpSteps { times.append(Date().timeIntervalSince(start)) }

@@ -51,11 +51,14 @@ public final class TrainingStep {
     }
 
     /// Logits for prepared images, under autocast when the precision asks for it, with the
-    /// activations of `recomputing` recomputed in backward (the memory plan's choice).
-    public func forward(_ inputs: Tensor, recomputing segments: Set<ResNet.Segment> = []) throws(TorchError) -> Tensor {
-        guard let type = precision.autocastType else { return try model.forward(inputs, recomputing: segments) }
+    /// activations of `recomputing` recomputed in backward and the start of the network
+    /// `streaming` in bands (the memory plan's choices).
+    public func forward(
+        _ inputs: Tensor, recomputing segments: Set<ResNet.Segment> = [], streaming: ResNet.Streaming? = nil
+    ) throws(TorchError) -> Tensor {
+        guard let type = precision.autocastType else { return try model.forward(inputs, recomputing: segments, streaming: streaming) }
         return try withAutocast(device: device, dtype: type) { () throws(TorchError) in
-            try model.forward(inputs, recomputing: segments)
+            try model.forward(inputs, recomputing: segments, streaming: streaming)
         }
     }
 
@@ -64,10 +67,11 @@ public final class TrainingStep {
     /// micro-batch's summed loss and correct top-1 count as device tensors (no sync).
     @discardableResult
     public func accumulate(
-        images: Tensor, labels: Tensor, weight: Double, recomputing segments: Set<ResNet.Segment> = []
+        images: Tensor, labels: Tensor, weight: Double, recomputing segments: Set<ResNet.Segment> = [],
+        streaming: ResNet.Streaming? = nil
     ) throws(TorchError) -> (lossSum: Tensor, correct: Tensor) {
         let targets = try labels.to(device: device)
-        let logits = try forward(prepare(images), recomputing: segments)
+        let logits = try forward(prepare(images), recomputing: segments, streaming: streaming)
         let loss = try logits.to(dtype: precision.parameterType).crossEntropy(targets: targets, labelSmoothing: labelSmoothing)
         try (loss * (weight * (lossScaler?.scale ?? 1))).backward()
         return try withoutGradient { () throws(TorchError) in

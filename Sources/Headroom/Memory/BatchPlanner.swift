@@ -13,8 +13,10 @@ public struct ResolutionPlan: Sendable, Codable, Equatable {
     public var model: MemoryModel
     /// The segments the model recomputes in backward at this resolution (none when empty).
     public var checkpointedSegments: [ResNet.Segment] = []
-    /// The extra compute that costs, as a fraction of a step (predicted from the model's
-    /// multiply-adds).
+    /// The start of the network computed in bands at this resolution (none when nil).
+    public var streaming: ResNet.Streaming?
+    /// The extra compute recomputing and streaming cost, as a fraction of a step (predicted
+    /// from the model's multiply-adds).
     public var recomputeOverhead = 0.0
     /// When `auto` checkpointing chose segments: the largest micro-batch without any
     /// (0 when not even one sample fitted), the reason it climbed.
@@ -40,6 +42,7 @@ extension ResolutionPlan {
         budgetBytes = try container.decode(Int.self, forKey: .budgetBytes)
         model = try container.decode(MemoryModel.self, forKey: .model)
         checkpointedSegments = try container.decodeIfPresent([ResNet.Segment].self, forKey: .checkpointedSegments) ?? []
+        streaming = try container.decodeIfPresent(ResNet.Streaming.self, forKey: .streaming)
         recomputeOverhead = try container.decodeIfPresent(Double.self, forKey: .recomputeOverhead) ?? 0
         uncheckpointedMicroBatch = try container.decodeIfPresent(Int.self, forKey: .uncheckpointedMicroBatch)
         measurements = try container.decode([Measurement].self, forKey: .measurements)
@@ -78,6 +81,8 @@ public struct BatchPlanner {
     public static let maximumVerifications = 3
     /// Activation checkpointing: off, fixed, or chosen per resolution (the ladder).
     public var checkpointing: ActivationCheckpointing = .off
+    /// Streaming, the rung above checkpointing every segment.
+    public var streaming: StreamingChoice = .off
     /// Below this micro-batch (BatchNorm statistics get noisy, throughput drops), `auto`
     /// checkpointing is tried before accepting the smaller batch.
     public var minimumMicroBatch = 8
@@ -109,46 +114,71 @@ public struct BatchPlanner {
         return plans
     }
 
-    /// The plan of one resolution, climbing the checkpointing ladder when `auto` asks.
+    /// The plan of one resolution, climbing the checkpointing ladder when `auto` asks, then
+    /// streaming's when `auto` finds not one sample fits with every segment checkpointed
+    /// (its compute is too dear for a larger micro-batch alone) or streaming is on; the
+    /// first streaming rung that fits at all is taken.
     func plan(resolution: Int, probe: MemoryProbe) throws -> ResolutionPlan {
-        switch checkpointing {
-        case .off: return try plan(resolution: resolution, probe: probe, checkpointing: [])
-        case .segments(let segments): return try plan(resolution: resolution, probe: probe, checkpointing: segments)
-        case .auto:
-            let floor = min(minimumMicroBatch, effectiveBatch)
-            var best: ResolutionPlan?
-            var firstFailure: (any Error)?
-            var uncheckpointed = 0
-            for segments in [[]] + ActivationCheckpointing.ladder {
-                do {
-                    var candidate = try plan(resolution: resolution, probe: probe, checkpointing: segments)
-                    if segments.isEmpty {
-                        uncheckpointed = candidate.microBatch
-                    } else {
-                        candidate.uncheckpointedMicroBatch = uncheckpointed
-                    }
-                    if candidate.microBatch >= floor { return candidate }
-                    if candidate.microBatch > best?.microBatch ?? 0 { best = candidate }
-                } catch let error as PlanningError {
-                    firstFailure = firstFailure ?? error
-                }
-            }
-            // Nothing reaches the floor: the largest micro-batch any rung gave, with the
-            // fewest segments that give it.
-            if let best { return best }
-            throw firstFailure ?? impossible(resolution: resolution, estimate: nil)
+        let everySegment = Set(ResNet.Segment.allCases)
+        var rungs: [(segments: Set<ResNet.Segment>, streaming: ResNet.Streaming?)]
+        switch (checkpointing, streaming) {
+        case (_, .on), (_, .through):
+            rungs = streaming.ladder.map { (everySegment, $0) }
+        case (.off, _): rungs = [([], nil)]
+        case (.segments(let segments), _): rungs = [(segments, nil)]
+        case (.auto, _): rungs = ([[]] + ActivationCheckpointing.ladder).map { ($0, nil) }
         }
+        var streamsWhenNothingFits = checkpointing == .auto && streaming == .auto
+        let floor = min(minimumMicroBatch, effectiveBatch)
+        var best: ResolutionPlan?
+        var firstFailure: (any Error)?
+        var uncheckpointed = 0
+        var index = 0
+        while index < rungs.count {
+            let rung = rungs[index]
+            index += 1
+            do {
+                var candidate = try plan(resolution: resolution, probe: probe, checkpointing: rung.segments, streaming: rung.streaming)
+                if rung.segments.isEmpty {
+                    uncheckpointed = candidate.microBatch
+                } else {
+                    candidate.uncheckpointedMicroBatch = uncheckpointed
+                }
+                // Streaming's rungs cost several steps' compute each: the first that fits is taken.
+                if candidate.microBatch >= floor || rungs.count == 1 || rung.streaming != nil { return candidate }
+                if candidate.microBatch > best?.microBatch ?? 0 { best = candidate }
+            } catch let error as PlanningError {
+                firstFailure = firstFailure ?? error
+            }
+            if index == rungs.count, best == nil, streamsWhenNothingFits {
+                streamsWhenNothingFits = false
+                rungs += StreamingChoice.auto.ladder.map { (everySegment, $0) }
+            }
+        }
+        // Nothing reaches the floor: the largest micro-batch any rung gave, with the least
+        // recomputed that gives it.
+        if let best { return best }
+        throw firstFailure ?? impossible(resolution: resolution, estimate: nil)
     }
 
-    /// The plan of one resolution with `segments` recomputed in every probed step.
-    func plan(resolution: Int, probe: MemoryProbe, checkpointing segments: Set<ResNet.Segment>) throws -> ResolutionPlan {
-        var plan = try planMicroBatch(resolution: resolution, probe: probe, recomputing: segments)
+    /// The plan of one resolution with `segments` recomputed and `streaming` in every probed step.
+    func plan(
+        resolution: Int, probe: MemoryProbe, checkpointing segments: Set<ResNet.Segment>, streaming: ResNet.Streaming? = nil
+    ) throws -> ResolutionPlan {
+        // A streamed step takes several steps' time to fail: not worth it where nothing could fit.
+        if streaming != nil, let floor = try? probe.floorBytes(resolution: resolution), !limit.fits(floor) {
+            throw impossible(resolution: resolution, estimate: floor)
+        }
+        var plan = try planMicroBatch(resolution: resolution, probe: probe, recomputing: segments, streaming: streaming)
         plan.checkpointedSegments = segments.sorted()
-        plan.recomputeOverhead = probe.step.model.recomputeOverhead(of: segments, resolution: resolution)
+        plan.streaming = streaming
+        plan.recomputeOverhead = probe.step.model.recomputeOverhead(of: segments, streaming: streaming, resolution: resolution)
         return plan
     }
 
-    func planMicroBatch(resolution: Int, probe: MemoryProbe, recomputing segments: Set<ResNet.Segment>) throws -> ResolutionPlan {
+    func planMicroBatch(
+        resolution: Int, probe: MemoryProbe, recomputing segments: Set<ResNet.Segment>, streaming: ResNet.Streaming? = nil
+    ) throws -> ResolutionPlan {
         let prefetch = probe.step.device.isCUDA ? 0 : prefetchBytesPerSample(resolution)
         let decoding = probe.step.device.isCUDA ? 0 : decodingBytes
         let gradientBytes = Double(probe.gradientBytes)
@@ -160,7 +190,8 @@ public struct BatchPlanner {
         /// One real step as training would run micro-batches of `batch`.
         func measure(_ batch: Int) throws -> Int? {
             let accumulating = batch < effectiveBatch
-            let peak = try probe.peak(batch: batch, resolution: resolution, gradientsPresent: accumulating, recomputing: segments)
+            let peak = try probe.peak(
+                batch: batch, resolution: resolution, gradientsPresent: accumulating, recomputing: segments, streaming: streaming)
                 .map { $0 + batch * prefetch + decoding }
             measurements.append(.init(batch: batch, peakBytes: peak))
             guard let peak else { return nil }

@@ -16,6 +16,8 @@ public final class MemoryController {
     /// How the plans are made and kept.
     public struct Settings: Sendable {
         public var checkpointing: ActivationCheckpointing = .off
+        /// Streaming, above checkpointing every segment.
+        public var streaming: StreamingChoice = .off
         /// Below this micro-batch, `auto` checkpointing is tried before the smaller batch.
         public var minimumMicroBatch = 8
         /// A micro-batch to use instead of planning one (tests, debugging).
@@ -67,6 +69,7 @@ public final class MemoryController {
         } else {
             var planner = BatchPlanner(limit: limit, effectiveBatch: effectiveBatch)
             planner.checkpointing = settings.checkpointing
+            planner.streaming = settings.streaming
             planner.minimumMicroBatch = settings.minimumMicroBatch
             planner.prefetchBytesPerSample = settings.prefetchBytesPerSample
             planner.decodingBytes = settings.decodingBytes
@@ -87,8 +90,13 @@ public final class MemoryController {
             model: MemoryModel(fixedBytes: 0, bytesPerSample: 0), measurements: [])
         if case .segments(let segments) = settings.checkpointing {
             plan.checkpointedSegments = segments.sorted()
-            plan.recomputeOverhead = step.model.recomputeOverhead(of: segments, resolution: resolution)
         }
+        if settings.streaming != .auto, let streaming = settings.streaming.ladder.first {
+            plan.checkpointedSegments = ResNet.Segment.allCases
+            plan.streaming = streaming
+        }
+        plan.recomputeOverhead = step.model.recomputeOverhead(
+            of: Set(plan.checkpointedSegments), streaming: plan.streaming, resolution: resolution)
         return plan
     }
 
@@ -104,6 +112,9 @@ public final class MemoryController {
         Set(plans[resolution]?.checkpointedSegments ?? [])
     }
 
+    /// How steps at `resolution` stream the start of the network, if they do.
+    public func streaming(at resolution: Int) -> ResNet.Streaming? { plans[resolution]?.streaming }
+
     /// The largest micro-batch in use at any resolution, if any is planned.
     public var largestMicroBatch: Int? { policies.values.map(\.currentBatch).max() }
 
@@ -114,6 +125,8 @@ public final class MemoryController {
         case smallerMicroBatch(Int)
         /// One sample did not fit: run it again recomputing these segments.
         case recompute(Set<ResNet.Segment>)
+        /// One sample did not fit with every segment recomputed: run it again streaming.
+        case stream(ResNet.Streaming)
         /// Nothing smaller or more recomputed is left to try.
         case none
     }
@@ -126,13 +139,24 @@ public final class MemoryController {
         defer { policies[resolution] = policy }
         if let next = policy.recordOutOfMemory(at: microBatch) { return .smallerMicroBatch(next) }
         let current = recomputed(at: resolution)
-        guard settings.checkpointing == .auto, var plan = plans[resolution],
+        guard var plan = plans[resolution] else { return .none }
+        if settings.checkpointing == .auto, plan.streaming == nil,
             let rung = ActivationCheckpointing.ladder.first(where: { $0.isStrictSuperset(of: current) })
-        else { return .none }
-        plan.checkpointedSegments = rung.sorted()
-        plan.recomputeOverhead = step.model.recomputeOverhead(of: rung, resolution: resolution)
+        {
+            plan.checkpointedSegments = rung.sorted()
+            plan.recomputeOverhead = step.model.recomputeOverhead(of: rung, resolution: resolution)
+            plans[resolution] = plan
+            return .recompute(rung)
+        }
+        // Streaming's ladder, from the rung after the current one.
+        let ladder = settings.checkpointing == .auto || settings.streaming != .auto ? settings.streaming.ladder : []
+        let next = plan.streaming.flatMap { ladder.firstIndex(of: $0) }.map { $0 + 1 } ?? 0
+        guard next < ladder.count else { return .none }
+        plan.checkpointedSegments = ResNet.Segment.allCases
+        plan.streaming = ladder[next]
+        plan.recomputeOverhead = step.model.recomputeOverhead(of: Set(ResNet.Segment.allCases), streaming: ladder[next], resolution: resolution)
         plans[resolution] = plan
-        return .recompute(rung)
+        return .stream(ladder[next])
     }
 
     /// Records a clean optimiser step at `resolution` (`allocationRetries`: the CUDA

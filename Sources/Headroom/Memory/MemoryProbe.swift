@@ -33,7 +33,7 @@ public final class MemoryProbe {
         try MemoryController.setDeviceBudget(budgetBytes.map { $0 + allowance }, on: step.device)
         generator = try Generator(seed: seed)
         do {
-            try runStep(batch: 1, resolution: warmUpResolution)
+            try runStep(batch: 1, resolution: warmUpResolution, gradientsPresent: false, recomputing: [], streaming: nil)
         } catch {
             // A failed warm-up is itself a measurement: probes will fail the same way.
             if !error.isOutOfMemory { throw error }
@@ -41,16 +41,17 @@ public final class MemoryProbe {
     }
 
     /// The peak bytes of one step at `batch` × `resolution`², or nil when it ran out of
-    /// memory, with `recomputing`'s activations recomputed in backward. On CPU the
-    /// snapshot's own host bytes are left out of the figure.
+    /// memory, with `recomputing`'s activations recomputed in backward and the start of the
+    /// network `streaming` in bands. On CPU the snapshot's own host bytes are left out.
     public func peak(
-        batch: Int, resolution: Int, gradientsPresent: Bool = false, recomputing segments: Set<ResNet.Segment> = []
+        batch: Int, resolution: Int, gradientsPresent: Bool = false, recomputing segments: Set<ResNet.Segment> = [],
+        streaming: ResNet.Streaming? = nil
     ) throws(TorchError) -> Int? {
         precondition(snapshot != nil, "the probe session has ended")
         try step.optimizer.zeroGrad()
         try step.device.resetPeakMemory()
         do {
-            try runStep(batch: batch, resolution: resolution, gradientsPresent: gradientsPresent, recomputing: segments)
+            try runStep(batch: batch, resolution: resolution, gradientsPresent: gradientsPresent, recomputing: segments, streaming: streaming)
         } catch {
             guard error.isOutOfMemory else { throw error }
             try step.optimizer.zeroGrad()
@@ -70,13 +71,29 @@ public final class MemoryProbe {
         try step.device.emptyCache()
     }
 
+    /// Bytes no step of one sample at `resolution` can do without, however it is cut: what
+    /// the device holds now (weights, and optimiser state once it exists), the optimiser
+    /// state a first step creates (momentum: one copy of the weights, Adam: two), the
+    /// gradients, and the image as uint8 and as the weights' type. Above the budget, no
+    /// rung is worth probing.
+    public func floorBytes(resolution: Int) throws(TorchError) -> Int {
+        let live = try step.device.memoryStatistics().liveBytes - snapshotBytesOnDevice
+        var stateCopies = 0
+        if step.optimizer.namedState().isEmpty {
+            if let sgd = step.optimizer as? SGD, sgd.momentum != 0 { stateCopies = 1 }
+            if step.optimizer is Adam { stateCopies = 2 }
+        }
+        let image = 3 * resolution * resolution * (1 + step.precision.parameterType.elementSize)
+        return live + (1 + stateCopies) * gradientBytes + image
+    }
+
     /// Bytes the trainable parameters' gradients take: what an accumulating step holds.
     public var gradientBytes: Int {
         step.optimizer.parameters.filter(\.requiresGradient).reduce(0) { $0 + $1.count * $1.dtype.elementSize }
     }
 
     private func runStep(
-        batch: Int, resolution: Int, gradientsPresent: Bool = false, recomputing segments: Set<ResNet.Segment> = []
+        batch: Int, resolution: Int, gradientsPresent: Bool, recomputing segments: Set<ResNet.Segment>, streaming: ResNet.Streaming?
     ) throws(TorchError) {
         if gradientsPresent {
             // As after the micro-batches before this one.
@@ -88,7 +105,7 @@ public final class MemoryProbe {
         }
         let images = try (Tensor.rand([batch, 3, resolution, resolution], generator: generator) * 255).to(dtype: .uint8)
         let labels = try (Tensor.rand([batch], generator: generator) * Double(step.model.classCount)).floor().to(dtype: .int64)
-        try step.accumulate(images: images, labels: labels, weight: 1, recomputing: segments)
+        try step.accumulate(images: images, labels: labels, weight: 1, recomputing: segments, streaming: streaming)
         try step.step()
     }
 }

@@ -36,6 +36,46 @@ extension ResNet {
     }
 }
 
+extension ResNet {
+    /// The extra compute of `streaming` with the segments after it in `segments` recomputed,
+    /// as a fraction of a plain training step. Each BatchNorm's statistics pass runs
+    /// everything before it: forward, again in backward's recompute, then backward (twice a
+    /// forward, less conv1's input gradient, never needed); the output bands are recomputed
+    /// once. Halos are left out: they add little where bands are tall. Frozen BatchNorms
+    /// need no statistics pass: streaming then costs the bands' recompute alone.
+    public func recomputeOverhead(of segments: Set<Segment>, streaming: Streaming?, resolution: Int) -> Double {
+        guard let streaming else { return recomputeOverhead(of: segments, resolution: resolution) }
+        let costs = forwardMultiplyAdds(resolution: resolution)
+        let step = 3 * costs.values.reduce(0, +)
+        guard step > 0 else { return 0 }
+        let stem = conv1.multiplyAdds(inputSize: resolution)
+        var size = (stem.outputSize + 2 * maxpool.padding - maxpool.kernelSize) / maxpool.stride + 1
+        var before = stem.count  // everything computed before the current block
+        var passes: [Double] = []  // per BatchNorm on batch statistics: what its statistics pass computes
+        func trains(_ norm: BatchNorm2d) -> Bool { norm.isTraining && !norm.isFrozen }
+        if trains(bn1) { passes.append(before) }
+        for (segment, stage) in zip(Segment.stages, stages) where segment <= streaming.through {
+            for case let block as any ResidualBlock in stage.layers {
+                var path = 0.0
+                var output = size
+                for (conv, norm) in zip(block.mainPath, block.mainNorms) {
+                    let (count, next) = conv.multiplyAdds(inputSize: output)
+                    path += count
+                    output = next
+                    if trains(norm) { passes.append(before + path) }
+                }
+                let shortcut = block.shortcutLayers.map { $0.conv.multiplyAdds(inputSize: size).count } ?? 0
+                if let norm = block.shortcutLayers?.norm, trains(norm) { passes.append(before + shortcut) }
+                before += path + shortcut
+                size = output
+            }
+        }
+        let streamed = passes.reduce(0) { $0 + 4 * $1 - stem.count } + before
+        let tail = segments.filter { $0 > streaming.through }.reduce(0) { $0 + (costs[$1] ?? 0) }
+        return (streamed + tail) / step
+    }
+}
+
 extension Conv2d {
     /// Multiply-adds for one sample with a square input of `inputSize`, and the output size.
     func multiplyAdds(inputSize: Int) -> (count: Double, outputSize: Int) {

@@ -88,18 +88,22 @@ public final class ResNet: UnaryLayer {
     }
 
     /// Logits, with the activations of `segments` recomputed in backward instead of kept
-    /// (activation checkpointing): memory for compute. The memory plan says which, per step;
-    /// the network itself holds no such setting.
-    public func forward(_ input: Tensor, recomputing segments: Set<Segment>) throws(TorchError) -> Tensor {
+    /// (activation checkpointing), and the start of the network `streaming` in bands:
+    /// memory for compute. The memory plan says which, per step; the network itself holds no
+    /// such setting.
+    public func forward(_ input: Tensor, recomputing segments: Set<Segment>, streaming: Streaming? = nil) throws(TorchError) -> Tensor {
         var x: Tensor
-        if !segments.contains(.stem) {
+        if let streaming {
+            x = try streamed(input, streaming)
+        } else if !segments.contains(.stem) {
             x = try stem(input)
-        } else if usesBandedStem(inputRows: input.shape[2], segments: segments) {
-            x = try bandedStem(input)
+        } else if let banded = bandedStem(inputRows: input.shape[2], segments: segments) {
+            x = try streamed(input, banded)
         } else {
             x = try checkpoint(input, parameters: stemParameters) { [self] (x) throws(TorchError) in try stem(x) }
         }
         for (segment, stage) in zip(Segment.stages, stages) {
+            if let streaming, segment <= streaming.through { continue }
             guard segments.contains(segment) else {
                 x = try stage(x)
                 continue
@@ -151,8 +155,9 @@ extension ResNet {
 protocol ResidualBlock: UnaryLayer {
     /// The BatchNorm whose weight `zeroInitResidual` zeroes.
     var lastNorm: BatchNorm2d { get }
-    /// The convolutions of the main path, in order.
+    /// The convolutions of the main path, in order, and the BatchNorm after each.
     var mainPath: [Conv2d] { get }
+    var mainNorms: [BatchNorm2d] { get }
     var downsample: Sequential? { get }
 }
 
@@ -181,6 +186,7 @@ final class BasicBlock: ResidualBlock {
 
     var lastNorm: BatchNorm2d { bn2 }
     var mainPath: [Conv2d] { [conv1, conv2] }
+    var mainNorms: [BatchNorm2d] { [bn1, bn2] }
 
     var children: [(name: String, module: any Module)] {
         [("conv1", conv1), ("bn1", bn1), ("conv2", conv2), ("bn2", bn2)] + (downsample.map { [("downsample", $0)] } ?? [])
@@ -214,6 +220,7 @@ final class Bottleneck: ResidualBlock {
 
     var lastNorm: BatchNorm2d { bn3 }
     var mainPath: [Conv2d] { [conv1, conv2, conv3] }
+    var mainNorms: [BatchNorm2d] { [bn1, bn2, bn3] }
 
     var children: [(name: String, module: any Module)] {
         [("conv1", conv1), ("bn1", bn1), ("conv2", conv2), ("bn2", bn2), ("conv3", conv3), ("bn3", bn3)]

@@ -41,17 +41,23 @@ public enum RunEvent: Sendable, Equatable {
         public var requestedBytes: Int?
         /// Set when one sample did not fit and the step now recomputes these segments.
         public var activationCheckpointing: [String]?
+        /// Set when one sample did not fit with every segment recomputed: how the step streams now.
+        public var streaming: ResNet.Streaming?
 
-        public init(resolution: Int, microBatch: Int, newMicroBatch: Int, requestedBytes: Int?, activationCheckpointing: [String]?) {
+        public init(
+            resolution: Int, microBatch: Int, newMicroBatch: Int, requestedBytes: Int?, activationCheckpointing: [String]?,
+            streaming: ResNet.Streaming? = nil
+        ) {
             self.resolution = resolution
             self.microBatch = microBatch
             self.newMicroBatch = newMicroBatch
             self.requestedBytes = requestedBytes
             self.activationCheckpointing = activationCheckpointing
+            self.streaming = streaming
         }
 
         private enum CodingKeys: String, CodingKey {
-            case resolution
+            case resolution, streaming
             case microBatch = "micro_batch"
             case newMicroBatch = "new_micro_batch"
             case requestedBytes = "requested_bytes"
@@ -70,6 +76,8 @@ public enum RunEvent: Sendable, Equatable {
         /// The segments recomputed in backward (empty: none); absent in logs from before
         /// activation checkpointing.
         public var activationCheckpointing: [String]?
+        /// How the start of the network is streamed, if it is.
+        public var streaming: ResNet.Streaming?
         /// Their extra compute, as a fraction of a step.
         public var recomputeOverhead: Double?
         /// When `auto` checkpointing climbed: the largest micro-batch without it.
@@ -77,8 +85,10 @@ public enum RunEvent: Sendable, Equatable {
 
         public init(
             resolution: Int, microBatch: Int, accumulation: Int, predictedPeakBytes: Int, verifiedPeakBytes: Int, budgetBytes: Int,
-            activationCheckpointing: [String]?, recomputeOverhead: Double?, uncheckpointedMicroBatch: Int?
+            activationCheckpointing: [String]?, streaming: ResNet.Streaming? = nil, recomputeOverhead: Double?,
+            uncheckpointedMicroBatch: Int?
         ) {
+            self.streaming = streaming
             self.resolution = resolution
             self.microBatch = microBatch
             self.accumulation = accumulation
@@ -91,7 +101,7 @@ public enum RunEvent: Sendable, Equatable {
         }
 
         private enum CodingKeys: String, CodingKey {
-            case resolution, accumulation
+            case resolution, accumulation, streaming
             case microBatch = "micro_batch"
             case predictedPeakBytes = "predicted_peak_bytes"
             case verifiedPeakBytes = "verified_peak_bytes"

@@ -67,6 +67,7 @@ public struct RunPlan: Sendable, Encodable {
         var fixed_bytes: Int
         var bytes_per_sample: Int
         var activation_checkpointing: [String]
+        var streaming: ResNet.Streaming?
         var recompute_overhead: Double
         var uncheckpointed_micro_batch: Int?
         var measurements: [Measurement]
@@ -87,6 +88,7 @@ public struct RunPlan: Sendable, Encodable {
             fixed_bytes = Int(plan.model.fixedBytes)
             bytes_per_sample = Int(plan.model.bytesPerSample)
             activation_checkpointing = plan.checkpointedSegments.map(\.rawValue)
+            streaming = plan.streaming
             recompute_overhead = plan.recomputeOverhead
             uncheckpointed_micro_batch = plan.uncheckpointedMicroBatch
             measurements = plan.measurements.map { Measurement(batch: $0.batch, peak_bytes: $0.peakBytes) }

@@ -72,6 +72,7 @@ public struct RunSetup {
     public func memoryController(effectiveBatch: Int) -> MemoryController {
         var settings = MemoryController.Settings()
         settings.checkpointing = configuration.activationCheckpointing
+        settings.streaming = configuration.streaming
         settings.minimumMicroBatch = configuration.minimumMicroBatch
         settings.forcedMicroBatch = configuration.forcedMicroBatch
         settings.growthPatience = configuration.growthPatience

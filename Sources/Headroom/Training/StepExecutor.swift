@@ -28,6 +28,9 @@ public struct StepOutcome: Sendable {
         public var requestedBytes: Int?
         /// Set when not even one sample fitted and the model now checkpoints these segments.
         public var checkpointedSegments: [ResNet.Segment]?
+        /// Set when not even one sample fitted with every segment checkpointed: how the model
+        /// streams now.
+        public var streaming: ResNet.Streaming?
     }
 }
 
@@ -91,11 +94,12 @@ public final class StepExecutor {
         while true {
             let micro = memory.microBatch(at: resolution)
             let segments = memory.recomputed(at: resolution)
+            let streaming = memory.streaming(at: resolution)
             // The largest micro-batch the balanced cut really runs (16 under a cap of 7 is 6+5+5).
             let largest = AccumulationPlan(effectiveBatch: batch.count, microBatch: micro).sizes.max() ?? micro
             reduced = false
             let attempted = Result { () throws(TorchError) in
-                try attempt(batch, microBatch: micro, recomputing: segments, stopRequested: stopRequested)
+                try attempt(batch, microBatch: micro, recomputing: segments, streaming: streaming, stopRequested: stopRequested)
             }
             switch attempted {
             case var .success(outcome):
@@ -117,6 +121,10 @@ public final class StepExecutor {
                     recoveries.append(.init(
                         failedMicroBatch: largest, newMicroBatch: memory.microBatch(at: resolution), requestedBytes: requested,
                         checkpointedSegments: rung.sorted()))
+                case .stream(let streaming):
+                    recoveries.append(.init(
+                        failedMicroBatch: largest, newMicroBatch: memory.microBatch(at: resolution), requestedBytes: requested,
+                        checkpointedSegments: ResNet.Segment.allCases, streaming: streaming))
                 case .none:
                     throw OutOfMemoryAtOneSample(resolution: resolution, budgetBytes: memory.limit.budgetBytes, underlying: error)
                 }
@@ -127,7 +135,8 @@ public final class StepExecutor {
     }
 
     private func attempt(
-        _ batch: StepBatch, microBatch: Int, recomputing segments: Set<ResNet.Segment>, stopRequested: Bool
+        _ batch: StepBatch, microBatch: Int, recomputing segments: Set<ResNet.Segment>, streaming: ResNet.Streaming?,
+        stopRequested: Bool
     ) throws(TorchError) -> StepOutcome {
         let plan = AccumulationPlan(effectiveBatch: batch.count, microBatch: microBatch)
         var lossSum: Tensor?
@@ -137,7 +146,8 @@ public final class StepExecutor {
             let images = try batch.images.slice(dim: 0, offset..<(offset + size))
             let labels = try batch.labels.slice(dim: 0, offset..<(offset + size))
             let result = try step.accumulate(
-                images: images, labels: labels, weight: Double(size) / Double(batch.stepSamples), recomputing: segments)
+                images: images, labels: labels, weight: Double(size) / Double(batch.stepSamples), recomputing: segments,
+                streaming: streaming)
             lossSum = try lossSum.map { (sum) throws(TorchError) in try sum + result.lossSum } ?? result.lossSum
             correct = try correct.map { (sum) throws(TorchError) in try sum + result.correct } ?? result.correct
             offset += size

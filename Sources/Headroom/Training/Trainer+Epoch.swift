@@ -26,7 +26,7 @@ extension Trainer {
             resolution: resolution, microBatch: plan.microBatch, accumulation: plan.accumulation.steps,
             predictedPeakBytes: plan.predictedPeakBytes, verifiedPeakBytes: plan.verifiedPeakBytes,
             budgetBytes: memory.limit.budgetBytes, activationCheckpointing: plan.checkpointedSegments.map(\.rawValue),
-            recomputeOverhead: plan.recomputeOverhead, uncheckpointedMicroBatch: plan.uncheckpointedMicroBatch)), at: position)
+            streaming: plan.streaming, recomputeOverhead: plan.recomputeOverhead, uncheckpointedMicroBatch: plan.uncheckpointedMicroBatch)), at: position)
         try writeRunRecord()
     }
 
@@ -98,10 +98,11 @@ extension Trainer {
         recoveries += 1
         observer(.outOfMemory(
             epoch: epoch, step: globalStep, resolution: resolution, failedMicroBatch: recovery.failedMicroBatch,
-            newMicroBatch: recovery.newMicroBatch, checkpointedSegments: recovery.checkpointedSegments))
+            newMicroBatch: recovery.newMicroBatch, checkpointedSegments: recovery.checkpointedSegments, streaming: recovery.streaming))
         try recorder?.record(.outOfMemory(.init(
             resolution: resolution, microBatch: recovery.failedMicroBatch, newMicroBatch: recovery.newMicroBatch,
-            requestedBytes: recovery.requestedBytes, activationCheckpointing: recovery.checkpointedSegments?.map(\.rawValue))),
+            requestedBytes: recovery.requestedBytes, activationCheckpointing: recovery.checkpointedSegments?.map(\.rawValue),
+            streaming: recovery.streaming)),
             at: position)
         if recovery.checkpointedSegments != nil { try writeRunRecord() }  // config.json's plan recomputes more now
     }

@@ -11,9 +11,11 @@ public enum TrainerEvent: Sendable {
     /// An optimiser step finished.
     case step(StepProgress)
     /// An out-of-memory error was recovered from inside a step.
-    /// `checkpointedSegments` is set when one sample did not fit and more is recomputed now.
+    /// `checkpointedSegments` is set when one sample did not fit and more is recomputed now;
+    /// `streaming` when that meant streaming.
     case outOfMemory(
-        epoch: Int, step: Int, resolution: Int, failedMicroBatch: Int, newMicroBatch: Int, checkpointedSegments: [ResNet.Segment]?)
+        epoch: Int, step: Int, resolution: Int, failedMicroBatch: Int, newMicroBatch: Int, checkpointedSegments: [ResNet.Segment]?,
+        streaming: ResNet.Streaming? = nil)
     /// A sample could not be decoded and was replaced.
     case badSample(BadSample)
     case validated(EpochSummary)

@@ -41,6 +41,7 @@ extension TrainingConfiguration {
             .init("--precision", self.precision.rawValue + (self.precision.rawValue == precision.rawValue ? "" : " → \(precision.rawValue)")),
             .init("--memory-budget", budgetGiven + formatBytes(budgetBytes)),
             .init("--activation-checkpointing", activationCheckpointing.description),
+            .init("--streaming", streaming.description),
             .init("--min-micro-batch", "\(minimumMicroBatch)"),
         ]
         if let forcedMicroBatch { rows.append(.init("--micro-batch", "\(forcedMicroBatch)")) }

@@ -76,6 +76,9 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// Recompute activations in backward instead of keeping them: per resolution by the
     /// planner (`auto`), never, or for fixed segments.
     public var activationCheckpointing: ActivationCheckpointing = .auto
+    /// Compute the start of the network in bands of rows (the ladder's top rung): when
+    /// nothing else fits (`auto`, with `auto` checkpointing), always, or never.
+    public var streaming: StreamingChoice = .auto
     /// The micro-batch below which `auto` checkpointing is tried first.
     public var minimumMicroBatch = 8
 

@@ -95,6 +95,11 @@ struct TrainingOptions: ParsableArguments {
         discussion: "auto: per resolution, only when the largest micro-batch that fits is below --min-micro-batch or one sample does not fit."))
     var activationCheckpointing: ActivationCheckpointing = .auto
 
+    @Option(help: ArgumentHelp(
+        "Compute the start of the network in bands of rows, so that memory hardly grows with the image: auto, off, on, or the last stage to stream (stem, layer1, …, layer4).",
+        discussion: "auto: only when not one sample fits with every segment checkpointed (needs --activation-checkpointing auto). Exact, BatchNorm included, but each BatchNorm's statistics pass recomputes everything before it: streaming through layer2 costs several times a plain step. plan and the plan line say how much."))
+    var streaming: StreamingChoice = .auto
+
     @Option(help: "The micro-batch below which auto checkpointing is tried first.")
     var minMicroBatch = 8
 
@@ -165,6 +170,7 @@ struct TrainingOptions: ParsableArguments {
         config.memoryBudget = memoryBudget
         config.forcedMicroBatch = microBatch
         config.activationCheckpointing = activationCheckpointing
+        config.streaming = streaming
         config.minimumMicroBatch = minMicroBatch
         config.device = device
         config.seed = seed
@@ -202,6 +208,10 @@ extension DeviceRequest {
 }
 
 extension ActivationCheckpointing: ExpressibleByArgument {
+    public init?(argument: String) { self.init(parsing: argument) }
+}
+
+extension StreamingChoice: ExpressibleByArgument {
     public init?(argument: String) { self.init(parsing: argument) }
 }
 

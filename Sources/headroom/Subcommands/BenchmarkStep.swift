@@ -13,6 +13,7 @@ struct BenchmarkStep: ParsableCommand {
     @Option(help: "fp32 or bf16.") var precision = "fp32"
     @Flag(help: "Channels-last.") var channelsLast = false
     @Option(help: "off, on or segments.") var activationCheckpointing: ActivationCheckpointing = .off
+    @Option(help: "Stream through a stage in bands, e.g. layer2:8 (every segment checkpointed too).") var streaming: String?
     @Option(help: "Timed steps.") var steps = 5
     @Option(help: "Untimed steps first.") var warmUp = 2
     @Option(help: "Intra-op threads.") var threads: Int?
@@ -26,6 +27,14 @@ struct BenchmarkStep: ParsableCommand {
         benchmark.precision = Precision(rawValue: precision) ?? .fp32
         benchmark.channelsLast = channelsLast
         if case .segments(let segments) = activationCheckpointing { benchmark.checkpointedSegments = segments }
+        if let streaming {
+            let parts = streaming.split(separator: ":")
+            guard let through = parts.first.flatMap({ ResNet.Segment(rawValue: String($0)) }),
+                let bands = parts.count == 2 ? Int(parts[1]) : 8, bands >= 1
+            else { throw ValidationError("--streaming: a stage and bands, e.g. layer2:8") }
+            benchmark.streaming = ResNet.Streaming(through: through, bands: bands)
+            benchmark.checkpointedSegments = Set(ResNet.Segment.allCases)
+        }
         benchmark.timedSteps = steps
         benchmark.warmUpSteps = warmUp
         benchmark.device = try device.resolve()

@@ -19,8 +19,8 @@ final class ProgressPrinter: @unchecked Sendable {
     func handle(_ event: TrainerEvent) {
         if let rank = quietRank {
             switch event {
-            case let .outOfMemory(_, step, resolution, failed, new, segments):
-                let recomputing = segments.map { ", recomputing \($0.map(\.rawValue).joined(separator: ","))" } ?? ""
+            case let .outOfMemory(_, step, resolution, failed, new, segments, streaming):
+                let recomputing = recomputingText(segments, streaming).map { ", \($0)" } ?? ""
                 printError("[rank \(rank)] out of memory at step \(step) (\(resolution) px, micro-batch \(failed)): retrying this rank's share at micro-batch \(new)\(recomputing)")
             case let .badSample(sample):
                 printError("[rank \(rank)] skipped an unreadable image: \(sample)")
@@ -35,14 +35,14 @@ final class ProgressPrinter: @unchecked Sendable {
             for (name, value) in rows { say("\(name.padding(toLength: width, withPad: " ", startingAt: 0))  \(value)") }
         case let .planned(plan):
             let measured = plan.measurements.map { m in "\(m.batch)→\(m.peakBytes.map(formatBytes) ?? "OOM")" }.joined(separator: ", ")
-            say("plan \(plan.resolution) px: micro-batch \(plan.microBatch) × \(plan.accumulation.steps)\(plan.checkpointedSegments.isEmpty ? "" : ", recomputing \(checkpointingSummary(plan))\(checkpointingReason(plan).map { " because \($0)" } ?? "")"), predicted peak \(formatBytes(plan.predictedPeakBytes)), verified \(formatBytes(plan.verifiedPeakBytes)) of \(formatBytes(plan.budgetBytes)) (steps measured: \(measured))")
+            say("plan \(plan.resolution) px: micro-batch \(plan.microBatch) × \(plan.accumulation.steps)\(plan.checkpointedSegments.isEmpty ? "" : ", \(plan.streaming == nil ? "recomputing " : "")\(checkpointingSummary(plan))\(checkpointingReason(plan).map { " because \($0)" } ?? "")"), predicted peak \(formatBytes(plan.predictedPeakBytes)), verified \(formatBytes(plan.verifiedPeakBytes)) of \(formatBytes(plan.budgetBytes)) (steps measured: \(measured))")
         case let .stage(epoch, resolution):
             say("epoch \(epoch + 1): \(resolution) px")
         case let .step(progress):
             step(progress)
-        case let .outOfMemory(_, step, resolution, failed, new, segments?):
-            say("out of memory at step \(step) (\(resolution) px, micro-batch \(failed)): retrying the same samples in micro-batches of at most \(new), recomputing \(segments.map(\.rawValue).joined(separator: ","))")
-        case let .outOfMemory(_, step, resolution, failed, new, nil):
+        case let .outOfMemory(_, step, resolution, failed, new, segments?, streaming):
+            say("out of memory at step \(step) (\(resolution) px, micro-batch \(failed)): retrying the same samples in micro-batches of at most \(new), \(recomputingText(segments, streaming)!)")
+        case let .outOfMemory(_, step, resolution, failed, new, nil, _):
             say("out of memory at step \(step) (\(resolution) px, micro-batch \(failed)): retrying the same samples in micro-batches of at most \(new)")
         case let .badSample(sample):
             say("skipped an unreadable image: \(sample)")
@@ -90,11 +90,18 @@ final class ProgressPrinter: @unchecked Sendable {
     }
 }
 
-/// "stem,layer1 (+9% compute)", or "off" when the plan keeps every activation.
+/// "stem,layer1 (+9% compute)", "streaming through layer2 in 8 bands, the rest recomputed
+/// (+520% compute)", or "off" when the plan keeps every activation.
 func checkpointingSummary(_ plan: ResolutionPlan) -> String {
-    guard !plan.checkpointedSegments.isEmpty else { return "off" }
-    let segments = plan.checkpointedSegments.map(\.rawValue).joined(separator: ",")
-    return "\(segments) (+\(Int((plan.recomputeOverhead * 100).rounded()))% compute)"
+    guard let what = recomputingText(plan.checkpointedSegments, plan.streaming, verb: false) else { return "off" }
+    return "\(what) (+\(Int((plan.recomputeOverhead * 100).rounded()))% compute)"
+}
+
+/// "recomputing stem,layer1" or "streaming through layer2 in 8 bands, the rest recomputed".
+func recomputingText(_ segments: [ResNet.Segment]?, _ streaming: ResNet.Streaming?, verb: Bool = true) -> String? {
+    if let streaming { return "streaming \(streaming), the rest recomputed" }
+    guard let segments, !segments.isEmpty else { return nil }
+    return (verb ? "recomputing " : "") + segments.map(\.rawValue).joined(separator: ",")
 }
 
 /// Why `auto` checkpointing climbed, when it did.

@@ -1,0 +1,84 @@
+import Torch
+import TorchNN
+
+/// Streaming: the network from the image to the end of a stage, computed in horizontal bands
+/// (Pinckaers, van Ginneken and Litjens, 2019), so that no map of that part is ever held
+/// whole; only its output is, for the stages after it. Each band reads the rows its
+/// receptive field needs and is a checkpointed segment: backward recomputes it band by band.
+///
+/// Unlike the paper, BatchNorm keeps training on batch statistics. Each BatchNorm's statistics
+/// need every pixel of its input, so they are gathered first, one BatchNorm after another, from
+/// per-band sums (in float64) that are checkpointed segments too; mean and inverse deviation
+/// then enter the later bands as differentiable inputs, so gradients flow through the
+/// statistics exactly as through `batch_norm`, and the running statistics are updated once.
+/// That is the price: the k-th BatchNorm's pass recomputes everything before it, so the
+/// compute grows with the square of the streamed depth (``ResNet/streamingOverhead``).
+extension ResNet {
+    /// How far streaming reaches and how finely it cuts.
+    public struct Streaming: Hashable, Sendable, Codable, CustomStringConvertible {
+        /// The last streamed segment (`.stem`: the stem alone).
+        public var through: Segment
+        /// Bands of each map's rows (of the streamed output, and of each BatchNorm's input).
+        public var bands: Int
+
+        public init(through: Segment, bands: Int) {
+            self.through = through
+            self.bands = max(1, bands)
+        }
+
+        public var description: String { "through \(through.rawValue) in \(bands) bands" }
+    }
+
+    /// The streamed part's output: the stem's, or the last streamed stage's.
+    func streamed(_ input: Tensor, _ streaming: Streaming) throws(TorchError) -> Tensor {
+        let layout = StreamedLayout(model: self, through: streaming.through, inputRows: input.shape[2])
+        let columns = StreamedSizes(input: input.shape[3], model: self, blocks: layout.blocks)
+        let parameters = layout.parameters
+        var statistics: [Tensor] = []
+        for site in layout.norms {
+            let norm = layout.norm(site)
+            let (mean, variance): (Tensor, Tensor)
+            if norm.isTraining && !norm.isFrozen {
+                var sums: Tensor?
+                for rows in (0..<layout.rows.normalised(site)).bands(streaming.bands) {
+                    let partial = try checkpoint([input] + statistics, parameters: parameters) { (inputs) throws(TorchError) in
+                        let c = try StreamedPass(layout: layout, inputs: inputs).normalised(site, rows: rows).tensor.to(dtype: .float64)
+                        return try Tensor.stack([c.sum(dims: [0, 2, 3]), c.square().sum(dims: [0, 2, 3])])
+                    }
+                    sums = try sums.map { (total) throws(TorchError) in try total + partial } ?? partial
+                }
+                guard let sums else { throw .invalidArgument("a streamed map has no rows") }
+                let count = Double(input.shape[0] * layout.rows.normalised(site) * columns.normalised(site))
+                mean = try sums.select(dim: 0, index: 0) / count
+                variance = try (sums.select(dim: 0, index: 1) / count - mean.square()).clamped(min: 0)
+                try norm.updateRunningStatistics(mean: mean, variance: variance, count: count)
+            } else {
+                (mean, variance) = (norm.runningMean, norm.runningVariance)
+            }
+            // Back to the weights' type (float32, or float64 when the whole run is).
+            let type = norm.weight.dtype
+            statistics.append(try mean.to(dtype: type).reshaped([1, -1, 1, 1]))
+            statistics.append(try (variance + norm.epsilon).rsqrt().to(dtype: type).reshaped([1, -1, 1, 1]))
+        }
+        var bands: [Tensor] = []
+        for rows in (0..<layout.rows.output).bands(streaming.bands) {
+            bands.append(try checkpoint([input] + statistics, parameters: parameters) { (inputs) throws(TorchError) in
+                try StreamedPass(layout: layout, inputs: inputs).output(rows: rows)
+            })
+        }
+        return try Tensor.cat(bands, dim: 2)
+    }
+}
+
+extension BatchNorm2d {
+    /// What `batch_norm` does to the running statistics in training (unbiased variance),
+    /// from batch statistics gathered elsewhere.
+    func updateRunningStatistics(mean: Tensor, variance: Tensor, count: Double) throws(TorchError) {
+        try withoutGradient { () throws(TorchError) in
+            let unbiased = try variance * (count / max(count - 1, 1))
+            try runningMean.copyInPlace(from: runningMean * (1 - momentum) + mean.to(dtype: runningMean.dtype) * momentum)
+            try runningVariance.copyInPlace(from: runningVariance * (1 - momentum) + unbiased.to(dtype: runningVariance.dtype) * momentum)
+            try batchesTracked += 1
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import Testing
+import TestSupport
+import Torch
+import TorchNN
+@testable import Headroom
+
+/// The streamed network against the plain one, in float64: the same logits, gradients and
+/// BatchNorm running statistics, whichever stage streaming stops at.
+@Suite(.serialized) struct StreamingTests {
+    /// Logits, every parameter's gradient and every buffer after one forward and backward of
+    /// a fresh, seeded resnet18 on a non-square batch: 97 rows make maps of 49, 25, 25, 13, 7
+    /// and 4 rows, which three bands cut unevenly, so halos cross the max-pool and every
+    /// strided convolution.
+    func run(streaming: ResNet.Streaming?, training: Bool = true) throws -> [[Double]] {
+        let model = try ResNet(.resnet18, classCount: 3, generator: Generator(seed: 8))
+        try model.move(dtype: .float64)
+        if !training { model.eval() }
+        let x = try Tensor.randn([2, 3, 97, 75], dtype: .float64, generator: Generator(seed: 9))
+        let logits = try model.forward(x, recomputing: [], streaming: streaming)
+        var watched = [logits]
+        if training {
+            try (logits * logits).sum().backward()
+            watched += try model.namedParameters().map { try #require($0.tensor.grad) }
+        }
+        watched += try model.namedBuffers().map { try $0.tensor.to(dtype: .float64) }
+        return try watched.map { try $0.array(of: Double.self) }
+    }
+
+    @Test("streaming through each stage equals the plain network", arguments: ResNet.Segment.allCases)
+    func streamingEqualsThePlainNetwork(through: ResNet.Segment) throws {
+        let plain = try run(streaming: nil)
+        let streamed = try run(streaming: ResNet.Streaming(through: through, bands: 3))
+        expectClose(streamed, plain, within: .exactInFloat64)
+    }
+
+    /// More bands than some maps have rows: each map is cut into as many as it has.
+    @Test func moreBandsThanRows() throws {
+        let plain = try run(streaming: nil)
+        let streamed = try run(streaming: ResNet.Streaming(through: .layer3, bands: 11))
+        expectClose(streamed, plain, within: .exactInFloat64)
+    }
+
+    /// In evaluation BatchNorm uses its running statistics: no statistics passes, same logits.
+    @Test func evaluationUsesTheRunningStatistics() throws {
+        let plain = try run(streaming: nil, training: false)
+        let streamed = try run(streaming: ResNet.Streaming(through: .layer4, bands: 3), training: false)
+        expectClose(streamed, plain, within: .exactInFloat64)
+    }
+}

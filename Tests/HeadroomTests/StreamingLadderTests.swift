@@ -1,0 +1,102 @@
+import Testing
+import TestSupport
+import Torch
+import TorchNN
+import TorchOptim
+@testable import Headroom
+
+/// The ladder's top rung: streaming, when not one sample fits with every segment checkpointed.
+@Suite(.serialized) struct StreamingLadderTests {
+    static let resolution = 640
+    static let everySegment = Set(ResNet.Segment.allCases)
+    static let firstRung = ResNet.Streaming(through: .layer1, bands: 8)
+
+    func makeStep() throws -> TrainingStep {
+        let model = try ResNet(.resnet18, classCount: 4, generator: Generator(seed: 1))
+        let optimizer = try SGD(parameters: model.namedParameters().map(\.tensor), learningRate: 0.1, momentum: 0.9)
+        let step = try TrainingStep(model: model, optimizer: optimizer, device: .cpu, precision: .fp32)
+        // One step first, so the optimiser's momentum exists as the probes assume.
+        try step.accumulate(images: Tensor.zeros([1, 3, 32, 32], dtype: .uint8), labels: Tensor([0] as [Int64]), weight: 1)
+        try step.step()
+        return step
+    }
+
+    /// The true peak of one accumulating sample on the checkpointing ladder's lowest rung
+    /// (fewer segments can hold less: layer4's recompute can outweigh its activations) and
+    /// streamed, and a budget between the two.
+    func budgetBetween(_ step: TrainingStep) throws -> (checkpointed: Int, streamed: Int, budget: Int) {
+        let probe = try MemoryProbe(step: step, warmUpResolution: Self.resolution)
+        defer { try? probe.finish() }
+        var checkpointed = Int.max
+        for segments in [[]] + ActivationCheckpointing.ladder {
+            checkpointed = min(checkpointed, try #require(try probe.peak(
+                batch: 1, resolution: Self.resolution, gradientsPresent: true, recomputing: segments)))
+        }
+        let streamed = try #require(try probe.peak(
+            batch: 1, resolution: Self.resolution, gradientsPresent: true, recomputing: Self.everySegment, streaming: Self.firstRung))
+        try #require(streamed < checkpointed, "streaming holds \(streamed) bytes, checkpointing \(checkpointed)")
+        return (checkpointed, streamed, (checkpointed + streamed) / 2)
+    }
+
+    @Test func oneSampleThatOnlyFitsStreamedIsPlannedStreamed() throws {
+        let step = try makeStep()
+        let (_, _, budget) = try budgetBetween(step)
+        defer { try? Device.cpu.setMemoryBudget(bytes: nil) }
+        var planner = BatchPlanner(budgetBytes: budget, effectiveBatch: 2, headroom: 0)
+        planner.checkpointing = .auto
+        planner.streaming = .off
+        #expect(throws: PlanningError.self) { try planner.plan(resolutions: [Self.resolution], step: step) }
+
+        planner.streaming = .auto
+        let plan = try #require(try planner.plan(resolutions: [Self.resolution], step: step).first)
+        #expect(plan.streaming == Self.firstRung)
+        #expect(Set(plan.checkpointedSegments) == Self.everySegment)
+        #expect(plan.microBatch >= 1)
+        #expect(plan.verifiedPeakBytes <= budget)
+        #expect(plan.uncheckpointedMicroBatch == 0)
+        // Dearer than checkpointing every segment (a third of a step), as predicted.
+        #expect(plan.recomputeOverhead > 1.0 / 3)
+    }
+
+    /// In the middle of training: the step climbs the checkpointing ladder, then streams.
+    @Test func aSampleThatDoesNotFitCheckpointedIsStreamedInstead() throws {
+        let step = try makeStep()
+        let (_, _, budget) = try budgetBetween(step)
+        let images = try (Tensor.rand([2, 3, Self.resolution, Self.resolution], generator: Generator(seed: 5)) * 255).to(dtype: .uint8)
+        let batch = StepBatch(images: images, labels: try Tensor([0, 1] as [Int64]), sampleIndices: [0, 1])
+        try Device.cpu.setMemoryBudget(bytes: budget)
+        defer { try? Device.cpu.setMemoryBudget(bytes: nil) }
+        let memory = try MemoryController.fixed(
+            microBatch: 1, resolution: Self.resolution, effectiveBatch: 2, budgetBytes: budget, checkpointing: .auto,
+            streaming: .auto, step: step)
+        let outcome = try StepExecutor(step: step, memory: memory).run(batch)
+        #expect(outcome.samples == 2)
+        #expect(outcome.recoveries.last?.streaming == Self.firstRung)
+        #expect(memory.streaming(at: Self.resolution) == Self.firstRung)
+        #expect(memory.recomputed(at: Self.resolution) == Self.everySegment)
+    }
+
+    /// Streaming through the stem alone is the banded stem, and costs what it does; each
+    /// deeper rung costs more.
+    @Test func predictedComputeFollowsTheDepth() throws {
+        let model = try ResNet(.resnet18)
+        let all = Self.everySegment
+        let stem = model.recomputeOverhead(of: all, streaming: .init(through: .stem, bands: 8), resolution: 224)
+        #expect(model.usesBandedStem(inputRows: 224, segments: all))
+        #expect(abs(stem - model.recomputeOverhead(of: all, resolution: 224)) < 1e-12)
+        let depths = [ResNet.Segment.stem, .layer1, .layer2, .layer3, .layer4].map {
+            model.recomputeOverhead(of: all, streaming: .init(through: $0, bands: 8), resolution: 224)
+        }
+        #expect(zip(depths, depths.dropFirst()).allSatisfy { $0 < $1 }, "\(depths)")
+    }
+
+    @Test func parsesTheOption() {
+        #expect(StreamingChoice(parsing: "auto") == .auto)
+        #expect(StreamingChoice(parsing: "OFF") == .off)
+        #expect(StreamingChoice(parsing: "on") == .on)
+        #expect(StreamingChoice(parsing: "layer2") == .through(.layer2))
+        for bad in ["", "layer5", "yes", "layer1,layer2"] { #expect(StreamingChoice(parsing: bad) == nil, "\(bad)") }
+        #expect(StreamingChoice.through(.layer3).ladder.map(\.through) == [.layer3, .layer3, .layer3])
+        #expect(StreamingChoice.off.ladder.isEmpty)
+    }
+}
