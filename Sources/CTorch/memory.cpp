@@ -20,6 +20,7 @@
 #include <dlfcn.h>
 #include <malloc.h>
 
+#include <chrono>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -132,6 +133,7 @@ class BudgetedCPUAllocator final : public c10::Allocator {
   std::unordered_map<size_t, std::vector<void *>> cache;  // by requested size
   std::atomic<int64_t> cached{0};  // changed under cache_mutex; read without it
   std::atomic<int64_t> high_water{0};  // the most ever live (never reset, unlike peak)
+  std::atomic<int64_t> last_heap_check{0};  // steady-clock milliseconds of the last heap check
 
   static void write_header(void *base, size_t bytes) {
     auto *header = static_cast<uint64_t *>(base);
@@ -177,10 +179,16 @@ class BudgetedCPUAllocator final : public c10::Allocator {
   /// What the cache evicts goes back to glibc's heap, which is never trimmed on its own (see
   /// ctorch_retain_freed_host_memory) and serves the next allocations without page faults.
   /// When that free heap would take resident memory past the budget, its pages go back to
-  /// the kernel: only then, as trimming on every eviction cost 12% of a step.
+  /// the kernel: only then, as trimming on every eviction cost 12% of a step, and at most
+  /// every 50 ms: near the budget, a streamed step's thousands of odd-sized band tensors
+  /// evict on almost every allocation, and reading the heap's statistics walks all of it.
   void release_heap_if_over_budget() {
     const int64_t limit = budget.load(std::memory_order_relaxed);
     if (limit <= 0) return;
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now().time_since_epoch()).count();
+    int64_t last = last_heap_check.load(std::memory_order_relaxed);
+    if (now - last < 50 || !last_heap_check.compare_exchange_strong(last, now, std::memory_order_relaxed)) return;
     // Looked up, not linked: mallinfo2 is glibc 2.33's, and the GPU build runs elsewhere.
     using HeapInfo = struct mallinfo2 (*)();
     static const auto heap_info = reinterpret_cast<HeapInfo>(dlsym(RTLD_DEFAULT, "mallinfo2"));
