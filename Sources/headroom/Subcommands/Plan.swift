@@ -63,6 +63,6 @@ struct Plan: ParsableCommand {
         print(
             "loader (host memory): \(formatBytes(loader.totalBytes)) = 3 prefetched batches \(formatBytes(loader.prefetchedBytes))"
                 + " + \(loader.workers) workers × up to \(formatBytes(loader.decodeBytesPerWorker)) decoding"
-                + " (from \(loader.sampledImages) sampled headers\(largest)); on the CPU the batches are planned into the budget, the decoding is not")
+                + " (from \(loader.sampledImages) sampled headers\(largest)); on the CPU all of it is planned into the budget")
     }
 }
