@@ -13,10 +13,13 @@ import TestSupport
 
     /// One record of every type, every optional field set.
     static let events: [RunEvent] = [
-        .outOfMemory(.init(resolution: 64, microBatch: 8, newMicroBatch: 4, requestedBytes: 1 << 20, activationCheckpointing: ["stem"])),
+        .outOfMemory(.init(
+            resolution: 64, microBatch: 8, newMicroBatch: 4, requestedBytes: 1 << 20, activationCheckpointing: ["stem"],
+            streaming: .init(through: .layer2, bands: 8))),
         .replan(.init(
             resolution: 64, microBatch: 4, accumulation: 2, predictedPeakBytes: 100, verifiedPeakBytes: 101, budgetBytes: 200,
-            activationCheckpointing: ["stem"], recomputeOverhead: 0.2, uncheckpointedMicroBatch: 1)),
+            activationCheckpointing: ["stem"], streaming: .init(through: .layer1, bands: 16), recomputeOverhead: 0.2,
+            uncheckpointedMicroBatch: 1)),
         .checkpoint(.init(path: "/run/checkpoints/step-00000009", reason: "epoch")),
         .badImage(.init(path: "/data/a.jpg", reason: "truncated", split: "train")),
         .stage(.init(resolution: 96)),
