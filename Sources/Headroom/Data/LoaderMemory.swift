@@ -13,7 +13,9 @@ public struct LoaderMemory: Sendable, Equatable, Encodable {
     public var sampledImages: Int
     public var largestImage: ImageSize?
 
-    public var totalBytes: Int { prefetchedBytes + workers * decodeBytesPerWorker }
+    /// What every worker together holds while decoding.
+    public var decodingBytes: Int { workers * decodeBytesPerWorker }
+    public var totalBytes: Int { prefetchedBytes + decodingBytes }
 
     /// Reads the headers of up to `sampleCount` training images, spread evenly over the set.
     /// A worker decodes a JPEG at the DCT scale whose shorter side still serves `resolution`

@@ -148,8 +148,10 @@ public final class MemoryController {
             plans[resolution] = plan
             return .recompute(rung)
         }
-        // Streaming's ladder, from the rung after the current one.
-        let ladder = settings.checkpointing == .auto || settings.streaming != .auto ? settings.streaming.ladder : []
+        // Streaming's ladder, from the rung after the current one (`auto` streaming climbs
+        // only behind `auto` checkpointing; a forced choice always may).
+        let streams = settings.streaming == .auto ? settings.checkpointing == .auto : true
+        let ladder = streams ? settings.streaming.ladder : []
         let next = plan.streaming.flatMap { ladder.firstIndex(of: $0) }.map { $0 + 1 } ?? 0
         guard next < ladder.count else { return .none }
         plan.checkpointedSegments = ResNet.Segment.allCases

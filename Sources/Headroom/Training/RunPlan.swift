@@ -34,7 +34,7 @@ public struct RunPlan: Sendable, Encodable {
         let probe = try MemoryProbe(step: setup.step, warmUpResolution: configuration.imageSize, budgetBytes: setup.limit.budgetBytes)
         defer { try? probe.finish() }
         let prefetch = setup.device.isCUDA ? 0 : BatchLoader.queuedBytes(count: 1, resolution: configuration.imageSize)
-        let decoding = setup.device.isCUDA ? 0 : setup.loaderMemory.workers * setup.loaderMemory.decodeBytesPerWorker
+        let decoding = setup.device.isCUDA ? 0 : setup.loaderMemory.decodingBytes
         return try probe.peak(
             batch: batch, resolution: configuration.imageSize, gradientsPresent: batch < configuration.batchSize, recomputing: segments
         ).map { $0 + batch * prefetch + decoding }

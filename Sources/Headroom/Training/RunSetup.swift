@@ -78,7 +78,7 @@ public struct RunSetup {
         settings.growthPatience = configuration.growthPatience
         settings.pressure = configuration.memoryPressure
         settings.prefetchBytesPerSample = { BatchLoader.queuedBytes(count: 1, resolution: $0) }
-        settings.decodingBytes = loaderMemory.workers * loaderMemory.decodeBytesPerWorker
+        settings.decodingBytes = loaderMemory.decodingBytes
         return MemoryController(device: device, limit: limit, effectiveBatch: effectiveBatch, settings: settings)
     }
 }
