@@ -29,6 +29,18 @@ extern std::atomic<int64_t> live_tensors;
 
 // Records the message (and, for out-of-memory, the bytes asked for) for this thread.
 int32_t fail(int32_t status, const std::string &message);
+
+// Failures raised inside autograd (a synchronised BatchNorm's backward) reach `protect` as
+// plain exceptions; these phrases in their messages keep their status.
+inline constexpr const char *peer_failed_phrase = "another rank's step failed";
+inline constexpr const char *collective_failed_phrase = "a collective failed";
+
+/// CTORCH_PEER_FAILED or CTORCH_COLLECTIVE_FAILED when the message carries its phrase.
+inline int32_t status_of_message(const std::string &message, int32_t otherwise) {
+  if (message.find(peer_failed_phrase) != std::string::npos) return CTORCH_PEER_FAILED;
+  if (message.find(collective_failed_phrase) != std::string::npos) return CTORCH_COLLECTIVE_FAILED;
+  return otherwise;
+}
 int32_t fail_out_of_memory(const std::string &message);
 bool is_out_of_memory_message(const std::string &message);
 
@@ -52,7 +64,7 @@ template <typename Body> int32_t protect(Body &&body) noexcept {
     // ("DefaultCPUAllocator: can't allocate memory: you tried to allocate N bytes").
     std::string message = e.what_without_backtrace();
     if (is_out_of_memory_message(message)) return fail_out_of_memory(message);
-    return fail(CTORCH_ERROR, message);
+    return fail(status_of_message(message, CTORCH_ERROR), message);
   } catch (const std::bad_alloc &e) {
     return fail_out_of_memory(std::string("host allocation failed: ") + e.what());
   } catch (const std::invalid_argument &e) {
@@ -60,7 +72,7 @@ template <typename Body> int32_t protect(Body &&body) noexcept {
   } catch (const std::exception &e) {
     // oneDNN's own errors (dnnl::error) arrive here, not as c10::Error.
     if (is_out_of_memory_message(e.what())) return fail_out_of_memory(e.what());
-    return fail(CTORCH_ERROR, e.what());
+    return fail(status_of_message(e.what(), CTORCH_ERROR), e.what());
   } catch (...) {
     return fail(CTORCH_ERROR, "unknown C++ exception in libtorch");
   }

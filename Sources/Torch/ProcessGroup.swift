@@ -11,7 +11,7 @@ import CTorch
 /// on a group itself, and callers use a group from one thread at a time.
 public final class ProcessGroup: @unchecked Sendable {
     private let store: OpaquePointer
-    private let handle: OpaquePointer
+    let handle: OpaquePointer
     public let rank: Int
     public let worldSize: Int
     public let timeoutSeconds: Double

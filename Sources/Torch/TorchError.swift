@@ -17,6 +17,9 @@ public enum TorchError: Error, Equatable, CustomStringConvertible {
     /// A rendezvous or collective failed: a peer died or cannot be reached, the timeout
     /// passed, or the rendezvous port is taken. The process group is unusable afterwards.
     case collectiveFailed(String)
+    /// Another rank's step failed inside a collective this rank shares with it (synchronised
+    /// BatchNorm): this rank drops the attempt too.
+    case peerFailed(String)
     /// Any other libtorch error.
     case failed(String)
 
@@ -29,6 +32,7 @@ public enum TorchError: Error, Equatable, CustomStringConvertible {
         case let .notImplemented(message): return "not implemented: \(message)"
         case let .unavailable(message): return "unavailable: \(message)"
         case let .collectiveFailed(message): return "distributed: \(message)"
+        case let .peerFailed(message): return "distributed: \(message)"
         case let .failed(message): return message
         }
     }
@@ -41,6 +45,7 @@ public enum TorchError: Error, Equatable, CustomStringConvertible {
         case .notImplemented: CTORCH_NOT_IMPLEMENTED
         case .unavailable: CTORCH_UNAVAILABLE
         case .collectiveFailed: CTORCH_COLLECTIVE_FAILED
+        case .peerFailed: CTORCH_PEER_FAILED
         case .failed: CTORCH_ERROR
         }
         return Int32(code.rawValue)
@@ -50,7 +55,7 @@ public enum TorchError: Error, Equatable, CustomStringConvertible {
     var message: String {
         switch self {
         case let .outOfMemory(_, message), let .invalidArgument(message), let .notImplemented(message),
-            let .unavailable(message), let .collectiveFailed(message), let .failed(message):
+            let .unavailable(message), let .collectiveFailed(message), let .peerFailed(message), let .failed(message):
             message
         }
     }
@@ -78,6 +83,7 @@ func lastError(_ status: Int32) -> TorchError {
     case CTORCH_NOT_IMPLEMENTED.rawValue: return .notImplemented(message)
     case CTORCH_UNAVAILABLE.rawValue: return .unavailable(message)
     case CTORCH_COLLECTIVE_FAILED.rawValue: return .collectiveFailed(message)
+    case CTORCH_PEER_FAILED.rawValue: return .peerFailed(message)
     default: return .failed(message)
     }
 }

@@ -5,38 +5,9 @@ import Torch
 
 /// c10d over Gloo, two ranks as two threads of this process, on 127.0.0.1.
 @Suite(.serialized) struct ProcessGroupTests {
-    nonisolated(unsafe) static var retained: [AnyObject] = []  // serialized suite: one writer at a time
-
-    /// Runs `body(rank)` for ranks 0 and 1 concurrently, each with its own process group.
-    private func withTwoRanks<T: Sendable>(
-        _ body: @escaping @Sendable (ProcessGroup) throws -> T
-    ) throws -> [T] {
-        let port = freeTCPPort()
-        let results = Results<T>()
-        let groups = Results<ProcessGroup>()
-        // Two threads of their own: each rank blocks in the rendezvous until the other arrives.
-        let done = DispatchGroup()
-        for rank in 0..<2 {
-            done.enter()
-            Thread.detachNewThread {
-                results.set(rank, Result {
-                    let group = try ProcessGroup(
-                        host: "127.0.0.1", port: port, rank: rank, worldSize: 2, timeoutSeconds: 20, hostsStore: rank == 0)
-                    groups.set(rank, .success(group))
-                    return try body(group)
-                })
-                done.leave()
-            }
-        }
-        done.wait()
-        // The groups live as long as the test process: no group is ever torn down inside it.
-        // Two groups and a store server torn down in one process crashed a later test about one
-        // run in three (a Gloo or store thread outliving its owner), and a peer leaving
-        // mid-collective is the same teardown; workers are separate processes and never do that.
-        // A peer that dies is tested with real processes: DistributedTrainingTests kills one.
-        ProcessGroupTests.retained.append(groups)
-        for case let .failure(error)? in results.values { print("rank failed: \(error)") }
-        return try results.values.map { try $0!.get() }
+    /// Ranks 0 and 1 as two threads (TestSupport's `withLocalRanks`).
+    private func withTwoRanks<T: Sendable>(_ body: @escaping @Sendable (ProcessGroup) throws -> T) throws -> [T] {
+        try withLocalRanks(2, body)
     }
 
     @Test func allReduceSumsAndAveragesEveryTensorOfEveryDtype() throws {
@@ -105,16 +76,5 @@ import Torch
             Issue.record("joined a rendezvous nobody serves: \(result)")
             return
         }
-    }
-}
-
-private final class Results<T>: @unchecked Sendable {
-    // @unchecked: guarded by `lock`.
-    private let lock = NSLock()
-    private(set) var values: [Result<T, any Error>?] = [nil, nil]
-    func set(_ index: Int, _ value: Result<T, any Error>) {
-        lock.lock()
-        values[index] = value
-        lock.unlock()
     }
 }

@@ -29,7 +29,8 @@ typedef enum {
   CTORCH_INVALID_ARGUMENT = 3,  /* bad index, value or type (c10::IndexError, ValueError, TypeError) */
   CTORCH_NOT_IMPLEMENTED = 4,   /* no kernel for this dtype/device (c10::NotImplementedError) */
   CTORCH_UNAVAILABLE = 5,       /* a runtime feature is missing (e.g. CUDA on this machine) */
-  CTORCH_COLLECTIVE_FAILED = 6  /* rendezvous or collective failed: a peer died or is unreachable, timeout, port taken */
+  CTORCH_COLLECTIVE_FAILED = 6, /* rendezvous or collective failed: a peer died or is unreachable, timeout, port taken */
+  CTORCH_PEER_FAILED = 7        /* another rank's step failed: this one drops the attempt with it (synchronised BatchNorm) */
 } ctorch_status;
 
 typedef struct ctorch_tensor_s *ctorch_tensor;
@@ -388,6 +389,40 @@ int32_t ctorch_process_group_all_gather_int64(ctorch_process_group group, const 
                                               int64_t *out);
 /** Returns when every rank has called it (or fails after the timeout). */
 int32_t ctorch_process_group_barrier(ctorch_process_group group);
+
+/* ---- synchronised BatchNorm (statistics over every rank's micro-batch) -------------- *
+ * Every collective of it is one all-reduce of the same float64 payload: a header (failure
+ * counts, a draining count, the BatchNorm's tag) and the per-channel data. A rank whose
+ * micro-batch failed, or that has no samples in it, keeps answering the others' collectives
+ * from ctorch_batch_norm_sync_meet until every rank meets there, so the ranks always run
+ * the same number of collectives and see a failure at the same point. */
+
+typedef struct ctorch_batch_norm_sync_s *ctorch_batch_norm_sync;
+
+typedef enum { CTORCH_STEP_OK = 0, CTORCH_STEP_RECOVERABLE = 1, CTORCH_STEP_FATAL = 2 } ctorch_step_failure;
+
+/** The synchronisation of a model whose widest BatchNorm has `channels` channels, over `group`
+ *  (which must outlive it). */
+int32_t ctorch_batch_norm_sync_create(ctorch_process_group group, int64_t channels, ctorch_batch_norm_sync *out);
+void ctorch_batch_norm_sync_free(ctorch_batch_norm_sync sync);
+/** The batch statistics of NCHW `input` over every rank's batch (one collective): mean and
+ *  1/sqrt(var + eps) per channel (float64 for float64 input, float32 otherwise) and the
+ *  total count. Updates the running statistics (may be NULL) with them, as BatchNorm does.
+ *  CTORCH_PEER_FAILED when another rank reported a failure. */
+int32_t ctorch_batch_norm_sync_statistics(ctorch_batch_norm_sync sync, int64_t tag, ctorch_tensor input,
+                                          ctorch_tensor running_mean, ctorch_tensor running_var, double momentum,
+                                          double eps, ctorch_tensor *mean, ctorch_tensor *invstd, int64_t *count);
+/** (input - mean) * invstd * weight + bias, differentiable; its backward sums the gradient's
+ *  statistics terms over the ranks (one collective, which can report CTORCH_PEER_FAILED). */
+int32_t ctorch_batch_norm_sync_normalize(ctorch_batch_norm_sync sync, int64_t tag, ctorch_tensor input,
+                                         ctorch_tensor weight, ctorch_tensor bias, ctorch_tensor mean,
+                                         ctorch_tensor invstd, int64_t count, ctorch_tensor *out);
+/** The end of a micro-batch: reports this rank's `failure` (ctorch_step_failure) and answers
+ *  the others' collectives until every rank is here. Writes the largest failure any rank
+ *  reported and, for a fatal one, that rank (-1 when several). */
+int32_t ctorch_batch_norm_sync_meet(ctorch_batch_norm_sync sync, int32_t failure, int32_t *worst, int32_t *failed_rank);
+/** How many collectives this synchronisation has run (for tests). */
+int64_t ctorch_batch_norm_sync_collectives(ctorch_batch_norm_sync sync);
 
 #ifdef __cplusplus
 }
