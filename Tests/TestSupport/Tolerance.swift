@@ -88,6 +88,7 @@ extension DType {
 extension Double {
     var formatted3: String {
         guard self != 0 else { return "0" }
+        guard isFinite else { return "\(self)" }
         let exponent = Int(log10(abs(self)).rounded(.down))
         let mantissa = self / pow(10, Double(exponent))
         return "\((mantissa * 100).rounded() / 100)e\(exponent)"

@@ -22,6 +22,9 @@ public final class DataParallel: @unchecked Sendable {
     /// Rank 0 writes the run directory; the others only train.
     public var isWriter: Bool { group.rank == 0 }
 
+    /// Synchronised BatchNorm's collectives (`--sync-bn`), once attached to the model.
+    public private(set) var batchNormSynchronization: BatchNormSynchronization?
+
     /// The step's flat bucket, allocated once (before planning, so the planner counts it):
     /// the all-reduce then allocates nothing after a backward pass.
     private var bucket: Tensor?
@@ -71,6 +74,14 @@ public final class DataParallel: @unchecked Sendable {
         }
     }
 
+    /// Synchronises `model`'s BatchNorm statistics over the ranks from now on (`--sync-bn`).
+    public func synchronizeBatchNorm(of model: ResNet) throws(TorchError) {
+        let widest = model.batchNorms.map(\.weight.count).max() ?? 1
+        let synchronization = try BatchNormSynchronization(group: group, channels: widest)
+        model.synchronizeBatchNorm(with: synchronization)
+        batchNormSynchronization = synchronization
+    }
+
     /// Overwrites every parameter and buffer with rank 0's.
     public func broadcastState(of module: any Module) throws(TorchError) {
         let tensors = module.namedParameters().map(\.tensor) + module.namedBuffers().map(\.tensor)
@@ -111,6 +122,11 @@ public final class DataParallel: @unchecked Sendable {
 
     /// The step's all-reduce. `gradients` become the whole effective batch's, `buffers`
     /// (BatchNorm running statistics) their mean over ranks, and `totals` their sum.
+    ///
+    /// With synchronised BatchNorm every rank computed the same running statistics, except
+    /// a rank whose share left it an empty micro-batch, which skipped that update: there
+    /// the buffers become rank 0's (whose share is the largest, so never empty) — the others
+    /// add zeros.
     public func synchronize(parameters: [Tensor], buffers: [Tensor], totals: Tensor) throws(TorchError) {
         var entries: [Tensor] = []
         try withoutGradient { () throws(TorchError) in
@@ -125,7 +141,13 @@ public final class DataParallel: @unchecked Sendable {
                 }
             }
             let floatBuffers = buffers.filter { $0.dtype.isFloatingPoint }
-            for buffer in floatBuffers { try buffer *= 1 / Double(worldSize) }
+            for buffer in floatBuffers {
+                if batchNormSynchronization == nil {
+                    try buffer *= 1 / Double(worldSize)
+                } else if rank != 0 {
+                    try buffer.fillInPlace(0)
+                }
+            }
             entries += floatBuffers
             entries.append(totals)
             try group.allReduce(entries, .sum, bucket: bucket)

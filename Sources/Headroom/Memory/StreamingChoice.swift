@@ -23,6 +23,14 @@ public enum StreamingChoice: Sendable, Equatable, Hashable {
         }
     }
 
+    /// Whether streaming is asked for whatever else fits (`on` or a segment).
+    public var forcesStreaming: Bool {
+        switch self {
+        case .on, .through: true
+        case .auto, .off: false
+        }
+    }
+
     /// The rungs climbed, cheapest first: deeper streaming shrinks what is held whole (the
     /// streamed output and the stages after it), more bands shrink what a band holds; both
     /// cost compute.

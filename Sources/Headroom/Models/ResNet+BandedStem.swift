@@ -18,7 +18,9 @@ extension ResNet {
     func bandedStem(inputRows: Int, segments: Set<Segment>) -> Streaming? {
         let output = StreamedSizes(input: inputRows, model: self, blocks: []).stem
         let band = Self.stemBandRows(outputRows: output)
-        guard segments.isSuperset(of: [.stem, .layer1]) && bn1.isTraining && !bn1.isFrozen && output >= 2 * band else { return nil }
+        guard segments.isSuperset(of: [.stem, .layer1]) && bn1.isTraining && !bn1.isFrozen && !isBatchNormSynchronized
+            && output >= 2 * band
+        else { return nil }
         return Streaming(through: .stem, bands: (output + band - 1) / band)
     }
 

@@ -94,6 +94,10 @@ public final class ResNet: UnaryLayer {
     public func forward(_ input: Tensor, recomputing segments: Set<Segment>, streaming: Streaming? = nil) throws(TorchError) -> Tensor {
         var x: Tensor
         if let streaming {
+            // Streaming's statistics passes sum this process's bands alone.
+            guard !isBatchNormSynchronized else {
+                throw .invalidArgument("a model with synchronised BatchNorm cannot stream: its statistics passes are this process's alone")
+            }
             x = try streamed(input, streaming)
         } else if !segments.contains(.stem) {
             x = try stem(input)
@@ -144,6 +148,18 @@ public final class ResNet: UnaryLayer {
 }
 
 extension ResNet {
+    /// Synchronises every BatchNorm's training statistics through `synchronization` (nil:
+    /// each process alone again); each gets its place in the model as its tag.
+    public func synchronizeBatchNorm(with synchronization: BatchNormSynchronization?) {
+        for (index, norm) in batchNorms.enumerated() { norm.synchronize(with: synchronization, tag: index + 1) }
+    }
+
+    /// Whether synchronised BatchNorm is attached and active now.
+    var isBatchNormSynchronized: Bool { bn1.synchronization?.0.isActive ?? false }
+
+    /// Every BatchNorm, in the order of `namedModules`.
+    public var batchNorms: [BatchNorm2d] { namedModules().compactMap { $0.module as? BatchNorm2d } }
+
     /// Every BatchNorm normalises with its running statistics and leaves them as they are,
     /// in training too: results no longer depend on how a batch is cut into micro-batches.
     public func freezeBatchNorm() {

@@ -68,11 +68,12 @@ public struct RunSetup {
     }
 
     /// The owner of this run's memory, for a process that trains `effectiveBatch` samples
-    /// of every optimiser step.
-    public func memoryController(effectiveBatch: Int) -> MemoryController {
+    /// of every optimiser step; with `synchronizedBatchNorm` it never streams (streaming's
+    /// statistics passes are one process's).
+    public func memoryController(effectiveBatch: Int, synchronizedBatchNorm: Bool = false) -> MemoryController {
         var settings = MemoryController.Settings()
         settings.checkpointing = configuration.activationCheckpointing
-        settings.streaming = configuration.streaming
+        settings.streaming = synchronizedBatchNorm ? .off : configuration.streaming
         settings.minimumMicroBatch = configuration.minimumMicroBatch
         settings.forcedMicroBatch = configuration.forcedMicroBatch
         settings.growthPatience = configuration.growthPatience

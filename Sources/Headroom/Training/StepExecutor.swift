@@ -76,7 +76,7 @@ public final class StepExecutor {
     public let memory: MemoryController
     public var dataParallel: DataParallel?
     /// Set once the current attempt has taken part in the all-reduce.
-    private var reduced = false
+    var reduced = false
 
     public init(step: TrainingStep, memory: MemoryController, dataParallel: DataParallel? = nil) {
         self.step = step
@@ -88,6 +88,9 @@ public final class StepExecutor {
     /// `stopRequested` is this rank's vote to stop after the step (the outcome's
     /// `stopVotes` counts every rank's).
     public func run(_ batch: StepBatch, stopRequested: Bool = false) throws -> StepOutcome {
+        if let dataParallel, let synchronization = dataParallel.batchNormSynchronization {
+            return try runSynchronized(batch, stopRequested: stopRequested, dataParallel: dataParallel, synchronization: synchronization)
+        }
         var recoveries: [StepOutcome.Recovery] = []
         let statistics = try batchNormStatistics()
         let resolution = batch.resolution
@@ -96,94 +99,127 @@ public final class StepExecutor {
             let segments = memory.recomputed(at: resolution)
             let streaming = memory.streaming(at: resolution)
             // The largest micro-batch the balanced cut really runs (16 under a cap of 7 is 6+5+5).
-            let largest = AccumulationPlan(effectiveBatch: batch.count, microBatch: micro).sizes.max() ?? micro
+            let sizes = AccumulationPlan(effectiveBatch: batch.count, microBatch: micro).sizes
             reduced = false
             let attempted = Result { () throws(TorchError) in
-                try attempt(batch, microBatch: micro, recomputing: segments, streaming: streaming, stopRequested: stopRequested)
+                try attempt(batch, sizes: sizes, recomputing: segments, streaming: streaming, stopRequested: stopRequested)
             }
             switch attempted {
             case var .success(outcome):
                 outcome.recoveries = recoveries
-                let retries = step.device.isCUDA ? try? step.device.memoryStatistics().allocationRetries : nil
-                memory.recordCleanStep(at: resolution, allocationRetries: retries)
+                recordCleanStep(at: resolution)
                 return outcome
             case let .failure(error) where error.isOutOfMemory && reduced:
                 throw OutOfMemoryAfterAllReduce(underlying: error)
             case let .failure(error) where error.isOutOfMemory:
                 try rollBack(to: statistics)
-                var requested: Int?
-                if case let .outOfMemory(bytes, _) = error { requested = bytes }
-                switch memory.recordOutOfMemory(at: resolution, microBatch: largest, step: step) {
-                case .smallerMicroBatch(let next):
-                    recoveries.append(.init(failedMicroBatch: largest, newMicroBatch: next, requestedBytes: requested))
-                case .recompute(let rung):
-                    // One sample does not fit: recompute more of the network instead.
-                    recoveries.append(.init(
-                        failedMicroBatch: largest, newMicroBatch: memory.microBatch(at: resolution), requestedBytes: requested,
-                        checkpointedSegments: rung.sorted()))
-                case .stream(let streaming):
-                    recoveries.append(.init(
-                        failedMicroBatch: largest, newMicroBatch: memory.microBatch(at: resolution), requestedBytes: requested,
-                        checkpointedSegments: ResNet.Segment.allCases, streaming: streaming))
-                case .none:
-                    throw OutOfMemoryAtOneSample(resolution: resolution, budgetBytes: memory.limit.budgetBytes, underlying: error)
-                }
+                recoveries.append(try recover(from: error, microBatch: sizes.max() ?? micro, resolution: resolution))
             case let .failure(error):
                 throw error
             }
         }
     }
 
+    /// Tells the memory controller that a step at `resolution` ran clean.
+    func recordCleanStep(at resolution: Int) {
+        let retries = step.device.isCUDA ? try? step.device.memoryStatistics().allocationRetries : nil
+        memory.recordCleanStep(at: resolution, allocationRetries: retries)
+    }
+
+    /// Asks the memory controller what to do after `error` at `microBatch` samples: a smaller
+    /// micro-batch, more recomputation or streaming; throws when not even one sample fits.
+    func recover(from error: TorchError, microBatch largest: Int, resolution: Int) throws -> StepOutcome.Recovery {
+        var requested: Int?
+        if case let .outOfMemory(bytes, _) = error { requested = bytes }
+        switch memory.recordOutOfMemory(at: resolution, microBatch: largest, step: step) {
+        case .smallerMicroBatch(let next):
+            return .init(failedMicroBatch: largest, newMicroBatch: next, requestedBytes: requested)
+        case .recompute(let rung):
+            // One sample does not fit: recompute more of the network instead.
+            return .init(
+                failedMicroBatch: largest, newMicroBatch: memory.microBatch(at: resolution), requestedBytes: requested,
+                checkpointedSegments: rung.sorted())
+        case .stream(let streaming):
+            return .init(
+                failedMicroBatch: largest, newMicroBatch: memory.microBatch(at: resolution), requestedBytes: requested,
+                checkpointedSegments: ResNet.Segment.allCases, streaming: streaming)
+        case .none:
+            throw OutOfMemoryAtOneSample(resolution: resolution, budgetBytes: memory.limit.budgetBytes, underlying: error)
+        }
+    }
+
     private func attempt(
-        _ batch: StepBatch, microBatch: Int, recomputing segments: Set<ResNet.Segment>, streaming: ResNet.Streaming?,
+        _ batch: StepBatch, sizes: [Int], recomputing segments: Set<ResNet.Segment>, streaming: ResNet.Streaming?,
         stopRequested: Bool
     ) throws(TorchError) -> StepOutcome {
-        let plan = AccumulationPlan(effectiveBatch: batch.count, microBatch: microBatch)
-        var lossSum: Tensor?
-        var correct: Tensor?
+        var totals = MicroBatchTotals()
         var offset = 0
-        for size in plan.sizes {
-            let images = try batch.images.slice(dim: 0, offset..<(offset + size))
-            let labels = try batch.labels.slice(dim: 0, offset..<(offset + size))
-            let result = try step.accumulate(
-                images: images, labels: labels, weight: Double(size) / Double(batch.stepSamples), recomputing: segments,
-                streaming: streaming)
-            lossSum = try lossSum.map { (sum) throws(TorchError) in try sum + result.lossSum } ?? result.lossSum
-            correct = try correct.map { (sum) throws(TorchError) in try sum + result.correct } ?? result.correct
+        for size in sizes {
+            try totals.add(accumulate(batch, rows: offset..<(offset + size), recomputing: segments, streaming: streaming))
             offset += size
         }
+        return try finish(batch, sizes: sizes, totals: totals, stopRequested: stopRequested)
+    }
+
+    /// Forward and backward of `rows` of the batch, weighted as their share of the step.
+    func accumulate(
+        _ batch: StepBatch, rows: Range<Int>, recomputing segments: Set<ResNet.Segment>, streaming: ResNet.Streaming?
+    ) throws(TorchError) -> (lossSum: Tensor, correct: Tensor) {
+        try step.accumulate(
+            images: batch.images.slice(dim: 0, rows), labels: batch.labels.slice(dim: 0, rows),
+            weight: Double(rows.count) / Double(batch.stepSamples), recomputing: segments, streaming: streaming)
+    }
+
+    /// The micro-batches' summed loss and correct count.
+    struct MicroBatchTotals {
+        var lossSum: Tensor?
+        var correct: Tensor?
+
+        mutating func add(_ result: (lossSum: Tensor, correct: Tensor)) throws(TorchError) {
+            lossSum = try lossSum.map { (sum) throws(TorchError) in try sum + result.lossSum } ?? result.lossSum
+            correct = try correct.map { (sum) throws(TorchError) in try sum + result.correct } ?? result.correct
+        }
+    }
+
+    /// After the last micro-batch: data-parallel, the step's all-reduce; then the optimiser step.
+    func finish(_ batch: StepBatch, sizes: [Int], totals: MicroBatchTotals, stopRequested: Bool) throws(TorchError) -> StepOutcome {
+        // A rank whose share had no samples (synchronised BatchNorm) still reports totals.
+        var lossSum: Tensor
+        if let sum = totals.lossSum { lossSum = sum } else { lossSum = try Tensor.zeros([], dtype: step.precision.parameterType, device: step.device) }
+        var correct: Tensor
+        if let sum = totals.correct { correct = sum } else { correct = try Tensor.zeros([], dtype: .int64, device: step.device) }
         var stopVotes: Tensor?
         var allReduceSeconds: Double?
         if let dataParallel {
             // One type with the gradients, so that everything shares one bucket.
             let type = step.precision.parameterType
-            let totals = try Tensor.stack([
-                lossSum!.to(dtype: type), correct!.to(dtype: type), Tensor(scalar: Float(stopRequested ? 1 : 0)).to(dtype: type),
+            let reduced = try Tensor.stack([
+                lossSum.to(dtype: type), correct.to(dtype: type), Tensor(scalar: Float(stopRequested ? 1 : 0)).to(dtype: type),
             ])
             let buffers = step.model.namedBuffers().map(\.tensor)
             // An out-of-memory error from here comes before the collective (the shim builds
             // every bucket first), so it is recovered; from the optimiser step on, it is not.
             let started = ContinuousClock.now
-            try dataParallel.synchronize(parameters: step.optimizer.parameters, buffers: buffers, totals: totals)
-            reduced = true
+            try dataParallel.synchronize(parameters: step.optimizer.parameters, buffers: buffers, totals: reduced)
+            self.reduced = true
             let elapsed = ContinuousClock.now - started
             allReduceSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-            lossSum = try totals.select(dim: 0, index: 0)
-            correct = try totals.select(dim: 0, index: 1)
-            stopVotes = try totals.select(dim: 0, index: 2)
+            lossSum = try reduced.select(dim: 0, index: 0)
+            correct = try reduced.select(dim: 0, index: 1)
+            stopVotes = try reduced.select(dim: 0, index: 2)
         }
         let taken = try step.step()
         return StepOutcome(
-            lossSum: lossSum!, correct: correct!, samples: batch.count, stopVotes: stopVotes, allReduceSeconds: allReduceSeconds,
-            microBatch: plan.sizes.max() ?? plan.microBatch, accumulation: plan.steps, stepTaken: taken, recoveries: [])
+            lossSum: lossSum, correct: correct, samples: batch.count, stopVotes: stopVotes, allReduceSeconds: allReduceSeconds,
+            microBatch: sizes.max() ?? 0, accumulation: sizes.count, stepTaken: taken, recoveries: [])
     }
 
     /// Copies of the BatchNorm running statistics, to undo a failed attempt's updates.
-    private func batchNormStatistics() throws(TorchError) -> [(Tensor, Tensor)] {
+    func batchNormStatistics() throws(TorchError) -> [(Tensor, Tensor)] {
         try step.model.namedBuffers().map { (entry) throws(TorchError) in (entry.tensor, try entry.tensor.clone()) }
     }
 
-    private func rollBack(to statistics: [(Tensor, Tensor)]) throws {
+    func rollBack(to statistics: [(Tensor, Tensor)]) throws {
         try step.optimizer.zeroGrad()
         try withoutGradient { () throws(TorchError) in
             for (live, saved) in statistics { try live.copyInPlace(from: saved) }

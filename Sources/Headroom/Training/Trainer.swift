@@ -101,7 +101,9 @@ public final class Trainer: @unchecked Sendable {
         // Data-parallel, a rank plans for its share of the step: the largest one, as the
         // first effective % worldSize ranks take one sample more.
         let worldSize = dataParallel?.worldSize ?? 1
-        memory = setup.memoryController(effectiveBatch: (configuration.batchSize + worldSize - 1) / worldSize)
+        let synchronizesBatchNorm = configuration.syncBatchNorm == true && worldSize > 1
+        memory = setup.memoryController(
+            effectiveBatch: (configuration.batchSize + worldSize - 1) / worldSize, synchronizedBatchNorm: synchronizesBatchNorm)
         (trainLoader, validationLoader) = Self.loaders(configuration, train: setup.train, validation: setup.validation)
         if let (state, directory) = saved {
             try restore(state, from: directory)
@@ -110,6 +112,7 @@ public final class Trainer: @unchecked Sendable {
         }
         // The same start everywhere, whatever each rank initialised or read.
         try dataParallel?.broadcastState(of: step.model)
+        if synchronizesBatchNorm { try dataParallel?.synchronizeBatchNorm(of: step.model) }
         try dataParallel?.allocateBucket(
             parameters: step.optimizer.parameters, buffers: step.model.namedBuffers().map(\.tensor))
         try memory.enforce()

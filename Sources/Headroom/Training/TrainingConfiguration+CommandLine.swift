@@ -47,6 +47,7 @@ extension TrainingConfiguration {
         if let forcedMicroBatch { rows.append(.init("--micro-batch", "\(forcedMicroBatch)")) }
         if freezeBackbone { rows.append(.init("--freeze-backbone", "on")) }
         if let freezeBatchNorm { rows.append(.init("--freeze-bn", freezeBatchNorm ? "on" : "off")) }
+        if syncBatchNorm == true { rows.append(.init("--sync-bn", worldSize > 1 ? "on, over \(worldSize) processes" : "on (one process: plain BatchNorm)")) }
         if let gradientClipNorm { rows.append(.init("--grad-clip", number(gradientClipNorm))) }
         if let channelsLast { rows.append(channelsLast ? .init("--channels-last", "on") : .init("--no-channels-last", "channels-first")) }
         rows += [

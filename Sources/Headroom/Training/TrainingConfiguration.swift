@@ -36,6 +36,9 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// BatchNorm in evaluation mode while training (running statistics, no updates).
     /// Optional so that configurations saved before it existed still decode (nil: false).
     public var freezeBatchNorm: Bool?
+    /// Data-parallel: BatchNorm normalises with the statistics of every rank's micro-batch
+    /// (PyTorch's SyncBatchNorm). Optional so that older configurations decode (nil: false).
+    public var syncBatchNorm: Bool?
 
     // Schedule
     public var epochs = 10
@@ -165,6 +168,12 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
             }
         }
         if freezeBackbone && weightsPath == nil { problems.append("--freeze-backbone needs --weights to start from") }
+        if syncBatchNorm == true && freezeBatchNorm == true {
+            problems.append("--sync-bn and --freeze-bn contradict each other: a frozen BatchNorm has no batch statistics to synchronise")
+        }
+        if syncBatchNorm == true && streaming.forcesStreaming {
+            problems.append("--sync-bn cannot stream (--streaming \(streaming)): streaming's statistics passes are this process's alone; use --streaming auto or off")
+        }
         return problems
     }
 }

@@ -121,6 +121,13 @@ struct TrainingOptions: ParsableArguments {
     @Flag(name: .customLong("freeze-bn"), help: "BatchNorm in evaluation mode while training: running statistics, never updated.")
     var freezeBatchNorm = false
 
+    @Flag(
+        name: .customLong("sync-bn"),
+        help: ArgumentHelp(
+            "Several processes: BatchNorm normalises with the statistics of every rank's micro-batch (SyncBatchNorm).",
+            discussion: "The ranks agree on their micro-batches and memory plan every step; a rank that runs out of memory inside one tells the others through the same collectives, and all repeat the step smaller. No effect in a single process."))
+    var syncBatchNorm = false
+
     @Option(help: "Clip the global gradient norm to this value.")
     var gradClip: Double?
 
@@ -179,6 +186,7 @@ struct TrainingOptions: ParsableArguments {
         config.threads = threads
         config.gradientClipNorm = gradClip
         config.freezeBatchNorm = freezeBatchNorm ? true : nil
+        config.syncBatchNorm = syncBatchNorm ? true : nil
         switch checkpointEvery.flatMap(CheckpointInterval.init) {
         case let .steps(count): config.checkpointEverySteps = count
         case let .minutes(minutes): config.checkpointEveryMinutes = minutes
