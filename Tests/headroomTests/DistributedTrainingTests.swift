@@ -103,6 +103,63 @@ import Torch
         expectSameWeights(try weights(of: squeezed), try weights(of: whole))
     }
 
+    @Test func syncBatchNormTrainsAsOneProcessWithBatchNormTraining() throws {
+        // BatchNorm in training mode: one process's step over all 8 samples at once...
+        func unfrozen(_ out: URL, micro: Int, extra: [String] = []) -> [String] {
+            arguments(out: out, micro: micro, extra: extra).filter { $0 != "--freeze-bn" }
+        }
+        let single = root.appendingPathComponent("sync-single")
+        let one = try Worker.run(unfrozen(single, micro: 8))
+        try #require(one.status == 0, "\(one.output)")
+        let reference = try weights(of: single)
+        // ...is two ranks' halves (4 + 4) and three ranks' shares (3 + 3 + 2) with --sync-bn,
+        // running statistics included.
+        for (world, micro) in [(2, 4), (3, 3)] {
+            let out = root.appendingPathComponent("sync-\(world)")
+            let run = try Worker.run(unfrozen(out, micro: micro, extra: [
+                "--sync-bn", "--nproc-per-node", "\(world)", "--master-port", "\(freeTCPPort())",
+            ]))
+            try #require(run.status == 0, "\(run.output)")
+            expectSameWeights(try weights(of: out), reference)
+        }
+    }
+
+    @Test func underSyncBatchNormAnOutOfMemoryOnOneRankRepeatsTheStepOnEveryRank() throws {
+        // One step of 32 at 160 px in shares of 16; BatchNorm synchronised.
+        let dataset = Self.smallDataset(perClass: 11)
+        let images = root.appendingPathComponent("sync-oom-data")
+        _ = try dataset.write(to: images)
+        func options(_ out: URL, micro: Int, budget: Int? = nil) -> [String] {
+            var list = arguments(out: out, micro: micro, extra: ["--image-size", "160", "--batch-size", "32", "--sync-bn"]
+                + (budget.map { ["--memory-budget", "\($0)"] } ?? [])).filter { $0 != "--freeze-bn" }
+            list[1] = images.path
+            if let at = list.firstIndex(of: "8"), list[at - 1] == "--batch-size" { list.removeSubrange((at - 1)...at) }
+            return list
+        }
+        let whole = root.appendingPathComponent("sync-oom-16")
+        _ = try twoWorkers { _ in options(whole, micro: 16) }
+        let halves = root.appendingPathComponent("sync-oom-8")
+        _ = try twoWorkers { _ in options(halves, micro: 8) }
+        let peak16 = try peakBytes(in: whole)
+        let peak8 = try peakBytes(in: halves)
+        try #require(peak8 + (8 << 20) < peak16, "peaks \(peak8) and \(peak16)")
+        let reference = try weights(of: halves)
+
+        // Rank 1 alone under a budget that holds micro-batches of 8 but not 16: just above 8's
+        // peak it fails while activations pile up (forward); just under 16's, in backward. Either way
+        // both ranks drop the attempt and train the step again in micro-batches of 8 — the
+        // step two ranks at 8 take (BatchNorm's groups are the micro-batches).
+        for (budget, phase) in [(peak8 + (4 << 20), "forward"), (peak16 - (4 << 20), "backward")] {
+            let squeezed = root.appendingPathComponent("sync-oom-\(phase)")
+            let workers = try twoWorkers { rank in options(squeezed, micro: 16, budget: rank == 1 ? budget : nil) }
+            #expect(workers[1].output.contains("[rank 1] out of memory in \(phase)"), "\(workers[1].output)")
+            #expect(!workers[0].output.contains("out of memory"))
+            expectSameWeights(try weights(of: squeezed), reference)
+            let steps = try records(in: squeezed, type: "step")
+            #expect(steps.count == 1 && steps.first?["micro_batch"] as? Int == 8, "\(steps)")
+        }
+    }
+
     /// Two torchrun-style workers to the end; both must succeed.
     func twoWorkers(_ arguments: (Int) -> [String]) throws -> [Worker] {
         let port = freeTCPPort()

@@ -14,6 +14,10 @@ public final class TrainingStep {
     /// Clip the global gradient norm to this before each step (none when nil).
     public var gradientClipNorm: Double?
     public private(set) var lossScaler: LossScaler?
+    /// Where the last micro-batch is (or stopped): what an out-of-memory report names.
+    public private(set) var phase = Phase.forward
+
+    public enum Phase: String, Sendable { case forward, backward }
     /// x · scale + shift turns uint8 pixels into ImageNet-normalised floats in one pass.
     private let scale: Tensor
     private let shift: Tensor
@@ -70,9 +74,11 @@ public final class TrainingStep {
         images: Tensor, labels: Tensor, weight: Double, recomputing segments: Set<ResNet.Segment> = [],
         streaming: ResNet.Streaming? = nil
     ) throws(TorchError) -> (lossSum: Tensor, correct: Tensor) {
+        phase = .forward
         let targets = try labels.to(device: device)
         let logits = try forward(prepare(images), recomputing: segments, streaming: streaming)
         let loss = try logits.to(dtype: precision.parameterType).crossEntropy(targets: targets, labelSmoothing: labelSmoothing)
+        phase = .backward
         try (loss * (weight * (lossScaler?.scale ?? 1))).backward()
         return try withoutGradient { () throws(TorchError) in
             let count = Double(labels.shape[0])

@@ -31,6 +31,8 @@ public struct StepOutcome: Sendable {
         /// Set when not even one sample fitted with every segment checkpointed: how the model
         /// streams now.
         public var streaming: ResNet.Streaming?
+        /// Where in the micro-batch memory ran out.
+        public var phase: TrainingStep.Phase?
     }
 }
 
@@ -131,18 +133,19 @@ public final class StepExecutor {
     func recover(from error: TorchError, microBatch largest: Int, resolution: Int) throws -> StepOutcome.Recovery {
         var requested: Int?
         if case let .outOfMemory(bytes, _) = error { requested = bytes }
+        let phase = step.phase
         switch memory.recordOutOfMemory(at: resolution, microBatch: largest, step: step) {
         case .smallerMicroBatch(let next):
-            return .init(failedMicroBatch: largest, newMicroBatch: next, requestedBytes: requested)
+            return .init(failedMicroBatch: largest, newMicroBatch: next, requestedBytes: requested, phase: phase)
         case .recompute(let rung):
             // One sample does not fit: recompute more of the network instead.
             return .init(
                 failedMicroBatch: largest, newMicroBatch: memory.microBatch(at: resolution), requestedBytes: requested,
-                checkpointedSegments: rung.sorted())
+                checkpointedSegments: rung.sorted(), phase: phase)
         case .stream(let streaming):
             return .init(
                 failedMicroBatch: largest, newMicroBatch: memory.microBatch(at: resolution), requestedBytes: requested,
-                checkpointedSegments: ResNet.Segment.allCases, streaming: streaming)
+                checkpointedSegments: ResNet.Segment.allCases, streaming: streaming, phase: phase)
         case .none:
             throw OutOfMemoryAtOneSample(resolution: resolution, budgetBytes: memory.limit.budgetBytes, underlying: error)
         }

@@ -98,7 +98,8 @@ extension Trainer {
         recoveries += 1
         observer(.outOfMemory(
             epoch: epoch, step: globalStep, resolution: resolution, failedMicroBatch: recovery.failedMicroBatch,
-            newMicroBatch: recovery.newMicroBatch, checkpointedSegments: recovery.checkpointedSegments, streaming: recovery.streaming))
+            newMicroBatch: recovery.newMicroBatch, checkpointedSegments: recovery.checkpointedSegments, streaming: recovery.streaming,
+            phase: recovery.phase))
         try recorder?.record(.outOfMemory(.init(
             resolution: resolution, microBatch: recovery.failedMicroBatch, newMicroBatch: recovery.newMicroBatch,
             requestedBytes: recovery.requestedBytes, activationCheckpointing: recovery.checkpointedSegments?.map(\.rawValue),

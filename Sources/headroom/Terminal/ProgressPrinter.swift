@@ -19,9 +19,9 @@ final class ProgressPrinter: @unchecked Sendable {
     func handle(_ event: TrainerEvent) {
         if let rank = quietRank {
             switch event {
-            case let .outOfMemory(_, step, resolution, failed, new, segments, streaming):
+            case let .outOfMemory(_, step, resolution, failed, new, segments, streaming, phase):
                 let recomputing = recomputingText(segments, streaming).map { ", \($0)" } ?? ""
-                printError("[rank \(rank)] out of memory at step \(step) (\(resolution) px, micro-batch \(failed)): retrying this rank's share at micro-batch \(new)\(recomputing)")
+                printError("[rank \(rank)] out of memory\(phase.map { " in \($0)" } ?? "") at step \(step) (\(resolution) px, micro-batch \(failed)): retrying this rank's share at micro-batch \(new)\(recomputing)")
             case let .badSample(sample):
                 printError("[rank \(rank)] skipped an unreadable image: \(sample)")
             default:
@@ -40,10 +40,10 @@ final class ProgressPrinter: @unchecked Sendable {
             say("epoch \(epoch + 1): \(resolution) px")
         case let .step(progress):
             step(progress)
-        case let .outOfMemory(_, step, resolution, failed, new, segments?, streaming):
-            say("out of memory at step \(step) (\(resolution) px, micro-batch \(failed)): retrying the same samples in micro-batches of at most \(new), \(recomputingText(segments, streaming)!)")
-        case let .outOfMemory(_, step, resolution, failed, new, nil, _):
-            say("out of memory at step \(step) (\(resolution) px, micro-batch \(failed)): retrying the same samples in micro-batches of at most \(new)")
+        case let .outOfMemory(_, step, resolution, failed, new, segments?, streaming, phase):
+            say("out of memory\(phase.map { " in \($0)" } ?? "") at step \(step) (\(resolution) px, micro-batch \(failed)): retrying the same samples in micro-batches of at most \(new), \(recomputingText(segments, streaming)!)")
+        case let .outOfMemory(_, step, resolution, failed, new, nil, _, phase):
+            say("out of memory\(phase.map { " in \($0)" } ?? "") at step \(step) (\(resolution) px, micro-batch \(failed)): retrying the same samples in micro-batches of at most \(new)")
         case let .badSample(sample):
             say("skipped an unreadable image: \(sample)")
         case let .validated(summary):
