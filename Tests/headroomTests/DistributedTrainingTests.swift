@@ -248,18 +248,25 @@ import Torch
         #expect(worker.output.contains("[rank 0]") && worker.output.contains("taken"), "\(worker.output)")
     }
 
-    @Test func theLauncherNamesTheRankThatFailed() throws {
+    /// Plain, and with synchronised BatchNorm, whose collectives sit inside forward and backward.
+    @Test(arguments: [[], ["--sync-bn"]]) func theLauncherNamesTheRankThatFailed(extra: [String]) throws {
         // Rank 1 of 2 is killed from outside while it trains.
-        let out = root.appendingPathComponent("bad-rank")
+        let out = root.appendingPathComponent("bad-rank\(extra.joined())")
+        let images = root.appendingPathComponent("bad-rank-data")
+        if !FileManager.default.fileExists(atPath: images.path) { _ = try Self.smallDataset(perClass: 32).write(to: images) }
         let port = freeTCPPort()
-        let launcher = try Worker(
-            arguments(out: out, micro: 4, extra: ["--nproc-per-node", "2", "--master-port", "\(port)"]), environment: [:])
+        var options = arguments(out: out, micro: 4, extra: ["--nproc-per-node", "2", "--master-port", "\(port)"] + extra)
+            .filter { extra.isEmpty || $0 != "--freeze-bn" }
+        options[1] = images.path
+        let launcher = try Worker(options, environment: [:])
         // Find rank 1 among the launcher's children and kill it once it runs.
         let deadline = Date().addingTimeInterval(60)
         var killed = false
         while Date() < deadline && !killed {
-            for child in Worker.children(of: launcher.process.processIdentifier) where Worker.environment(of: child)["RANK"] == "1" {
-                Thread.sleep(forTimeInterval: 0.5)
+            // Once a step is done, so that the kill lands inside a later one.
+            let training = ((try? records(in: out, type: "step").count) ?? 0) >= 1
+            for child in Worker.children(of: launcher.process.processIdentifier)
+            where training && Worker.environment(of: child)["RANK"] == "1" {
                 killed = kill(child, SIGKILL) == 0
             }
             Thread.sleep(forTimeInterval: 0.05)
@@ -268,6 +275,8 @@ import Torch
         let status = launcher.wait(timeout: 60)
         #expect(status != 0 && status != nil)
         #expect(launcher.output.contains("rank 1 was killed by signal 9"), "\(launcher.output)")
+        // Rank 0 stopped on its own, saying why, rather than waiting out the timeout.
+        #expect(launcher.output.contains("[rank 0] headroom train: another worker died"), "\(launcher.output)")
     }
 
     @Test func ctrlCStopsEveryWorkerAfterTheSameStepWithACheckpoint() throws {

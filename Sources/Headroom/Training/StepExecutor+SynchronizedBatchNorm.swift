@@ -89,6 +89,7 @@ extension StepExecutor {
                 } catch {
                     switch error {
                     case .peerFailed: break  // another rank's failure: it reports it
+                    case .collectiveFailed: throw error  // a rank died: there is no meeting to go to
                     case _ where error.isOutOfMemory: (report, ownError) = (.recoverable, error)
                     default: (report, ownError) = (.fatal, error)
                     }
