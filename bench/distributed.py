@@ -10,6 +10,9 @@ slower rank included). Then the all-reduce alone: `headroom benchmark-allreduce`
 bucket of resnet18's 11,689,512 float32 values, 2 processes) against
 torch.distributed.all_reduce on the same tensor with Gloo, and, for scale, a PyTorch DDP
 step on random tensors of the same shape (no data loading) with 1 and 2 processes.
+Synchronised BatchNorm: Headroom's two processes again with `--sync-bn`, and PyTorch DDP with
+`SyncBatchNorm.convert_sync_batchnorm` (which PyTorch refuses on the CPU: its message is
+reported as measured).
 
     bench/.venv/bin/python bench/distributed.py [--repeats 2]
 """
@@ -46,13 +49,21 @@ def allreduce(rank, size, port, out):
         out.put(statistics.median(times))
     dist.destroy_process_group()
 
-def ddp(rank, size, port, out):
+def ddp(rank, size, port, out, sync=False):
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     torch.set_num_threads(2 // size)
     dist.init_process_group("gloo", rank=rank, world_size=size)
     torch.manual_seed(0)
     model = torchvision.models.resnet18(num_classes=3)
-    model = torch.nn.parallel.DistributedDataParallel(model) if size > 1 else model
+    if sync:
+        model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    try:
+        model = torch.nn.parallel.DistributedDataParallel(model) if size > 1 else model
+    except Exception as error:
+        if rank == 0:
+            out.put(repr(str(error)))
+        dist.destroy_process_group()
+        return
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     share = 16 // size
     images, labels = torch.randn(share, 3, 128, 128), torch.randint(0, 3, (share,))
@@ -75,7 +86,8 @@ if __name__ == "__main__":
     ctx = mp.get_context("fork")
     out = ctx.Queue()
     target = allreduce if kind == "allreduce" else ddp
-    workers = [ctx.Process(target=target, args=(r, size, port, out)) for r in range(size)]
+    extra = (True,) if kind == "ddp-sync" else ()
+    workers = [ctx.Process(target=target, args=(r, size, port, out) + extra) for r in range(size)]
     for w in workers: w.start()
     value = out.get()
     for w in workers: w.join()
@@ -89,7 +101,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-def headroom_epoch(data, processes):
+def headroom_epoch(data, processes, sync_bn=False):
     run = tempfile.mkdtemp()
     shutil.rmtree(run)
     command = [HEADROOM, "train", data, "--out", run, "--epochs", "1", "--batch-size", "16", "--image-size", "128",
@@ -97,6 +109,8 @@ def headroom_epoch(data, processes):
                "--threads", str(2 // processes), "--micro-batch", str(16 // processes)]
     if processes > 1:
         command += ["--nproc-per-node", str(processes), "--master-port", str(free_port())]
+    if sync_bn:
+        command += ["--sync-bn"]
     subprocess.run(command, check=True, capture_output=True)
     steps = [json.loads(line) for line in open(os.path.join(run, "metrics.jsonl")) if '"type":"step"' in line]
     shutil.rmtree(run)
@@ -119,11 +133,15 @@ def main():
         f.write(PEER)
 
     one, two, shares, ours, theirs, ddp1, ddp2 = [], [], [], [], [], [], []
+    synced, synced_shares, ddp_sync = [], [], None
     for _ in range(args.repeats):
         one.append(headroom_epoch(data, 1)[0])
         rate, share = headroom_epoch(data, 2)
         two.append(rate)
         shares.append(share)
+        rate, share = headroom_epoch(data, 2, sync_bn=True)
+        synced.append(rate)
+        synced_shares.append(share)
         result = subprocess.run([HEADROOM, "benchmark-allreduce", "--elements", str(ELEMENTS), "--master-port", str(free_port())],
                                 check=True, capture_output=True, text=True)
         ours.append(json.loads(result.stdout.strip().splitlines()[-1])["median_s"])
@@ -133,7 +151,12 @@ def main():
         theirs.append(peer("allreduce", 2))
         ddp1.append(peer("ddp", 1))
         ddp2.append(peer("ddp", 2))
+        ddp_sync = subprocess.run(
+            [sys.executable, script, "ddp-sync", str(ELEMENTS), "2", str(free_port())],
+            capture_output=True, text=True).stdout.strip().splitlines()[-1]
 
+    # A number of samples/s, or PyTorch's refusal (quoted).
+    ddp_sync_text = ddp_sync if ddp_sync.startswith("'") else f"{float(ddp_sync):.1f}"
     text = "\n".join([
         f"resnet18, demo set at 128 px, effective batch 16, fp32, 2 cores in all (1 process × 2 threads or 2 × 1); "
         f"median step after the first; best of {args.repeats}",
@@ -144,6 +167,9 @@ def main():
         f"| {100 * min(shares):.0f} % |",
         f"| PyTorch DDP step on random tensors (samples/s, no loading) | {max(ddp1):.1f} | {max(ddp2):.1f} "
         f"| {max(ddp2) / max(ddp1):.2f}× | – |",
+        f"| headroom train --sync-bn (samples/s, data loading included) | – | {max(synced):.1f} | {max(synced) / max(one):.2f}× "
+        f"| {100 * min(synced_shares):.0f} % |",
+        f"| PyTorch DDP with SyncBatchNorm | – | {ddp_sync_text} | – | – |",
         "",
         f"all-reduce of {ELEMENTS:,} float32 values (resnet18's parameters, 46.8 MB), 2 processes, Gloo on 127.0.0.1, "
         f"median of 20:",

@@ -12,6 +12,8 @@ import CTorch
 public final class ProcessGroup: @unchecked Sendable {
     private let store: OpaquePointer
     let handle: OpaquePointer
+    /// A sibling's first group, which owns the store they share.
+    private let owner: ProcessGroup?
     public let rank: Int
     public let worldSize: Int
     public let timeoutSeconds: Double
@@ -48,11 +50,30 @@ public final class ProcessGroup: @unchecked Sendable {
         self.rank = rank
         self.worldSize = worldSize
         self.timeoutSeconds = timeoutSeconds
+        owner = nil
+    }
+
+    private init(sibling handle: OpaquePointer, of owner: ProcessGroup) {
+        store = owner.store
+        self.handle = handle
+        rank = owner.rank
+        worldSize = owner.worldSize
+        timeoutSeconds = owner.timeoutSeconds
+        self.owner = owner
+    }
+
+    /// A second group of the same ranks (every rank must ask for it, with the same `name`):
+    /// its collectives run apart from this group's, so the two never interleave.
+    public func sibling(named name: String) throws(TorchError) -> ProcessGroup {
+        var out: OpaquePointer?
+        try check(ctorch_process_group_create_sibling(store, handle, name, &out))
+        guard let out else { throw .failed("libtorch returned no process group") }
+        return ProcessGroup(sibling: out, of: self)
     }
 
     deinit {
         ctorch_process_group_free(handle)
-        ctorch_store_free(store)
+        if owner == nil { ctorch_store_free(store) }
     }
 
     /// Sums (or averages) `tensors` over all ranks, in place, as one flat bucket per dtype.

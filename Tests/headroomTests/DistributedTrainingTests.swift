@@ -75,31 +75,42 @@ import Torch
         #expect(workers[1].output.isEmpty, "\(workers[1].output)")
     }
 
-    @Test func anOutOfMemoryOnOneRankIsRecoveredThereWithoutDeadlock() throws {
-        // One step of 32 at 160 px: shares of 16, where activations outweigh accumulation.
+    /// Rank 1 under a budget that holds micro-batches of 8 but not 16, at 160 px in shares of 16.
+    /// Before any of its gradients are launched it retries alone; after, it finishes the
+    /// buckets, flags the failure in the small all-reduce, and both ranks repeat the step.
+    /// Either way the step is the one taken without the squeeze.
+    @Test(arguments: [
+        ([] as [String], "forward", false),
+        // Without checkpointing, backward's peak is its start, before any bucket is complete;
+        // with every segment recomputed it is the stem's recompute, at the end of backward,
+        // long after the last layers' bucket was launched.
+        (["--activation-checkpointing", "all"], "backward", true),
+    ])
+    func anOutOfMemoryOnOneRankIsRecoveredWithoutDeadlock(extra: [String], phase: String, everyRank: Bool) throws {
         let dataset = Self.smallDataset(perClass: 11)
         let images = root.appendingPathComponent("oom-data")
-        _ = try dataset.write(to: images)
+        if !FileManager.default.fileExists(atPath: images.path) { _ = try dataset.write(to: images) }
         func options(_ out: URL, micro: Int, budget: Int? = nil) -> [String] {
-            var list = arguments(out: out, micro: micro, extra: ["--image-size", "160", "--batch-size", "32"] + (budget.map { ["--memory-budget", "\($0)"] } ?? []))
+            var list = arguments(out: out, micro: micro, extra: ["--image-size", "160", "--batch-size", "32"] + extra
+                + (budget.map { ["--memory-budget", "\($0)"] } ?? []))
             list[1] = images.path
             if let at = list.firstIndex(of: "8"), list[at - 1] == "--batch-size" { list.removeSubrange((at - 1)...at) }
             return list
         }
-        let whole = root.appendingPathComponent("oom-16")
+        let whole = root.appendingPathComponent("oom-16-\(phase)")
         _ = try twoWorkers { _ in options(whole, micro: 16) }
-        let halves = root.appendingPathComponent("oom-8")
+        let halves = root.appendingPathComponent("oom-8-\(phase)")
         _ = try twoWorkers { _ in options(halves, micro: 8) }
         let peak16 = try peakBytes(in: whole)
         let peak8 = try peakBytes(in: halves)
         try #require(peak8 + (8 << 20) < peak16, "peaks \(peak8) and \(peak16)")
 
-        // Rank 1 under a budget that holds micro-batches of 8 but not 16.
-        let squeezed = root.appendingPathComponent("oom-squeezed")
-        let workers = try twoWorkers { rank in options(squeezed, micro: 16, budget: rank == 1 ? (peak8 + peak16) / 2 : nil) }
-        #expect(workers[1].output.contains("[rank 1] out of memory"), "\(workers[1].output)")
+        let budget = phase == "forward" ? peak8 + (4 << 20) : peak16 - (4 << 20)
+        let squeezed = root.appendingPathComponent("oom-squeezed-\(phase)")
+        let workers = try twoWorkers { rank in options(squeezed, micro: 16, budget: rank == 1 ? budget : nil) }
+        #expect(workers[1].output.contains("[rank 1] out of memory in \(phase)"), "\(workers[1].output)")
+        #expect(workers[1].output.contains("every rank repeats the step") == everyRank, "\(workers[1].output)")
         #expect(!workers[0].output.contains("out of memory"))
-        // The same step as without the squeeze.
         expectSameWeights(try weights(of: squeezed), try weights(of: whole))
     }
 
@@ -153,6 +164,7 @@ import Torch
             let squeezed = root.appendingPathComponent("sync-oom-\(phase)")
             let workers = try twoWorkers { rank in options(squeezed, micro: 16, budget: rank == 1 ? budget : nil) }
             #expect(workers[1].output.contains("[rank 1] out of memory in \(phase)"), "\(workers[1].output)")
+            #expect(workers[1].output.contains("every rank repeats the step"), "\(workers[1].output)")
             #expect(!workers[0].output.contains("out of memory"))
             expectSameWeights(try weights(of: squeezed), reference)
             let steps = try records(in: squeezed, type: "step")

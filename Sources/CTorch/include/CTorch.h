@@ -371,6 +371,10 @@ void ctorch_store_free(ctorch_store store);
  *  `bind_host` is the rendezvous host: a loopback one binds Gloo to 127.0.0.1. */
 int32_t ctorch_process_group_create_gloo(ctorch_store store, int32_t rank, int32_t size, int64_t timeout_ms,
                                          const char *bind_host, ctorch_process_group *out);
+/** A second group of the same ranks over the same store (its keys under `prefix`): its
+ *  collectives never interleave with the first one's. */
+int32_t ctorch_process_group_create_sibling(ctorch_store store, ctorch_process_group like, const char *prefix,
+                                            ctorch_process_group *out);
 /** Releases a process group (one that failed a collective is abandoned, not joined). */
 void ctorch_process_group_free(ctorch_process_group group);
 /** This process's rank and the world size. */
@@ -389,6 +393,32 @@ int32_t ctorch_process_group_all_gather_int64(ctorch_process_group group, const 
                                               int64_t *out);
 /** Returns when every rank has called it (or fails after the timeout). */
 int32_t ctorch_process_group_barrier(ctorch_process_group group);
+
+/* ---- gradients all-reduced during backward ----------------------------------------- *
+ * The parameters' gradients in buckets of about `bucket_bytes`, in reverse order of the
+ * parameters (as PyTorch's DDP). Armed, the next backward's gradient accumulators launch a
+ * bucket's all-reduce as soon as all its gradients are final, buckets strictly in order so
+ * every rank launches the same sequence; finish launches the rest and waits for all. */
+
+typedef struct ctorch_gradient_reducer_s *ctorch_gradient_reducer;
+
+/** A reducer over `group` (its own: see ctorch_process_group_create_sibling) for `parameters`,
+ *  whose flat buckets (allocated here) hold every gradient. */
+int32_t ctorch_gradient_reducer_create(ctorch_process_group group, const ctorch_tensor *parameters, size_t count,
+                                       int64_t bucket_bytes, ctorch_gradient_reducer *out);
+void ctorch_gradient_reducer_free(ctorch_gradient_reducer reducer);
+/** Zeroes the buckets and makes every parameter's gradient its place in them: backward then
+ *  accumulates into the buckets and nothing is copied (PyTorch's gradient_as_bucket_view). */
+int32_t ctorch_gradient_reducer_attach(ctorch_gradient_reducer reducer);
+/** The next backward's final gradients launch the buckets. */
+int32_t ctorch_gradient_reducer_arm(ctorch_gradient_reducer reducer);
+/** Disarms without launching anything (only while nothing is launched). */
+int32_t ctorch_gradient_reducer_disarm(ctorch_gradient_reducer reducer);
+/** How many buckets this arming has launched, and how many there are. */
+int32_t ctorch_gradient_reducer_progress(ctorch_gradient_reducer reducer, int64_t *launched, int64_t *buckets);
+/** Launches every bucket not launched yet (with the gradients as they are), waits for all, and,
+ *  with `keep`, writes the sums into the gradients; disarms. */
+int32_t ctorch_gradient_reducer_finish(ctorch_gradient_reducer reducer, bool keep);
 
 /* ---- synchronised BatchNorm (statistics over every rank's micro-batch) -------------- *
  * Every collective of it is one all-reduce of the same float64 payload: a header (failure

@@ -2,16 +2,16 @@ public import Torch
 public import TorchNN
 
 /// Data-parallel training over a c10d process group: every rank holds the same weights,
-/// trains on its share of each effective batch, and the ranks meet once per optimiser
-/// step, in one all-reduce, so an out-of-memory error recovered on one rank (which only
-/// repeats that rank's micro-batches) never leaves the others waiting in a different
-/// collective.
+/// trains on its share of each effective batch, and the ranks meet once per optimiser step,
+/// so an out-of-memory error recovered on one rank before that meeting (which only repeats
+/// that rank's micro-batches) never leaves the others waiting in a different collective.
 ///
-/// The one all-reduce carries, as a single flat float32 bucket: the gradients (each rank
-/// weighted its micro-batch losses by size / effective batch, so their sum is the
-/// gradient of one big batch), the BatchNorm running statistics (pre-divided by the world
-/// size, so the sum is their mean and every rank keeps the same buffers), and the step's
-/// loss sum, correct count and stop vote.
+/// The meeting is the gradients' buckets (a ``GradientReducer`` on a group of its own; each
+/// rank weighted its micro-batch losses by size / effective batch, so their sum is the
+/// gradient of one big batch), launched during the last micro-batch's backward when
+/// ``overlapsAllReduce``, then one small all-reduce of the BatchNorm running statistics
+/// (pre-divided by the world size, so the sum is their mean and every rank keeps the same
+/// buffers), the step's loss sum, correct count, stop vote and failure word.
 public final class DataParallel: @unchecked Sendable {
     // @unchecked: used from the training thread only; ProcessGroup is Sendable.
     public let group: ProcessGroup
@@ -25,8 +25,11 @@ public final class DataParallel: @unchecked Sendable {
     /// Synchronised BatchNorm's collectives (`--sync-bn`), once attached to the model.
     public private(set) var batchNormSynchronization: BatchNormSynchronization?
 
-    /// The step's flat bucket, allocated once (before planning, so the planner counts it):
-    /// the all-reduce then allocates nothing after a backward pass.
+    /// The gradients' buckets, allocated once (before planning, so the planner counts them).
+    public private(set) var gradientReducer: GradientReducer?
+    /// Whether the buckets are launched during the last backward (else after it).
+    public var overlapsAllReduce = true
+    /// The statistics' flat bucket, allocated once: the small all-reduce allocates nothing.
     private var bucket: Tensor?
 
     public init(group: ProcessGroup, environment: TorchrunEnvironment) {
@@ -88,11 +91,13 @@ public final class DataParallel: @unchecked Sendable {
         try withoutGradient { () throws(TorchError) in try group.broadcast(tensors, from: 0) }
     }
 
-    /// Allocates the step's bucket: every gradient of `parameters`, the floating-point
-    /// `buffers` and the three step totals, in the parameters' type and on their device.
-    public func allocateBucket(parameters: [Tensor], buffers: [Tensor]) throws(TorchError) {
+    /// Allocates the step's buckets: the gradients of `parameters` (on a second process
+    /// group, so their collectives never interleave with this group's), and the
+    /// floating-point `buffers` with the step totals, in the parameters' type and device.
+    public func allocateBuckets(parameters: [Tensor], buffers: [Tensor]) throws(TorchError) {
         guard let first = parameters.first else { return }
-        let count = parameters.reduce(0) { $0 + $1.count } + buffers.filter { $0.dtype.isFloatingPoint }.reduce(0) { $0 + $1.count } + 3
+        gradientReducer = try GradientReducer(group: group.sibling(named: "headroom/gradients"), parameters: parameters)
+        let count = buffers.filter { $0.dtype.isFloatingPoint }.reduce(0) { $0 + $1.count } + StepTotals.count
         bucket = try Tensor.zeros([count], dtype: first.dtype, device: first.device)
     }
 
@@ -120,26 +125,15 @@ public final class DataParallel: @unchecked Sendable {
         return Array(Set(all)).sorted()
     }
 
-    /// The step's all-reduce. `gradients` become the whole effective batch's, `buffers`
-    /// (BatchNorm running statistics) their mean over ranks, and `totals` their sum.
+    /// The step's small all-reduce, after the gradients': `buffers` (BatchNorm running
+    /// statistics) become their mean over ranks and `totals` (``StepTotals``) their sum.
     ///
     /// With synchronised BatchNorm every rank computed the same running statistics, except
     /// a rank whose share left it an empty micro-batch, which skipped that update: there
     /// the buffers become rank 0's (whose share is the largest, so never empty) — the others
     /// add zeros.
-    public func synchronize(parameters: [Tensor], buffers: [Tensor], totals: Tensor) throws(TorchError) {
-        var entries: [Tensor] = []
+    public func synchronize(buffers: [Tensor], totals: Tensor) throws(TorchError) {
         try withoutGradient { () throws(TorchError) in
-            for parameter in parameters {
-                if let grad = parameter.grad {
-                    entries.append(grad)
-                } else {
-                    // A parameter this rank did not reach still takes part, with zeros.
-                    let zeros = try Tensor.zeros(like: parameter)
-                    try parameter.setGrad(zeros)
-                    entries.append(zeros)
-                }
-            }
             let floatBuffers = buffers.filter { $0.dtype.isFloatingPoint }
             for buffer in floatBuffers {
                 if batchNormSynchronization == nil {
@@ -148,9 +142,16 @@ public final class DataParallel: @unchecked Sendable {
                     try buffer.fillInPlace(0)
                 }
             }
-            entries += floatBuffers
-            entries.append(totals)
-            try group.allReduce(entries, .sum, bucket: bucket)
+            try group.allReduce(floatBuffers + [totals], .sum, bucket: bucket)
         }
     }
+}
+
+/// The step's totals in the small all-reduce: loss sum, correct count, stop votes, and the
+/// failure word (``StepTotals/recoverable`` per rank whose step failed after its gradients
+/// were launched, ``StepTotals/fatal`` per rank that cannot go on).
+public enum StepTotals {
+    public static let count = 4
+    public static let recoverable = 1.0
+    public static let fatal = 1000.0
 }

@@ -37,7 +37,9 @@ extension StepExecutor {
                 try rollBack(to: statistics)
                 guard let error = failed.ownError else { continue }
                 do {
-                    recoveries.append(try recover(from: error, microBatch: plan.sizes.max() ?? 1, resolution: resolution))
+                    var recovery = try recover(from: error, microBatch: plan.sizes.max() ?? 1, resolution: resolution)
+                    recovery.everyRank = true
+                    recoveries.append(recovery)
                 } catch let stop as OutOfMemoryAtOneSample {
                     // Said to the others at the next agreement, then thrown.
                     cannotContinue = stop
@@ -78,9 +80,13 @@ extension StepExecutor {
     private func attemptSynchronized(
         _ batch: StepBatch, plan: SynchronizedPlan, synchronization: BatchNormSynchronization
     ) throws -> MicroBatchTotals {
+        let reducer = dataParallel?.gradientReducer
+        try reducer?.attachGradients()
         var totals = MicroBatchTotals()
         var offset = 0
-        for size in plan.sizes {
+        for (index, size) in plan.sizes.enumerated() {
+            let last = index == plan.sizes.count - 1
+            if last, dataParallel?.overlapsAllReduce == true { try reducer?.arm() }
             var report = BatchNormSynchronization.Failure.none
             var ownError: TorchError?
             if size > 0 {
@@ -97,6 +103,9 @@ extension StepExecutor {
             }
             offset += size
             let (worst, failedRank) = try synchronization.meet(reporting: report)
+            // Every rank armed its buckets for the last micro-batch, and each finishes them
+            // only after the meeting: a rank waiting for buckets cannot answer collectives.
+            if last, let reducer, reducer.state == .armed { try reducer.finish(keepingSums: worst == .none) }
             switch worst {
             case .none: continue
             case .recoverable: throw SynchronizedAttemptFailed(ownError: ownError)

@@ -33,6 +33,9 @@ public struct StepOutcome: Sendable {
         public var streaming: ResNet.Streaming?
         /// Where in the micro-batch memory ran out.
         public var phase: TrainingStep.Phase?
+        /// Data-parallel: every rank repeats the step (this rank's gradients were launched
+        /// already, or BatchNorm is synchronised), not this rank alone.
+        public var everyRank = false
     }
 }
 
@@ -70,9 +73,12 @@ public struct OutOfMemoryAtOneSample: Error, CustomStringConvertible {
 /// taken sees every sample once, weighted as in one big batch.
 ///
 /// Data-parallel (`dataParallel` set): the micro-batches, and any recovery, stay local to
-/// the rank; after the last backward the rank enters the step's one all-reduce, then takes
-/// the same optimiser step as every other rank. An out-of-memory error while preparing the
-/// all-reduce's bucket happens before the collective, so it is recovered like any other.
+/// the rank until its gradients are launched — during the last micro-batch's backward
+/// (overlapped) or after it — then it waits for the buckets and the step's small all-reduce
+/// and takes the same optimiser step as every other rank. A rank that runs out of memory
+/// after launching a bucket cannot repeat that collective alone: it finishes the buckets,
+/// flags the failure in the small all-reduce, and every rank repeats the step (the
+/// failing one smaller).
 public final class StepExecutor {
     public let step: TrainingStep
     public let memory: MemoryController
@@ -103,7 +109,7 @@ public final class StepExecutor {
             // The largest micro-batch the balanced cut really runs (16 under a cap of 7 is 6+5+5).
             let sizes = AccumulationPlan(effectiveBatch: batch.count, microBatch: micro).sizes
             reduced = false
-            let attempted = Result { () throws(TorchError) in
+            let attempted = Result {
                 try attempt(batch, sizes: sizes, recomputing: segments, streaming: streaming, stopRequested: stopRequested)
             }
             switch attempted {
@@ -111,11 +117,21 @@ public final class StepExecutor {
                 outcome.recoveries = recoveries
                 recordCleanStep(at: resolution)
                 return outcome
-            case let .failure(error) where error.isOutOfMemory && reduced:
+            case let .failure(error as TorchError) where error.isOutOfMemory && reduced:
                 throw OutOfMemoryAfterAllReduce(underlying: error)
-            case let .failure(error) where error.isOutOfMemory:
+            case let .failure(error as TorchError) where error.isOutOfMemory:
                 try rollBack(to: statistics)
                 recoveries.append(try recover(from: error, microBatch: sizes.max() ?? micro, resolution: resolution))
+            case let .failure(failed as FailedAfterLaunch):
+                // Every rank repeats this step; this one tells them, then shrinks.
+                try finishStatistics(failure: failed.underlying.isOutOfMemory ? StepTotals.recoverable : StepTotals.fatal)
+                try rollBack(to: statistics)
+                guard failed.underlying.isOutOfMemory else { throw failed.underlying }
+                var recovery = try recover(from: failed.underlying, microBatch: sizes.max() ?? micro, resolution: resolution)
+                recovery.everyRank = true
+                recoveries.append(recovery)
+            case .failure(is StepRepeatedForAnotherRank):
+                try rollBack(to: statistics)
             case let .failure(error):
                 throw error
             }
@@ -154,11 +170,25 @@ public final class StepExecutor {
     private func attempt(
         _ batch: StepBatch, sizes: [Int], recomputing segments: Set<ResNet.Segment>, streaming: ResNet.Streaming?,
         stopRequested: Bool
-    ) throws(TorchError) -> StepOutcome {
+    ) throws -> StepOutcome {
+        let reducer = dataParallel?.gradientReducer
+        try reducer?.attachGradients()
         var totals = MicroBatchTotals()
         var offset = 0
-        for size in sizes {
-            try totals.add(accumulate(batch, rows: offset..<(offset + size), recomputing: segments, streaming: streaming))
+        for (index, size) in sizes.enumerated() {
+            if index == sizes.count - 1, dataParallel?.overlapsAllReduce == true { try reducer?.arm() }
+            do {
+                try totals.add(accumulate(batch, rows: offset..<(offset + size), recomputing: segments, streaming: streaming))
+            } catch {
+                guard let reducer, reducer.state == .armed else { throw error }
+                // Nothing launched yet: the peers wait in the first bucket while this rank retries.
+                if try reducer.progress().launched == 0 {
+                    try reducer.disarm()
+                    throw error
+                }
+                try reducer.finish(keepingSums: false)
+                throw FailedAfterLaunch(underlying: error)
+            }
             offset += size
         }
         return try finish(batch, sizes: sizes, totals: totals, stopRequested: stopRequested)
@@ -184,8 +214,9 @@ public final class StepExecutor {
         }
     }
 
-    /// After the last micro-batch: data-parallel, the step's all-reduce; then the optimiser step.
-    func finish(_ batch: StepBatch, sizes: [Int], totals: MicroBatchTotals, stopRequested: Bool) throws(TorchError) -> StepOutcome {
+    /// After the last micro-batch: data-parallel, the gradients' buckets (what was not
+    /// overlapped with backward) and the small all-reduce; then the optimiser step.
+    func finish(_ batch: StepBatch, sizes: [Int], totals: MicroBatchTotals, stopRequested: Bool) throws -> StepOutcome {
         // A rank whose share had no samples (synchronised BatchNorm) still reports totals.
         var lossSum: Tensor
         if let sum = totals.lossSum { lossSum = sum } else { lossSum = try Tensor.zeros([], dtype: step.precision.parameterType, device: step.device) }
@@ -198,15 +229,22 @@ public final class StepExecutor {
             let type = step.precision.parameterType
             let reduced = try Tensor.stack([
                 lossSum.to(dtype: type), correct.to(dtype: type), Tensor(scalar: Float(stopRequested ? 1 : 0)).to(dtype: type),
+                Tensor(scalar: Float(0)).to(dtype: type),
             ])
             let buffers = step.model.namedBuffers().map(\.tensor)
-            // An out-of-memory error from here comes before the collective (the shim builds
-            // every bucket first), so it is recovered; from the optimiser step on, it is not.
+            // The time the ranks wait here, after backward: what overlapping did not hide.
             let started = ContinuousClock.now
-            try dataParallel.synchronize(parameters: step.optimizer.parameters, buffers: buffers, totals: reduced)
+            if let reducer = dataParallel.gradientReducer, reducer.state != .finished { try reducer.finish(keepingSums: true) }
+            try dataParallel.synchronize(buffers: buffers, totals: reduced)
             self.reduced = true
             let elapsed = ContinuousClock.now - started
             allReduceSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+            let failures = try reduced.select(dim: 0, index: 3).item()
+            if failures >= StepTotals.fatal { throw SynchronizedStepStopped(reason: "another rank failed after launching its gradients") }
+            if failures > 0 {
+                self.reduced = false
+                throw StepRepeatedForAnotherRank()
+            }
             lossSum = try reduced.select(dim: 0, index: 0)
             correct = try reduced.select(dim: 0, index: 1)
             stopVotes = try reduced.select(dim: 0, index: 2)
@@ -215,6 +253,14 @@ public final class StepExecutor {
         return StepOutcome(
             lossSum: lossSum, correct: correct, samples: batch.count, stopVotes: stopVotes, allReduceSeconds: allReduceSeconds,
             microBatch: sizes.max() ?? 0, accumulation: sizes.count, stepTaken: taken, recoveries: [])
+    }
+
+    /// The small all-reduce of a step abandoned after its gradients were launched: this
+    /// rank's `failure` word, nothing else that counts.
+    private func finishStatistics(failure: Double) throws(TorchError) {
+        guard let dataParallel else { return }
+        let totals = try Tensor([0, 0, 0, failure], shape: [StepTotals.count]).to(dtype: step.precision.parameterType)
+        try dataParallel.synchronize(buffers: step.model.namedBuffers().map(\.tensor), totals: totals)
     }
 
     /// Copies of the BatchNorm running statistics, to undo a failed attempt's updates.
@@ -230,3 +276,11 @@ public final class StepExecutor {
         if step.device.isCUDA { try step.device.emptyCache() }
     }
 }
+
+/// This rank's step failed after some of its gradient buckets were launched.
+struct FailedAfterLaunch: Error {
+    var underlying: TorchError
+}
+
+/// Another rank failed after launching its gradients: every rank repeats the step.
+struct StepRepeatedForAnotherRank: Error {}

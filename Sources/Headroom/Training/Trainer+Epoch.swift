@@ -99,7 +99,7 @@ extension Trainer {
         observer(.outOfMemory(
             epoch: epoch, step: globalStep, resolution: resolution, failedMicroBatch: recovery.failedMicroBatch,
             newMicroBatch: recovery.newMicroBatch, checkpointedSegments: recovery.checkpointedSegments, streaming: recovery.streaming,
-            phase: recovery.phase))
+            phase: recovery.phase, everyRank: recovery.everyRank))
         try recorder?.record(.outOfMemory(.init(
             resolution: resolution, microBatch: recovery.failedMicroBatch, newMicroBatch: recovery.newMicroBatch,
             requestedBytes: recovery.requestedBytes, activationCheckpointing: recovery.checkpointedSegments?.map(\.rawValue),

@@ -113,7 +113,7 @@ public final class Trainer: @unchecked Sendable {
         // The same start everywhere, whatever each rank initialised or read.
         try dataParallel?.broadcastState(of: step.model)
         if synchronizesBatchNorm { try dataParallel?.synchronizeBatchNorm(of: step.model) }
-        try dataParallel?.allocateBucket(
+        try dataParallel?.allocateBuckets(
             parameters: step.optimizer.parameters, buffers: step.model.namedBuffers().map(\.tensor))
         try memory.enforce()
         try writeRunRecord()

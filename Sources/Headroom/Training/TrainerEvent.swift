@@ -15,7 +15,7 @@ public enum TrainerEvent: Sendable {
     /// `streaming` when that meant streaming.
     case outOfMemory(
         epoch: Int, step: Int, resolution: Int, failedMicroBatch: Int, newMicroBatch: Int, checkpointedSegments: [ResNet.Segment]?,
-        streaming: ResNet.Streaming? = nil, phase: TrainingStep.Phase? = nil)
+        streaming: ResNet.Streaming? = nil, phase: TrainingStep.Phase? = nil, everyRank: Bool = false)
     /// A sample could not be decoded and was replaced.
     case badSample(BadSample)
     case validated(EpochSummary)

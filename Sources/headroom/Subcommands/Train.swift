@@ -34,10 +34,17 @@ struct Train: ParsableCommand {
     @Option(help: "Seconds a data-parallel worker waits for the others at the rendezvous and in each collective before it fails.")
     var distTimeout = 1800.0
 
+    @Option(
+        help: ArgumentHelp(
+            "on: all-reduce the gradients in buckets of about 25 MB while the last micro-batch's backward still runs; off: after it.",
+            valueName: "on|off"))
+    var allreduceOverlap = "on"
+
     func validate() throws {
         if let count = nprocPerNode, count < 1 || count > 1024 { throw ValidationError("--nproc-per-node must be between 1 and 1024 (got \(count))") }
         if !(1...65535).contains(masterPort) { throw ValidationError("--master-port must be in 1…65535 (got \(masterPort))") }
         if !(distTimeout > 0) { throw ValidationError("--dist-timeout must be a positive number of seconds") }
+        if !["on", "off"].contains(allreduceOverlap) { throw ValidationError("--allreduce-overlap is on or off (got \(allreduceOverlap))") }
         if resume == nil {
             guard options.hasData else { throw ValidationError("give a data folder holding train/ and val/, or --train and --val") }
             guard out != nil else { throw ValidationError("give the run directory with --out RUN_DIR") }
@@ -85,6 +92,7 @@ struct Train: ParsableCommand {
         // A worker's failures name its rank; the launcher (or torchrun) reports which rank failed.
         do {
             let dataParallel = try DataParallel.join(worker, timeoutSeconds: distTimeout)
+            dataParallel.overlapsAllReduce = allreduceOverlap == "on"
             try train(dataParallel: dataParallel, restartCount: worker.restartCount)
         } catch let exit as ExitCode {
             throw exit

@@ -19,9 +19,10 @@ final class ProgressPrinter: @unchecked Sendable {
     func handle(_ event: TrainerEvent) {
         if let rank = quietRank {
             switch event {
-            case let .outOfMemory(_, step, resolution, failed, new, segments, streaming, phase):
+            case let .outOfMemory(_, step, resolution, failed, new, segments, streaming, phase, everyRank):
                 let recomputing = recomputingText(segments, streaming).map { ", \($0)" } ?? ""
-                printError("[rank \(rank)] out of memory\(phase.map { " in \($0)" } ?? "") at step \(step) (\(resolution) px, micro-batch \(failed)): retrying this rank's share at micro-batch \(new)\(recomputing)")
+                let retry = everyRank ? "every rank repeats the step, this one" : "retrying this rank's share"
+                printError("[rank \(rank)] out of memory\(phase.map { " in \($0)" } ?? "") at step \(step) (\(resolution) px, micro-batch \(failed)): \(retry) at micro-batch \(new)\(recomputing)")
             case let .badSample(sample):
                 printError("[rank \(rank)] skipped an unreadable image: \(sample)")
             default:
@@ -40,9 +41,9 @@ final class ProgressPrinter: @unchecked Sendable {
             say("epoch \(epoch + 1): \(resolution) px")
         case let .step(progress):
             step(progress)
-        case let .outOfMemory(_, step, resolution, failed, new, segments?, streaming, phase):
+        case let .outOfMemory(_, step, resolution, failed, new, segments?, streaming, phase, _):
             say("out of memory\(phase.map { " in \($0)" } ?? "") at step \(step) (\(resolution) px, micro-batch \(failed)): retrying the same samples in micro-batches of at most \(new), \(recomputingText(segments, streaming)!)")
-        case let .outOfMemory(_, step, resolution, failed, new, nil, _, phase):
+        case let .outOfMemory(_, step, resolution, failed, new, nil, _, phase, _):
             say("out of memory\(phase.map { " in \($0)" } ?? "") at step \(step) (\(resolution) px, micro-batch \(failed)): retrying the same samples in micro-batches of at most \(new)")
         case let .badSample(sample):
             say("skipped an unreadable image: \(sample)")
