@@ -28,6 +28,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 struct ctorch_store_s {
   c10::intrusive_ptr<c10d::Store> value;
@@ -177,6 +178,27 @@ int32_t ctorch_store_create(const char *host, uint16_t port, bool is_server, int
 }
 
 void ctorch_store_free(ctorch_store store) { delete store; }
+
+int32_t ctorch_store_roll_call(ctorch_store store, const char *key, int32_t rank, int32_t size, int64_t wait_ms,
+                               uint8_t *answered) {
+  return protect_collective("the roll call at " + std::string(store ? store->address : "(null)"), nullptr, [&] {
+    if (store == nullptr || key == nullptr) throw std::invalid_argument("store handle or key is NULL");
+    ctorch::require_out(answered);
+    if (size < 1 || rank < 0 || rank >= size) throw std::invalid_argument("rank " + std::to_string(rank) + " is not in a world of " + std::to_string(size));
+    auto name = [&](int32_t r) { return std::string(key) + "/" + std::to_string(r); };
+    store->value->set(name(rank), std::vector<uint8_t>{1});
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+    while (true) {
+      int32_t present = 0;
+      for (int32_t r = 0; r < size; ++r) {
+        answered[r] = store->value->check({name(r)}) ? 1 : 0;
+        present += answered[r];
+      }
+      if (present == size || std::chrono::steady_clock::now() >= deadline) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  });
+}
 
 int32_t ctorch_process_group_create_gloo(ctorch_store store, int32_t rank, int32_t size, int64_t timeout_ms,
                                          const char *bind_host, ctorch_process_group *out) {
@@ -434,8 +456,14 @@ class SynchronizedNormalization : public torch::autograd::Function<SynchronizedN
     const auto &dy = grads[0];
     const std::vector<int64_t> dims{0, 2, 3};
     auto mean64 = mean.to(at::kDouble);
-    auto sum_dy = dy.sum(dims, false, at::kDouble);
-    auto sum_dy_xmu = (dy * input).sum(dims, false, at::kDouble) - mean64 * sum_dy;
+    // Summed in the input's type (a dtype argument would convert the whole map first), then
+    // combined per channel in float64; dy * (x - mean) directly, not dy * x - mean * dy,
+    // which cancels when the mean is large against the deviation.
+    auto sum_dy = dy.sum(dims).to(at::kDouble);
+    auto centred = input - mean.to(input.scalar_type()).view(channel_shape(input));
+    centred.mul_(dy);
+    auto sum_dy_xmu = centred.sum(dims).to(at::kDouble);
+    centred.reset();
     auto summed = sum_over_ranks(sync, tag, sum_dy, sum_dy_xmu, 0);
     const auto &all_dy = std::get<0>(summed);
     const auto &all_dy_xmu = std::get<1>(summed);

@@ -103,6 +103,16 @@ public final class ProcessGroup: @unchecked Sendable {
         return (0..<worldSize).map { Array(out[($0 * values.count)..<(($0 + 1) * values.count)]) }
     }
 
+    /// After a failed collective: the ranks that do not answer a roll call through the
+    /// rendezvous store within `waitSeconds` (each surviving rank answers when it meets the
+    /// failure). Throws when the store itself is gone (its server, rank 0, died).
+    public func missingRanks(waitSeconds: Double = 3) throws(TorchError) -> [Int] {
+        var answered = [UInt8](repeating: 0, count: worldSize)
+        try check(ctorch_store_roll_call(
+            store, "headroom/roll-call", Int32(rank), Int32(worldSize), Int64(waitSeconds * 1000), &answered))
+        return answered.indices.filter { answered[$0] == 0 }
+    }
+
     /// Returns once every rank has reached it.
     public func barrier() throws(TorchError) {
         try check(ctorch_process_group_barrier(handle))

@@ -365,6 +365,11 @@ typedef enum { CTORCH_COLLECTIVE_SUM = 0, CTORCH_COLLECTIVE_AVERAGE = 1 } ctorch
  *  A non-empty `prefix` namespaces the keys (torchrun's agent store: "/worker/attempt_N"). */
 int32_t ctorch_store_create(const char *host, uint16_t port, bool is_server, int32_t world_size, int64_t timeout_ms,
                             const char *prefix, ctorch_store *out);
+/** After a failed collective, which ranks are still there: this rank writes its mark under
+ *  `key`, then waits up to `wait_ms` for every other rank's; `answered[r]` is 1 for each rank
+ *  whose mark arrived. CTORCH_COLLECTIVE_FAILED when the store itself cannot be reached. */
+int32_t ctorch_store_roll_call(ctorch_store store, const char *key, int32_t rank, int32_t size, int64_t wait_ms,
+                               uint8_t *answered);
 /** Releases a store (the server stops serving). */
 void ctorch_store_free(ctorch_store store);
 /** A Gloo process group over the store; every collective fails after `timeout_ms`.

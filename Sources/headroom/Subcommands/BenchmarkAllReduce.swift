@@ -4,7 +4,7 @@ import Headroom
 import Torch
 
 /// Hidden: the Headroom side of bench/distributed.py — the step's gradient all-reduce alone,
-/// one flat float32 bucket of `--elements` values (resnet18: 11,689,512), over Gloo.
+/// `--elements` float32 gradient values (resnet18: 11,689,512) in the step's 25 MB buckets, over Gloo.
 struct BenchmarkAllReduce: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "benchmark-allreduce", abstract: "Time the gradient all-reduce (for bench/).", shouldDisplay: false)
@@ -31,16 +31,19 @@ struct BenchmarkAllReduce: ParsableCommand {
         guard let worker = try TorchrunEnvironment.read(environment) else { return }
         try Torch.setThreadCount(threads)
         let parallel = try DataParallel.join(worker, timeoutSeconds: 120)
-        // Twenty gradient-like tensors of one bucket's total, as a model's would be.
+        // Twenty parameters of one model's total, their gradients views of the reducer's
+        // buckets, all-reduced as a step's are (the buckets launched together, then waited for).
         let sizes = AccumulationPlan.split(elements, into: 20)
-        let tensors = try sizes.map { try Tensor.full([$0], value: 1.0 / Double(worker.worldSize), dtype: .float32) }
-        let bucket = try Tensor.zeros([elements], dtype: .float32)
-        for _ in 0..<3 { try parallel.group.allReduce(tensors, bucket: bucket) }
+        let parameters = try sizes.map { try Tensor.zeros([$0], dtype: .float32).requiringGradient() }
+        let reducer = try GradientReducer(group: parallel.group.sibling(named: "headroom/gradients"), parameters: parameters)
+        try reducer.attachGradients()
+        for parameter in parameters { try parameter.grad!.fillInPlace(1.0 / Double(worker.worldSize)) }
+        for _ in 0..<3 { try reducer.finish(keepingSums: true) }
         try parallel.group.barrier()
         var seconds: [Double] = []
         for _ in 0..<iterations {
             let start = Date()
-            try parallel.group.allReduce(tensors, bucket: bucket)
+            try reducer.finish(keepingSums: true)
             seconds.append(Date().timeIntervalSince(start))
         }
         try parallel.group.barrier()

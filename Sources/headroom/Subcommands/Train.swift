@@ -90,8 +90,10 @@ struct Train: ParsableCommand {
             return try train(dataParallel: nil, restartCount: 0)
         }
         // A worker's failures name its rank; the launcher (or torchrun) reports which rank failed.
+        var joined: DataParallel?
         do {
             let dataParallel = try DataParallel.join(worker, timeoutSeconds: distTimeout)
+            joined = dataParallel
             dataParallel.overlapsAllReduce = allreduceOverlap == "on"
             try train(dataParallel: dataParallel, restartCount: worker.restartCount)
         } catch let exit as ExitCode {
@@ -102,12 +104,24 @@ struct Train: ParsableCommand {
                 throw ExitCode(1)
             }
             printError(
-                "[rank \(worker.rank)] headroom train: another worker died or stopped answering (\(error)). "
-                    + "Its own message says why; the run resumes from its last checkpoint with --resume.")
+                "[rank \(worker.rank)] headroom train: another worker died or stopped answering\(joined.map(Self.whoIsGone) ?? "") "
+                    + "(\(error)). Its own message says why; the run resumes from its last checkpoint with --resume.")
             throw ExitCode(1)
         } catch {
             printError("[rank \(worker.rank)] headroom train: \(error)")
             throw ExitCode(1)
+        }
+    }
+
+    /// ": rank 1 is gone", from a roll call of the survivors through the rendezvous store.
+    private static func whoIsGone(_ dataParallel: DataParallel) -> String {
+        do {
+            let missing = try dataParallel.group.missingRanks()
+            guard !missing.isEmpty else { return "" }
+            let names = missing.map { "rank \($0)" }.joined(separator: ", ")
+            return ": \(names) did not answer a roll call within 3 s (killed, crashed or hung)"
+        } catch {
+            return ": rank 0, which serves the rendezvous, is gone"
         }
     }
 
