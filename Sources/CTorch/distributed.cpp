@@ -129,12 +129,24 @@ void unflatten(const at::Tensor &bucket, const std::vector<at::Tensor> &tensors,
   }
 }
 
+/// PyTorch's flight recorder, a process-wide log of every collective for its Python
+/// debugging tools, crashed inside its map insertion (recordWithResetEnabled, called from
+/// ProcessGroupGloo::enqueue) when two groups of one process recorded at once — ranks as
+/// threads in the tests, a few percent of runs. Headroom's collectives cannot hang and nothing
+/// here reads the log, so it is off unless TORCH_FR_BUFFER_SIZE asks for it. Set before the
+/// recorder's first use, once, before any thread reads the environment for a group.
+void disable_flight_recorder() {
+  static std::once_flag once;
+  std::call_once(once, [] { setenv("TORCH_FR_BUFFER_SIZE", "0", /*overwrite=*/0); });
+}
+
 bool is_loopback(const std::string &host) {
   return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1";
 }
 
 ctorch_process_group make_gloo_group(const c10::intrusive_ptr<c10d::Store> &store, int32_t rank, int32_t size,
                                      std::chrono::milliseconds timeout, const std::string &host) {
+  disable_flight_recorder();
   if (size < 1 || rank < 0 || rank >= size)
     throw std::invalid_argument("rank " + std::to_string(rank) + " is not in a world of " + std::to_string(size));
   auto options = c10d::ProcessGroupGloo::Options::create(timeout);
@@ -163,6 +175,7 @@ int32_t ctorch_store_create(const char *host, uint16_t port, bool is_server, int
   return protect_collective("rendezvous at " + address, nullptr, [&] {
     ctorch::require_out(out);
     if (host == nullptr || *host == 0) throw std::invalid_argument("the rendezvous host is empty");
+    disable_flight_recorder();
     if (world_size < 1) throw std::invalid_argument("world size must be at least 1");
     if (timeout_ms < 1) throw std::invalid_argument("timeout must be positive");
     c10d::TCPStoreOptions options;

@@ -30,9 +30,16 @@ public func withLocalRanks<T: Sendable>(
     // run in three (a Gloo or store thread outliving its owner), and a peer leaving
     // mid-collective is the same teardown; workers are separate processes and never do that.
     // A peer that dies is tested with real processes: DistributedTrainingTests kills one.
-    LocalRanksRetention.keep(groups)
+    keepForTheProcess(groups)
     for case let .failure(error)? in results.values { print("rank failed: \(error)") }
     return try results.values.map { try $0!.get() }
+}
+
+/// Keeps `object` alive until the process ends: a process group a rank thread made (a
+/// sibling group inside a ``GradientReducer`` too) must never be torn down while the test
+/// process runs (see ``withLocalRanks(_:timeoutSeconds:_:)``).
+public func keepForTheProcess(_ object: AnyObject) {
+    LocalRanksRetention.keep(object)
 }
 
 private enum LocalRanksRetention {

@@ -26,6 +26,7 @@ import Torch
             let parameters = try Self.parameters()
             // 8 bytes a value, 100-byte buckets: [11], [7], [5, 3] in reverse order.
             let reducer = try GradientReducer(group: group.sibling(named: "test/gradients"), parameters: parameters, bucketBytes: 100)
+            keepForTheProcess(reducer)  // and its group
             try reducer.attachGradients()
             if overlap { try reducer.arm() }
             try Self.loss(parameters, rank: group.rank).backward()

@@ -52,6 +52,7 @@ import TorchOptim
                 rank: group.rank, worldSize: worldSize, localRank: group.rank, localWorldSize: worldSize, masterAddress: "127.0.0.1",
                 masterPort: 1)
             let dataParallel = DataParallel(group: group, environment: environment)
+            keepForTheProcess(dataParallel)  // its gradients' group too
             try dataParallel.allocateBuckets(parameters: step.optimizer.parameters, buffers: step.model.namedBuffers().map(\.tensor))
             try dataParallel.synchronizeBatchNorm(of: step.model)
             let executor = StepExecutor(step: step, memory: memory, dataParallel: dataParallel)
