@@ -87,31 +87,48 @@ import Torch
         (["--activation-checkpointing", "all"], "backward", true),
     ])
     func anOutOfMemoryOnOneRankIsRecoveredWithoutDeadlock(extra: [String], phase: String, everyRank: Bool) throws {
-        let dataset = Self.smallDataset(perClass: 11)
-        let images = root.appendingPathComponent("oom-data")
-        if !FileManager.default.fileExists(atPath: images.path) { _ = try dataset.write(to: images) }
-        func options(_ out: URL, micro: Int, budget: Int? = nil) -> [String] {
-            var list = arguments(out: out, micro: micro, extra: ["--image-size", "160", "--batch-size", "32"] + extra
-                + (budget.map { ["--memory-budget", "\($0)"] } ?? []))
-            list[1] = images.path
-            if let at = list.firstIndex(of: "8"), list[at - 1] == "--batch-size" { list.removeSubrange((at - 1)...at) }
-            return list
-        }
-        let whole = root.appendingPathComponent("oom-16-\(phase)")
-        _ = try twoWorkers { _ in options(whole, micro: 16) }
-        let halves = root.appendingPathComponent("oom-8-\(phase)")
-        _ = try twoWorkers { _ in options(halves, micro: 8) }
-        let peak16 = try peakBytes(in: whole)
-        let peak8 = try peakBytes(in: halves)
-        try #require(peak8 + (8 << 20) < peak16, "peaks \(peak8) and \(peak16)")
-
-        let budget = phase == "forward" ? peak8 + (4 << 20) : peak16 - (4 << 20)
+        let runs = try SqueezeRuns(self, name: "oom-\(phase)", extra: extra)
+        let budget = phase == "forward" ? runs.peak8 + (4 << 20) : runs.peak16 - (4 << 20)
         let squeezed = root.appendingPathComponent("oom-squeezed-\(phase)")
-        let workers = try twoWorkers { rank in options(squeezed, micro: 16, budget: rank == 1 ? budget : nil) }
+        let workers = try twoWorkers { rank in runs.options(squeezed, 16, rank == 1 ? budget : nil) }
         #expect(workers[1].output.contains("[rank 1] out of memory in \(phase)"), "\(workers[1].output)")
         #expect(workers[1].output.contains("every rank repeats the step") == everyRank, "\(workers[1].output)")
         #expect(!workers[0].output.contains("out of memory"))
-        expectSameWeights(try weights(of: squeezed), try weights(of: whole))
+        expectSameWeights(try weights(of: squeezed), try weights(of: runs.whole))
+    }
+
+    /// One step of 32 at 160 px in shares of 16, with `extra` options, run unsqueezed on both
+    /// ranks at micro-batches of 16 and of 8: where activations outweigh accumulation, so the
+    /// two peaks leave room for a budget between them.
+    struct SqueezeRuns {
+        let options: (URL, Int, Int?) -> [String]
+        let whole: URL
+        let halves: URL
+        let peak8: Int
+        let peak16: Int
+
+        init(_ tests: DistributedTrainingTests, name: String, extra: [String]) throws {
+            let images = tests.root.appendingPathComponent("oom-data")
+            if !FileManager.default.fileExists(atPath: images.path) {
+                _ = try DistributedTrainingTests.smallDataset(perClass: 11).write(to: images)
+            }
+            options = { out, micro, budget in
+                var list = tests.arguments(out: out, micro: micro, extra: ["--image-size", "160", "--batch-size", "32"] + extra
+                    + (budget.map { ["--memory-budget", "\($0)"] } ?? []))
+                if extra.contains("--sync-bn") { list.removeAll { $0 == "--freeze-bn" } }
+                list[1] = images.path
+                if let at = list.firstIndex(of: "8"), list[at - 1] == "--batch-size" { list.removeSubrange((at - 1)...at) }
+                return list
+            }
+            whole = tests.root.appendingPathComponent("\(name)-16")
+            halves = tests.root.appendingPathComponent("\(name)-8")
+            let (options, whole, halves) = (options, whole, halves)
+            _ = try tests.twoWorkers { _ in options(whole, 16, nil) }
+            _ = try tests.twoWorkers { _ in options(halves, 8, nil) }
+            peak16 = try tests.peakBytes(in: whole)
+            peak8 = try tests.peakBytes(in: halves)
+            try #require(peak8 + (8 << 20) < peak16, "peaks \(peak8) and \(peak16)")
+        }
     }
 
     @Test func syncBatchNormTrainsAsOneProcessWithBatchNormTraining() throws {
@@ -136,33 +153,17 @@ import Torch
     }
 
     @Test func underSyncBatchNormAnOutOfMemoryOnOneRankRepeatsTheStepOnEveryRank() throws {
-        // One step of 32 at 160 px in shares of 16; BatchNorm synchronised.
-        let dataset = Self.smallDataset(perClass: 11)
-        let images = root.appendingPathComponent("sync-oom-data")
-        _ = try dataset.write(to: images)
-        func options(_ out: URL, micro: Int, budget: Int? = nil) -> [String] {
-            var list = arguments(out: out, micro: micro, extra: ["--image-size", "160", "--batch-size", "32", "--sync-bn"]
-                + (budget.map { ["--memory-budget", "\($0)"] } ?? [])).filter { $0 != "--freeze-bn" }
-            list[1] = images.path
-            if let at = list.firstIndex(of: "8"), list[at - 1] == "--batch-size" { list.removeSubrange((at - 1)...at) }
-            return list
-        }
-        let whole = root.appendingPathComponent("sync-oom-16")
-        _ = try twoWorkers { _ in options(whole, micro: 16) }
-        let halves = root.appendingPathComponent("sync-oom-8")
-        _ = try twoWorkers { _ in options(halves, micro: 8) }
-        let peak16 = try peakBytes(in: whole)
-        let peak8 = try peakBytes(in: halves)
-        try #require(peak8 + (8 << 20) < peak16, "peaks \(peak8) and \(peak16)")
-        let reference = try weights(of: halves)
+        // BatchNorm synchronised, unfrozen.
+        let runs = try SqueezeRuns(self, name: "sync-oom", extra: ["--sync-bn"])
+        let reference = try weights(of: runs.halves)
 
         // Rank 1 alone under a budget that holds micro-batches of 8 but not 16: just above 8's
         // peak it fails while activations pile up (forward); just under 16's, in backward. Either way
         // both ranks drop the attempt and train the step again in micro-batches of 8 — the
         // step two ranks at 8 take (BatchNorm's groups are the micro-batches).
-        for (budget, phase) in [(peak8 + (4 << 20), "forward"), (peak16 - (4 << 20), "backward")] {
+        for (budget, phase) in [(runs.peak8 + (4 << 20), "forward"), (runs.peak16 - (4 << 20), "backward")] {
             let squeezed = root.appendingPathComponent("sync-oom-\(phase)")
-            let workers = try twoWorkers { rank in options(squeezed, micro: 16, budget: rank == 1 ? budget : nil) }
+            let workers = try twoWorkers { rank in runs.options(squeezed, 16, rank == 1 ? budget : nil) }
             #expect(workers[1].output.contains("[rank 1] out of memory in \(phase)"), "\(workers[1].output)")
             #expect(workers[1].output.contains("every rank repeats the step"), "\(workers[1].output)")
             #expect(!workers[0].output.contains("out of memory"))
