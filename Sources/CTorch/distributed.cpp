@@ -627,19 +627,14 @@ struct ctorch_gradient_reducer_s {
   std::vector<uintptr_t> hooks;  // each accumulator's hook, to remove it
   std::vector<Bucket> buckets;
   std::vector<size_t> bucket_of;
+  std::vector<int64_t> offset_of;  // each parameter's first element in its bucket
   std::mutex mutex;
   bool armed = false;
   size_t next = 0;  // the next bucket to launch: strictly in order
 
   /// Parameter `i`'s place in its bucket.
   at::Tensor slice(size_t i) {
-    const auto &bucket = buckets[bucket_of[i]];
-    int64_t offset = 0;
-    for (auto j : bucket.members) {
-      if (j == i) break;
-      offset += parameters[j].numel();
-    }
-    return bucket.flat.narrow(0, offset, parameters[i].numel()).view(parameters[i].sizes());
+    return buckets[bucket_of[i]].flat.narrow(0, offset_of[i], parameters[i].numel()).view(parameters[i].sizes());
   }
 
   /// Whether parameter `i`'s gradient is its place in the bucket (nothing to copy).
@@ -738,6 +733,14 @@ int32_t ctorch_gradient_reducer_create(ctorch_process_group group, const ctorch_
       if (fresh) buckets.emplace_back();
       buckets.back().members.push_back(k);
       reducer->bucket_of[k] = buckets.size() - 1;
+    }
+    reducer->offset_of.assign(count, 0);
+    for (const auto &bucket : reducer->buckets) {
+      int64_t offset = 0;
+      for (auto i : bucket.members) {
+        reducer->offset_of[i] = offset;
+        offset += reducer->parameters[i].numel();
+      }
     }
     if (!reducer->buckets.empty() && !reducer->buckets.back().flat.defined()) {
       auto &last = reducer->buckets.back();

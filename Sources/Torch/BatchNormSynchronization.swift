@@ -18,14 +18,12 @@ public final class BatchNormSynchronization: @unchecked Sendable {
     public var isActive = false
 
     /// How a micro-batch ended on a rank, as ``meet(reporting:)`` reports it.
-    public enum Failure: Int32, Sendable, Comparable {
+    public enum Failure: Int32, Sendable {
         case none = 0
         /// Out of memory: every rank drops the attempt and runs it again smaller.
         case recoverable = 1
         /// Anything else: every rank stops.
         case fatal = 2
-
-        public static func < (a: Failure, b: Failure) -> Bool { a.rawValue < b.rawValue }
     }
 
     /// For a model whose widest BatchNorm has `channels` channels.
