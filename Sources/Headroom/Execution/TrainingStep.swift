@@ -18,9 +18,8 @@ public final class TrainingStep {
     public private(set) var phase = Phase.forward
 
     public enum Phase: String, Sendable { case forward, backward }
-    /// x · scale + shift turns uint8 pixels into ImageNet-normalised floats in one pass.
-    private let scale: Tensor
-    private let shift: Tensor
+    /// uint8 pixels into normalised floats in one pass.
+    private let normalisation: PixelNormalisation
 
     /// ImageNet's channel statistics (torchvision's), which every input is normalised with.
     public static let imageNetMean: [Float] = [0.485, 0.456, 0.406]
@@ -41,17 +40,29 @@ public final class TrainingStep {
         self.labelSmoothing = labelSmoothing
         self.gradientClipNorm = gradientClipNorm
         lossScaler = precision == .fp16 ? LossScaler() : nil
-        let type = precision.parameterType
-        scale = try Tensor(std.map { 1 / (255 * Double($0)) }, shape: [1, 3, 1, 1]).to(device: device, dtype: type)
-        shift = try Tensor(zip(mean, std).map { -Double($0) / Double($1) }, shape: [1, 3, 1, 1]).to(device: device, dtype: type)
+        normalisation = try PixelNormalisation(mean: mean, std: std, device: device, dtype: precision.parameterType)
     }
 
     /// uint8 NCHW images (any device) → normalised floats (the weights' type) on the training device.
     public func prepare(_ images: Tensor) throws(TorchError) -> Tensor {
         // The transfer moves uint8, a quarter of the float bytes.
-        let pixels = try images.to(device: device, nonBlocking: true).to(dtype: precision.parameterType)
-        let normalised = try pixels * scale + shift
+        let normalised = try normalisation(images.to(device: device, nonBlocking: true))
         return memoryFormat == .channelsLast ? try normalised.contiguous(.channelsLast) : normalised
+    }
+
+    /// Logits for uint8 images. Where the start of the network runs in bands (streaming, or
+    /// the banded stem), each band normalises the rows it reads, so the whole image is only
+    /// ever held as uint8.
+    func logits(
+        images: Tensor, recomputing segments: Set<ResNet.Segment>, streaming: ResNet.Streaming?
+    ) throws(TorchError) -> Tensor {
+        guard memoryFormat == .contiguous,
+            streaming != nil || model.usesBandedStem(inputRows: images.shape[2], segments: segments)
+        else { return try forward(prepare(images), recomputing: segments, streaming: streaming) }
+        let pixels = try images.to(device: device, nonBlocking: true)
+        return try autocasting { () throws(TorchError) in
+            try model.forward(pixels, recomputing: segments, streaming: streaming, normalising: normalisation)
+        }
     }
 
     /// Logits for prepared images, under autocast when the precision asks for it, with the
@@ -60,10 +71,13 @@ public final class TrainingStep {
     public func forward(
         _ inputs: Tensor, recomputing segments: Set<ResNet.Segment> = [], streaming: ResNet.Streaming? = nil
     ) throws(TorchError) -> Tensor {
-        guard let type = precision.autocastType else { return try model.forward(inputs, recomputing: segments, streaming: streaming) }
-        return try withAutocast(device: device, dtype: type) { () throws(TorchError) in
-            try model.forward(inputs, recomputing: segments, streaming: streaming)
-        }
+        try autocasting { () throws(TorchError) in try model.forward(inputs, recomputing: segments, streaming: streaming) }
+    }
+
+    /// `body` under autocast when the precision asks for it.
+    private func autocasting(_ body: () throws(TorchError) -> Tensor) throws(TorchError) -> Tensor {
+        guard let type = precision.autocastType else { return try body() }
+        return try withAutocast(device: device, dtype: type, body)
     }
 
     /// Forward and backward of one micro-batch whose mean loss counts `weight` of the
@@ -76,7 +90,7 @@ public final class TrainingStep {
     ) throws(TorchError) -> (lossSum: Tensor, correct: Tensor) {
         phase = .forward
         let targets = try labels.to(device: device)
-        let logits = try forward(prepare(images), recomputing: segments, streaming: streaming)
+        let logits = try self.logits(images: images, recomputing: segments, streaming: streaming)
         let loss = try logits.to(dtype: precision.parameterType).crossEntropy(targets: targets, labelSmoothing: labelSmoothing)
         phase = .backward
         try (loss * (weight * (lossScaler?.scale ?? 1))).backward()

@@ -29,9 +29,10 @@ extension ResNet {
         public var description: String { "through \(through.rawValue) in \(bands) bands" }
     }
 
-    /// The streamed part's output: the stem's, or the last streamed stage's.
-    func streamed(_ input: Tensor, _ streaming: Streaming) throws(TorchError) -> Tensor {
-        let layout = StreamedLayout(model: self, through: streaming.through, inputRows: input.shape[2])
+    /// The streamed part's output: the stem's, or the last streamed stage's. With
+    /// `normalising`, `input` is uint8 pixels and each band normalises the rows it reads.
+    func streamed(_ input: Tensor, _ streaming: Streaming, normalising: PixelNormalisation? = nil) throws(TorchError) -> Tensor {
+        let layout = StreamedLayout(model: self, through: streaming.through, inputRows: input.shape[2], normalising: normalising)
         let columns = StreamedSizes(input: input.shape[3], model: self, blocks: layout.blocks)
         let parameters = layout.parameters
         var statistics: [Tensor] = []

@@ -90,21 +90,25 @@ public final class ResNet: UnaryLayer {
     /// Logits, with the activations of `segments` recomputed in backward instead of kept
     /// (activation checkpointing), and the start of the network `streaming` in bands:
     /// memory for compute. The memory plan says which, per step; the network itself holds no
-    /// such setting.
-    public func forward(_ input: Tensor, recomputing segments: Set<Segment>, streaming: Streaming? = nil) throws(TorchError) -> Tensor {
+    /// such setting. With `normalising`, `input` is uint8 pixels, normalised band by band
+    /// where the start runs in bands and whole otherwise.
+    public func forward(
+        _ input: Tensor, recomputing segments: Set<Segment>, streaming: Streaming? = nil, normalising: PixelNormalisation? = nil
+    ) throws(TorchError) -> Tensor {
         var x: Tensor
         if let streaming {
             // Streaming's statistics passes sum this process's bands alone.
             guard !isBatchNormSynchronized else {
                 throw .invalidArgument("a model with synchronised BatchNorm cannot stream: its statistics passes are this process's alone")
             }
-            x = try streamed(input, streaming)
-        } else if !segments.contains(.stem) {
-            x = try stem(input)
-        } else if let banded = bandedStem(inputRows: input.shape[2], segments: segments) {
-            x = try streamed(input, banded)
+            x = try streamed(input, streaming, normalising: normalising)
+        } else if let banded = segments.contains(.stem) ? bandedStem(inputRows: input.shape[2], segments: segments) : nil {
+            x = try streamed(input, banded, normalising: normalising)
         } else {
-            x = try checkpoint(input, parameters: stemParameters) { [self] (x) throws(TorchError) in try stem(x) }
+            let image = try normalising.map { (normalise) throws(TorchError) in try normalise(input) } ?? input
+            x = segments.contains(.stem)
+                ? try checkpoint(image, parameters: stemParameters) { [self] (x) throws(TorchError) in try stem(x) }
+                : try stem(image)
         }
         for (segment, stage) in zip(Segment.stages, stages) {
             if let streaming, segment <= streaming.through { continue }

@@ -58,9 +58,12 @@ struct StreamedLayout {
     let rows: StreamedSizes
     let norms: [NormSite]
     let normIndex: [NormSite: Int]
+    /// How the input's uint8 rows become floats, when the input is pixels.
+    let normalising: PixelNormalisation?
 
-    init(model: ResNet, through last: ResNet.Segment, inputRows: Int) {
+    init(model: ResNet, through last: ResNet.Segment, inputRows: Int, normalising: PixelNormalisation? = nil) {
         self.model = model
+        self.normalising = normalising
         let stages = zip(ResNet.Segment.stages, model.stages).filter { $0.0 <= last }
         blocks = stages.flatMap { $0.1.layers.compactMap { $0 as? any ResidualBlock } }
         rows = StreamedSizes(input: inputRows, model: model, blocks: blocks)

@@ -22,7 +22,7 @@ struct StreamedPass {
     func normalised(_ site: NormSite, rows: Range<Int>) throws(TorchError) -> RowBand {
         switch site {
         case .stem:
-            return try layout.model.conv1(input, rows: rows, inputHeight: layout.rows.input)
+            return try stemConv(rows: rows)
         case .path(let block, let index):
             let needed = layout.blockInputRows(block, upTo: index, output: rows, withShortcut: false)
             return try path(block, upTo: index, input: blockInput(block, rows: needed), output: rows)
@@ -44,9 +44,20 @@ struct StreamedPass {
     private func stem(rows: Range<Int>) throws(TorchError) -> RowBand {
         let sizes = layout.rows
         let convRows = layout.clip(layout.model.maxpool.rowWindow.inputRows(for: rows), to: sizes.stemConv)
-        let c = try normalise(.stem, layout.model.conv1(input, rows: convRows, inputHeight: sizes.input))
+        let c = try normalise(.stem, stemConv(rows: convRows))
         try c.tensor.reluInPlace()
         return try layout.model.maxpool(c, rows: rows, inputHeight: sizes.stemConv)
+    }
+
+    /// conv1's output rows, from the input rows they read (normalised here when the input
+    /// is pixels: before the padding, which is zero in the normalised image).
+    private func stemConv(rows: Range<Int>) throws(TorchError) -> RowBand {
+        var band = input
+        if let normalise = layout.normalising {
+            let read = layout.stemInputRows(convRows: rows)
+            band = RowBand(tensor: try normalise(input.tensor.slice(dim: 2, read)), range: read)
+        }
+        return try layout.model.conv1(band, rows: rows, inputHeight: layout.rows.input)
     }
 
     private func blockInput(_ block: Int, rows: Range<Int>) throws(TorchError) -> RowBand {

@@ -11,12 +11,25 @@ import TorchNN
     /// a fresh, seeded resnet18 on a non-square batch: 97 rows make maps of 49, 25, 25, 13, 7
     /// and 4 rows, which three bands cut unevenly, so halos cross the max-pool and every
     /// strided convolution.
-    func run(streaming: ResNet.Streaming?, training: Bool = true) throws -> [[Double]] {
+    ///
+    /// With `fromPixels`, the input is uint8 pixels: normalised whole for the plain network,
+    /// band by band where the start of the network runs in bands.
+    func run(
+        streaming: ResNet.Streaming?, recomputing segments: Set<ResNet.Segment> = [], training: Bool = true, fromPixels: Bool = false
+    ) throws -> [[Double]] {
         let model = try ResNet(.resnet18, classCount: 3, generator: Generator(seed: 8))
         try model.move(dtype: .float64)
         if !training { model.eval() }
-        let x = try Tensor.randn([2, 3, 97, 75], dtype: .float64, generator: Generator(seed: 9))
-        let logits = try model.forward(x, recomputing: [], streaming: streaming)
+        let logits: Tensor
+        if fromPixels {
+            let pixels = try (Tensor.rand([2, 3, 97, 75], generator: Generator(seed: 9)) * 255).to(dtype: .uint8)
+            let normalisation = try PixelNormalisation(
+                mean: TrainingStep.imageNetMean, std: TrainingStep.imageNetStd, device: .cpu, dtype: .float64)
+            logits = try model.forward(pixels, recomputing: segments, streaming: streaming, normalising: normalisation)
+        } else {
+            let x = try Tensor.randn([2, 3, 97, 75], dtype: .float64, generator: Generator(seed: 9))
+            logits = try model.forward(x, recomputing: segments, streaming: streaming)
+        }
         var watched = [logits]
         if training {
             try (logits * logits).sum().backward()
@@ -38,6 +51,20 @@ import TorchNN
         let plain = try run(streaming: nil)
         let streamed = try run(streaming: ResNet.Streaming(through: .layer3, bands: 11))
         expectClose(streamed, plain, within: .exactInFloat64)
+    }
+
+    /// From uint8 pixels, each band normalising the rows it reads (the float image is never
+    /// whole) equals normalising the whole image first, streamed and in the banded stem.
+    @Test func pixelsNormalisedBandByBand() throws {
+        let plain = try run(streaming: nil, fromPixels: true)
+        expectClose(try run(streaming: ResNet.Streaming(through: .layer2, bands: 3), fromPixels: true), plain, within: .exactInFloat64)
+        let model = try ResNet(.resnet18, classCount: 3)
+        #expect(model.usesBandedStem(inputRows: 97, segments: Set(ResNet.Segment.allCases)))
+        expectClose(try run(streaming: nil, recomputing: Set(ResNet.Segment.allCases), fromPixels: true), plain, within: .exactInFloat64)
+        // The same pixels as floats, unnormalised: a different network input, so a test that
+        // could not tell normalised from raw rows would fail here.
+        let raw = try run(streaming: ResNet.Streaming(through: .layer2, bands: 3))
+        #expect(try #require(raw.first).first != plain.first?.first)
     }
 
     /// In evaluation BatchNorm uses its running statistics: no statistics passes, same logits.
