@@ -90,13 +90,23 @@ import TorchOptim
         #expect(zip(depths, depths.dropFirst()).allSatisfy { $0 < $1 }, "\(depths)")
     }
 
+    /// Small images keep the fixed counts; tall ones get bands of a bounded height, so a
+    /// band's memory follows the width, not the area.
+    @Test func bandCountsFollowTheImageHeight() {
+        #expect(StreamingChoice.auto.ladder(inputRows: 640).map(\.bands) == [8, 8, 16, 16, 32])
+        #expect(StreamingChoice.auto.ladder(inputRows: 8192).map(\.bands) == [16, 16, 32, 32, 64])
+        #expect(StreamingChoice.auto.ladder(inputRows: 4100).map(\.bands) == [9, 9, 17, 17, 33])
+        #expect(StreamingChoice.through(.layer2).ladder(inputRows: 8192).map(\.bands) == [16, 32, 64])
+        #expect(StreamingChoice.auto.ladder(inputRows: 8192).map(\.through) == [.layer1, .layer2, .layer2, .layer3, .layer3])
+    }
+
     @Test func parsesTheOption() {
         #expect(StreamingChoice(parsing: "auto") == .auto)
         #expect(StreamingChoice(parsing: "OFF") == .off)
         #expect(StreamingChoice(parsing: "on") == .on)
         #expect(StreamingChoice(parsing: "layer2") == .through(.layer2))
         for bad in ["", "layer5", "yes", "layer1,layer2"] { #expect(StreamingChoice(parsing: bad) == nil, "\(bad)") }
-        #expect(StreamingChoice.through(.layer3).ladder.map(\.through) == [.layer3, .layer3, .layer3])
-        #expect(StreamingChoice.off.ladder.isEmpty)
+        #expect(StreamingChoice.through(.layer3).ladder(inputRows: 640).map(\.through) == [.layer3, .layer3, .layer3])
+        #expect(StreamingChoice.off.ladder(inputRows: 640).isEmpty)
     }
 }

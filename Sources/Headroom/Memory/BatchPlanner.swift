@@ -123,7 +123,7 @@ public struct BatchPlanner {
         var rungs: [(segments: Set<ResNet.Segment>, streaming: ResNet.Streaming?)]
         switch (checkpointing, streaming) {
         case (_, .on), (_, .through):
-            rungs = streaming.ladder.map { (everySegment, $0) }
+            rungs = streaming.ladder(inputRows: resolution).map { (everySegment, $0) }
         case (.off, _): rungs = [([], nil)]
         case (.segments(let segments), _): rungs = [(segments, nil)]
         case (.auto, _): rungs = ([[]] + ActivationCheckpointing.ladder).map { ($0, nil) }
@@ -152,7 +152,7 @@ public struct BatchPlanner {
             }
             if index == rungs.count, best == nil, streamsWhenNothingFits {
                 streamsWhenNothingFits = false
-                rungs += StreamingChoice.auto.ladder.map { (everySegment, $0) }
+                rungs += StreamingChoice.auto.ladder(inputRows: resolution).map { (everySegment, $0) }
             }
         }
         // Nothing reaches the floor: the largest micro-batch any rung gave, with the least

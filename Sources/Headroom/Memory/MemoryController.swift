@@ -91,7 +91,7 @@ public final class MemoryController {
         if case .segments(let segments) = settings.checkpointing {
             plan.checkpointedSegments = segments.sorted()
         }
-        if settings.streaming != .auto, let streaming = settings.streaming.ladder.first {
+        if settings.streaming != .auto, let streaming = settings.streaming.ladder(inputRows: resolution).first {
             plan.checkpointedSegments = ResNet.Segment.allCases
             plan.streaming = streaming
         }
@@ -151,7 +151,7 @@ public final class MemoryController {
         // Streaming's ladder, from the rung after the current one (`auto` streaming climbs
         // only behind `auto` checkpointing; a forced choice always may).
         let streams = settings.streaming == .auto ? settings.checkpointing == .auto : true
-        let ladder = streams ? settings.streaming.ladder : []
+        let ladder = streams ? settings.streaming.ladder(inputRows: resolution) : []
         let next = plan.streaming.flatMap { ladder.firstIndex(of: $0) }.map { $0 + 1 } ?? 0
         guard next < ladder.count else { return .none }
         plan.checkpointedSegments = ResNet.Segment.allCases

@@ -31,20 +31,44 @@ public enum StreamingChoice: Sendable, Equatable, Hashable {
         }
     }
 
-    /// The rungs climbed, cheapest first: deeper streaming shrinks what is held whole (the
-    /// streamed output and the stages after it), more bands shrink what a band holds; both
-    /// cost compute.
-    var ladder: [ResNet.Streaming] {
+    /// The rungs climbed for images `inputRows` tall, cheapest first: deeper streaming
+    /// shrinks what is held whole (the streamed output and the stages after it), shorter
+    /// bands shrink what a band holds; both cost compute.
+    func ladder(inputRows: Int) -> [ResNet.Streaming] {
         switch self {
         case .off: []
-        case .auto, .on: Self.rungs
-        case .through(let segment): [8, 16, 32].map { ResNet.Streaming(through: segment, bands: $0) }
+        case .auto, .on: Self.rungs.map { $0.streaming(inputRows: inputRows) }
+        case .through(let segment):
+            Self.bandHeights.map {
+                BandedRung(through: segment, rowsPerBand: $0.rows, minimumBands: $0.minimum).streaming(inputRows: inputRows)
+            }
         }
     }
 
-    static let rungs: [ResNet.Streaming] = [
-        .init(through: .layer1, bands: 8), .init(through: .layer2, bands: 8), .init(through: .layer2, bands: 16),
-        .init(through: .layer3, bands: 16), .init(through: .layer3, bands: 32),
+    /// A rung by its band height rather than its band count: a band's memory grows with its
+    /// rows (halo included) times the image's width, so a fixed height keeps it proportional
+    /// to the width as the image grows taller, where a fixed count would let it grow with
+    /// the area. Small images still get `minimumBands` (their halo is the larger cost).
+    struct BandedRung {
+        let through: ResNet.Segment
+        /// Input rows per band.
+        let rowsPerBand: Int
+        let minimumBands: Int
+
+        func streaming(inputRows: Int) -> ResNet.Streaming {
+            ResNet.Streaming(through: through, bands: max(minimumBands, (inputRows + rowsPerBand - 1) / rowsPerBand))
+        }
+    }
+
+    /// Band heights, tallest first, with the least number of bands each gives a small image.
+    static let bandHeights: [(rows: Int, minimum: Int)] = [(512, 8), (256, 16), (128, 32)]
+
+    static let rungs: [BandedRung] = [
+        .init(through: .layer1, rowsPerBand: 512, minimumBands: 8),
+        .init(through: .layer2, rowsPerBand: 512, minimumBands: 8),
+        .init(through: .layer2, rowsPerBand: 256, minimumBands: 16),
+        .init(through: .layer3, rowsPerBand: 256, minimumBands: 16),
+        .init(through: .layer3, rowsPerBand: 128, minimumBands: 32),
     ]
 }
 

@@ -40,8 +40,8 @@ extension ResNet {
     /// The extra compute of `streaming` with the segments after it in `segments` recomputed,
     /// as a fraction of a plain training step. Each BatchNorm's statistics pass runs
     /// everything before it: forward, again in backward's recompute, then backward (twice a
-    /// forward, less conv1's input gradient, never needed); the output bands are recomputed
-    /// once. Halos are left out: they add little where bands are tall. Frozen BatchNorms
+    /// forward, less conv1's input gradient, never needed); a downsampling block's first and
+    /// shortcut BatchNorms share one pass. The output bands are recomputed once. Halos are left out: they add little where bands are tall. Frozen BatchNorms
     /// need no statistics pass: streaming then costs the bands' recompute alone.
     public func recomputeOverhead(of segments: Set<Segment>, streaming: Streaming?, resolution: Int) -> Double {
         guard let streaming else { return recomputeOverhead(of: segments, resolution: resolution) }
@@ -58,14 +58,20 @@ extension ResNet {
             for case let block as any ResidualBlock in stage.layers {
                 var path = 0.0
                 var output = size
-                for (conv, norm) in zip(block.mainPath, block.mainNorms) {
+                var firstPass: Int?
+                for (index, (conv, norm)) in zip(block.mainPath, block.mainNorms).enumerated() {
                     let (count, next) = conv.multiplyAdds(inputSize: output)
                     path += count
                     output = next
-                    if trains(norm) { passes.append(before + path) }
+                    guard trains(norm) else { continue }
+                    if index == 0 { firstPass = passes.count }
+                    passes.append(before + path)
                 }
                 let shortcut = block.shortcutLayers.map { $0.conv.multiplyAdds(inputSize: size).count } ?? 0
-                if let norm = block.shortcutLayers?.norm, trains(norm) { passes.append(before + shortcut) }
+                if let norm = block.shortcutLayers?.norm, trains(norm) {
+                    // With the block's first BatchNorm, one pass computes both convolutions.
+                    if let firstPass, block.shortcutSharesFirstPass { passes[firstPass] += shortcut } else { passes.append(before + shortcut) }
+                }
                 before += path + shortcut
                 size = output
             }

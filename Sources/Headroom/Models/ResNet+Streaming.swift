@@ -36,30 +36,40 @@ extension ResNet {
         let columns = StreamedSizes(input: input.shape[3], model: self, blocks: layout.blocks)
         let parameters = layout.parameters
         var statistics: [Tensor] = []
-        for site in layout.norms {
-            let norm = layout.norm(site)
-            let (mean, variance): (Tensor, Tensor)
-            if norm.isTraining && !norm.isFrozen {
-                var sums: Tensor?
-                for rows in (0..<layout.rows.normalised(site)).bands(streaming.bands) {
+        for pass in layout.passes {
+            // Every BatchNorm of a pass normalises a map of the same rows.
+            let height = layout.rows.normalised(pass[0])
+            let trained = pass.map { (site) in layout.norm(site).isTraining && !layout.norm(site).isFrozen }
+            var sums: Tensor?
+            if trained.contains(true) {
+                for rows in (0..<height).bands(streaming.bands) {
                     let partial = try checkpoint([input] + statistics, parameters: parameters) { (inputs) throws(TorchError) in
-                        let c = try StreamedPass(layout: layout, inputs: inputs).normalised(site, rows: rows).tensor.to(dtype: .float64)
-                        return try Tensor.stack([c.sum(dims: [0, 2, 3]), c.square().sum(dims: [0, 2, 3])])
+                        var sums: [Tensor] = []
+                        for map in try StreamedPass(layout: layout, inputs: inputs).normalised(pass, rows: rows) {
+                            let c = try map.tensor.to(dtype: .float64)
+                            sums += [try c.sum(dims: [0, 2, 3]), try c.square().sum(dims: [0, 2, 3])]
+                        }
+                        return try Tensor.stack(sums)
                     }
                     sums = try sums.map { (total) throws(TorchError) in try total + partial } ?? partial
                 }
-                guard let sums else { throw .invalidArgument("a streamed map has no rows") }
-                let count = Double(input.shape[0] * layout.rows.normalised(site) * columns.normalised(site))
-                mean = try sums.select(dim: 0, index: 0) / count
-                variance = try (sums.select(dim: 0, index: 1) / count - mean.square()).clamped(min: 0)
-                try norm.updateRunningStatistics(mean: mean, variance: variance, count: count)
-            } else {
-                (mean, variance) = (norm.runningMean, norm.runningVariance)
             }
-            // Back to the weights' type (float32, or float64 when the whole run is).
-            let type = norm.weight.dtype
-            statistics.append(try mean.to(dtype: type).reshaped([1, -1, 1, 1]))
-            statistics.append(try (variance + norm.epsilon).rsqrt().to(dtype: type).reshaped([1, -1, 1, 1]))
+            let count = Double(input.shape[0] * height * columns.normalised(pass[0]))
+            for (index, site) in pass.enumerated() {
+                let norm = layout.norm(site)
+                let (mean, variance): (Tensor, Tensor)
+                if trained[index], let sums {
+                    mean = try sums.select(dim: 0, index: 2 * index) / count
+                    variance = try (sums.select(dim: 0, index: 2 * index + 1) / count - mean.square()).clamped(min: 0)
+                    try norm.updateRunningStatistics(mean: mean, variance: variance, count: count)
+                } else {
+                    (mean, variance) = (norm.runningMean, norm.runningVariance)
+                }
+                // Back to the weights' type (float32, or float64 when the whole run is).
+                let type = norm.weight.dtype
+                statistics.append(try mean.to(dtype: type).reshaped([1, -1, 1, 1]))
+                statistics.append(try (variance + norm.epsilon).rsqrt().to(dtype: type).reshaped([1, -1, 1, 1]))
+            }
         }
         var bands: [Tensor] = []
         for rows in (0..<layout.rows.output).bands(streaming.bands) {

@@ -58,6 +58,10 @@ struct StreamedLayout {
     let rows: StreamedSizes
     let norms: [NormSite]
     let normIndex: [NormSite: Int]
+    /// The BatchNorms whose statistics one pass gathers: a downsampling block's first and
+    /// shortcut BatchNorms normalise convolutions of the same block input, so one pass over
+    /// the bands computes both (one pass fewer per downsampling block, each a prefix's worth).
+    let passes: [[NormSite]]
     /// How the input's uint8 rows become floats, when the input is pixels.
     let normalising: PixelNormalisation?
 
@@ -67,11 +71,19 @@ struct StreamedLayout {
         let stages = zip(ResNet.Segment.stages, model.stages).filter { $0.0 <= last }
         blocks = stages.flatMap { $0.1.layers.compactMap { $0 as? any ResidualBlock } }
         rows = StreamedSizes(input: inputRows, model: model, blocks: blocks)
-        var norms: [NormSite] = [.stem]
+        var passes: [[NormSite]] = [[.stem]]
         for (index, block) in blocks.enumerated() {
-            norms += block.mainPath.indices.map { NormSite.path(block: index, index: $0) }
-            if block.downsample != nil { norms.append(.shortcut(block: index)) }
+            let path = block.mainPath.indices.map { [NormSite.path(block: index, index: $0)] }
+            passes += path
+            guard block.downsample != nil else { continue }
+            if block.shortcutSharesFirstPass {
+                passes[passes.count - path.count].append(.shortcut(block: index))
+            } else {
+                passes.append([.shortcut(block: index)])
+            }
         }
+        self.passes = passes
+        let norms = passes.flatMap { $0 }
         self.norms = norms
         normIndex = Dictionary(uniqueKeysWithValues: norms.enumerated().map { ($1, $0) })
     }
@@ -138,5 +150,13 @@ extension ResidualBlock {
         guard let layers = downsample?.layers, let conv = layers.first as? Conv2d, let norm = layers.last as? BatchNorm2d
         else { return nil }
         return (conv, norm)
+    }
+
+    /// Whether the shortcut's BatchNorm gets its statistics in the pass of the block's first:
+    /// both normalise a convolution of the block's input, into maps of one shape (not so in a
+    /// bottleneck, whose first convolution does not stride).
+    var shortcutSharesFirstPass: Bool {
+        guard let shortcut = shortcutLayers?.conv, let first = mainPath.first else { return false }
+        return first.stride == shortcut.stride && first.weight.shape[0] == shortcut.weight.shape[0]
     }
 }

@@ -18,18 +18,23 @@ struct StreamedPass {
         statistics = stride(from: 1, to: inputs.count - 1, by: 2).map { (inputs[$0], inputs[$0 + 1]) }
     }
 
-    /// A BatchNorm's input, rows `rows`: the output of the convolution before it.
-    func normalised(_ site: NormSite, rows: Range<Int>) throws(TorchError) -> RowBand {
-        switch site {
+    /// The inputs of one statistics pass's BatchNorms (``StreamedLayout/passes``), rows
+    /// `rows`: the outputs of the convolutions before them.
+    func normalised(_ sites: [NormSite], rows: Range<Int>) throws(TorchError) -> [RowBand] {
+        switch sites.first {
         case .stem:
-            return try stemConv(rows: rows)
-        case .path(let block, let index):
+            return [try stemConv(rows: rows)]
+        case .path(let block, let index) where index > 0:
             let needed = layout.blockInputRows(block, upTo: index, output: rows, withShortcut: false)
-            return try path(block, upTo: index, input: blockInput(block, rows: needed), output: rows)
-        case .shortcut(let block):
+            return [try path(block, upTo: index, input: blockInput(block, rows: needed), output: rows)]
+        case .path(let block, _), .shortcut(let block):
+            // Convolutions of the block's input (its first, and the shortcut's): read it once.
             let height = layout.rows.blockInput(block)
-            let x = try blockInput(block, rows: layout.clip(layout.conv(site).rowWindow.inputRows(for: rows), to: height))
-            return try layout.conv(site)(x, rows: rows, inputHeight: height)
+            let needed = sites.map { layout.conv($0).rowWindow.inputRows(for: rows) }.reduce(rows) { $0.union($1) }
+            let x = try blockInput(block, rows: layout.clip(needed, to: height))
+            return try sites.map { (site) throws(TorchError) in try layout.conv(site)(x, rows: rows, inputHeight: height) }
+        case nil:
+            return []
         }
     }
 
