@@ -7,7 +7,7 @@ import TorchOptim
 @testable import Headroom
 
 /// The evaluator's sums against the same quantities computed in Swift from the model's logits.
-@Suite struct EvaluatorTests {
+@Suite(.serialized) struct EvaluatorTests {
     func makeStep(classes: Int) throws -> TrainingStep {
         let model = try ResNet(.resnet18, classCount: classes, generator: Generator(seed: 4))
         model.eval()
@@ -53,6 +53,43 @@ import TorchOptim
         #expect(result.top1 == expected.top1)
         #expect(result.top5 == expected.top5)
         #expect(result.confusion == expected.confusion)
+    }
+
+    /// One image that does not fit the budget is evaluated streamed: the same results, where
+    /// before the error ended validation.
+    @Test func anImageThatDoesNotFitIsStreamed() throws {
+        let directory = try TemporaryDirectory()
+        var dataset = SyntheticDataset()
+        dataset.classes = ["circles", "stripes"]
+        (dataset.trainPerClass, dataset.validationPerClass) = (1, 2)
+        (dataset.width, dataset.height) = (320, 320)
+        let (_, validation) = try dataset.write(to: URL(fileURLWithPath: directory.path))
+        let samples = try ImageFolder(root: validation.path).scan()
+        let resolution = 320
+        let step = try makeStep(classes: 2)
+        func evaluate() throws -> (EvaluationResult, Evaluator) {
+            let evaluator = Evaluator(step: step)
+            try evaluator.add(allOf: BatchLoader(samples: samples, transform: .standardEvaluation, seed: 0, workers: 1),
+                              resolution: resolution, batchSize: 4)
+            return (try evaluator.result(), evaluator)
+        }
+        func peak(streaming: ResNet.Streaming?) throws -> Int {
+            let image = try (Tensor.rand([1, 3, resolution, resolution], generator: Generator(seed: 1)) * 255).to(dtype: .uint8)
+            try Device.cpu.resetPeakMemory()
+            _ = try withoutGradient { () throws(TorchError) in try step.logits(images: image, recomputing: [], streaming: streaming) }
+            return try Device.cpu.memoryStatistics().peakBytes
+        }
+        let (whole, plain) = try evaluate()
+        #expect(plain.streaming == nil)
+        let streamedPeak = try peak(streaming: Evaluator.streamingLadder(inputRows: resolution)[0])
+        let plainPeak = try peak(streaming: nil)
+        try #require(streamedPeak < plainPeak, "streamed \(streamedPeak), whole \(plainPeak)")
+        try Device.cpu.setMemoryBudget(bytes: (streamedPeak + plainPeak) / 2)
+        defer { try? Device.cpu.setMemoryBudget(bytes: nil) }
+        let (banded, streamed) = try evaluate()
+        #expect(streamed.streaming == Evaluator.streamingLadder(inputRows: resolution)[0])
+        #expect(banded.samples == 4 && banded.confusion == whole.confusion && banded.top1 == whole.top1)
+        #expect(abs(banded.loss - whole.loss) < 1e-5)
     }
 
     @Test func topFiveIsLeftOutWhenItCannotMiss() throws {

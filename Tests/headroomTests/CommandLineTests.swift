@@ -131,6 +131,27 @@ import Testing
         #expect(try scale(["--crop-scale", "0.2,0.9"]) == 0.2...0.9)
     }
 
+    /// PIL's limit unless raised; `none` lifts it; nonsense is refused before anything runs.
+    @Test func thePixelLimitReachesTheDecoders() throws {
+        func configuration(_ arguments: [String]) throws -> TrainingConfiguration {
+            try #require(try HeadroomCommand.parseAsRoot(["train", data.path, "--out", "/tmp/x"] + arguments) as? Train).options.configuration()
+        }
+        #expect(try configuration([]).maxImagePixels == nil)
+        #expect(try configuration([]).imageDecoder.pixelLimit == 178_956_970)
+        #expect(try configuration(["--max-image-pixels", "300000000"]).imageDecoder.pixelLimit == 300_000_000)
+        #expect(try configuration(["--max-image-pixels", "1e9"]).imageDecoder.pixelLimit == 1_000_000_000)
+        #expect(try configuration(["--max-image-pixels", "none"]).imageDecoder.pixelLimit == nil)
+        for bad in ["0", "-5", "1.5", "lots", ""] {
+            #expect(throws: (any Error).self, "\(bad)") {
+                try HeadroomCommand.parseAsRoot(["train", data.path, "--out", "/tmp/x", "--max-image-pixels", bad])
+            }
+        }
+        let predict = try #require(try HeadroomCommand.parseAsRoot(["predict", "model", "a.png", "--max-image-pixels", "none"]) as? Predict)
+        #expect(predict.options.decoder.pixelLimit == nil)
+        let evaluate = try #require(try HeadroomCommand.parseAsRoot(["evaluate", "model", data.path]) as? Evaluate)
+        #expect(evaluate.options.decoder.pixelLimit == 178_956_970)
+    }
+
     /// The report lists the settings as `headroom train` flags: each must be one.
     @Test func theReportsFlagsAreTrainsFlags() {
         var config = TrainingConfiguration(trainPath: "t", validationPath: "v")

@@ -19,6 +19,14 @@ public struct ImageDecoder: Sendable {
     /// than cut from the whole decoded image; the same pixels either way (bench/ compares them).
     public var decodesRegionsAlone = true
 
+    /// `--max-image-pixels`: a count of pixels (178956970, 1e9, 2^30 is not accepted), or
+    /// `none` for no limit (nil).
+    public static func pixelLimit(parsing text: String) -> Int?? {
+        if text.lowercased() == "none" { return .some(nil) }
+        guard let value = Double(text), value >= 1, value < 9e18, value == value.rounded() else { return nil }
+        return .some(Int(value))
+    }
+
     public init(pixelLimit: Int? = ImageDecoder.defaultPixelLimit, appliesOrientation: Bool = true) {
         self.pixelLimit = pixelLimit
         self.appliesOrientation = appliesOrientation

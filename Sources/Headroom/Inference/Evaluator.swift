@@ -23,6 +23,17 @@ public final class Evaluator {
     /// Flattened confusion counts, true · classes + predicted.
     private var confusion: Tensor?
     private var samples = 0
+    /// Set once one image ran out of memory: the start of the network in bands from then on.
+    public private(set) var streaming: ResNet.Streaming?
+
+    /// Rungs for one image that does not fit, cheapest first. In evaluation BatchNorm uses
+    /// its running statistics, so streaming costs the halos' recompute alone (no statistics
+    /// passes), and deeper streaming holds less.
+    static func streamingLadder(inputRows: Int) -> [ResNet.Streaming] {
+        [(ResNet.Segment.layer2, 512, 8), (.layer3, 256, 16), (.layer4, 128, 32)].map {
+            ResNet.Streaming(through: $0.0, rowsPerBand: $0.1, minimumBands: $0.2, inputRows: inputRows)
+        }
+    }
 
     public init(step: TrainingStep) {
         self.step = step
@@ -34,7 +45,7 @@ public final class Evaluator {
         guard labels.shape[0] > 0 else { return }  // every image of the batch was skipped
         try withoutGradient { () throws(TorchError) in
             let targets = try labels.to(device: step.device)
-            let logits = try step.forward(step.prepare(images)).to(dtype: .float32)
+            let logits = try step.logits(images: images, recomputing: [], streaming: streaming).to(dtype: .float32)
             let loss = try logits.crossEntropy(targets: targets, reduction: .sum)
             let predicted = try logits.argmax(dim: 1)
             let hits = try predicted.eq(targets).sum()
@@ -53,7 +64,8 @@ public final class Evaluator {
 
     /// Adds every sample `loader` holds, in order, at `resolution`, `batchSize` at a time.
     /// Out of memory, the batch is halved and the same samples tried again: evaluation has no
-    /// accumulation to keep, so a smaller batch is all it takes.
+    /// accumulation to keep, so a smaller batch is all it takes; when one image does not fit,
+    /// it streams, deeper until it fits (the same logits, computed in bands).
     public func add(allOf loader: BatchLoader, resolution: Int, batchSize: Int) throws {
         let count = loader.samples.samples.count
         var batchSize = max(1, batchSize)
@@ -65,8 +77,15 @@ public final class Evaluator {
                 try add(images: batch.images, labels: batch.labels)
                 start += indices.count
             } catch {
-                guard error.isOutOfMemory && batchSize > 1 else { throw error }
-                batchSize /= 2
+                guard error.isOutOfMemory else { throw error }
+                if batchSize > 1 {
+                    batchSize /= 2
+                    continue
+                }
+                let ladder = Self.streamingLadder(inputRows: resolution)
+                let next = streaming.flatMap { ladder.firstIndex(of: $0) }.map { $0 + 1 } ?? 0
+                guard next < ladder.count else { throw error }
+                streaming = ladder[next]
             }
         }
     }

@@ -15,19 +15,23 @@ public struct ModelEvaluation: Sendable {
 
     /// Evaluates `classifier` on an ImageFolder whose classes must be the classifier's.
     public init(
-        classifier: Classifier, imageFolder root: String, imageSize: Int, batchSize: Int = 64, workers: Int = 2
+        classifier: Classifier, imageFolder root: String, imageSize: Int, batchSize: Int = 64, workers: Int = 2,
+        decoder: ImageDecoder = ImageDecoder()
     ) throws {
         try self.init(
             classifier: classifier, data: ImageFolder(root: root).scan(), imageSize: imageSize, batchSize: batchSize,
-            workers: workers)
+            workers: workers, decoder: decoder)
     }
 
     /// Evaluates `classifier` on labelled samples whose classes must be the classifier's, in order.
-    public init(classifier: Classifier, data: LabeledSamples, imageSize: Int, batchSize: Int = 64, workers: Int = 2) throws {
+    public init(
+        classifier: Classifier, data: LabeledSamples, imageSize: Int, batchSize: Int = 64, workers: Int = 2,
+        decoder: ImageDecoder = ImageDecoder()
+    ) throws {
         guard data.classes == classifier.classNames else {
             throw ClassifierError.classMismatch(checkpoint: classifier.classNames, data: data.classes)
         }
-        let loader = BatchLoader(samples: data, transform: .standardEvaluation, seed: 0, workers: workers)
+        let loader = BatchLoader(samples: data, transform: .standardEvaluation, seed: 0, workers: workers, decoder: decoder)
         loader.skipsBadSamples = true
         let evaluator = Evaluator(step: classifier.step)
         try evaluator.add(allOf: loader, resolution: imageSize, batchSize: batchSize)

@@ -45,10 +45,8 @@ public enum StreamingChoice: Sendable, Equatable, Hashable {
         }
     }
 
-    /// A rung by its band height rather than its band count: a band's memory grows with its
-    /// rows (halo included) times the image's width, so a fixed height keeps it proportional
-    /// to the width as the image grows taller, where a fixed count would let it grow with
-    /// the area. Small images still get `minimumBands` (their halo is the larger cost).
+    /// A rung by its band height rather than its band count (see
+    /// ``ResNet/Streaming/init(through:rowsPerBand:minimumBands:inputRows:)``).
     struct BandedRung {
         let through: ResNet.Segment
         /// Input rows per band.
@@ -56,7 +54,7 @@ public enum StreamingChoice: Sendable, Equatable, Hashable {
         let minimumBands: Int
 
         func streaming(inputRows: Int) -> ResNet.Streaming {
-            ResNet.Streaming(through: through, bands: max(minimumBands, (inputRows + rowsPerBand - 1) / rowsPerBand))
+            ResNet.Streaming(through: through, rowsPerBand: rowsPerBand, minimumBands: minimumBands, inputRows: inputRows)
         }
     }
 

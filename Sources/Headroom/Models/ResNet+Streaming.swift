@@ -27,6 +27,15 @@ extension ResNet {
         }
 
         public var description: String { "through \(through.rawValue) in \(bands) bands" }
+
+        /// Bands of at most `rowsPerBand` input rows, and at least `minimumBands`, for images
+        /// `inputRows` tall: a band's memory grows with its rows (halo included) times the
+        /// width, so a bounded height keeps it proportional to the width as images grow
+        /// taller, where a fixed count would let it grow with the area. Small images still
+        /// get `minimumBands` (their halo is the larger cost).
+        public init(through: Segment, rowsPerBand: Int, minimumBands: Int, inputRows: Int) {
+            self.init(through: through, bands: max(minimumBands, (inputRows + rowsPerBand - 1) / max(1, rowsPerBand)))
+        }
     }
 
     /// The streamed part's output: the stem's, or the last streamed stage's. With

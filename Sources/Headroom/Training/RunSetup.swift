@@ -63,7 +63,8 @@ public struct RunSetup {
         }
         loaderMemory = LoaderMemory.estimate(
             samples: train, batchSize: configuration.batchSize,
-            resolution: configuration.trainingResolutions.max() ?? configuration.imageSize, workers: configuration.workers)
+            resolution: configuration.trainingResolutions.max() ?? configuration.imageSize, workers: configuration.workers,
+            decoder: configuration.imageDecoder)
         self.configuration = configuration
     }
 

@@ -100,10 +100,13 @@ extension Trainer {
         _ configuration: TrainingConfiguration, train: LabeledSamples, validation: LabeledSamples
     ) -> (train: BatchLoader, validation: BatchLoader) {
         let crop = configuration.cropScale.map { RandomResizedCrop(scale: $0) } ?? RandomResizedCrop()
-        let trainLoader = BatchLoader(samples: train, transform: .training(crop), seed: configuration.seed, workers: configuration.workers)
+        let decoder = configuration.imageDecoder
+        let trainLoader = BatchLoader(
+            samples: train, transform: .training(crop), seed: configuration.seed, workers: configuration.workers, decoder: decoder)
         trainLoader.failsOnBadSample = configuration.onBadImage == .fail
         let validationLoader = BatchLoader(
-            samples: validation, transform: .standardEvaluation, seed: configuration.seed, workers: configuration.workers)
+            samples: validation, transform: .standardEvaluation, seed: configuration.seed, workers: configuration.workers,
+            decoder: decoder)
         validationLoader.failsOnBadSample = configuration.onBadImage == .fail
         validationLoader.skipsBadSamples = true
         return (trainLoader, validationLoader)

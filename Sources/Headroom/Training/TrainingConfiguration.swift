@@ -39,6 +39,14 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// Data-parallel: BatchNorm normalises with the statistics of every rank's micro-batch
     /// (PyTorch's SyncBatchNorm). Optional so that older configurations decode (nil: false).
     public var syncBatchNorm: Bool?
+    /// The most pixels an image's header may declare (`--max-image-pixels`): nil for PIL's
+    /// 178,956,970, `Int.max` for none. Raise it for whole slides and satellite scenes.
+    public var maxImagePixels: Int?
+
+    /// The decoder every loader of the run uses.
+    public var imageDecoder: ImageDecoder {
+        ImageDecoder(pixelLimit: maxImagePixels.map { $0 == Int.max ? nil : $0 } ?? ImageDecoder.defaultPixelLimit)
+    }
 
     // Schedule
     public var epochs = 10
@@ -155,6 +163,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
             problems.append("--crop-scale must lie in (0, 1] (got \(scale.lowerBound),\(scale.upperBound))")
         }
         if workers < 0 || workers > 256 { problems.append("--workers must be between 0 and 256 (got \(workers))") }
+        if let limit = maxImagePixels, limit < 1 { problems.append("--max-image-pixels must be at least 1 (got \(limit))") }
         if let threads, threads < 1 { problems.append("--threads must be at least 1 (got \(threads))") }
         if !(memoryHeadroom >= 0 && memoryHeadroom < 0.9) { problems.append("the memory headroom must be in [0, 0.9) (got \(memoryHeadroom))") }
         if let every = checkpointEverySteps, every < 1 { problems.append("--checkpoint-every must be at least 1 step") }

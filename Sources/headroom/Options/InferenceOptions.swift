@@ -20,6 +20,12 @@ struct InferenceOptions: ParsableArguments {
     @Option(help: "auto, fp32, bf16, fp16 or fp64 (default: the precision the run trained with).")
     var precision: PrecisionChoice?
 
+    @Option(help: maxImagePixelsHelp, transform: pixelLimit(argument:))
+    var maxImagePixels: Int? = ImageDecoder.defaultPixelLimit
+
+    /// The decoder for the images to classify.
+    var decoder: ImageDecoder { ImageDecoder(pixelLimit: maxImagePixels) }
+
     func validate() throws {
         if let imageSize, imageSize < 32 { throw ValidationError("--image-size must be at least 32 (got \(imageSize))") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }

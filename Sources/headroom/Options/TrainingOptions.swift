@@ -115,6 +115,9 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "skip: replace an undecodable image in its batch and report it; fail: stop the run.")
     var onBadImage: TrainingConfiguration.BadImagePolicy = .skip
 
+    @Option(help: maxImagePixelsHelp, transform: pixelLimit(argument:))
+    var maxImagePixels: Int? = ImageDecoder.defaultPixelLimit
+
     @Option(help: "Intra-op threads for libtorch (default: libtorch's choice).")
     var threads: Int?
 
@@ -183,6 +186,8 @@ struct TrainingOptions: ParsableArguments {
         config.seed = seed
         config.workers = workers
         config.onBadImage = onBadImage
+        // Kept in the run's configuration only when it differs from the default.
+        config.maxImagePixels = maxImagePixels == ImageDecoder.defaultPixelLimit ? nil : maxImagePixels ?? Int.max
         config.threads = threads
         config.gradientClipNorm = gradClip
         config.freezeBatchNorm = freezeBatchNorm ? true : nil
@@ -194,6 +199,19 @@ struct TrainingOptions: ParsableArguments {
         }
         return config
     }
+}
+
+let maxImagePixelsHelp = ArgumentHelp(
+    "The most pixels an image may have (PIL's limit by default, against decompression bombs), or none.",
+    discussion: "A bigger image is a counted bad image (or an error under --on-bad-image fail). 8192 × 8192 is 67 million; a whole slide can be billions.",
+    valueName: "count|none")
+
+/// `--max-image-pixels`: a count, or none (nil).
+func pixelLimit(argument: String) throws -> Int? {
+    guard let limit = ImageDecoder.pixelLimit(parsing: argument) else {
+        throw ValidationError("--max-image-pixels must be a whole number of pixels of at least 1, or none (got \(argument))")
+    }
+    return limit
 }
 
 extension MemoryBudget {

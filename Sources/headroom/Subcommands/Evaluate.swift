@@ -29,7 +29,7 @@ struct Evaluate: ParsableCommand {
             let classifier = try options.classifier(at: checkpoint)
             let evaluation = try ModelEvaluation(
                 classifier: classifier, imageFolder: data, imageSize: options.resolution(for: classifier),
-                batchSize: options.batchSize, workers: options.workers)
+                batchSize: options.batchSize, workers: options.workers, decoder: options.decoder)
             for image in evaluation.unreadableImages {
                 printError("headroom evaluate: unreadable image, replaced by another of the set: \(image)")
             }

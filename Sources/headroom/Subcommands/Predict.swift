@@ -53,7 +53,7 @@ struct Predict: ParsableCommand {
             var all: [Prediction] = []
             try classifier.predict(
                 files: files, imageSize: options.resolution(for: classifier), topK: k, batchSize: options.batchSize,
-                workers: options.workers
+                workers: options.workers, decoder: options.decoder
             ) { batch in
                 for prediction in batch {
                     if let error = prediction.error { printError("headroom predict: \(prediction.path): \(error)") }
