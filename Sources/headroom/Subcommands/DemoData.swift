@@ -38,8 +38,14 @@ struct DemoData: ParsableCommand {
     @Option(help: "File format: mixed (JPEG, every fourth image PNG), jpeg, png or webp.")
     var format = SyntheticDataset.FileFormat.mixed
 
+    @Option(help: "How many of the classes to draw (2 to 5), in order: checkers, circles, squares, stripes, triangles.")
+    var classes = SyntheticDataset.classNames.count
+
     func validate() throws {
         guard trainPerClass >= 1, valPerClass >= 1 else { throw ValidationError("each class needs at least one image") }
+        guard (2...SyntheticDataset.classNames.count).contains(classes) else {
+            throw ValidationError("--classes must be between 2 and \(SyntheticDataset.classNames.count) (got \(classes))")
+        }
         guard (8...8192).contains(width), (8...8192).contains(height) else { throw ValidationError("sizes must be between 8 and 8192 px") }
     }
 
@@ -59,7 +65,8 @@ struct DemoData: ParsableCommand {
         dataset.width = width
         dataset.height = height
         dataset.format = format
+        dataset.classes = Array(SyntheticDataset.classNames.prefix(classes))
         let (train, validation) = try dataset.write(to: URL(fileURLWithPath: directory))
-        print("wrote \(train.path) and \(validation.path): \(SyntheticDataset.classNames.joined(separator: ", "))")
+        print("wrote \(train.path) and \(validation.path): \(dataset.classes.joined(separator: ", "))")
     }
 }

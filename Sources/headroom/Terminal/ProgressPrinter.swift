@@ -36,7 +36,11 @@ final class ProgressPrinter: @unchecked Sendable {
             for (name, value) in rows { say("\(name.padding(toLength: width, withPad: " ", startingAt: 0))  \(value)") }
         case let .planned(plan):
             let measured = plan.measurements.map { m in "\(m.batch)→\(m.peakBytes.map(formatBytes) ?? "OOM")" }.joined(separator: ", ")
-            say("plan \(plan.resolution) px: micro-batch \(plan.microBatch) × \(plan.accumulation.steps)\(plan.checkpointedSegments.isEmpty ? "" : ", \(plan.streaming == nil ? "recomputing " : "")\(checkpointingSummary(plan))\(checkpointingReason(plan).map { " because \($0)" } ?? "")"), predicted peak \(formatBytes(plan.predictedPeakBytes)), verified \(formatBytes(plan.verifiedPeakBytes)) of \(formatBytes(plan.budgetBytes)) (steps measured: \(measured))")
+            // A forced micro-batch is not measured: say so rather than print a peak of 0 B.
+            let peaks = plan.measurements.isEmpty
+                ? "not measured (--micro-batch), budget \(formatBytes(plan.budgetBytes))"
+                : "predicted peak \(formatBytes(plan.predictedPeakBytes)), verified \(formatBytes(plan.verifiedPeakBytes)) of \(formatBytes(plan.budgetBytes)) (steps measured: \(measured))"
+            say("plan \(plan.resolution) px: micro-batch \(plan.microBatch) × \(plan.accumulation.steps)\(plan.checkpointedSegments.isEmpty ? "" : ", \(plan.streaming == nil ? "recomputing " : "")\(checkpointingSummary(plan))\(checkpointingReason(plan).map { " because \($0)" } ?? "")"), \(peaks)")
         case let .stage(epoch, resolution):
             say("epoch \(epoch + 1): \(resolution) px")
         case let .step(progress):
