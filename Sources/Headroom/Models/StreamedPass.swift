@@ -30,7 +30,8 @@ struct StreamedPass {
         case .path(let block, _), .shortcut(let block):
             // Convolutions of the block's input (its first, and the shortcut's): read it once.
             let height = layout.rows.blockInput(block)
-            let needed = sites.map { layout.conv($0).rowWindow.inputRows(for: rows) }.reduce(rows) { $0.union($1) }
+            let read = sites.map { layout.conv($0).rowWindow.inputRows(for: rows) }
+            let needed = read.dropFirst().reduce(read[0]) { $0.union($1) }
             let x = try blockInput(block, rows: layout.clip(needed, to: height))
             return try sites.map { (site) throws(TorchError) in try layout.conv(site)(x, rows: rows, inputHeight: height) }
         case nil:

@@ -67,6 +67,30 @@ import TorchNN
         #expect(try #require(raw.first).first != plain.first?.first)
     }
 
+    /// Bands of one height hold the same whatever the image's height: a taller image adds
+    /// only what is held whole (the uint8 image, the streamed output and its gradient). A
+    /// band that read more rows than its receptive field needs (rows counted in the wrong
+    /// map) would grow with the rows above it.
+    @Test func aTallerImageAddsOnlyWhatIsHeldWhole() throws {
+        let model = try ResNet(.resnet18, classCount: 3, generator: Generator(seed: 8))
+        let normalisation = try PixelNormalisation(
+            mean: TrainingStep.imageNetMean, std: TrainingStep.imageNetStd, device: .cpu, dtype: .float32)
+        func peak(rows: Int) throws -> Int {
+            let pixels = try (Tensor.rand([1, 3, rows, 128], generator: Generator(seed: 9)) * 255).to(dtype: .uint8)
+            try Device.cpu.resetPeakMemory()
+            let before = try Device.cpu.memoryStatistics().liveBytes
+            let streaming = ResNet.Streaming(through: .layer2, rowsPerBand: 64, minimumBands: 1, inputRows: rows)
+            try model.forward(pixels, recomputing: [], streaming: streaming, normalising: normalisation).sum().backward()
+            for parameter in model.namedParameters() { try parameter.tensor.setGrad(nil) }
+            return try Device.cpu.memoryStatistics().peakBytes - before
+        }
+        let short = try peak(rows: 512)
+        let tall = try peak(rows: 2048)
+        // Held whole per input pixel: 3 bytes of image, layer2's output and its gradient (2 × 128 channels × 4 bytes / 64).
+        let heldWhole = (3 + 16) * 128 * (2048 - 512)
+        #expect(tall - short < heldWhole + heldWhole / 2, "512 rows: \(short) bytes, 2048 rows: \(tall)")
+    }
+
     /// In evaluation BatchNorm uses its running statistics: no statistics passes, same logits.
     @Test func evaluationUsesTheRunningStatistics() throws {
         let plain = try run(streaming: nil, training: false)
