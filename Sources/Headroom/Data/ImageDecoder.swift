@@ -19,7 +19,7 @@ public struct ImageDecoder: Sendable {
     /// than cut from the whole decoded image; the same pixels either way (bench/ compares them).
     public var decodesRegionsAlone = true
 
-    /// `--max-image-pixels`: a count of pixels (178956970, 1e9, 2^30 is not accepted), or
+    /// `--max-image-pixels`: a whole count of pixels (178956970 or 1e9), or
     /// `none` for no limit (nil).
     public static func pixelLimit(parsing text: String) -> Int?? {
         if text.lowercased() == "none" { return .some(nil) }
