@@ -38,10 +38,7 @@ public enum StreamingChoice: Sendable, Equatable, Hashable {
         switch self {
         case .off: []
         case .auto, .on: Self.rungs.map { $0.streaming(inputRows: inputRows) }
-        case .through(let segment):
-            Self.bandHeights.map {
-                BandedRung(through: segment, rowsPerBand: $0.rows, minimumBands: $0.minimum).streaming(inputRows: inputRows)
-            }
+        case .through(let segment): Self.bandHeights.indices.map { BandedRung(through: segment, height: $0).streaming(inputRows: inputRows) }
         }
     }
 
@@ -49,12 +46,12 @@ public enum StreamingChoice: Sendable, Equatable, Hashable {
     /// ``ResNet/Streaming/init(through:rowsPerBand:minimumBands:inputRows:)``).
     struct BandedRung {
         let through: ResNet.Segment
-        /// Input rows per band.
-        let rowsPerBand: Int
-        let minimumBands: Int
+        /// Which of ``bandHeights``.
+        let height: Int
 
         func streaming(inputRows: Int) -> ResNet.Streaming {
-            ResNet.Streaming(through: through, rowsPerBand: rowsPerBand, minimumBands: minimumBands, inputRows: inputRows)
+            let (rows, minimum) = StreamingChoice.bandHeights[height]
+            return ResNet.Streaming(through: through, rowsPerBand: rows, minimumBands: minimum, inputRows: inputRows)
         }
     }
 
@@ -62,11 +59,8 @@ public enum StreamingChoice: Sendable, Equatable, Hashable {
     static let bandHeights: [(rows: Int, minimum: Int)] = [(512, 8), (256, 16), (128, 32)]
 
     static let rungs: [BandedRung] = [
-        .init(through: .layer1, rowsPerBand: 512, minimumBands: 8),
-        .init(through: .layer2, rowsPerBand: 512, minimumBands: 8),
-        .init(through: .layer2, rowsPerBand: 256, minimumBands: 16),
-        .init(through: .layer3, rowsPerBand: 256, minimumBands: 16),
-        .init(through: .layer3, rowsPerBand: 128, minimumBands: 32),
+        .init(through: .layer1, height: 0), .init(through: .layer2, height: 0), .init(through: .layer2, height: 1),
+        .init(through: .layer3, height: 1), .init(through: .layer3, height: 2),
     ]
 }
 
