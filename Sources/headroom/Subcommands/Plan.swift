@@ -51,7 +51,9 @@ struct Plan: ParsableCommand {
             [
                 "\(row.resolution) px", "\(row.microBatch)", "\(row.accumulation.steps) (\(AccumulationPlan.describe(row.accumulation.sizes)))",
                 checkpointingSummary(row),
-                formatBytes(row.predictedPeakBytes), formatBytes(row.verifiedPeakBytes), formatBytes(row.budgetBytes),
+                // A forced micro-batch is not measured: say so rather than print a peak of 0 B.
+                row.measurements.isEmpty ? "not measured" : formatBytes(row.predictedPeakBytes),
+                row.measurements.isEmpty ? "(--micro-batch)" : formatBytes(row.verifiedPeakBytes), formatBytes(row.budgetBytes),
             ]
         }
         for line in TextTable.lines([header] + rows) { print(line) }
