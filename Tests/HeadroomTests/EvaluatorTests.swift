@@ -67,11 +67,11 @@ import TorchOptim
         let samples = try ImageFolder(root: validation.path).scan()
         let resolution = 320
         let step = try makeStep(classes: 2)
-        func evaluate() throws -> (EvaluationResult, Evaluator) {
+        func evaluate() throws -> EvaluationResult {
             let evaluator = Evaluator(step: step)
             try evaluator.add(allOf: BatchLoader(samples: samples, transform: .standardEvaluation, seed: 0, workers: 1),
                               resolution: resolution, batchSize: 4)
-            return (try evaluator.result(), evaluator)
+            return try evaluator.result()
         }
         func peak(streaming: ResNet.Streaming?) throws -> Int {
             let image = try (Tensor.rand([1, 3, resolution, resolution], generator: Generator(seed: 1)) * 255).to(dtype: .uint8)
@@ -79,15 +79,15 @@ import TorchOptim
             _ = try withoutGradient { () throws(TorchError) in try step.logits(images: image, recomputing: [], streaming: streaming) }
             return try Device.cpu.memoryStatistics().peakBytes
         }
-        let (whole, plain) = try evaluate()
-        #expect(plain.streaming == nil)
+        let whole = try evaluate()
+        #expect(whole.streaming == nil)
         let streamedPeak = try peak(streaming: Evaluator.streamingLadder(inputRows: resolution)[0])
         let plainPeak = try peak(streaming: nil)
         try #require(streamedPeak < plainPeak, "streamed \(streamedPeak), whole \(plainPeak)")
         try Device.cpu.setMemoryBudget(bytes: (streamedPeak + plainPeak) / 2)
         defer { try? Device.cpu.setMemoryBudget(bytes: nil) }
-        let (banded, streamed) = try evaluate()
-        #expect(streamed.streaming == Evaluator.streamingLadder(inputRows: resolution)[0])
+        let banded = try evaluate()
+        #expect(banded.streaming == Evaluator.streamingLadder(inputRows: resolution)[0])
         #expect(banded.samples == 4 && banded.confusion == whole.confusion && banded.top1 == whole.top1)
         #expect(abs(banded.loss - whole.loss) < 1e-5)
     }

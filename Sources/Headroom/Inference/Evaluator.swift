@@ -10,6 +10,9 @@ public struct EvaluationResult: Sendable, Codable {
     public var samples: Int
     /// Rows: true class; columns: predicted class.
     public var confusion: [[Int]]
+    /// How the start of the network ran in bands once an image did not fit whole; nil when
+    /// every image did.
+    public var streaming: ResNet.Streaming? = nil
 }
 
 /// Runs a model over labelled batches in evaluation mode, without gradients, and keeps
@@ -24,7 +27,7 @@ public final class Evaluator {
     private var confusion: Tensor?
     private var samples = 0
     /// Set once one image ran out of memory: the start of the network in bands from then on.
-    public private(set) var streaming: ResNet.Streaming?
+    private var streaming: ResNet.Streaming?
 
     /// Rungs for one image that does not fit, cheapest first. In evaluation BatchNorm uses
     /// its running statistics, so streaming costs the halos' recompute alone (no statistics
@@ -93,13 +96,14 @@ public final class Evaluator {
     /// The results so far (host synchronisation).
     public func result() throws(TorchError) -> EvaluationResult {
         guard samples > 0, let lossSum, let top1, let top5, let confusion else {
-            return EvaluationResult(loss: 0, top1: 0, top5: nil, samples: 0, confusion: [])
+            return EvaluationResult(loss: 0, top1: 0, top5: nil, samples: 0, confusion: [], streaming: streaming)
         }
         let counts = try confusion.to(device: .cpu).array(of: Int64.self).map(Int.init)
         let matrix = (0..<classCount).map { Array(counts[($0 * classCount)..<(($0 + 1) * classCount)]) }
         let n = Double(samples)
         return EvaluationResult(
             loss: try lossSum.item() / n, top1: Double(try top1.itemInt()) / n,
-            top5: classCount > 5 ? Double(try top5.itemInt()) / n : nil, samples: samples, confusion: matrix)
+            top5: classCount > 5 ? Double(try top5.itemInt()) / n : nil, samples: samples, confusion: matrix,
+            streaming: streaming)
     }
 }

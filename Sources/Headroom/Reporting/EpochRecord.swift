@@ -12,13 +12,16 @@ public struct EpochRecord: Sendable, Equatable, Codable {
     public var validationTop1: Double
     /// Absent when there are fewer than five classes.
     public var validationTop5: Double?
+    /// How validation ran in bands once an image did not fit whole; absent when every image did.
+    public var validationStreaming: ResNet.Streaming?
     public var epochSeconds: Double
     public var resolution: Int
     public var learningRate: Double
 
     public init(
         time: Double, epoch: Int, step: Int, samples: Int, trainLoss: Double, trainTop1: Double, validationLoss: Double,
-        validationTop1: Double, validationTop5: Double?, epochSeconds: Double, resolution: Int, learningRate: Double
+        validationTop1: Double, validationTop5: Double?, validationStreaming: ResNet.Streaming? = nil, epochSeconds: Double,
+        resolution: Int, learningRate: Double
     ) {
         self.time = time
         self.epoch = epoch
@@ -29,6 +32,7 @@ public struct EpochRecord: Sendable, Equatable, Codable {
         self.validationLoss = validationLoss
         self.validationTop1 = validationTop1
         self.validationTop5 = validationTop5
+        self.validationStreaming = validationStreaming
         self.epochSeconds = epochSeconds
         self.resolution = resolution
         self.learningRate = learningRate
@@ -41,6 +45,7 @@ public struct EpochRecord: Sendable, Equatable, Codable {
         case validationLoss = "val_loss"
         case validationTop1 = "val_top1"
         case validationTop5 = "val_top5"
+        case validationStreaming = "val_streaming"
         case epochSeconds = "epoch_seconds"
         case learningRate = "lr"
     }

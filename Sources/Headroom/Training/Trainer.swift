@@ -242,7 +242,7 @@ public final class Trainer: @unchecked Sendable {
         try recorder?.record(EpochRecord(
             time: Date().timeIntervalSince1970, epoch: epoch, step: globalStep, samples: samplesSeen, trainLoss: summary.trainLoss,
             trainTop1: summary.trainTop1, validationLoss: evaluation.loss, validationTop1: evaluation.top1,
-            validationTop5: evaluation.top5, epochSeconds: seconds, resolution: resolution, learningRate: step.optimizer.learningRate))
+            validationTop5: evaluation.top5, validationStreaming: evaluation.streaming, epochSeconds: seconds, resolution: resolution, learningRate: step.optimizer.learningRate))
         if isBest {
             try directory.write(
                 ConfusionRecord(classes: setup.train.classes, matrix: evaluation.confusion, epoch: epoch), to: directory.confusion)

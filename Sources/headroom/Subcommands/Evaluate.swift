@@ -51,7 +51,8 @@ struct Evaluate: ParsableCommand {
     static func lines(_ evaluation: ModelEvaluation) -> [String] {
         let result = evaluation.result
         var lines = TextTable.lines([
-            ["images", "\(result.samples) at \(evaluation.imageSize) px"],
+            ["images", "\(result.samples) at \(evaluation.imageSize) px"
+                + (result.streaming.map { ", streamed \($0) (an image did not fit whole)" } ?? "")],
             ["loss", String(format: "%.4f", result.loss)],
             ["top-1", percent(result.top1)],
             ["top-5", result.top5.map(percent) ?? "n/a (5 classes or fewer)"],
