@@ -90,6 +90,30 @@ import TorchOptim
         #expect(zip(depths, depths.dropFirst()).allSatisfy { $0 < $1 }, "\(depths)")
     }
 
+    /// What the plan prices `--freeze-bn` at is what a model with frozen BatchNorm costs: the
+    /// bands' recompute alone, a fraction of the statistics passes'. The plan offers it only
+    /// where streaming runs statistics passes.
+    @Test func freezingBatchNormIsPricedAsAFrozenModelCosts() throws {
+        let model = try ResNet(.resnet18)
+        let streaming = ResNet.Streaming(through: .layer3, bands: 32)
+        func plan(streaming: ResNet.Streaming?) -> ResolutionPlan {
+            var plan = ResolutionPlan(
+                resolution: 8192, microBatch: 1, accumulation: AccumulationPlan(effectiveBatch: 1, microBatch: 1),
+                predictedPeakBytes: 0, verifiedPeakBytes: 0, budgetBytes: 0, model: MemoryModel(fixedBytes: 0, bytesPerSample: 0),
+                checkpointedSegments: ResNet.Segment.allCases, streaming: streaming, measurements: [])
+            plan.predictCompute(of: model)
+            return plan
+        }
+        let training = plan(streaming: streaming)
+        #expect(plan(streaming: nil).frozenBatchNormOverhead == nil)
+        model.freezeBatchNorm()
+        let frozen = plan(streaming: streaming)
+        #expect(frozen.frozenBatchNormOverhead == nil)  // nothing left to offer
+        let priced = try #require(training.frozenBatchNormOverhead)
+        #expect(abs(priced - frozen.recomputeOverhead) < 1e-12)
+        #expect(priced < training.recomputeOverhead / 5, "frozen \(priced), training \(training.recomputeOverhead)")
+    }
+
     /// Small images keep the fixed counts; tall ones get bands of a bounded height, so a
     /// band's memory follows the width, not the area.
     @Test func bandCountsFollowTheImageHeight() {

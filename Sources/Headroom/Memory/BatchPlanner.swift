@@ -18,6 +18,10 @@ public struct ResolutionPlan: Sendable, Codable, Equatable {
     /// The extra compute recomputing and streaming cost, as a fraction of a step (predicted
     /// from the model's multiply-adds).
     public var recomputeOverhead = 0.0
+    /// Where streaming runs statistics passes (BatchNorm on batch statistics): what
+    /// `recomputeOverhead` would be with BatchNorm frozen, a choice that changes training and
+    /// so is the user's (`--freeze-bn`); nil otherwise.
+    public var frozenBatchNormOverhead: Double?
     /// When `auto` checkpointing chose segments: the largest micro-batch without any
     /// (0 when not even one sample fitted), the reason it climbed.
     public var uncheckpointedMicroBatch: Int?
@@ -44,8 +48,20 @@ extension ResolutionPlan {
         checkpointedSegments = try container.decodeIfPresent([ResNet.Segment].self, forKey: .checkpointedSegments) ?? []
         streaming = try container.decodeIfPresent(ResNet.Streaming.self, forKey: .streaming)
         recomputeOverhead = try container.decodeIfPresent(Double.self, forKey: .recomputeOverhead) ?? 0
+        frozenBatchNormOverhead = try container.decodeIfPresent(Double.self, forKey: .frozenBatchNormOverhead)
         uncheckpointedMicroBatch = try container.decodeIfPresent(Int.self, forKey: .uncheckpointedMicroBatch)
         measurements = try container.decode([Measurement].self, forKey: .measurements)
+    }
+
+    /// Predicts the extra compute of the plan's recomputed segments and streaming (and, where
+    /// streaming runs statistics passes, what it would be with BatchNorm frozen).
+    mutating func predictCompute(of model: ResNet) {
+        let segments = Set(checkpointedSegments)
+        recomputeOverhead = model.recomputeOverhead(of: segments, streaming: streaming, resolution: resolution)
+        let frozen = streaming.map {
+            model.recomputeOverhead(of: segments, streaming: $0, resolution: resolution, assumingFrozenBatchNorm: true)
+        }
+        frozenBatchNormOverhead = frozen.flatMap { $0 < recomputeOverhead ? $0 : nil }
     }
 }
 
@@ -172,7 +188,7 @@ public struct BatchPlanner {
         var plan = try planMicroBatch(resolution: resolution, probe: probe, recomputing: segments, streaming: streaming)
         plan.checkpointedSegments = segments.sorted()
         plan.streaming = streaming
-        plan.recomputeOverhead = probe.step.model.recomputeOverhead(of: segments, streaming: streaming, resolution: resolution)
+        plan.predictCompute(of: probe.step.model)
         return plan
     }
 

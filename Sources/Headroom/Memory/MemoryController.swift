@@ -95,8 +95,7 @@ public final class MemoryController {
             plan.checkpointedSegments = ResNet.Segment.allCases
             plan.streaming = streaming
         }
-        plan.recomputeOverhead = step.model.recomputeOverhead(
-            of: Set(plan.checkpointedSegments), streaming: plan.streaming, resolution: resolution)
+        plan.predictCompute(of: step.model)
         return plan
     }
 
@@ -144,7 +143,7 @@ public final class MemoryController {
             let rung = ActivationCheckpointing.ladder.first(where: { $0.isStrictSuperset(of: current) })
         {
             plan.checkpointedSegments = rung.sorted()
-            plan.recomputeOverhead = step.model.recomputeOverhead(of: rung, resolution: resolution)
+            plan.predictCompute(of: step.model)
             plans[resolution] = plan
             return .recompute(rung)
         }
@@ -156,7 +155,7 @@ public final class MemoryController {
         guard next < ladder.count else { return .none }
         plan.checkpointedSegments = ResNet.Segment.allCases
         plan.streaming = ladder[next]
-        plan.recomputeOverhead = step.model.recomputeOverhead(of: Set(ResNet.Segment.allCases), streaming: ladder[next], resolution: resolution)
+        plan.predictCompute(of: step.model)
         plans[resolution] = plan
         return .stream(ladder[next])
     }

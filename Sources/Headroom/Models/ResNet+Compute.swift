@@ -41,9 +41,13 @@ extension ResNet {
     /// as a fraction of a plain training step. Each BatchNorm's statistics pass runs
     /// everything before it: forward, again in backward's recompute, then backward (twice a
     /// forward, less conv1's input gradient, never needed); a downsampling block's first and
-    /// shortcut BatchNorms share one pass. The output bands are recomputed once. Halos are left out: they add little where bands are tall. Frozen BatchNorms
-    /// need no statistics pass: streaming then costs the bands' recompute alone.
-    public func recomputeOverhead(of segments: Set<Segment>, streaming: Streaming?, resolution: Int) -> Double {
+    /// shortcut BatchNorms share one pass. The output bands are recomputed once. Halos are
+    /// left out: they add little where bands are tall. Frozen BatchNorms need no statistics
+    /// pass: streaming then costs the bands' recompute alone; `assumingFrozenBatchNorm`
+    /// prices that choice for a model that trains its BatchNorms.
+    public func recomputeOverhead(
+        of segments: Set<Segment>, streaming: Streaming?, resolution: Int, assumingFrozenBatchNorm: Bool = false
+    ) -> Double {
         guard let streaming else { return recomputeOverhead(of: segments, resolution: resolution) }
         let costs = forwardMultiplyAdds(resolution: resolution)
         let step = 3 * costs.values.reduce(0, +)
@@ -52,7 +56,7 @@ extension ResNet {
         var size = (stem.outputSize + 2 * maxpool.padding - maxpool.kernelSize) / maxpool.stride + 1
         var before = stem.count  // everything computed before the current block
         var passes: [Double] = []  // per BatchNorm on batch statistics: what its statistics pass computes
-        func trains(_ norm: BatchNorm2d) -> Bool { norm.isTraining && !norm.isFrozen }
+        func trains(_ norm: BatchNorm2d) -> Bool { !assumingFrozenBatchNorm && norm.isTraining && !norm.isFrozen }
         if trains(bn1) { passes.append(before) }
         for (segment, stage) in zip(Segment.stages, stages) where segment <= streaming.through {
             for case let block as any ResidualBlock in stage.layers {

@@ -69,6 +69,7 @@ public struct RunPlan: Sendable, Encodable {
         var activation_checkpointing: [String]
         var streaming: ResNet.Streaming?
         var recompute_overhead: Double
+        var recompute_overhead_frozen_bn: Double?
         var uncheckpointed_micro_batch: Int?
         var measurements: [Measurement]
 
@@ -90,6 +91,7 @@ public struct RunPlan: Sendable, Encodable {
             activation_checkpointing = plan.checkpointedSegments.map(\.rawValue)
             streaming = plan.streaming
             recompute_overhead = plan.recomputeOverhead
+            recompute_overhead_frozen_bn = plan.frozenBatchNormOverhead
             uncheckpointed_micro_batch = plan.uncheckpointedMicroBatch
             measurements = plan.measurements.map { Measurement(batch: $0.batch, peak_bytes: $0.peakBytes) }
         }

@@ -97,10 +97,12 @@ final class ProgressPrinter: @unchecked Sendable {
 }
 
 /// "stem,layer1 (+9% compute)", "streaming through layer2 in 8 bands, the rest recomputed
-/// (+520% compute)", or "off" when the plan keeps every activation.
+/// (+520% compute; +25% with --freeze-bn)", or "off" when the plan keeps every activation.
 func checkpointingSummary(_ plan: ResolutionPlan) -> String {
     guard let what = recomputingText(plan.checkpointedSegments, plan.streaming, verb: false) else { return "off" }
-    return "\(what) (+\(Int((plan.recomputeOverhead * 100).rounded()))% compute)"
+    let percent = { (overhead: Double) in "+\(Int((overhead * 100).rounded()))%" }
+    let frozen = plan.frozenBatchNormOverhead.map { "; \(percent($0)) with --freeze-bn" } ?? ""
+    return "\(what) (\(percent(plan.recomputeOverhead)) compute\(frozen))"
 }
 
 /// "recomputing stem,layer1" or "streaming through layer2 in 8 bands, the rest recomputed".
