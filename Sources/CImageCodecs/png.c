@@ -134,7 +134,8 @@ himg_status himg_png_plan(const uint8_t *data, size_t size, const himg_options *
       himg_plan_full_resolution(plan, HIMG_FORMAT_PNG, (int32_t)width, (int32_t)height,
                                 options->ignore_orientation ? 1 : orientation_of(&session));
       himg_png_layout layout;
-      if (himg_png_fast_layout(data, size, &layout)) plan->working_bytes = (int64_t)himg_png_fast_working_bytes(&layout, size);
+      const size_t file_size = options->file_size > size ? (size_t)options->file_size : size;
+      if (himg_png_fast_layout(data, size, &layout)) plan->working_bytes = (int64_t)himg_png_fast_working_bytes(&layout, file_size);
     }
   }
   session_close(&session);

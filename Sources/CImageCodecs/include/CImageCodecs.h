@@ -54,6 +54,8 @@ typedef struct himg_options {
   int32_t min_height;       /* ...and at least this tall */
   uint64_t max_pixels;      /* reject headers with width * height above this; 0 disables the check */
   int32_t ignore_orientation; /* non-zero: do not apply the EXIF orientation tag */
+  uint64_t file_size;       /* the whole file's size when data holds only its start (a plan from the
+                               header alone); 0: data is the whole file */
 } himg_options;
 
 /* The outcome of reading a header: everything himg_decode() needs, plus facts for the caller. */

@@ -20,6 +20,39 @@ struct FileReadFailure: Error, Sendable {
 /// intermediate chunk; a file that turns out longer (one still growing, or a special file that
 /// reports size 0) is read on in 4 KiB steps.
 func readFileBytes(atPath path: String) -> Result<[UInt8], FileReadFailure> {
+    withRegularFile(atPath: path) { descriptor, status in
+        var failure: Int32 = 0
+        var bytes = [UInt8](unsafeUninitializedCapacity: max(0, Int(status.st_size))) { buffer, initialized in
+            initialized = readFully(descriptor, into: UnsafeMutableRawBufferPointer(buffer), failure: &failure)
+        }
+        // Usually one empty read at the end of the file; more only when it is longer than fstat said.
+        while failure == 0 {
+            let tail = withUnsafeTemporaryAllocation(byteCount: 4096, alignment: 1) { chunk in
+                let count = readFully(descriptor, into: chunk, failure: &failure)
+                bytes.append(contentsOf: chunk.prefix(count))
+                return count
+            }
+            if tail == 0 { break }
+        }
+        return failure == 0 ? .success(bytes) : .failure(FileReadFailure(code: failure))
+    }
+}
+
+/// The first `maxBytes` of the file at `path` (all of it when it is shorter), and the file's size.
+func readFilePrefix(atPath path: String, maxBytes: Int) -> Result<(bytes: [UInt8], fileSize: Int), FileReadFailure> {
+    withRegularFile(atPath: path) { descriptor, status in
+        var failure: Int32 = 0
+        let bytes = [UInt8](unsafeUninitializedCapacity: max(0, min(maxBytes, Int(status.st_size)))) { buffer, initialized in
+            initialized = readFully(descriptor, into: UnsafeMutableRawBufferPointer(buffer), failure: &failure)
+        }
+        return failure == 0 ? .success((bytes, Int(status.st_size))) : .failure(FileReadFailure(code: failure))
+    }
+}
+
+/// Runs `body` on `path` opened for reading, if it is a regular file, and closes it after.
+private func withRegularFile<T>(
+    atPath path: String, _ body: (_ descriptor: Int32, _ status: stat) -> Result<T, FileReadFailure>
+) -> Result<T, FileReadFailure> {
     // Non-blocking: opening a FIFO would otherwise wait for a writer forever.
     let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
     guard descriptor >= 0 else { return .failure(FileReadFailure(code: errno)) }
@@ -30,21 +63,7 @@ func readFileBytes(atPath path: String) -> Result<[UInt8], FileReadFailure> {
     guard (status.st_mode & S_IFMT) == S_IFREG else {
         return .failure(FileReadFailure(code: EINVAL, detail: "not a regular file (a FIFO, a socket or a device)"))
     }
-
-    var failure: Int32 = 0
-    var bytes = [UInt8](unsafeUninitializedCapacity: max(0, Int(status.st_size))) { buffer, initialized in
-        initialized = readFully(descriptor, into: UnsafeMutableRawBufferPointer(buffer), failure: &failure)
-    }
-    // Usually one empty read at the end of the file; more only when it is longer than fstat said.
-    while failure == 0 {
-        let tail = withUnsafeTemporaryAllocation(byteCount: 4096, alignment: 1) { chunk in
-            let count = readFully(descriptor, into: chunk, failure: &failure)
-            bytes.append(contentsOf: chunk.prefix(count))
-            return count
-        }
-        if tail == 0 { break }
-    }
-    return failure == 0 ? .success(bytes) : .failure(FileReadFailure(code: failure))
+    return body(descriptor, status)
 }
 
 /// Reads until `buffer` is full or the file ends; returns the bytes read, setting `failure` on an error.

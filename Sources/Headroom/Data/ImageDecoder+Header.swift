@@ -21,16 +21,56 @@ extension ImageDecoder {
         return ImageSize(width: Int(plan.width), height: Int(plan.height))
     }
 
-    /// The most host memory decoding `bytes` for `minimumSize` holds besides the file: the
-    /// decoded pixels and the codec's own buffers (a PNG's inflated rows, an orientation's copy).
-    public func decodingBytes(of bytes: [UInt8], source: String, minimumSize: MinimumSize) throws(ImageDecodeError) -> Int {
-        let plan = try headerPlan(of: bytes, source: source, minimumSize: minimumSize)
-        return Int(plan.width) * Int(plan.height) * DecodedImage.channelCount + Int(plan.working_bytes)
+    /// What planning needs of the image file at `path`, from its header: its size as shown
+    /// and what decoding it at `minimumSize` holds, the file included. Only the first
+    /// `headerBytes` are read where the header says all of it before the pixel data (JPEG,
+    /// PNG, TIFF, BMP: where it does not fit them, their codec fails and the whole file is
+    /// read); a WebP is read whole, since its EXIF orientation may come last. So a set of
+    /// 20 MB JPEGs is planned from a megabyte of each, and so is a TIFF whose directory comes
+    /// first (as PIL and cloud-optimised GeoTIFFs write it; libtiff writes it last).
+    public func headerFacts(atPath path: String, minimumSize: MinimumSize, headerBytes: Int = 1 << 20)
+        throws(ImageDecodeError) -> HeaderFacts
+    {
+        if case let .success((start, fileSize)) = readFilePrefix(atPath: path, maxBytes: headerBytes), start.count < fileSize,
+            let facts = try? headerFacts(of: start, fileSize: fileSize, source: path, minimumSize: minimumSize),
+            facts.format != HIMG_FORMAT_WEBP
+        {
+            return facts
+        }
+        let bytes = try readFile(atPath: path)
+        var facts = try headerFacts(of: bytes, fileSize: bytes.count, source: path, minimumSize: minimumSize)
+        facts.readWholeFile = true
+        return facts
     }
 
-    private func headerPlan(of bytes: [UInt8], source: String, minimumSize: MinimumSize) throws(ImageDecodeError) -> himg_plan {
+    /// The facts of ``headerFacts(atPath:minimumSize:headerBytes:)``.
+    public struct HeaderFacts: Sendable, Equatable {
+        /// At full resolution, after the EXIF orientation.
+        public var orientedSize: ImageSize
+        /// The most host memory decoding holds: the file, the decoded pixels and the codec's
+        /// own buffers (a PNG's inflated rows, an orientation's copy).
+        public var decodingBytes: Int
+        /// Whether the whole file was read (its header did not come first, or it was short).
+        public var readWholeFile = false
+        var format: himg_format
+    }
+
+    private func headerFacts(of bytes: [UInt8], fileSize: Int, source: String, minimumSize: MinimumSize)
+        throws(ImageDecodeError) -> HeaderFacts
+    {
+        let full = try headerPlan(of: bytes, source: source, minimumSize: .fullResolution, fileSize: fileSize)
+        let scaled = try headerPlan(of: bytes, source: source, minimumSize: minimumSize, fileSize: fileSize)
+        return HeaderFacts(
+            orientedSize: ImageSize(width: Int(full.width), height: Int(full.height)),
+            decodingBytes: fileSize + Int(scaled.width) * Int(scaled.height) * DecodedImage.channelCount + Int(scaled.working_bytes),
+            format: full.format)
+    }
+
+    private func headerPlan(of bytes: [UInt8], source: String, minimumSize: MinimumSize, fileSize: Int? = nil)
+        throws(ImageDecodeError) -> himg_plan
+    {
         try bytes.withUnsafeBufferPointer { (data) throws(ImageDecodeError) -> himg_plan in
-            try self.plan(Self.nonNull(data), source: source, minimumSize: minimumSize)
+            try self.plan(Self.nonNull(data), source: source, minimumSize: minimumSize, fileSize: fileSize)
         }
     }
 }

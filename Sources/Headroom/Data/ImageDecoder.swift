@@ -62,8 +62,12 @@ public struct ImageDecoder: Sendable {
     }
 
     /// Reads the header of `data` and plans the decode for `minimumSize`; the pixel limit applies.
-    func plan(_ data: UnsafeBufferPointer<UInt8>, source: String, minimumSize: MinimumSize) throws(ImageDecodeError) -> himg_plan {
+    /// `fileSize`: the whole file's, when `data` is only its start.
+    func plan(
+        _ data: UnsafeBufferPointer<UInt8>, source: String, minimumSize: MinimumSize, fileSize: Int? = nil
+    ) throws(ImageDecodeError) -> himg_plan {
         var options = himg_options()
+        options.file_size = UInt64(max(0, fileSize ?? 0))
         (options.min_shorter_side, options.min_width, options.min_height) = minimumSize.requirements
         options.max_pixels = pixelLimit.map { UInt64(clamping: max($0, 1)) } ?? 0
         options.ignore_orientation = appliesOrientation ? 0 : 1

@@ -31,13 +31,11 @@ public struct LoaderMemory: Sendable, Equatable, Encodable {
         var largest: ImageSize?
         var read = 0
         for path in Swift.stride(from: 0, to: paths.count, by: stride).prefix(sampleCount).map({ paths[$0] }) {
-            guard let bytes = try? decoder.readFile(atPath: path),
-                let full = try? decoder.orientedSize(of: bytes, source: path),
-                let decoding = try? decoder.decodingBytes(of: bytes, source: path, minimumSize: .shorterSide(2 * resolution))
-            else { continue }
+            guard let facts = try? decoder.headerFacts(atPath: path, minimumSize: .shorterSide(2 * resolution)) else { continue }
             read += 1
+            let full = facts.orientedSize
             if full.width * full.height > (largest.map { $0.width * $0.height } ?? 0) { largest = full }
-            perWorker = max(perWorker, bytes.count + decoding)
+            perWorker = max(perWorker, facts.decodingBytes)
         }
         return LoaderMemory(
             prefetchedBytes: BatchLoader.queuedBytes(count: batchSize, resolution: resolution), decodeBytesPerWorker: perWorker,
