@@ -16,6 +16,7 @@ extension StepExecutor {
         _ batch: StepBatch, stopRequested: Bool, dataParallel: DataParallel, synchronization: BatchNormSynchronization
     ) throws -> StepOutcome {
         var recoveries: [StepOutcome.Recovery] = []
+        var repeats = 0
         let statistics = try batchNormStatistics()
         let resolution = batch.resolution
         var cannotContinue: OutOfMemoryAtOneSample?
@@ -30,12 +31,15 @@ extension StepExecutor {
             switch attempted {
             case let .success(totals):
                 var outcome = try finish(batch, sizes: plan.sizes, totals: totals, stopRequested: stopRequested)
-                outcome.recoveries = recoveries
+                (outcome.recoveries, outcome.repeatsForOtherRanks) = (recoveries, repeats)
                 recordCleanStep(at: resolution)
                 return outcome
             case let .failure(failed as SynchronizedAttemptFailed):
                 try rollBack(to: statistics)
-                guard let error = failed.ownError else { continue }
+                guard let error = failed.ownError else {
+                    repeats += 1
+                    continue
+                }
                 do {
                     var recovery = try recover(from: error, microBatch: plan.sizes.max() ?? 1, resolution: resolution)
                     recovery.everyRank = true

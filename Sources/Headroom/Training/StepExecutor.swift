@@ -21,6 +21,9 @@ public struct StepOutcome: Sendable {
     public var stepTaken: Bool
     /// The out-of-memory errors recovered from on the way.
     public var recoveries: [Recovery]
+    /// Data-parallel: how many times this rank started the step again because another rank
+    /// ran out of memory (that rank shrinks its micro-batch and says so; this one keeps its own).
+    public var repeatsForOtherRanks = 0
 
     public struct Recovery: Sendable {
         public var failedMicroBatch: Int
@@ -100,6 +103,7 @@ public final class StepExecutor {
             return try runSynchronized(batch, stopRequested: stopRequested, dataParallel: dataParallel, synchronization: synchronization)
         }
         var recoveries: [StepOutcome.Recovery] = []
+        var repeats = 0
         let statistics = try batchNormStatistics()
         let resolution = batch.resolution
         while true {
@@ -114,7 +118,7 @@ public final class StepExecutor {
             }
             switch attempted {
             case var .success(outcome):
-                outcome.recoveries = recoveries
+                (outcome.recoveries, outcome.repeatsForOtherRanks) = (recoveries, repeats)
                 recordCleanStep(at: resolution)
                 return outcome
             case let .failure(error as TorchError) where error.isOutOfMemory && reduced:
@@ -132,6 +136,7 @@ public final class StepExecutor {
                 recoveries.append(recovery)
             case .failure(is StepRepeatedForAnotherRank):
                 try rollBack(to: statistics)
+                repeats += 1
             case let .failure(error):
                 throw error
             }

@@ -68,6 +68,9 @@ extension Trainer {
         epochTotals: EpochTotals, since epochStart: Date
     ) throws {
         for recovery in outcome.recoveries { try record(recovery, resolution: batch.resolution) }
+        if outcome.repeatsForOtherRanks > 0 {
+            observer(.repeatedForAnotherRank(epoch: epoch, step: globalStep, times: outcome.repeatsForOtherRanks))
+        }
         for bad in trainLoader.badSamples where reportedBad.train.insert(bad.index).inserted {
             try report(bad, split: "train")
         }

@@ -16,6 +16,9 @@ public enum TrainerEvent: Sendable {
     case outOfMemory(
         epoch: Int, step: Int, resolution: Int, failedMicroBatch: Int, newMicroBatch: Int, checkpointedSegments: [ResNet.Segment]?,
         streaming: ResNet.Streaming? = nil, phase: TrainingStep.Phase? = nil, everyRank: Bool = false)
+    /// Data-parallel: this rank ran the step `times` more because another rank ran out of
+    /// memory inside it (that rank reports its own recovery).
+    case repeatedForAnotherRank(epoch: Int, step: Int, times: Int)
     /// A sample could not be decoded and was replaced.
     case badSample(BadSample)
     case validated(EpochSummary)

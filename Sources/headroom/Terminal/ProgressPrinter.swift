@@ -49,6 +49,8 @@ final class ProgressPrinter: @unchecked Sendable {
             say("out of memory\(phase.map { " in \($0)" } ?? "") at step \(step) (\(resolution) px, micro-batch \(failed)): retrying the same samples in micro-batches of at most \(new), \(recomputingText(segments, streaming)!)")
         case let .outOfMemory(_, step, resolution, failed, new, nil, _, phase, _):
             say("out of memory\(phase.map { " in \($0)" } ?? "") at step \(step) (\(resolution) px, micro-batch \(failed)): retrying the same samples in micro-batches of at most \(new)")
+        case let .repeatedForAnotherRank(_, step, times):
+            say("step \(step) repeated\(times > 1 ? " \(times) times" : ""): another rank ran out of memory inside it (its own line says how it recovers)")
         case let .badSample(sample):
             say("skipped an unreadable image: \(sample)")
         case let .validated(summary):
