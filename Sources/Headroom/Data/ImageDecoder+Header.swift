@@ -31,14 +31,21 @@ extension ImageDecoder {
     public func headerFacts(atPath path: String, minimumSize: MinimumSize, headerBytes: Int = 1 << 20)
         throws(ImageDecodeError) -> HeaderFacts
     {
-        if case let .success((start, fileSize)) = readFilePrefix(atPath: path, maxBytes: headerBytes), start.count < fileSize,
-            let facts = try? headerFacts(of: start, fileSize: fileSize, source: path, minimumSize: minimumSize),
-            facts.format != HIMG_FORMAT_WEBP
-        {
-            return facts
+        var bytes: [UInt8]?
+        if case let .success((start, fileSize)) = readFilePrefix(atPath: path, maxBytes: headerBytes) {
+            if start.count < fileSize {
+                if let facts = try? headerFacts(of: start, fileSize: fileSize, source: path, minimumSize: minimumSize),
+                    facts.format != HIMG_FORMAT_WEBP
+                {
+                    return facts
+                }
+            } else {
+                bytes = start  // the whole file already: no second read
+            }
         }
-        let bytes = try readFile(atPath: path)
-        var facts = try headerFacts(of: bytes, fileSize: bytes.count, source: path, minimumSize: minimumSize)
+        let whole: [UInt8]
+        if let bytes { whole = bytes } else { whole = try readFile(atPath: path) }
+        var facts = try headerFacts(of: whole, fileSize: whole.count, source: path, minimumSize: minimumSize)
         facts.readWholeFile = true
         return facts
     }
