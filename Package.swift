@@ -29,6 +29,13 @@ let cudaHeaders = "\(libtorch)/../nvidia/cu13/include"
 let cudaDefines: [CXXSetting] =
     FileManager.default.fileExists(atPath: "\(cudaHeaders)/crt/host_config.h") ? [.define("CTORCH_WITH_CUDA_HEADERS")] : []
 
+// What ProcessGroupNCCL.hpp includes (`make setup` fetches these headers, a full PyTorch install
+// has them): with them the NCCL plugin links libtorch_cuda; without, it is a stub that says so.
+let ncclHeaders = "\(libtorch)/../nvidia/nccl/include"
+let hasNCCLHeaders = ["\(ncclHeaders)/nccl.h", "\(cudaHeaders)/cublas_v2.h", "\(cudaHeaders)/cusparse.h",
+                      "\(cudaHeaders)/cusolverDn.h", "\(cudaHeaders)/nv/target"].allSatisfy(FileManager.default.fileExists)
+let libtorchSearch: [String] = ["-L\(libtorch)/lib", "-Xlinker", "-rpath", "-Xlinker", "\(libtorch)/lib"]
+
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("InternalImportsByDefault"),
@@ -41,6 +48,8 @@ let package = Package(
         .executable(name: "headroom", targets: ["headroom"]),
         .library(name: "Headroom", targets: ["Headroom"]),
         .library(name: "Torch", targets: ["Torch", "TorchNN", "TorchOptim"]),
+        // Loaded at run time, beside the binary, only when a run asks for NCCL.
+        .library(name: "HeadroomNCCL", type: .dynamic, targets: ["CTorchNCCL"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -59,15 +68,28 @@ let package = Package(
                 ]),
             ] + problemDefines + cudaDefines,
             linkerSettings: [
-                .unsafeFlags([
-                    "-L\(libtorch)/lib",
-                    // The binary finds libtorch where it was built against, without LD_LIBRARY_PATH.
-                    "-Xlinker", "-rpath", "-Xlinker", "\(libtorch)/lib",
-                ]),
+                // The binary finds libtorch where it was built against, without LD_LIBRARY_PATH.
+                .unsafeFlags(libtorchSearch),
                 .linkedLibrary("torch_cpu"),
                 .linkedLibrary("c10"),
                 .linkedLibrary("dl"),
             ]
+        ),
+        // libtorch's ProcessGroupNCCL, built for the shim by a library of its own (it links libtorch_cuda).
+        .target(
+            name: "CTorchNCCL",
+            cxxSettings: [
+                .define("_GLIBCXX_USE_CXX11_ABI", to: "1"),
+                .unsafeFlags([
+                    "-isystem", "\(libtorch)/include",
+                    "-isystem", "\(libtorch)/include/torch/csrc/api/include",
+                    "-isystem", cudaHeaders,
+                    "-isystem", ncclHeaders,
+                ]),
+            ] + (hasNCCLHeaders ? [.define("CTORCH_WITH_NCCL_HEADERS")] : []),
+            // -static-stdlib: nothing here is Swift, and a machine the binary is carried to may have no Swift runtime.
+            linkerSettings: [.unsafeFlags(["-static-stdlib"] + (hasNCCLHeaders ? libtorchSearch : []))]
+                + (hasNCCLHeaders ? ["torch_cuda", "c10_cuda", "torch_cpu", "c10"].map { .linkedLibrary($0) } : [])
         ),
         // JPEG (libjpeg-turbo: TurboJPEG for whole images with DCT-domain scaling, libjpeg's scanline API for
         // regions), PNG (libdeflate for the common case, libpng for the rest), WebP (libwebp) and TIFF (libtiff)

@@ -16,6 +16,16 @@ TORCH_VERSION=2.11.0
 CUDA_RUNTIME_VERSION=13.0.96
 CUDA_CUPTI_VERSION=13.0.85
 CUDA_CRT_VERSION=13.0.88  # headers only (134 kB): lets the shim compile its CUDA memory calls
+# Headers only, read out of the wheels torch 2.11.0 pins (about 1 MB of ~1 GB): what
+# ProcessGroupNCCL.hpp includes, for the NCCL plugin (Sources/CTorchNCCL). Without them the
+# plugin builds as a stub that says so, and several GPUs use Gloo.
+NCCL_HEADER_WHEELS=(
+  "nvidia-nccl-cu13==2.28.9:nvidia/nccl/include/nccl.h"
+  "nvidia-cublas==13.1.0.3"
+  "nvidia-cusparse==12.6.3.3"
+  "nvidia-cusolver==12.0.4.66"
+  "nvidia-cuda-cccl==13.0.85:nvidia/cu13/include/nv/"
+)
 # libgloo-dev: headers only; ProcessGroupGloo.hpp includes gloo headers the torch wheel lacks.
 # Nothing from it is linked (libtorch_cpu holds its own gloo).
 # libcurl4-openssl-dev: downloads go through libcurl's easy interface; the library itself is
@@ -95,5 +105,19 @@ install_libtorch() {
   check_torch_dir "$torch" ".deps/python/torch"
 }
 
+# After install_libtorch: pip's --upgrade replaces the nvidia/ folder these join.
+install_nccl_headers() {
+  [ -n "${LIBTORCH:-}" ] && return 0  # a full PyTorch install has them, or the plugin says what is missing
+  local python="$deps/python"
+  if [ -f "$python/nvidia/nccl/include/nccl.h" ] && [ -f "$python/nvidia/cu13/include/cusolverDn.h" ] \
+     && [ -f "$python/nvidia/cu13/include/nv/target" ]; then
+    return 0
+  fi
+  say "fetching the NCCL, cuBLAS, cuSPARSE, cuSOLVER and libcu++ headers (about 1 MB) for the NCCL plugin"
+  python3 "$root/Scripts/fetch-wheel-headers.py" "$python" "${NCCL_HEADER_WHEELS[@]}" \
+    || say "warning: the NCCL headers could not be fetched; the NCCL plugin builds as a stub (several GPUs use Gloo)"
+}
+
 install_apt_packages
 install_libtorch
+install_nccl_headers

@@ -1,4 +1,5 @@
-// c10d process groups: TCPStore rendezvous and Gloo collectives.
+// c10d process groups: TCPStore rendezvous, Gloo collectives and, for CUDA tensors when a
+// run asks for it, NCCL's (through the NCCL plugin, Sources/CTorchNCCL, loaded at run time).
 //
 // The only translation unit that includes gloo or c10d headers. The torch wheel ships
 // ProcessGroupGloo.hpp but not the gloo headers it includes; Debian's libgloo-dev provides
@@ -21,6 +22,10 @@
 #include <torch/csrc/autograd/function_hook.h>
 #include <torch/csrc/autograd/variable.h>
 
+#include "../CTorchNCCL/include/ctorch_nccl.h"
+
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -36,7 +41,10 @@ struct ctorch_store_s {
 };
 
 struct ctorch_process_group_s {
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> value;
+  c10::intrusive_ptr<c10d::Backend> gloo;  // every CPU tensor, and CUDA tensors without NCCL
+  c10::intrusive_ptr<c10d::Backend> nccl;  // CUDA tensors, once ctorch_process_group_use_nccl
+  c10::intrusive_ptr<c10d::Store> store;  // for the NCCL backend, and a sibling's
+  int32_t nccl_device = -1;
   int32_t rank;
   int32_t size;
   std::chrono::milliseconds timeout;
@@ -74,12 +82,22 @@ int32_t protect_collective(const std::string &context, ctorch_process_group grou
   }
 }
 
-c10d::ProcessGroupGloo &unwrap_group(ctorch_process_group group) {
+ctorch_process_group_s &unwrap_group(ctorch_process_group group) {
   if (group == nullptr) throw std::invalid_argument("process group handle is NULL");
   if (group->broken)
     throw std::invalid_argument("the process group is unusable after an earlier collective failed");
-  return *group->value;
+  return *group;
 }
+
+/// The backend whose collectives take `tensor`: NCCL for a CUDA tensor when the group has
+/// it, else Gloo (which also takes CUDA tensors, through the host).
+c10d::Backend &backend_for(ctorch_process_group group, const at::Tensor &tensor) {
+  auto &checked = unwrap_group(group);
+  return tensor.is_cuda() && checked.nccl ? *checked.nccl : *checked.gloo;
+}
+
+/// Gloo, for the CPU-side collectives (agreements, barriers).
+c10d::Backend &gloo_of(ctorch_process_group group) { return *unwrap_group(group).gloo; }
 
 std::vector<at::Tensor> unwrap_list(const ctorch_tensor *tensors, size_t count) {
   if (tensors == nullptr && count > 0) throw std::invalid_argument("tensor list is NULL");
@@ -161,8 +179,70 @@ ctorch_process_group make_gloo_group(const c10::intrusive_ptr<c10d::Store> &stor
     options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
   }
   options->threads = 2;
-  auto group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, size, options);
-  return new ctorch_process_group_s{std::move(group), rank, size, timeout, host};
+  auto group = new ctorch_process_group_s{};
+  group->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, size, options);
+  group->store = store;
+  group->rank = rank;
+  group->size = size;
+  group->timeout = timeout;
+  group->host = host;
+  return group;
+}
+
+/// The NCCL plugin's constructor, from libHeadroomNCCL.so beside the binary that holds this
+/// shim (or HEADROOM_NCCL_PLUGIN), loaded once, after libtorch_cuda.
+using CreateNCCLBackend = decltype(&ctorch_nccl_create_backend);
+
+CreateNCCLBackend nccl_plugin() {
+  static std::once_flag once;
+  static CreateNCCLBackend create = nullptr;
+  static std::string failure;
+  std::call_once(once, [] {
+    if (ctorch_cuda_load() != CTORCH_OK) {
+      failure = std::string("NCCL needs libtorch's CUDA library: ") + ctorch_last_error();
+      return;
+    }
+    std::string path;
+    const char *given = std::getenv("HEADROOM_NCCL_PLUGIN");
+    if (given != nullptr && *given != 0) {
+      path = given;
+    } else {
+      Dl_info info{};
+      if (dladdr(reinterpret_cast<void *>(&nccl_plugin), &info) == 0 || info.dli_fname == nullptr) {
+        failure = "cannot locate the binary that holds the shim, to find libHeadroomNCCL.so beside it";
+        return;
+      }
+      path = info.dli_fname;
+      path = path.substr(0, path.rfind('/') + 1) + "libHeadroomNCCL.so";
+    }
+    void *library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (library == nullptr) {
+      const char *reason = dlerror();
+      failure = "cannot load the NCCL plugin " + path + ": " + (reason ? reason : "unknown reason") +
+                " (it is built beside the headroom binary; HEADROOM_NCCL_PLUGIN names another)";
+      return;
+    }
+    create = reinterpret_cast<CreateNCCLBackend>(dlsym(library, "ctorch_nccl_create_backend"));
+    if (create == nullptr) failure = path + " has no ctorch_nccl_create_backend: it is not Headroom's NCCL plugin";
+  });
+  if (create == nullptr) throw std::invalid_argument(failure);
+  return create;
+}
+
+/// Gives `group` an NCCL backend for its CUDA tensors, bound to cuda:`device`, over its own
+/// keys in the group's store (NCCL's counters must not meet Gloo's).
+void attach_nccl(ctorch_process_group_s &group, int32_t device) {
+  if (device < 0) throw std::invalid_argument("NCCL needs a CUDA device index, not " + std::to_string(device));
+  auto create = nccl_plugin();
+  c10::intrusive_ptr<c10d::Store> keys = c10::make_intrusive<c10d::PrefixStore>("headroom/nccl", group.store);
+  void *made = nullptr;
+  char error[2048] = {0};
+  if (create(&keys, group.rank, group.size, group.timeout.count(), device, &made, error, sizeof error) != 0 || made == nullptr)
+    throw std::runtime_error(std::string("creating the NCCL process group: ") + error);
+  auto *backend = static_cast<c10::intrusive_ptr<c10d::Backend> *>(made);
+  group.nccl = std::move(*backend);
+  delete backend;
+  group.nccl_device = device;
 }
 
 }  // namespace
@@ -229,7 +309,26 @@ int32_t ctorch_process_group_create_sibling(ctorch_store store, ctorch_process_g
     if (store == nullptr || like == nullptr) throw std::invalid_argument("store or process group handle is NULL");
     if (prefix == nullptr || *prefix == 0) throw std::invalid_argument("a sibling group needs a key prefix");
     auto prefixed = c10::make_intrusive<c10d::PrefixStore>(prefix, store->value);
-    *out = make_gloo_group(prefixed, like->rank, like->size, like->timeout, like->host);
+    std::unique_ptr<ctorch_process_group_s> sibling(make_gloo_group(prefixed, like->rank, like->size, like->timeout, like->host));
+    if (like->nccl) attach_nccl(*sibling, like->nccl_device);
+    *out = sibling.release();
+  });
+}
+
+int32_t ctorch_nccl_load(void) {
+  try {
+    nccl_plugin();
+    return CTORCH_OK;
+  } catch (const std::exception &e) {
+    return ctorch::fail(CTORCH_UNAVAILABLE, e.what());
+  }
+}
+
+int32_t ctorch_process_group_use_nccl(ctorch_process_group group, int32_t device_index) {
+  return protect_collective("creating the NCCL process group", nullptr, [&] {
+    auto &checked = unwrap_group(group);
+    if (checked.nccl) throw std::invalid_argument("the process group uses NCCL already");
+    attach_nccl(checked, device_index);
   });
 }
 
@@ -237,7 +336,8 @@ void ctorch_process_group_free(ctorch_process_group group) {
   if (group == nullptr) return;
   if (group->broken) {
     // Deliberately leaked: see ctorch_process_group_s::broken.
-    (void)group->value.release();
+    (void)group->gloo.release();
+    (void)group->nccl.release();
   }
   delete group;
 }
@@ -255,7 +355,7 @@ int32_t ctorch_process_group_rank(ctorch_process_group group, int32_t *rank, int
 int32_t ctorch_process_group_all_reduce(ctorch_process_group group, const ctorch_tensor *tensors, size_t count,
                                         int32_t op, ctorch_tensor bucket_storage) {
   return protect_collective("all-reduce", group, [&] {
-    auto &pg = unwrap_group(group);
+    unwrap_group(group);
     if (op != CTORCH_COLLECTIVE_SUM && op != CTORCH_COLLECTIVE_AVERAGE)
       throw std::invalid_argument("unknown all-reduce operation " + std::to_string(op));
     auto list = unwrap_list(tensors, count);
@@ -283,7 +383,7 @@ int32_t ctorch_process_group_all_reduce(ctorch_process_group group, const ctorch
       c10d::AllreduceOptions options;
       options.reduceOp = c10d::ReduceOp::SUM;
       options.timeout = group->timeout;
-      wait(pg.allreduce(one, options), group->timeout);
+      wait(backend_for(group, flat).allreduce(one, options), group->timeout);
       if (op == CTORCH_COLLECTIVE_AVERAGE) flat.div_(group->size);
       unflatten(flat, list, groups[0]);
       return;
@@ -302,7 +402,7 @@ int32_t ctorch_process_group_all_reduce(ctorch_process_group group, const ctorch
       c10d::AllreduceOptions options;
       options.reduceOp = c10d::ReduceOp::SUM;  // Gloo has no AVG; divided below
       options.timeout = group->timeout;
-      wait(pg.allreduce(bucket, options), group->timeout);
+      wait(backend_for(group, bucket[0]).allreduce(bucket, options), group->timeout);
       if (op == CTORCH_COLLECTIVE_AVERAGE) bucket[0].div_(group->size);
       unflatten(bucket[0], list, groups[b]);
     }
@@ -312,7 +412,7 @@ int32_t ctorch_process_group_all_reduce(ctorch_process_group group, const ctorch
 int32_t ctorch_process_group_broadcast(ctorch_process_group group, const ctorch_tensor *tensors, size_t count,
                                        int32_t root) {
   return protect_collective("broadcast", group, [&] {
-    auto &pg = unwrap_group(group);
+    unwrap_group(group);
     if (root < 0 || root >= group->size) throw std::invalid_argument("broadcast root " + std::to_string(root) + " is not a rank");
     auto list = unwrap_list(tensors, count);
     for (auto &members : buckets(list)) {
@@ -320,7 +420,7 @@ int32_t ctorch_process_group_broadcast(ctorch_process_group group, const ctorch_
       c10d::BroadcastOptions options;
       options.rootRank = root;
       options.timeout = group->timeout;
-      wait(pg.broadcast(bucket, options), group->timeout);
+      wait(backend_for(group, bucket[0]).broadcast(bucket, options), group->timeout);
       unflatten(bucket[0], list, members);
     }
   });
@@ -329,7 +429,7 @@ int32_t ctorch_process_group_broadcast(ctorch_process_group group, const ctorch_
 int32_t ctorch_process_group_all_gather_int64(ctorch_process_group group, const int64_t *values, size_t count,
                                               int64_t *out) {
   return protect_collective("all-gather", group, [&] {
-    auto &pg = unwrap_group(group);
+    auto &pg = gloo_of(group);
     ctorch::require_out(out);
     if (values == nullptr && count > 0) throw std::invalid_argument("values pointer is NULL");
     auto mine = at::empty({static_cast<int64_t>(count)}, at::kLong);
@@ -348,7 +448,7 @@ int32_t ctorch_process_group_all_gather_int64(ctorch_process_group group, const 
 
 int32_t ctorch_process_group_barrier(ctorch_process_group group) {
   return protect_collective("barrier", group, [&] {
-    auto &pg = unwrap_group(group);
+    auto &pg = gloo_of(group);
     c10d::BarrierOptions options;
     options.timeout = group->timeout;
     wait(pg.barrier(options), group->timeout);
@@ -386,7 +486,7 @@ using torch::autograd::variable_list;
 
 /// One all-reduce of the payload, which the caller has filled.
 void exchange(ctorch_batch_norm_sync sync) {
-  auto &pg = unwrap_group(sync->group);
+  auto &pg = backend_for(sync->group, sync->payload);
   std::vector<at::Tensor> one{sync->payload};
   c10d::AllreduceOptions options;
   options.reduceOp = c10d::ReduceOp::SUM;
@@ -659,7 +759,7 @@ struct ctorch_gradient_reducer_s {
     options.reduceOp = c10d::ReduceOp::SUM;
     options.timeout = group->timeout;
     try {
-      bucket.work = unwrap_group(group).allreduce(one, options);
+      bucket.work = backend_for(group, bucket.flat).allreduce(one, options);
     } catch (const std::exception &e) {
       group->broken = true;
       throw std::runtime_error(std::string(ctorch::collective_failed_phrase) + " launching a gradient bucket: " + e.what());

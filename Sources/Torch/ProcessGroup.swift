@@ -1,7 +1,8 @@
 import CTorch
 
 /// A c10d process group: this process's place among `worldSize` processes that meet over
-/// a TCPStore rendezvous and run Gloo collectives (CPU tensors).
+/// a TCPStore rendezvous and run Gloo collectives — and, with `ncclDevice`, NCCL's for CUDA
+/// tensors (CPU tensors, the agreements and barriers stay with Gloo).
 ///
 /// Every collective fails with `TorchError.collectiveFailed` — never hangs — when a peer
 /// dies (Gloo sees the connection close) or stays silent past `timeoutSeconds`. After such
@@ -17,6 +18,8 @@ public final class ProcessGroup: @unchecked Sendable {
     public let rank: Int
     public let worldSize: Int
     public let timeoutSeconds: Double
+    /// The CUDA device NCCL's collectives are bound to; nil when Gloo runs them all.
+    public let ncclDevice: Int?
 
     public enum Reduction: Sendable { case sum, average }
 
@@ -27,9 +30,11 @@ public final class ProcessGroup: @unchecked Sendable {
     ///     agent already serves it); a taken port fails here.
     ///   - storePrefix: a key prefix inside the store (torchrun's agent store uses
     ///     "/worker/attempt_N").
+    ///   - ncclDevice: CUDA tensors' collectives go through NCCL on this device (every rank
+    ///     must ask alike); see ``ncclUnavailableReason``.
     public init(
         host: String, port: Int, rank: Int, worldSize: Int, timeoutSeconds: Double, hostsStore: Bool,
-        storePrefix: String? = nil
+        storePrefix: String? = nil, ncclDevice: Int? = nil
     ) throws(TorchError) {
         guard (1...65535).contains(port) else { throw .invalidArgument("port \(port) is not in 1…65535") }
         guard worldSize >= 1, (0..<worldSize).contains(rank) else { throw .invalidArgument("rank \(rank) is not in a world of \(worldSize)") }
@@ -39,9 +44,13 @@ public final class ProcessGroup: @unchecked Sendable {
         try check(ctorch_store_create(host, UInt16(port), hostsStore, Int32(worldSize), milliseconds, storePrefix, &store))
         guard let store else { throw .failed("libtorch returned no store") }
         var group: OpaquePointer?
-        let status = ctorch_process_group_create_gloo(store, Int32(rank), Int32(worldSize), milliseconds, host, &group)
+        var status = ctorch_process_group_create_gloo(store, Int32(rank), Int32(worldSize), milliseconds, host, &group)
+        if status == Int32(CTORCH_OK.rawValue), let group, let ncclDevice {
+            status = ctorch_process_group_use_nccl(group, Int32(ncclDevice))
+        }
         guard status == Int32(CTORCH_OK.rawValue), let group else {
             let error = lastError(status)
+            ctorch_process_group_free(group)
             ctorch_store_free(store)
             throw error
         }
@@ -50,7 +59,14 @@ public final class ProcessGroup: @unchecked Sendable {
         self.rank = rank
         self.worldSize = worldSize
         self.timeoutSeconds = timeoutSeconds
+        self.ncclDevice = ncclDevice
         owner = nil
+    }
+
+    /// Why NCCL cannot be used in this process (libtorch_cuda or the NCCL plugin does not
+    /// load), or nil when it can.
+    public static var ncclUnavailableReason: String? {
+        ctorch_nccl_load() == Int32(CTORCH_OK.rawValue) ? nil : String(cString: ctorch_last_error())
     }
 
     private init(sibling handle: OpaquePointer, of owner: ProcessGroup) {
@@ -59,11 +75,13 @@ public final class ProcessGroup: @unchecked Sendable {
         rank = owner.rank
         worldSize = owner.worldSize
         timeoutSeconds = owner.timeoutSeconds
+        ncclDevice = owner.ncclDevice
         self.owner = owner
     }
 
     /// A second group of the same ranks (every rank must ask for it, with the same `name`):
-    /// its collectives run apart from this group's, so the two never interleave.
+    /// its collectives run apart from this group's, so the two never interleave. It uses
+    /// NCCL where this one does.
     public func sibling(named name: String) throws(TorchError) -> ProcessGroup {
         var out: OpaquePointer?
         try check(ctorch_process_group_create_sibling(store, handle, name, &out))

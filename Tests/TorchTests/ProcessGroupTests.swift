@@ -77,4 +77,44 @@ import Torch
             return
         }
     }
+
+    /// Where libtorch's CUDA library cannot load (any CPU-only machine), asking for NCCL says
+    /// so, and the failed group gives its rendezvous back: the same port serves again.
+    @Test func ncclWithoutCUDAIsAClearErrorThatFreesTheRendezvous() throws {
+        guard let cuda = Device.cudaUnavailableReason else { return }  // a GPU machine: nothing to refuse
+        let reason = try #require(ProcessGroup.ncclUnavailableReason)
+        #expect(reason.contains("NCCL needs libtorch's CUDA library") && reason.contains(cuda), "\(reason)")
+        let port = freeTCPPort()
+        let result = Result {
+            try ProcessGroup(host: "127.0.0.1", port: port, rank: 0, worldSize: 1, timeoutSeconds: 5, hostsStore: true, ncclDevice: 0)
+        }
+        guard case let .failure(error) = result else {
+            Issue.record("an NCCL group was built without CUDA")
+            return
+        }
+        #expect("\(error)".contains("NCCL needs libtorch's CUDA library"), "\(error)")
+        let again = try ProcessGroup(host: "127.0.0.1", port: port, rank: 0, worldSize: 1, timeoutSeconds: 5, hostsStore: true)
+        #expect(again.ncclDevice == nil)
+        #expect(try again.allGather([7]) == [[7]])
+    }
+
+    /// `make setup` fetches the headers the NCCL plugin compiles against: where they are, the
+    /// plugin beside this binary is the real one (it references ProcessGroupNCCL's
+    /// constructor), not the stub that only says they were missing.
+    @Test func theNCCLPluginIsBuiltAgainstNCCLWhereItsHeadersAre() throws {
+        let package = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let torch = ProcessInfo.processInfo.environment["LIBTORCH"].flatMap { $0.isEmpty ? nil : URL(fileURLWithPath: $0) }
+            ?? package.appendingPathComponent(".deps/python/torch")
+        let header = torch.deletingLastPathComponent().appendingPathComponent("nvidia/nccl/include/nccl.h")
+        let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        let plugin = binary.appendingPathComponent("libHeadroomNCCL.so")
+        let bytes = try Data(contentsOf: plugin)
+        let constructor = Data("_ZN4c10d16ProcessGroupNCCLC1E".utf8)
+        let stub = Data("its headers were missing when it was built".utf8)
+        if FileManager.default.fileExists(atPath: header.path) {
+            #expect(bytes.range(of: constructor) != nil && bytes.range(of: stub) == nil, "\(plugin.path) is the stub")
+        } else {
+            #expect(bytes.range(of: stub) != nil, "\(plugin.path) has no message for its missing headers")
+        }
+    }
 }

@@ -66,6 +66,8 @@ import Torch
         let two = try Worker.run(arguments(out: launched, micro: 4, extra: ["--nproc-per-node", "2", "--master-port", "\(freeTCPPort())"]))
         try #require(two.status == 0, "\(two.output)")
         expectSameWeights(try weights(of: launched), reference)
+        // --dist-backend auto on CPUs: Gloo, and nothing to explain.
+        #expect(two.output.contains("collectives") && two.output.contains("Gloo") && !two.output.contains("NCCL"), "\(two.output)")
 
         // torchrun's way, a different micro-batch on each rank (2 and 1).
         let uneven = root.appendingPathComponent("uneven")
@@ -250,6 +252,15 @@ import Torch
         // Both resumed runs end at the same weights: ten steps of gradient sums taken in another
         // order (three ranks against one); the sample order is checked exactly above.
         expectSameWeights(try weights(of: run), try weights(of: copy))
+    }
+
+    @Test func ncclOnCPUWorkersIsAClearErrorBeforeAnyRendezvous() throws {
+        let launched = try Worker.run(arguments(out: root.appendingPathComponent("nccl"), micro: 4, extra: [
+            "--nproc-per-node", "2", "--master-port", "\(freeTCPPort())", "--dist-backend", "nccl",
+        ]), timeout: 60)
+        #expect(launched.status != 0)
+        #expect(launched.output.contains("--dist-backend nccl runs collectives on CUDA tensors, but this worker trains on cpu"),
+                "\(launched.output)")
     }
 
     @Test func aTakenPortIsAClearError() throws {

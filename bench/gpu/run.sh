@@ -7,7 +7,8 @@
 #
 # It measures: training-step samples/s at 512 px in bf16 + channels-last against PyTorch
 # eager on the same GPU; the planner's predicted peak against the peak training measured;
-# an OOM recovery under a forced budget. Results go to $OUT (default ./results).
+# an OOM recovery under a forced budget; the gradient all-reduce through NCCL at world size 1.
+# Results go to $OUT (default ./results).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 dry_run=false
@@ -68,4 +69,9 @@ echo "== OOM recovery: the whole batch forced as one micro-batch under the budge
 rm -rf "$out/run-forced"
 "$HEADROOM" train "${common[@]}" --epochs 1 --micro-batch "$batch" --out "$out/run-forced" | grep -E "out of memory|done|trained|best" | tee "$out/recovery.txt"
 grep -c '"type":"oom"\|"type": "oom"' "$out/run-forced/metrics.jsonl" | sed 's/^/oom events: /' | tee -a "$out/recovery.txt"
+echo "== the gradient all-reduce at world size 1: NCCL on the GPU (Gloo in the dry run)"
+backend=nccl
+$dry_run && backend=gloo
+"$HEADROOM" benchmark-allreduce --nproc-per-node 1 --master-port 29517 --device "$device" --dist-backend "$backend" \
+  --iterations 10 | tee "$out/allreduce.txt"
 echo "results in $out"

@@ -353,7 +353,7 @@ int32_t ctorch_tensor_set_data(ctorch_tensor tensor, ctorch_tensor source);
 /** The same data cut off from the autograd graph. */
 int32_t ctorch_tensor_detach(ctorch_tensor tensor, ctorch_tensor *out);
 
-/* ---- distributed (c10d: TCPStore rendezvous, Gloo collectives) --------------------- */
+/* ---- distributed (c10d: TCPStore rendezvous, Gloo and NCCL collectives) ------------ */
 
 typedef struct ctorch_store_s *ctorch_store;
 typedef struct ctorch_process_group_s *ctorch_process_group;
@@ -380,6 +380,13 @@ int32_t ctorch_process_group_create_gloo(ctorch_store store, int32_t rank, int32
  *  collectives never interleave with the first one's. */
 int32_t ctorch_process_group_create_sibling(ctorch_store store, ctorch_process_group like, const char *prefix,
                                             ctorch_process_group *out);
+/** From now on the group's collectives on CUDA tensors are NCCL's, bound to cuda:`device_index`
+ *  (CPU tensors stay with Gloo; siblings created later get NCCL too). Every rank must call it.
+ *  Loads libtorch_cuda and the NCCL plugin (libHeadroomNCCL.so beside the binary, or
+ *  HEADROOM_NCCL_PLUGIN); CTORCH_INVALID_ARGUMENT says why when either cannot be loaded. */
+int32_t ctorch_process_group_use_nccl(ctorch_process_group group, int32_t device_index);
+/** Loads libtorch_cuda and the NCCL plugin (once); CTORCH_UNAVAILABLE says why they cannot be. */
+int32_t ctorch_nccl_load(void);
 /** Releases a process group (one that failed a collective is abandoned, not joined). */
 void ctorch_process_group_free(ctorch_process_group group);
 /** This process's rank and the world size. */

@@ -32,25 +32,39 @@ public final class DataParallel: @unchecked Sendable {
     /// The statistics' flat bucket, allocated once: the small all-reduce allocates nothing.
     private var bucket: Tensor?
 
-    public init(group: ProcessGroup, environment: TorchrunEnvironment) {
+    /// Why `--dist-backend auto` left a GPU's collectives to Gloo, for the run's log.
+    public let backendNote: String?
+
+    public init(group: ProcessGroup, environment: TorchrunEnvironment, backendNote: String? = nil) {
         self.group = group
         self.environment = environment
+        self.backendNote = backendNote
+    }
+
+    /// Which libraries run the collectives, for the run's log.
+    public var collectivesDescription: String {
+        group.ncclDevice.map { "NCCL on cuda:\($0) for CUDA tensors, Gloo for the rest" } ?? "Gloo"
     }
 
     /// Joins the run described by the torchrun variables: rank 0 serves the TCPStore
-    /// (unless torchrun's agent does), everyone connects and builds the Gloo group.
-    public static func join(_ environment: TorchrunEnvironment, timeoutSeconds: Double) throws -> DataParallel {
+    /// (unless torchrun's agent does), everyone connects and builds the Gloo group, with
+    /// NCCL for CUDA tensors where `backend` chooses it for `device`.
+    public static func join(
+        _ environment: TorchrunEnvironment, timeoutSeconds: Double, backend: DistributedBackend = .gloo, device: Device = .cpu
+    ) throws -> DataParallel {
+        let choice = try backend.choose(for: device, ncclUnavailable: ProcessGroup.ncclUnavailableReason)
         let address = "\(environment.masterAddress):\(environment.masterPort)"
         let servesStore = environment.rank == 0 && !environment.usesAgentStore
         let result = Result { () throws(TorchError) in
             try ProcessGroup(
                 host: environment.masterAddress, port: environment.masterPort, rank: environment.rank,
                 worldSize: environment.worldSize, timeoutSeconds: timeoutSeconds, hostsStore: servesStore,
-                storePrefix: environment.usesAgentStore ? "/worker/attempt_\(environment.restartCount)" : nil)
+                storePrefix: environment.usesAgentStore ? "/worker/attempt_\(environment.restartCount)" : nil,
+                ncclDevice: choice.ncclDevice)
         }
         switch result {
         case let .success(group):
-            return DataParallel(group: group, environment: environment)
+            return DataParallel(group: group, environment: environment, backendNote: choice.note)
         case let .failure(error):
             let message = "\(error)"
             let lower = message.lowercased()

@@ -20,6 +20,8 @@ public struct MachineReport: Sendable {
     public var hostMemory: HostMemory?
     public var cudaDevices: [(index: Int, totalBytes: Int?)]
     public var cudaUnavailableReason: String?
+    /// Why several GPUs cannot use NCCL (asked only where CUDA is available).
+    public var ncclUnavailableReason: String?
     /// Things that will stop Headroom from working, each with what to do.
     public var problems: [String]
 
@@ -56,6 +58,7 @@ public struct MachineReport: Sendable {
             hostMemory: try? HostMemory.read(),
             cudaDevices: devices,
             cudaUnavailableReason: reason,
+            ncclUnavailableReason: reason == nil ? ProcessGroup.ncclUnavailableReason : nil,
             problems: problems)
     }
 
@@ -88,6 +91,7 @@ public struct MachineReport: Sendable {
             for device in cudaDevices {
                 rows.append(("cuda:\(device.index)", device.totalBytes.map { formatBytes($0) } ?? "memory unknown"))
             }
+            rows.append(("nccl", ncclUnavailableReason.map { "unavailable (\($0)): several GPUs use Gloo" } ?? "available"))
         }
         return rows
     }

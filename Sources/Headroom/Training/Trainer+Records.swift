@@ -25,7 +25,8 @@ extension Trainer {
             ("memory budget", formatBytes(memory.limit.budgetBytes)),
             ("loader", "\(configuration.workers) decoding threads; up to 3 uint8 batches in host memory (\(formatBytes(BatchLoader.queuedBytes(count: configuration.batchSize, resolution: configuration.trainingResolutions.max() ?? configuration.imageSize))) at the largest resolution)"),
             ("batch", "\(configuration.batchSize) per optimiser step" + (dataParallel.map { " (\(AccumulationPlan.describe(AccumulationPlan.split(configuration.batchSize, into: $0.worldSize))) over \($0.worldSize) ranks)" } ?? "")),
-            dataParallel.map { ("workers", "\($0.worldSize) processes, Gloo rendezvous at \($0.environment.masterAddress):\($0.environment.masterPort); rank 0 writes the run") },
+            dataParallel.map { ("workers", "\($0.worldSize) processes, rendezvous at \($0.environment.masterAddress):\($0.environment.masterPort); rank 0 writes the run") },
+            dataParallel.map { ("collectives", $0.collectivesDescription + ($0.backendNote.map { " (\($0))" } ?? "")) },
             ("schedule", "\(configuration.epochs) epoch\(configuration.epochs == 1 ? "" : "s") at \(configuration.resizeSchedule?.description ?? "\(configuration.imageSize)") px, \(configuration.optimizer.rawValue) lr \(configuration.resolvedLearningRate)\(configuration.learningRate == nil ? " (the default for a batch of \(configuration.batchSize))" : "") \(configuration.learningRateSchedule.rawValue)"),
             ("run directory", directory.url.path),
         ].compactMap { $0 }

@@ -86,6 +86,8 @@ public final class Trainer: @unchecked Sendable {
             ("--epochs", Int64(configuration.epochs)), ("the parameter count", Int64(setup.step.model.parameterCount)),
             ("the checkpoint's epoch", Int64(saved?.state.epoch ?? -1)),
             ("the checkpoint's step", Int64(saved?.state.globalStep ?? -1)),
+            // Ranks whose CUDA tensors went to different libraries would wait in different collectives.
+            ("--dist-backend (1: NCCL for CUDA tensors)", dataParallel?.group.ncclDevice == nil ? 0 : 1),
         ])
 
         // Everything checked: from here on, files are written (by rank 0 alone).

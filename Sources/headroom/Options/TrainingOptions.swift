@@ -6,6 +6,7 @@ extension TrainingConfiguration.OptimizerKind: ExpressibleByArgument {}
 extension PrecisionChoice: ExpressibleByArgument {}
 extension LearningRateSchedule.Kind: ExpressibleByArgument {}
 extension TrainingConfiguration.BadImagePolicy: ExpressibleByArgument {}
+extension DistributedBackend: ExpressibleByArgument {}
 
 /// The options `train` and `plan` share, named as a PyTorch user expects.
 struct TrainingOptions: ParsableArguments {

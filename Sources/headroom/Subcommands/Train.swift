@@ -40,6 +40,13 @@ struct Train: ParsableCommand {
             valueName: "on|off"))
     var allreduceOverlap = "on"
 
+    @Option(
+        help: ArgumentHelp(
+            "The collectives of CUDA tensors: nccl, gloo, or auto (NCCL when the workers train on GPUs and it loads, else Gloo). "
+                + "CPU tensors always use Gloo.",
+            valueName: "auto|gloo|nccl"))
+    var distBackend = DistributedBackend.auto
+
     func validate() throws {
         if let count = nprocPerNode, count < 1 || count > 1024 { throw ValidationError("--nproc-per-node must be between 1 and 1024 (got \(count))") }
         if !(1...65535).contains(masterPort) { throw ValidationError("--master-port must be in 1…65535 (got \(masterPort))") }
@@ -92,7 +99,13 @@ struct Train: ParsableCommand {
         // A worker's failures name its rank; the launcher (or torchrun) reports which rank failed.
         var joined: DataParallel?
         do {
-            let dataParallel = try DataParallel.join(worker, timeoutSeconds: distTimeout)
+            let device: Device
+            do {
+                device = try options.device.resolve(localRank: worker.localRank)
+            } catch {
+                throw DistributedSetupError(problems: ["--device \(options.device): \(error)"])
+            }
+            let dataParallel = try DataParallel.join(worker, timeoutSeconds: distTimeout, backend: distBackend, device: device)
             joined = dataParallel
             dataParallel.overlapsAllReduce = allreduceOverlap == "on"
             try train(dataParallel: dataParallel, restartCount: worker.restartCount)
