@@ -1,4 +1,4 @@
-// The NCCL plugin: builds libtorch's ProcessGroupNCCL for the shim (distributed.cpp).
+// The NCCL plugin: builds libtorch's ProcessGroupNCCL for the shim (process_group.cpp).
 //
 // A library of its own, dlopened only when a run asks for NCCL, because it links
 // libtorch_cuda, which a CPU-only machine cannot load (the shim itself links libtorch_cpu
