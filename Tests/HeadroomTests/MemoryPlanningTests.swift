@@ -101,6 +101,36 @@ import TorchOptim
         #expect(try Device.cpu.memoryStatistics().liveBytes == live)
     }
 
+    /// A data-parallel step's gradients live in the reducer's buckets, allocated before
+    /// planning, and backward adds into them. The probe attaches them as the step does: it
+    /// counted them twice (the buckets, and fresh gradients on top), and an accumulating step
+    /// holds nothing more than one micro-batch. (DistributedTrainingTests checks the probe's
+    /// peak against the peaks two real workers reach.)
+    @Test func withGradientBucketsTheProbeCountsTheGradientsOnce() throws {
+        let measured = try withLocalRanks(1) { group -> [Int] in
+            let step = try self.makeStep()
+            let probe = try MemoryProbe(step: step, warmUpResolution: 32)
+            let withoutBuckets = try #require(try probe.peak(batch: 2, resolution: 32))
+            let reducer = try GradientReducer(group: group.sibling(named: "test/gradients"), parameters: step.optimizer.parameters)
+            keepForTheProcess(reducer)
+            let bucketsUnused = try #require(try probe.peak(batch: 2, resolution: 32))
+            step.gradientReducer = reducer
+            let bucketsUsed = try #require(try probe.peak(batch: 2, resolution: 32))
+            let accumulating = try #require(try probe.peak(batch: 2, resolution: 32, gradientsPresent: true))
+            let accumulationBytes = probe.accumulationBytes
+            try probe.finish()
+            return [withoutBuckets, bucketsUnused, bucketsUsed, accumulating, probe.gradientBytes, accumulationBytes]
+        }[0]
+        let (withoutBuckets, bucketsUnused, bucketsUsed, accumulating, gradients) = (measured[0], measured[1], measured[2], measured[3], measured[4])
+        // Unused, the buckets are a second copy of the gradients on top of the step's own.
+        #expect(abs(bucketsUnused - withoutBuckets - gradients) < gradients / 10, "\(measured)")
+        // Used, backward adds into them: no whole second copy (each parameter's fresh gradient
+        // is still made, then added and freed, as in PyTorch's accumulation).
+        #expect(bucketsUsed < bucketsUnused - gradients / 4, "\(measured)")
+        #expect(abs(accumulating - bucketsUsed) < gradients / 10, "\(measured)")
+        #expect(measured[5] == 0)
+    }
+
     @Test func withABudgetForKSamplesThePlannerPicksKOrKMinusOne() throws {
         let step = try makeStep()
         // The true peaks of each micro-batch size for an effective batch of 8, measured with

@@ -254,6 +254,24 @@ import Torch
         expectSameWeights(try weights(of: run), try weights(of: copy))
     }
 
+    /// The planner's probe steps as a worker's steps run, gradients in the reducer's buckets:
+    /// its verified peak is what the workers reach (it was one copy of the gradients, 45 MB, over).
+    @Test func theVerifiedPeakIsWhatTheWorkersReach() throws {
+        let out = root.appendingPathComponent("planned")
+        let launched = try Worker.run([
+            "train", data.path, "--out", out.path, "--image-size", "32", "--batch-size", "8", "--epochs", "1", "--device", "cpu",
+            "--workers", "1", "--threads", "1", "--nproc-per-node", "2", "--master-port", "\(freeTCPPort())",
+        ])
+        try #require(launched.status == 0, "\(launched.output)")
+        let plan = try #require(try records(in: out, type: "replan").first)
+        let verified = try #require(plan["verified_peak_bytes"] as? Int)
+        // Rank 0's steps after the first (which creates the momentum the probe's steps already have).
+        let peaks = try records(in: out, type: "step").dropFirst().compactMap { $0["peak_bytes"] as? Int }
+        let reached = try #require(peaks.max())
+        let gradients = 11_178_051 * 4  // resnet18 with 3 classes, fp32
+        #expect(abs(verified - reached) < gradients / 4, "verified \(verified), reached \(reached)")
+    }
+
     @Test func ncclOnCPUWorkersIsAClearErrorBeforeAnyRendezvous() throws {
         let launched = try Worker.run(arguments(out: root.appendingPathComponent("nccl"), micro: 4, extra: [
             "--nproc-per-node", "2", "--master-port", "\(freeTCPPort())", "--dist-backend", "nccl",

@@ -13,6 +13,10 @@ public final class TrainingStep {
     public let labelSmoothing: Double
     /// Clip the global gradient norm to this before each step (none when nil).
     public var gradientClipNorm: Double?
+    /// Where the gradients live in data-parallel training: the reducer's buckets, allocated
+    /// once, which every step attaches the gradients to (so backward allocates none). The
+    /// memory probe attaches them too, so that it measures what such a step holds.
+    public var gradientReducer: GradientReducer?
     public private(set) var lossScaler: LossScaler?
     /// Where the last micro-batch is (or stopped): what an out-of-memory report names.
     public private(set) var phase = Phase.forward

@@ -197,7 +197,7 @@ public struct BatchPlanner {
     ) throws -> ResolutionPlan {
         let prefetch = probe.step.device.isCUDA ? 0 : prefetchBytesPerSample(resolution)
         let decoding = probe.step.device.isCUDA ? 0 : decodingBytes
-        let gradientBytes = Double(probe.gradientBytes)
+        let accumulationBytes = Double(probe.accumulationBytes)
         var measurements: [ResolutionPlan.Measurement] = []
         // Successful steps as (batch, peak without the accumulated gradients).
         var bases: [(batch: Int, peak: Int)] = []
@@ -211,7 +211,7 @@ public struct BatchPlanner {
                 .map { $0 + batch * prefetch + decoding }
             measurements.append(.init(batch: batch, peakBytes: peak))
             guard let peak else { return nil }
-            bases.append((batch, peak - (accumulating ? Int(gradientBytes) : 0)))
+            bases.append((batch, peak - (accumulating ? Int(accumulationBytes) : 0)))
             if limit.fits(peak), batch > best?.batch ?? 0 { best = (batch, peak) }
             return peak
         }
@@ -219,7 +219,7 @@ public struct BatchPlanner {
         func fitted() -> MemoryModel? {
             let points = bases.sorted { $0.batch < $1.batch }
             guard let last = points.last, let previous = points.last(where: { $0.batch < last.batch }) else { return nil }
-            return MemoryModel(fitting: previous, last, accumulationBytes: gradientBytes)
+            return MemoryModel(fitting: previous, last, accumulationBytes: accumulationBytes)
         }
 
         // Two small probes, falling back to one sample when two do not fit.
@@ -230,7 +230,7 @@ public struct BatchPlanner {
         if second > firstBase.batch { _ = try measure(second) }
         // With a single point, assume everything scales with the batch (conservative).
         var model = fitted() ?? MemoryModel(
-            fixedBytes: 0, bytesPerSample: Double(firstBase.peak) / Double(firstBase.batch), accumulationBytes: gradientBytes)
+            fixedBytes: 0, bytesPerSample: Double(firstBase.peak) / Double(firstBase.batch), accumulationBytes: accumulationBytes)
 
         // Verify the prediction with real steps, refitting from what each one shows.
         for _ in 0..<Self.maximumVerifications {

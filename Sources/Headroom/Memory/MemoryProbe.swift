@@ -8,7 +8,8 @@ import TorchOptim
 /// Steps run as training runs them: the optimiser state exists (the session takes one
 /// small warm-up step first), so the peak is the steady-state one, not the first step's;
 /// with `gradientsPresent` the gradients already exist when forward and backward run, as
-/// for every micro-batch but the first of an accumulating step. The session saves the
+/// for every micro-batch but the first of an accumulating step (and for every step when
+/// they live in a data-parallel run's buckets, ``TrainingStep/gradientReducer``). The session saves the
 /// training state first and restores it when it ends.
 ///
 /// With a budget, steps run under it as training would. On the CPU the snapshot lives in
@@ -84,18 +85,26 @@ public final class MemoryProbe {
             if step.optimizer is Adam { stateCopies = 2 }
         }
         let image = 3 * resolution * resolution * (1 + step.precision.parameterType.elementSize)
-        return live + (1 + stateCopies) * gradientBytes + image
+        return live + stateCopies * gradientBytes + accumulationBytes + image
     }
 
-    /// Bytes the trainable parameters' gradients take: what an accumulating step holds.
+    /// Bytes the trainable parameters' gradients take.
     public var gradientBytes: Int {
         step.optimizer.parameters.filter(\.requiresGradient).reduce(0) { $0 + $1.count * $1.dtype.elementSize }
     }
 
+    /// Bytes an accumulating step holds that one micro-batch does not: the gradients, except
+    /// where they live in a data-parallel run's buckets, which are allocated (live) already.
+    public var accumulationBytes: Int { step.gradientReducer == nil ? gradientBytes : 0 }
+
     private func runStep(
         batch: Int, resolution: Int, gradientsPresent: Bool, recomputing segments: Set<ResNet.Segment>, streaming: ResNet.Streaming?
     ) throws(TorchError) {
-        if gradientsPresent {
+        if let reducer = step.gradientReducer {
+            // As every data-parallel step starts: the gradients are the buckets' places, zeroed,
+            // so backward adds into them, and they are present whichever micro-batch this is.
+            try reducer.attachGradients()
+        } else if gradientsPresent {
             // As after the micro-batches before this one.
             try withoutGradient { () throws(TorchError) in
                 for parameter in step.optimizer.parameters where parameter.requiresGradient && parameter.grad == nil {

@@ -117,6 +117,7 @@ public final class Trainer: @unchecked Sendable {
         if synchronizesBatchNorm { try dataParallel?.synchronizeBatchNorm(of: step.model) }
         try dataParallel?.allocateBuckets(
             parameters: step.optimizer.parameters, buffers: step.model.namedBuffers().map(\.tensor))
+        step.gradientReducer = dataParallel?.gradientReducer
         try memory.enforce()
         try writeRunRecord()
         let rows = startRows()
