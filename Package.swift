@@ -35,6 +35,14 @@ let ncclHeaders = "\(libtorch)/../nvidia/nccl/include"
 let hasNCCLHeaders = ["\(ncclHeaders)/nccl.h", "\(cudaHeaders)/cublas_v2.h", "\(cudaHeaders)/cusparse.h",
                       "\(cudaHeaders)/cusolverDn.h", "\(cudaHeaders)/nv/target"].allSatisfy(FileManager.default.fileExists)
 let libtorchSearch: [String] = ["-L\(libtorch)/lib", "-Xlinker", "-rpath", "-Xlinker", "\(libtorch)/lib"]
+/// The C++ settings of a target that includes libtorch's headers (-isystem: they are not ours to warn about).
+func libtorchHeaders(_ more: [String] = []) -> [CXXSetting] {
+    [
+        .define("_GLIBCXX_USE_CXX11_ABI", to: "1"),
+        .unsafeFlags(["-isystem", "\(libtorch)/include", "-isystem", "\(libtorch)/include/torch/csrc/api/include", "-isystem", cudaHeaders]
+            + more.flatMap { ["-isystem", $0] }),
+    ]
+}
 
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
@@ -58,15 +66,7 @@ let package = Package(
     targets: [
         .target(
             name: "CTorch",
-            cxxSettings: [
-                .define("_GLIBCXX_USE_CXX11_ABI", to: "1"),
-                // -isystem: libtorch's own headers are not ours to warn about.
-                .unsafeFlags([
-                    "-isystem", "\(libtorch)/include",
-                    "-isystem", "\(libtorch)/include/torch/csrc/api/include",
-                    "-isystem", cudaHeaders,
-                ]),
-            ] + problemDefines + cudaDefines,
+            cxxSettings: libtorchHeaders() + problemDefines + cudaDefines,
             linkerSettings: [
                 // The binary finds libtorch where it was built against, without LD_LIBRARY_PATH.
                 .unsafeFlags(libtorchSearch),
@@ -78,15 +78,7 @@ let package = Package(
         // libtorch's ProcessGroupNCCL, built for the shim by a library of its own (it links libtorch_cuda).
         .target(
             name: "CTorchNCCL",
-            cxxSettings: [
-                .define("_GLIBCXX_USE_CXX11_ABI", to: "1"),
-                .unsafeFlags([
-                    "-isystem", "\(libtorch)/include",
-                    "-isystem", "\(libtorch)/include/torch/csrc/api/include",
-                    "-isystem", cudaHeaders,
-                    "-isystem", ncclHeaders,
-                ]),
-            ] + (hasNCCLHeaders ? [.define("CTORCH_WITH_NCCL_HEADERS")] : []),
+            cxxSettings: libtorchHeaders([ncclHeaders]) + (hasNCCLHeaders ? [.define("CTORCH_WITH_NCCL_HEADERS")] : []),
             // -static-stdlib: nothing here is Swift, and a machine the binary is carried to may have no Swift runtime.
             linkerSettings: [.unsafeFlags(["-static-stdlib"] + (hasNCCLHeaders ? libtorchSearch : []))]
                 + (hasNCCLHeaders ? ["torch_cuda", "c10_cuda", "torch_cpu", "c10"].map { .linkedLibrary($0) } : [])

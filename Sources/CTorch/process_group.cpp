@@ -257,6 +257,15 @@ int32_t ctorch_process_group_use_nccl(ctorch_process_group group, int32_t device
 
 void ctorch_process_group_free(ctorch_process_group group) {
   if (group == nullptr) return;
+  if (group->nccl) {
+    // As torch.distributed.destroy_process_group: NCCL's communicators are shut down before
+    // the group goes (else it warns, and its watchdog may outlive it); after a failure they
+    // are aborted, which does not wait for peers that are gone.
+    try {
+      if (group->broken) group->nccl->abort(); else group->nccl->shutdown();
+    } catch (...) {
+    }
+  }
   if (group->broken) {
     // Deliberately leaked: see ctorch_process_group_s::broken.
     (void)group->gloo.release();
