@@ -28,10 +28,30 @@ void copy_message(const std::string &message, char *error, size_t capacity) {
 #endif
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 
+#include <dlfcn.h>
+
+namespace {
+/// The objects made here are laid out by these headers, whose feature macros follow NCCL's
+/// version: a PyTorch whose libtorch_cuda loads another NCCL minor version (a cu12 build, say)
+/// would be handed objects of the wrong size. Refused, with the remedy, rather than risked.
+void check_loaded_nccl_version() {
+  using GetVersion = ncclResult_t (*)(int *);
+  auto get_version = reinterpret_cast<GetVersion>(dlsym(RTLD_DEFAULT, "ncclGetVersion"));
+  int loaded = 0;
+  if (get_version == nullptr || get_version(&loaded) != ncclSuccess) return;  // nothing to compare
+  if (loaded / 100 == NCCL_VERSION_CODE / 100) return;
+  throw std::invalid_argument(
+      "this PyTorch loads NCCL " + std::to_string(loaded / 10000) + "." + std::to_string(loaded / 100 % 100) +
+      " but Headroom's NCCL plugin was built against NCCL " + std::to_string(NCCL_MAJOR) + "." + std::to_string(NCCL_MINOR) +
+      ": rebuild Headroom with LIBTORCH pointing at this PyTorch (its nvidia/nccl headers), or use --dist-backend gloo");
+}
+}  // namespace
+
 extern "C" int32_t ctorch_nccl_create_backend(const void *store, int32_t rank, int32_t size, int64_t timeout_ms,
                                               int32_t device_index, void **backend, char *error, size_t capacity) {
   try {
     if (store == nullptr || backend == nullptr) throw std::invalid_argument("store or result pointer is NULL");
+    check_loaded_nccl_version();
     const auto &shared = *static_cast<const c10::intrusive_ptr<c10d::Store> *>(store);
     auto options = c10d::ProcessGroupNCCL::Options::create();
     options->timeout = std::chrono::milliseconds(timeout_ms);
