@@ -161,7 +161,7 @@ void attach_nccl(ctorch_process_group_s &group, int32_t device) {
   void *made = nullptr;
   char error[2048] = {0};
   if (create(&keys, group.rank, group.size, group.timeout.count(), device, &made, error, sizeof error) != 0 || made == nullptr)
-    throw std::runtime_error(std::string("creating the NCCL process group: ") + error);
+    throw std::runtime_error(error);
   auto *backend = static_cast<c10::intrusive_ptr<c10d::Backend> *>(made);
   group.nccl = std::move(*backend);
   delete backend;
@@ -227,7 +227,7 @@ int32_t ctorch_process_group_create_gloo(ctorch_store store, int32_t rank, int32
 
 int32_t ctorch_process_group_create_sibling(ctorch_store store, ctorch_process_group like, const char *prefix,
                                             ctorch_process_group *out) {
-  return protect_collective("creating a second Gloo process group", nullptr, [&] {
+  return protect_collective("creating a second process group", nullptr, [&] {
     ctorch::require_out(out);
     if (store == nullptr || like == nullptr) throw std::invalid_argument("store or process group handle is NULL");
     if (prefix == nullptr || *prefix == 0) throw std::invalid_argument("a sibling group needs a key prefix");

@@ -78,24 +78,36 @@ import Torch
         }
     }
 
-    /// Where libtorch's CUDA library cannot load (any CPU-only machine), asking for NCCL says
-    /// so, and the failed group gives its rendezvous back: the same port serves again.
-    @Test func ncclWithoutCUDAIsAClearErrorThatFreesTheRendezvous() throws {
-        guard let cuda = Device.cudaUnavailableReason else { return }  // a GPU machine: nothing to refuse
-        let reason = try #require(ProcessGroup.ncclUnavailableReason)
-        #expect(reason.contains("NCCL needs libtorch's CUDA library") && reason.contains(cuda), "\(reason)")
+    /// On a GPU, NCCL at world size 1 sums a CUDA tensor. Elsewhere asking for it fails, saying
+    /// why — libtorch's CUDA library or the plugin does not load (a CPU-only machine), or
+    /// ProcessGroupNCCL itself finds no GPU (CUDA's libraries installed, no device) — and
+    /// the failed group gives its rendezvous back: the same port serves again.
+    @Test func ncclSumsOnAGPUAndElsewhereRefusesClearlyAndFreesTheRendezvous() throws {
         let port = freeTCPPort()
         let result = Result {
-            try ProcessGroup(host: "127.0.0.1", port: port, rank: 0, worldSize: 1, timeoutSeconds: 5, hostsStore: true, ncclDevice: 0)
+            try ProcessGroup(host: "127.0.0.1", port: port, rank: 0, worldSize: 1, timeoutSeconds: 20, hostsStore: true, ncclDevice: 0)
         }
-        guard case let .failure(error) = result else {
-            Issue.record("an NCCL group was built without CUDA")
-            return
+        switch result {
+        case let .success(group):
+            #expect(group.ncclDevice == 0)
+            let values = try Tensor([1.5, -2] as [Float], shape: [2]).to(device: .cuda(0))
+            try group.allReduce([values])
+            #expect(try values.to(device: .cpu).array(of: Float.self) == [1.5, -2])
+        case let .failure(error):
+            #expect(Device.cudaDeviceCount == 0, "NCCL refused on a GPU machine: \(error)")
+            let message = "\(error)"
+            if let reason = ProcessGroup.ncclUnavailableReason {
+                #expect(message.contains(reason), "\(message)")
+                if let cuda = Device.cudaUnavailableReason, cuda.contains("cannot load") {
+                    #expect(reason.contains("NCCL needs libtorch's CUDA library") && reason.contains(cuda), "\(reason)")
+                }
+            } else {
+                #expect(message.contains("NCCL") && message.contains("GPU"), "\(message)")
+            }
+            let again = try ProcessGroup(host: "127.0.0.1", port: port, rank: 0, worldSize: 1, timeoutSeconds: 5, hostsStore: true)
+            #expect(again.ncclDevice == nil)
+            #expect(try again.allGather([7]) == [[7]])
         }
-        #expect("\(error)".contains("NCCL needs libtorch's CUDA library"), "\(error)")
-        let again = try ProcessGroup(host: "127.0.0.1", port: port, rank: 0, worldSize: 1, timeoutSeconds: 5, hostsStore: true)
-        #expect(again.ncclDevice == nil)
-        #expect(try again.allGather([7]) == [[7]])
     }
 
     /// `make setup` fetches the headers the NCCL plugin compiles against: where they are, the
