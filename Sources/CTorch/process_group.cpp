@@ -102,8 +102,9 @@ ctorch_process_group make_gloo_group(const c10::intrusive_ptr<c10d::Store> &stor
     options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
   }
   options->threads = 2;
+  auto gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, size, options);  // may throw: before the handle
   auto group = new ctorch_process_group_s{};
-  group->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, size, options);
+  group->gloo = std::move(gloo);
   group->store = store;
   group->rank = rank;
   group->size = size;

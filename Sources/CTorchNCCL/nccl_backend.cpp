@@ -71,8 +71,6 @@ extern "C" int32_t ctorch_nccl_create_backend(const void *store, int32_t rank, i
   return 1;
 }
 
-extern "C" int32_t ctorch_nccl_version(void) { return NCCL_VERSION_CODE; }
-
 #else  // built without the headers
 
 extern "C" int32_t ctorch_nccl_create_backend(const void *, int32_t, int32_t, int64_t, int32_t, void **, char *error,
@@ -83,7 +81,5 @@ extern "C" int32_t ctorch_nccl_create_backend(const void *, int32_t, int32_t, in
       error, capacity);
   return 1;
 }
-
-extern "C" int32_t ctorch_nccl_version(void) { return 0; }
 
 #endif

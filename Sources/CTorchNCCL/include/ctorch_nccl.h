@@ -15,9 +15,6 @@ extern "C" {
 int32_t ctorch_nccl_create_backend(const void *store, int32_t rank, int32_t size, int64_t timeout_ms,
                                    int32_t device_index, void **backend, char *error, size_t capacity);
 
-/** NCCL_VERSION_CODE of the headers the plugin was built against; 0 for the stub. */
-int32_t ctorch_nccl_version(void);
-
 #ifdef __cplusplus
 }
 #endif

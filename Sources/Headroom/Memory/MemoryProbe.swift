@@ -9,8 +9,8 @@ import TorchOptim
 /// small warm-up step first), so the peak is the steady-state one, not the first step's;
 /// with `gradientsPresent` the gradients already exist when forward and backward run, as
 /// for every micro-batch but the first of an accumulating step (and for every step when
-/// they live in a data-parallel run's buckets, ``TrainingStep/gradientReducer``). The session saves the
-/// training state first and restores it when it ends.
+/// they live in a data-parallel run's buckets, ``TrainingStep/gradientReducer``). The
+/// session saves the training state first and restores it when it ends.
 ///
 /// With a budget, steps run under it as training would. On the CPU the snapshot lives in
 /// the same memory, so the enforced limit is raised by the snapshot's size and the
