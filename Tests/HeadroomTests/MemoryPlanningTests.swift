@@ -172,19 +172,26 @@ import TorchOptim
         let without = try #require(try planner.plan(resolutions: [32], step: step).first)
         planner.decodingBytes = decoding
         let with = try #require(try planner.plan(resolutions: [32], step: step).first)
-        let peaksWithout = Dictionary(without.measurements.compactMap { m in m.peakBytes.map { (m.batch, $0) } }, uniquingKeysWith: max)
+        func shape(_ m: ResolutionPlan.Measurement) -> String { "\(m.batch)\(m.gradientsHeld ? "+grads" : "")" }
+        let peaksWithout = Dictionary(without.measurements.compactMap { m in m.peakBytes.map { (shape(m), $0) } }, uniquingKeysWith: max)
         var compared = 0
         for measurement in with.measurements {
-            guard let peak = measurement.peakBytes, let other = peaksWithout[measurement.batch] else { continue }
+            guard let peak = measurement.peakBytes, let other = peaksWithout[shape(measurement)] else { continue }
             #expect(abs(peak - decoding - other) <= 1 << 16, "batch \(measurement.batch): \(peak) against \(other)")
             compared += 1
         }
         #expect(compared >= 2)
-        // A budget just below the first plan's peak plus the decoding memory no longer takes it.
-        planner.limit = MemoryLimit(budgetBytes: without.verifiedPeakBytes + decoding - (1 << 20), headroom: 0)
-        let tighter = try planner.plan(resolutions: [32], step: step).first
-        #expect(tighter.map { $0.verifiedPeakBytes <= without.verifiedPeakBytes + decoding - (1 << 20) } ?? true)
-        #expect(tighter?.microBatch != without.microBatch || tighter == nil)
+        // A budget just below the first plan's peak plus the decoding memory no longer takes
+        // that plan. What it takes instead depends on the machine's kernels: a smaller,
+        // accumulating micro-batch holds the gradients, which at 32 px can cost more than the
+        // samples it saves (on AVX-512 kernels it does), so a planning error is also true.
+        let tight = without.verifiedPeakBytes + decoding - (1 << 20)
+        planner.limit = MemoryLimit(budgetBytes: tight, headroom: 0)
+        do {
+            let tighter = try #require(try planner.plan(resolutions: [32], step: step).first)
+            #expect(tighter.verifiedPeakBytes <= tight)
+            #expect(tighter.microBatch < without.microBatch)
+        } catch is PlanningError {}
     }
 
     @Test func anImpossibleBudgetSaysWhatWouldHelp() throws {

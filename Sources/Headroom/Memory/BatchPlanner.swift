@@ -31,6 +31,23 @@ public struct ResolutionPlan: Sendable, Codable, Equatable {
     public struct Measurement: Sendable, Codable, Equatable {
         public var batch: Int
         public var peakBytes: Int?
+        /// Whether the step ran with the gradients already held, as an accumulating step's
+        /// later micro-batches do: such a step can peak above a larger one that holds none.
+        public var gradientsHeld = false
+
+        public init(batch: Int, peakBytes: Int?, gradientsHeld: Bool = false) {
+            self.batch = batch
+            self.peakBytes = peakBytes
+            self.gradientsHeld = gradientsHeld
+        }
+
+        /// Plans saved before the flag was recorded say nothing of it.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            batch = try container.decode(Int.self, forKey: .batch)
+            peakBytes = try container.decodeIfPresent(Int.self, forKey: .peakBytes)
+            gradientsHeld = try container.decodeIfPresent(Bool.self, forKey: .gradientsHeld) ?? false
+        }
     }
 }
 
@@ -85,7 +102,10 @@ public struct PlanningError: Error, CustomStringConvertible {
 /// `peak(b) = fixed + b · perSample (+ the gradients when accumulating)`, the largest
 /// b ≤ the effective batch whose prediction fits (``MemoryLimit/fits(_:)``), then one real
 /// step at that b to verify it (refitting and retrying, at most three verification steps).
-/// Every step runs as training would run it, gradients held or not.
+/// Every step runs as training would run it, gradients held or not, and is read in the
+/// steady state (``SteadyStatePeaks``). A fit is decided by a measured step, never by the
+/// line alone; where no accumulating micro-batch fits, the whole batch in one step (which
+/// holds no gradients before its backward) is still considered before "not one sample".
 public struct BatchPlanner {
     public var limit: MemoryLimit
     public var effectiveBatch: Int
@@ -121,20 +141,25 @@ public struct BatchPlanner {
     /// probes fail as training would); the training state is restored afterwards whatever
     /// happens, and the budget left in force.
     public func plan(resolutions: [Int], step: TrainingStep) throws -> [ResolutionPlan] {
-        let ordered = Array(Set(resolutions)).sorted()
-        guard let smallest = ordered.first else { return [] }
+        guard let smallest = resolutions.min() else { return [] }
         let probe = try MemoryProbe(step: step, warmUpResolution: smallest, budgetBytes: budgetBytes)
         defer { try? probe.finish() }
-        let plans = try ordered.map { try plan(resolution: $0, probe: probe) }
+        let plans = try plan(resolutions: resolutions, measuring: probe)
         try probe.finish()
         return plans
+    }
+
+    /// Plans every resolution (smallest first) from the steps `measurer` measures.
+    public func plan(resolutions: [Int], measuring measurer: any StepPeakMeasuring) throws -> [ResolutionPlan] {
+        let peaks = SteadyStatePeaks(measurer)
+        return try Array(Set(resolutions)).sorted().map { try plan(resolution: $0, peaks: peaks) }
     }
 
     /// The plan of one resolution, climbing the checkpointing ladder when `auto` asks, then
     /// streaming's when `auto` finds not one sample fits with every segment checkpointed
     /// (its compute is too dear for a larger micro-batch alone) or streaming is on; the
     /// first streaming rung that fits at all is taken.
-    func plan(resolution: Int, probe: MemoryProbe) throws -> ResolutionPlan {
+    func plan(resolution: Int, peaks: SteadyStatePeaks) throws -> ResolutionPlan {
         let everySegment = Set(ResNet.Segment.allCases)
         var rungs: [(segments: Set<ResNet.Segment>, streaming: ResNet.Streaming?)]
         switch (checkpointing, streaming) {
@@ -154,7 +179,7 @@ public struct BatchPlanner {
             let rung = rungs[index]
             index += 1
             do {
-                var candidate = try plan(resolution: resolution, probe: probe, checkpointing: rung.segments, streaming: rung.streaming)
+                var candidate = try plan(resolution: resolution, peaks: peaks, checkpointing: rung.segments, streaming: rung.streaming)
                 if rung.segments.isEmpty {
                     uncheckpointed = candidate.microBatch
                 } else {
@@ -174,45 +199,49 @@ public struct BatchPlanner {
         // Nothing reaches the floor: the largest micro-batch any rung gave, with the least
         // recomputed that gives it.
         if let best { return best }
-        throw firstFailure ?? impossible(resolution: resolution, estimate: nil)
+        throw firstFailure ?? impossible(resolution: resolution, estimate: nil, measurer: peaks.measurer)
     }
 
     /// The plan of one resolution with `segments` recomputed and `streaming` in every probed step.
     func plan(
-        resolution: Int, probe: MemoryProbe, checkpointing segments: Set<ResNet.Segment>, streaming: ResNet.Streaming? = nil
+        resolution: Int, peaks: SteadyStatePeaks, checkpointing segments: Set<ResNet.Segment>, streaming: ResNet.Streaming? = nil
     ) throws -> ResolutionPlan {
         // A streamed step takes several steps' time to fail: not worth it where nothing could fit.
-        if streaming != nil, let floor = try? probe.floorBytes(resolution: resolution), !limit.fits(floor) {
-            throw impossible(resolution: resolution, estimate: floor)
+        if streaming != nil, let floor = try? peaks.measurer.floorBytes(resolution: resolution), !limit.fits(floor) {
+            throw impossible(resolution: resolution, estimate: floor, measurer: peaks.measurer)
         }
-        var plan = try planMicroBatch(resolution: resolution, probe: probe, recomputing: segments, streaming: streaming)
+        var plan = try planMicroBatch(resolution: resolution, peaks: peaks, recomputing: segments, streaming: streaming)
         plan.checkpointedSegments = segments.sorted()
         plan.streaming = streaming
-        plan.predictCompute(of: probe.step.model)
+        plan.predictCompute(of: peaks.measurer.model)
         return plan
     }
 
     func planMicroBatch(
-        resolution: Int, probe: MemoryProbe, recomputing segments: Set<ResNet.Segment>, streaming: ResNet.Streaming? = nil
+        resolution: Int, peaks: SteadyStatePeaks, recomputing segments: Set<ResNet.Segment>, streaming: ResNet.Streaming? = nil
     ) throws -> ResolutionPlan {
-        let prefetch = probe.step.device.isCUDA ? 0 : prefetchBytesPerSample(resolution)
-        let decoding = probe.step.device.isCUDA ? 0 : decodingBytes
-        let accumulationBytes = Double(probe.accumulationBytes)
+        let measurer = peaks.measurer
+        let prefetch = measurer.device.isCUDA ? 0 : prefetchBytesPerSample(resolution)
+        let decoding = measurer.device.isCUDA ? 0 : decodingBytes
+        let accumulationBytes = Double(measurer.accumulationBytes)
         var measurements: [ResolutionPlan.Measurement] = []
-        // Successful steps as (batch, peak without the accumulated gradients).
+        // Successful steps as (batch, peak without the held gradients).
         var bases: [(batch: Int, peak: Int)] = []
         var best: (batch: Int, peak: Int)?
 
-        /// One real step as training would run micro-batches of `batch`.
-        func measure(_ batch: Int) throws -> Int? {
+        /// One real step of `batch` samples, holding the gradients before it starts as training's
+        /// micro-batches of that size would (`holdingGradients` overrides, for a line's points).
+        func measure(_ batch: Int, holdingGradients: Bool? = nil) throws -> Int? {
             let accumulating = batch < effectiveBatch
-            let peak = try probe.peak(
-                batch: batch, resolution: resolution, gradientsPresent: accumulating, recomputing: segments, streaming: streaming)
+            let held = holdingGradients ?? accumulating
+            let peak = try peaks.peak(
+                batch: batch, resolution: resolution, gradientsPresent: held, recomputing: segments, streaming: streaming)
                 .map { $0 + batch * prefetch + decoding }
-            measurements.append(.init(batch: batch, peakBytes: peak))
+            measurements.append(.init(batch: batch, peakBytes: peak, gradientsHeld: held))
             guard let peak else { return nil }
-            bases.append((batch, peak - (accumulating ? Int(accumulationBytes) : 0)))
-            if limit.fits(peak), batch > best?.batch ?? 0 { best = (batch, peak) }
+            bases.append((batch, peak - (held ? Int(accumulationBytes) : 0)))
+            // Only a step run as training will run it can be chosen.
+            if held == accumulating, limit.fits(peak), batch > best?.batch ?? 0 { best = (batch, peak) }
             return peak
         }
 
@@ -225,9 +254,20 @@ public struct BatchPlanner {
         // Two small probes, falling back to one sample when two do not fit.
         let first = min(2, effectiveBatch)
         if try measure(first) == nil, first > 1 { _ = try measure(1) }
-        guard let firstBase = bases.first else { throw impossible(resolution: resolution, estimate: nil) }
+        // Accumulating micro-batches hold the gradients; the whole batch in one step does not
+        // until its backward, and at low resolution it can fit where they do not. So where no
+        // accumulating step fitted, the line is drawn from steps that hold none, and the
+        // whole batch is tried when it predicts a fit.
+        var probesHoldGradients = first < effectiveBatch
+        if bases.isEmpty, probesHoldGradients, accumulationBytes > 0 {
+            probesHoldGradients = false
+            if try measure(first, holdingGradients: false) == nil, first > 1 { _ = try measure(1, holdingGradients: false) }
+        }
+        guard let firstBase = bases.first else {
+            throw impossible(resolution: resolution, estimate: nil, measurer: measurer)
+        }
         let second = min(2 * firstBase.batch, effectiveBatch)
-        if second > firstBase.batch { _ = try measure(second) }
+        if second > firstBase.batch { _ = try measure(second, holdingGradients: second < effectiveBatch && probesHoldGradients) }
         // With a single point, assume everything scales with the batch (conservative).
         var model = fitted() ?? MemoryModel(
             fixedBytes: 0, bytesPerSample: Double(firstBase.peak) / Double(firstBase.batch), accumulationBytes: accumulationBytes)
@@ -235,7 +275,8 @@ public struct BatchPlanner {
         // Verify the prediction with real steps, refitting from what each one shows.
         for _ in 0..<Self.maximumVerifications {
             let candidate = model.largestBatch(within: targetBytes, effectiveBatch: effectiveBatch)
-            if candidate <= best?.batch ?? 0 || measurements.contains(where: { $0.batch == candidate }) { break }
+            let asTrained = { (m: ResolutionPlan.Measurement) in m.batch == candidate && m.gradientsHeld == (candidate < self.effectiveBatch) }
+            if candidate <= best?.batch ?? 0 || measurements.contains(where: asTrained) { break }
             guard let peak = try measure(candidate) else {
                 model = model.correctedForFailure(batch: candidate, budget: budgetBytes, accumulating: candidate < effectiveBatch)
                 continue
@@ -245,7 +286,8 @@ public struct BatchPlanner {
             if limit.fits(peak) && (candidate == effectiveBatch || peak >= Int(Double(targetBytes) * 0.95)) { break }
         }
         guard let chosen = best else {
-            throw impossible(resolution: resolution, estimate: model.predictedPeak(batch: 1, effectiveBatch: effectiveBatch))
+            throw impossible(
+                resolution: resolution, estimate: model.predictedPeak(batch: 1, effectiveBatch: effectiveBatch), measurer: measurer)
         }
         let accumulation = AccumulationPlan(effectiveBatch: effectiveBatch, microBatch: chosen.batch)
         // The balanced cut may never run a micro-batch as large as the cap (16 at 7 is 6+5+5).
@@ -256,7 +298,8 @@ public struct BatchPlanner {
             verifiedPeakBytes: chosen.peak, budgetBytes: budgetBytes, model: model, measurements: measurements)
     }
 
-    private func impossible(resolution: Int, estimate: Int?) -> PlanningError {
+    /// Why nothing fits, with only what would help and is not already in force.
+    private func impossible(resolution: Int, estimate: Int?, measurer: any StepPeakMeasuring) -> PlanningError {
         var suggestions: [String] = []
         if let estimate, estimate > 0 {
             // Activations scale with the pixel count: the resolution at which one sample fits.
@@ -267,7 +310,12 @@ public struct BatchPlanner {
         } else {
             suggestions.append("a larger memory budget")
         }
-        suggestions.append("--precision bf16 (about half the activation memory)")
+        if checkpointing == .off { suggestions.append("--activation-checkpointing auto (recompute activations in backward)") }
+        if streaming == .off { suggestions.append("--streaming auto (compute the start of the network in bands)") }
+        if measurer.precision == .fp32 {
+            let fast = Precision.automatic(for: measurer.device) == .bf16
+            suggestions.append("--precision bf16 (about half the activation memory\(fast ? "" : "; slow on a CPU without native bf16"))")
+        }
         return PlanningError(resolution: resolution, estimatedBytes: estimate, budgetBytes: budgetBytes, suggestions: suggestions)
     }
 }

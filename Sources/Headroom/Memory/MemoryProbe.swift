@@ -15,8 +15,11 @@ import TorchOptim
 /// With a budget, steps run under it as training would. On the CPU the snapshot lives in
 /// the same memory, so the enforced limit is raised by the snapshot's size and the
 /// snapshot is left out of every measured peak: the figures are what training will see.
-public final class MemoryProbe {
+public final class MemoryProbe: StepPeakMeasuring {
     public let step: TrainingStep
+    public var model: ResNet { step.model }
+    public var device: Device { step.device }
+    public var precision: Precision { step.precision }
     private var snapshot: TrainingSnapshot?
     private let snapshotBytesOnDevice: Int
     private let budgetBytes: Int?

@@ -35,8 +35,9 @@ public struct RunPlan: Sendable, Encodable {
         defer { try? probe.finish() }
         let prefetch = setup.device.isCUDA ? 0 : BatchLoader.queuedBytes(count: 1, resolution: configuration.imageSize)
         let decoding = setup.device.isCUDA ? 0 : setup.loaderMemory.decodingBytes
-        return try probe.peak(
-            batch: batch, resolution: configuration.imageSize, gradientsPresent: batch < configuration.batchSize, recomputing: segments
+        return try SteadyStatePeaks(probe).peak(
+            batch: batch, resolution: configuration.imageSize, gradientsPresent: batch < configuration.batchSize,
+            recomputing: segments, streaming: nil
         ).map { $0 + batch * prefetch + decoding }
     }
 
@@ -76,6 +77,7 @@ public struct RunPlan: Sendable, Encodable {
         struct Measurement: Encodable {
             var batch: Int
             var peak_bytes: Int?
+            var gradients_held: Bool
         }
 
         init(_ plan: ResolutionPlan) {
@@ -93,7 +95,7 @@ public struct RunPlan: Sendable, Encodable {
             recompute_overhead = plan.recomputeOverhead
             recompute_overhead_frozen_bn = plan.frozenBatchNormOverhead
             uncheckpointed_micro_batch = plan.uncheckpointedMicroBatch
-            measurements = plan.measurements.map { Measurement(batch: $0.batch, peak_bytes: $0.peakBytes) }
+            measurements = plan.measurements.map { Measurement(batch: $0.batch, peak_bytes: $0.peakBytes, gradients_held: $0.gradientsHeld) }
         }
     }
 }

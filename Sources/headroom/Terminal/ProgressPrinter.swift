@@ -35,7 +35,9 @@ final class ProgressPrinter: @unchecked Sendable {
             let width = rows.map(\.0.count).max() ?? 0
             for (name, value) in rows { say("\(name.padding(toLength: width, withPad: " ", startingAt: 0))  \(value)") }
         case let .planned(plan):
-            let measured = plan.measurements.map { m in "\(m.batch)→\(m.peakBytes.map(formatBytes) ?? "OOM")" }.joined(separator: ", ")
+            // "+grads": the step held the gradients before it ran, as an accumulating step's micro-batches do.
+            let measured = plan.measurements.map { m in "\(m.batch)\(m.gradientsHeld ? "+grads" : "")→\(m.peakBytes.map(formatBytes) ?? "OOM")" }
+                .joined(separator: ", ")
             // A forced micro-batch is not measured: say so rather than print a peak of 0 B.
             let peaks = plan.measurements.isEmpty
                 ? "not measured (--micro-batch), budget \(formatBytes(plan.budgetBytes))"
@@ -117,5 +119,5 @@ func recomputingText(_ segments: [ResNet.Segment]?, _ streaming: ResNet.Streamin
 /// Why `auto` checkpointing climbed, when it did.
 func checkpointingReason(_ plan: ResolutionPlan) -> String? {
     guard let plain = plan.uncheckpointedMicroBatch else { return nil }
-    return plain == 0 ? "not one sample fitted without it" : "without it the micro-batch was \(plain), below --min-micro-batch"
+    return plain == 0 ? "no micro-batch fitted without it" : "without it the micro-batch was \(plain), below --min-micro-batch"
 }

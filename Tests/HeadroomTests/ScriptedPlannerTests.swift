@@ -1,0 +1,170 @@
+import Testing
+import Torch
+@testable import Headroom
+
+/// A training step whose peaks the test chooses: the planner's decisions tested apart from
+/// how any machine's kernels spend memory. A step fails, as under the budgeted allocator,
+/// when its peak passes the budget.
+final class ScriptedStep: StepPeakMeasuring {
+    static let mebibyte = 1 << 20
+    let model: ResNet
+    let device = Device.cpu
+    var precision = Precision.fp32
+    var accumulationBytes: Int
+    var budgetBytes: Int
+    /// The steady-state peak of a step of `batch` samples, before held gradients.
+    var steadyPeak: (_ batch: Int) -> Int
+    /// Bytes the first step at each shape adds (primitives made, weights reordered, caches).
+    var oneTimeBytes = 0
+    private var shapesSeen: Set<String> = []
+    /// Every step run: (batch, gradients held).
+    private(set) var steps: [(batch: Int, gradientsHeld: Bool)] = []
+
+    /// `model`: only its layout is read (the compute a rung costs), so many steps can share one.
+    init(budgetBytes: Int, accumulationBytes: Int = 0, model: ResNet? = nil, steadyPeak: @escaping (Int) -> Int) throws {
+        self.model = try model ?? ResNet(.resnet18, classCount: 2, generator: Generator(seed: 1))
+        self.budgetBytes = budgetBytes
+        self.accumulationBytes = accumulationBytes
+        self.steadyPeak = steadyPeak
+    }
+
+    /// What training sees at `batch`, step after step.
+    func trainingPeak(batch: Int, gradientsHeld: Bool) -> Int {
+        steadyPeak(batch) + (gradientsHeld ? accumulationBytes : 0)
+    }
+
+    func peak(
+        batch: Int, resolution: Int, gradientsPresent: Bool, recomputing segments: Set<ResNet.Segment>,
+        streaming: ResNet.Streaming?
+    ) throws(TorchError) -> Int? {
+        steps.append((batch, gradientsPresent))
+        let shape = "\(batch) \(resolution) \(gradientsPresent) \(segments.map(\.rawValue).sorted()) \(String(describing: streaming))"
+        let peak = trainingPeak(batch: batch, gradientsHeld: gradientsPresent) + (shapesSeen.insert(shape).inserted ? oneTimeBytes : 0)
+        return peak <= budgetBytes ? peak : nil
+    }
+
+    func floorBytes(resolution: Int) throws(TorchError) -> Int { 0 }
+}
+
+@Suite struct ScriptedPlannerTests {
+    static let mebibyte = ScriptedStep.mebibyte
+
+    func planner(budget: Int, effectiveBatch: Int) -> BatchPlanner {
+        BatchPlanner(budgetBytes: budget, effectiveBatch: effectiveBatch, headroom: 0)
+    }
+
+    /// The first step at every shape carries 30 MiB that later steps do not. Read as they
+    /// come, the probes would fit a line 30 MiB too high and stop at 15 samples; read in the
+    /// steady state, 16 (260 MiB) fits a 280 MiB budget, and every recorded peak is training's.
+    @Test func oneTimeAllocationsDoNotDecideThePlan() throws {
+        let m = Self.mebibyte
+        let step = try ScriptedStep(budgetBytes: 280 * m) { 100 * m + $0 * 10 * m }
+        step.oneTimeBytes = 30 * m
+        let plan = try #require(try planner(budget: 280 * m, effectiveBatch: 16).plan(resolutions: [64], measuring: step).first)
+        #expect(plan.microBatch == 16)
+        #expect(plan.verifiedPeakBytes == 260 * m)
+        for measurement in plan.measurements {
+            #expect(measurement.peakBytes == step.trainingPeak(batch: measurement.batch, gradientsHeld: measurement.gradientsHeld))
+        }
+    }
+
+    /// Where repeated steps agree, each size is measured once after the first pair: the rule
+    /// costs one step a session, not twice the steps.
+    @Test func settledKernelsAreMeasuredOnceASize() throws {
+        let m = Self.mebibyte
+        let step = try ScriptedStep(budgetBytes: 280 * m) { 100 * m + $0 * 10 * m }
+        let plan = try #require(try planner(budget: 280 * m, effectiveBatch: 16).plan(resolutions: [64], measuring: step).first)
+        #expect(plan.microBatch == 16)
+        #expect(step.steps.count == plan.measurements.count + 1)
+    }
+
+    /// Accumulating micro-batches hold the gradients (45 MiB here); the whole batch of 16 in
+    /// one step holds none before its backward. Under 170 MiB no accumulating step fits, but
+    /// 16 samples at once (162 MiB) do: the plan is 16 × 1, never "not one sample fits".
+    @Test func theWholeBatchIsFoundWhereNoAccumulatingStepFits() throws {
+        let m = Self.mebibyte
+        let step = try ScriptedStep(budgetBytes: 170 * m, accumulationBytes: 45 * m) { 130 * m + $0 * 2 * m }
+        var planner = planner(budget: 170 * m, effectiveBatch: 16)
+        planner.checkpointing = .auto
+        let plan = try #require(try planner.plan(resolutions: [64], measuring: step).first)
+        #expect(plan.microBatch == 16)
+        #expect(plan.accumulation.steps == 1)
+        #expect(plan.checkpointedSegments.isEmpty)
+        #expect(plan.verifiedPeakBytes == 162 * m)
+        // The probes that held the gradients are recorded as such.
+        #expect(plan.measurements.contains { $0.gradientsHeld && $0.peakBytes == nil })
+    }
+
+    /// A planning error suggests only what is not in force: no bf16 to a bf16 run, no
+    /// checkpointing to a run that already climbs that ladder.
+    @Test func anImpossiblePlanSuggestsOnlyWhatIsNotInForce() throws {
+        let m = Self.mebibyte
+        let step = try ScriptedStep(budgetBytes: 100 * m) { 200 * m + $0 * m }
+        func suggestions(_ precision: Precision, _ checkpointing: ActivationCheckpointing) throws -> [String] {
+            step.precision = precision
+            var planner = planner(budget: 100 * m, effectiveBatch: 4)
+            planner.checkpointing = checkpointing
+            planner.streaming = .off
+            do {
+                _ = try planner.plan(resolutions: [64], measuring: step)
+            } catch let error as PlanningError {
+                return error.suggestions
+            }
+            Issue.record("a step that always needs 200 MiB was planned into 100 MiB")
+            return []
+        }
+        let fp32Off = try suggestions(.fp32, .off)
+        #expect(fp32Off.contains { $0.contains("--precision bf16") })
+        #expect(fp32Off.contains { $0.contains("--activation-checkpointing auto") })
+        #expect(fp32Off.contains { $0.contains("--streaming auto") })
+        let bf16Auto = try suggestions(.bf16, .auto)
+        #expect(!bf16Auto.contains { $0.contains("--precision") })
+        #expect(!bf16Auto.contains { $0.contains("--activation-checkpointing") })
+    }
+
+    /// Curves no straight line follows: convex, concave, a workspace that jumps at a size, a
+    /// small batch dearer than a larger one, with and without one-time bytes and held
+    /// gradients, under budgets across the range. Whatever the curve, a plan's chosen step was
+    /// measured as training runs it and fits; and a budget that some measured training step
+    /// fitted never yields "not one sample".
+    @Test func everyPlanIsAMeasuredFitOnCurvesThatAreNotLines() throws {
+        let m = Self.mebibyte
+        let curves: [(name: String, peak: (Int) -> Int)] = [
+            ("line", { 100 * m + $0 * 8 * m }),
+            ("convex", { 100 * m + $0 * $0 * m }),
+            ("concave", { 100 * m + Int(40 * Double(m) * Double($0).squareRoot()) }),
+            ("workspace at 8", { 100 * m + $0 * 4 * m + ($0 >= 8 ? 30 * m : 0) }),
+            ("small batches dearer", { $0 < 4 ? 150 * m : 110 * m + $0 * 2 * m }),
+        ]
+        let network = try ResNet(.resnet18, classCount: 2, generator: Generator(seed: 1))
+        for curve in curves {
+            for oneTime in [0, 20 * m] {
+                for gradients in [0, 45 * m] {
+                    for budget in stride(from: 110 * m, through: 260 * m, by: 15 * m) {
+                        let step = try ScriptedStep(
+                            budgetBytes: budget, accumulationBytes: gradients, model: network, steadyPeak: curve.peak)
+                        step.oneTimeBytes = oneTime
+                        let context = "\(curve.name), one-time \(oneTime / m) MiB, gradients \(gradients / m) MiB, budget \(budget / m) MiB"
+                        do {
+                            let plan = try #require(try planner(budget: budget, effectiveBatch: 16).plan(resolutions: [64], measuring: step).first)
+                            let accumulating = plan.microBatch < 16
+                            #expect(plan.verifiedPeakBytes <= budget, "\(context)")
+                            #expect(
+                                plan.verifiedPeakBytes == step.trainingPeak(batch: plan.microBatch, gradientsHeld: accumulating),
+                                "\(context): the chosen step's peak is training's")
+                            #expect(plan.accumulation.sizes.reduce(0, +) == 16)
+                        } catch is PlanningError {
+                            let fitted = step.steps.filter { $0.gradientsHeld == ($0.batch < 16) }
+                                .filter { step.trainingPeak(batch: $0.batch, gradientsHeld: $0.gradientsHeld) <= budget }
+                            #expect(fitted.isEmpty, "\(context): 'not one sample' after \(fitted.map(\.batch)) fitted")
+                            // Where steps without gradients grow with the batch, the whole batch
+                            // fitting means a plan (held gradients alone can make the small ones fail).
+                            let growing = (1..<16).allSatisfy { curve.peak($0) <= curve.peak($0 + 1) }
+                            #expect(!growing || step.trainingPeak(batch: 16, gradientsHeld: false) > budget, "\(context)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
