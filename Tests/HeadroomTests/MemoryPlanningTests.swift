@@ -218,6 +218,10 @@ import TorchOptim
         #expect(Precision.automatic(for: .cpu, cpuFlags: "flags : fpu amx_tile amx_bf16 avx512f") == .bf16)
         #expect(Precision.automatic(for: .cpu, cpuFlags: "flags : fpu avx2 fma avx512f avx512bw") == .fp32)
         #expect(Precision.automatic(for: .cpu, cpuFlags: "") == .fp32)
+        // doctor's line names the choice and the flag behind it.
+        let native = Precision.automaticChoice(for: .cpu, cpuFlags: "flags : fpu avx2 avx512f avx512_bf16")
+        #expect(native.hasPrefix("bf16") && native.contains("avx512_bf16") && native.contains("inference stays fp32"))
+        #expect(Precision.automaticChoice(for: .cpu, cpuFlags: "flags : fpu avx2 fma").hasPrefix("fp32"))
     }
 
     @Test func channelsLastWhereItIsFaster() {

@@ -18,8 +18,22 @@ public enum Precision: String, Sendable, CaseIterable, Codable {
     /// back to slow generic kernels (4–15× slower on AVX2).
     public static func automatic(for device: Device, cpuFlags: String? = nil) -> Precision {
         if device.isCUDA { return .bf16 }
+        return nativeBFloat16Flag(cpuFlags: cpuFlags) == nil ? .fp32 : .bf16
+    }
+
+    /// The flag that gives a CPU native bf16 arithmetic (`amx_bf16`, `avx512_bf16`), or nil.
+    static func nativeBFloat16Flag(cpuFlags: String? = nil) -> String? {
         let flags = cpuFlags.map(CPUFlags.parse) ?? CPUFlags.current
-        return flags.contains("avx512_bf16") || flags.contains("amx_bf16") ? .bf16 : .fp32
+        return ["amx_bf16", "avx512_bf16"].first(where: flags.contains)
+    }
+
+    /// What `auto` picks on `device` and why, for `doctor` and the README's reader.
+    public static func automaticChoice(for device: Device, cpuFlags: String? = nil) -> String {
+        if device.isCUDA { return "bf16 on \(device) (autocast; fp16 and fp32 on request)" }
+        if let flag = nativeBFloat16Flag(cpuFlags: cpuFlags) {
+            return "bf16 for training on this CPU: it has native bf16 arithmetic (\(flag)); inference stays fp32 unless --precision"
+        }
+        return "fp32 on this CPU: it has no native bf16 arithmetic (avx512_bf16 or amx_bf16), where bf16 autocast runs slow generic kernels"
     }
 
     /// The autocast type, nil for plain float32.

@@ -17,15 +17,16 @@ public final class Classifier {
 
     public var model: ResNet { step.model }
 
-    /// Loads `weights` onto `device`. The precision defaults to the one the run trained with
-    /// (so evaluation reproduces its validation), else to training's automatic choice.
-    public init(weights: ClassifierWeights, device: Device = .cpu, precision: Precision? = nil) throws {
+    /// Loads `weights` onto `device`, in fp32 unless `precision` says otherwise: inference is
+    /// exact by default, so a run directory, its export and its ONNX file give the same
+    /// probabilities on any CPU, whatever precision the run trained in (bf16 rounds them
+    /// by about 1e-3, and differently on each CPU's kernels).
+    public init(weights: ClassifierWeights, device: Device = .cpu, precision: Precision = .fp32) throws {
         let model = try weights.makeModel()
         try model.move(to: device)
         model.eval()
         step = try TrainingStep(
-            model: model, optimizer: SGD(parameters: [], learningRate: 0), device: device,
-            precision: precision ?? (weights.trainedPrecision ?? .auto).resolve(on: device))
+            model: model, optimizer: SGD(parameters: [], learningRate: 0), device: device, precision: precision)
         classNames = weights.classNames
         architecture = weights.architecture
         trainedImageSize = weights.trainedImageSize
@@ -33,7 +34,7 @@ public final class Classifier {
     }
 
     /// Loads a model file, or the best checkpoint of a run directory.
-    public convenience init(contentsOf location: URL, device: Device = .cpu, precision: Precision? = nil) throws {
+    public convenience init(contentsOf location: URL, device: Device = .cpu, precision: Precision = .fp32) throws {
         try self.init(weights: ClassifierWeights(contentsOf: location), device: device, precision: precision)
     }
 

@@ -15,8 +15,10 @@ public struct ClassifierWeights {
     /// The validation resolution of the run that saved the file, when it is a Headroom
     /// checkpoint with its `state.json` beside it.
     public let trainedImageSize: Int?
-    /// The precision the run that saved the file trained with (from its `state.json`).
-    public let trainedPrecision: PrecisionChoice?
+    /// The precision the run that saved the file trained in: from an export's metadata, or
+    /// from the run's `config.json` for a checkpoint. Information only: inference runs in
+    /// fp32 unless asked (``Classifier``).
+    public let trainedPrecision: Precision?
 
     /// Reads a model file, or the best checkpoint of a run directory.
     public init(contentsOf location: URL) throws(ClassifierError) {
@@ -50,7 +52,8 @@ public struct ClassifierWeights {
             ResizeSchedule.validationResolution(
                 given: $0.validationImageSize, imageSize: $0.imageSize, epochs: $0.epochs, schedule: $0.resizeSchedule)
         } ?? contents.metadata[ModelFile.MetadataKey.imageSize].flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil }
-        trainedPrecision = trained?.precision
+        trainedPrecision = contents.metadata[ModelFile.MetadataKey.trainedPrecision].flatMap(Precision.init(rawValue:))
+            ?? Self.resolvedPrecision(ofRunHolding: url)
     }
 
     /// `location` itself when it is a file; `location/checkpoints/best.safetensors` when it is a run directory.
@@ -72,6 +75,7 @@ public struct ClassifierWeights {
         var metadata = ModelFile.classNamesMetadata(classNames)
         metadata[ModelFile.MetadataKey.architecture] = architecture.rawValue
         if let trainedImageSize { metadata[ModelFile.MetadataKey.imageSize] = String(trainedImageSize) }
+        if let trainedPrecision { metadata[ModelFile.MetadataKey.trainedPrecision] = trainedPrecision.rawValue }
         let mean = TrainingStep.imageNetMean.map { "\($0)" }.joined(separator: ", ")
         let std = TrainingStep.imageNetStd.map { "\($0)" }.joined(separator: ", ")
         metadata[ModelFile.MetadataKey.normalization] = #"{"mean": [\#(mean)], "std": [\#(std)]}"#
@@ -106,7 +110,14 @@ public struct ClassifierWeights {
         var validationImageSize: Int?
         var epochs: Int
         var resizeSchedule: ResizeSchedule?
-        var precision: PrecisionChoice?
+    }
+
+    /// The precision `config.json` says a run resolved to, for a checkpoint in its `checkpoints/`.
+    private static func resolvedPrecision(ofRunHolding url: URL) -> Precision? {
+        struct Record: Decodable { var precision: Precision }
+        let run = url.resolvingSymlinksInPath().deletingLastPathComponent().deletingLastPathComponent()
+        guard let data = try? Data(contentsOf: RunDirectory(run).configuration) else { return nil }
+        return try? JSONDecoder().decode(Record.self, from: data).precision
     }
 
     private static func trainedSettings(besides url: URL) -> TrainedSettings? {

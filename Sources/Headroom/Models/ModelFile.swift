@@ -14,6 +14,9 @@ public enum ModelFile {
         public static let imageSize = "headroom.image_size"
         /// How inputs are normalised: JSON `{"mean": [r, g, b], "std": [r, g, b]}` of 0–1 pixels.
         public static let normalization = "headroom.normalization"
+        /// The precision the run trained in, e.g. "bf16": information, not a setting (inference
+        /// runs in fp32 unless asked).
+        public static let trainedPrecision = "headroom.trained_precision"
     }
 
     /// The tensors of a state dict file, in file order, with the safetensors metadata

@@ -72,6 +72,7 @@ public struct MachineReport: Sendable {
             ("cpu", cpuModel),
             ("cpu kernels", cpuCapability),
             ("cores / threads", "\(logicalCores) logical cores, \(threadCount) intra-op threads"),
+            ("precision auto", Precision.automaticChoice(for: .cpu)),
         ]
         if let total = memoryTotalBytes, let available = memoryAvailableBytes {
             rows.append(("memory", "\(formatBytes(available)) available of \(formatBytes(total))"))
@@ -91,6 +92,7 @@ public struct MachineReport: Sendable {
             for device in cudaDevices {
                 rows.append(("cuda:\(device.index)", device.totalBytes.map { formatBytes($0) } ?? "memory unknown"))
             }
+            if let first = cudaDevices.first { rows.append(("precision auto", Precision.automaticChoice(for: .cuda(first.index)))) }
             rows.append(("nccl", ncclUnavailableReason.map { "unavailable (\($0)): several GPUs use Gloo" } ?? "available"))
         }
         return rows

@@ -17,8 +17,8 @@ struct InferenceOptions: ParsableArguments {
     @Option(help: "auto, cpu, cuda or cuda:N.", transform: DeviceRequest.init(argument:))
     var device = DeviceRequest.auto
 
-    @Option(help: "auto, fp32, bf16, fp16 or fp64 (default: the precision the run trained with).")
-    var precision: PrecisionChoice?
+    @Option(help: "fp32 (exact: the same answer from a run, its export and its ONNX file, on any CPU), auto (the device's faster one), bf16, fp16 or fp64.")
+    var precision: PrecisionChoice = .fp32
 
     @Option(help: maxImagePixelsHelp, transform: pixelLimit(argument:))
     var maxImagePixels: Int? = ImageDecoder.defaultPixelLimit
@@ -35,9 +35,12 @@ struct InferenceOptions: ParsableArguments {
     /// The classifier in a model file or run directory, on the chosen device.
     func classifier(at checkpoint: String) throws -> Classifier {
         let target = try device.resolve()
-        return try Classifier(
-            contentsOf: URL(fileURLWithPath: checkpoint), device: target,
-            precision: precision?.resolve(on: target))
+        let chosen = precision.resolve(on: target)
+        if chosen.autocastType != nil {
+            // Opt-in, and it changes the answers: say so where the answers are read.
+            printError("headroom: inference in \(chosen.rawValue) (asked): probabilities differ from fp32's by about 1e-3, and by CPU")
+        }
+        return try Classifier(contentsOf: URL(fileURLWithPath: checkpoint), device: target, precision: chosen)
     }
 
     /// The resolution to feed `classifier`.

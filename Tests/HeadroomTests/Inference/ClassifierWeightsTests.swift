@@ -84,3 +84,43 @@ import Torch
         #expect(try ModelFile.read(exported).metadata[ModelFile.MetadataKey.imageSize] == "96")
     }
 }
+
+/// Inference is exact by default and the same from every source, whatever the run trained in.
+@Suite struct DefaultInferencePrecisionTests {
+    let fixture: InferenceFixture
+    init() throws { fixture = try InferenceFixture.shared.get() }
+
+    func values(_ probabilities: Tensor) throws -> [Double] { try probabilities.to(dtype: .float64).array() }
+
+    /// A run that trained in bf16 (its config.json says so), and its export: both record the
+    /// precision as information, and both classify in fp32 by default with identical results.
+    @Test func aRunAndItsExportGiveTheSameProbabilities() throws {
+        let run = try fixture.folder("bf16-run")
+        let checkpoints = RunDirectory(run).checkpoints
+        try FileManager.default.createDirectory(at: checkpoints, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: fixture.modelFile, to: checkpoints.appendingPathComponent("best.safetensors"))
+        try Data(#"{"precision": "bf16"}"#.utf8).write(to: RunDirectory(run).configuration)
+        let weights = try ClassifierWeights(contentsOf: run)
+        #expect(weights.trainedPrecision == .bf16)
+        let exported = run.appendingPathComponent("model.safetensors")
+        try weights.export(to: exported)
+        #expect(try ModelFile.read(exported).metadata[ModelFile.MetadataKey.trainedPrecision] == "bf16")
+        #expect(try ClassifierWeights(contentsOf: exported).trainedPrecision == .bf16)
+
+        let images = try (Tensor.rand([4, 3, 48, 48], generator: Generator(seed: 3)) * 255).to(dtype: .uint8)
+        let fromRun = try Classifier(contentsOf: run)
+        let fromExport = try Classifier(contentsOf: exported)
+        #expect(fromRun.step.precision == .fp32 && fromExport.step.precision == .fp32)
+        #expect(try values(fromRun.probabilities(for: images)) == values(fromExport.probabilities(for: images)))
+    }
+
+    /// The default answer is the float64 definition (torchvision's, checked in ResNetTests) to
+    /// float32 rounding, on any CPU: a bf16 default would miss it by about 1e-3.
+    @Test func theDefaultIsTheFloat64DefinitionToFloat32Rounding() throws {
+        let images = try (Tensor.rand([4, 3, 48, 48], generator: Generator(seed: 4)) * 255).to(dtype: .uint8)
+        let exact = try values(Classifier(contentsOf: fixture.modelFile, precision: .fp64).probabilities(for: images))
+        let byDefault = try values(Classifier(contentsOf: fixture.modelFile).probabilities(for: images))
+        let worst = zip(exact, byDefault).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(worst < 1e-5, "largest probability difference \(worst)")
+    }
+}
