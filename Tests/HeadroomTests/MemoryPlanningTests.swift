@@ -110,6 +110,7 @@ import TorchOptim
         let measured = try withLocalRanks(1) { group -> [Int] in
             let step = try self.makeStep()
             let probe = try MemoryProbe(step: step, warmUpResolution: 32)
+            _ = try probe.peak(batch: 2, resolution: 32)  // the steady state: a shape's first step may make primitives
             let withoutBuckets = try #require(try probe.peak(batch: 2, resolution: 32))
             let reducer = try GradientReducer(group: group.sibling(named: "test/gradients"), parameters: step.optimizer.parameters)
             keepForTheProcess(reducer)
@@ -135,9 +136,11 @@ import TorchOptim
         let step = try makeStep()
         // The true peaks of each micro-batch size for an effective batch of 8, measured with
         // no budget (sizes below 8 accumulate, so they hold the gradients).
+        // Each the second of two steps: the steady state the planner reads (SteadyStatePeaks).
         let probe = try MemoryProbe(step: step, warmUpResolution: 32)
         var peaks: [Int: Int] = [:]
         for batch in 1...8 {
+            _ = try probe.peak(batch: batch, resolution: 32, gradientsPresent: batch < 8)
             guard let peak = try probe.peak(batch: batch, resolution: 32, gradientsPresent: batch < 8) else {
                 Issue.record("a step of \(batch) ran out of memory without a budget")
                 return

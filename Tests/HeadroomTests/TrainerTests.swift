@@ -31,6 +31,7 @@ import TorchOptim
         config.workers = 2
         config.forcedMicroBatch = micro
         config.precision = precision  // not auto: that depends on the CPU's bf16 support
+        config.channelsLast = false  // not auto either: channels-last where the CPU has AVX-512
         return config
     }
 
