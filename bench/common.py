@@ -31,3 +31,17 @@ def write_result(name, text):
     os.makedirs(directory, exist_ok=True)
     with open(os.path.join(directory, name), "w") as file:
         file.write(text + "\n")
+
+
+def cpu_description():
+    """'Intel(R) Xeon(R) Processor, AVX-512 BF16': the CPU a figure came from, and whether it
+    has native bf16 (what `--precision auto` and oneDNN's kernels depend on)."""
+    model, flags = "unknown CPU", set()
+    with open("/proc/cpuinfo") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name") and model == "unknown CPU":
+                model = line.split(":", 1)[1].strip()
+            elif line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
+    isa = "AVX-512 BF16" if "avx512_bf16" in flags else "AVX-512 without BF16" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    return f"{model}, {isa}"

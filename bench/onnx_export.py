@@ -25,7 +25,7 @@ import onnx
 import onnxruntime
 from PIL import Image
 
-from common import HEADROOM, write_result
+from common import HEADROOM, cpu_description, write_result
 
 SIZE = 56
 RESIZED = 64  # int(56 / 0.875): validation's resize leaves a 64 px image unchanged
@@ -89,7 +89,8 @@ def main():
         f"`headroom export` to ONNX (opset {model.opset_import[0].version}, IR {model.ir_version}, "
         f"{os.path.getsize(model_path) / 2**20:.1f} MiB; onnx.checker full check passed) and to safetensors, against "
         f"`headroom predict RUN_DIR`, all with default options: resnet18 trained one epoch in {precision} on demo-data at "
-        f"{SIZE} px, its {len(images)} validation images; onnxruntime at 2 threads ran {len(images) / seconds:.0f} img/s.",
+        f"{SIZE} px, its {len(images)} validation images, on {cpu_description()}; onnxruntime at 2 threads ran "
+        f"{len(images) / seconds:.0f} img/s.",
         "",
         "| against `predict RUN_DIR` | top-1 agreement | largest probability difference | goal |",
         "|---|---|---|---|",

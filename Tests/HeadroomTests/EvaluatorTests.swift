@@ -67,8 +67,8 @@ import TorchOptim
         let samples = try ImageFolder(root: validation.path).scan()
         let resolution = 320
         let step = try makeStep(classes: 2)
-        func evaluate() throws -> EvaluationResult {
-            let evaluator = Evaluator(step: step)
+        func evaluate(streaming: StreamingChoice = .auto) throws -> EvaluationResult {
+            let evaluator = Evaluator(step: step, streaming: streaming)
             try evaluator.add(allOf: BatchLoader(samples: samples, transform: .standardEvaluation, seed: 0, workers: 1),
                               resolution: resolution, batchSize: 4)
             return try evaluator.result()
@@ -93,6 +93,12 @@ import TorchOptim
         #expect(banded.streaming == Evaluator.streamingLadder(inputRows: resolution)[0])
         #expect(banded.samples == 4 && banded.confusion == whole.confusion && banded.top1 == whole.top1)
         #expect(abs(banded.loss - whole.loss) < 1e-5)
+        // --streaming off is honoured in validation too: the out-of-memory error, not bands.
+        let refused = #expect(throws: EvaluationOutOfMemory.self) { try evaluate(streaming: .off) }
+        #expect(refused?.description.contains("--streaming off forbids bands") == true)
+        // A segment: bands through that segment, as training streams it (its first rung is
+        // the one that fitted above).
+        #expect(try evaluate(streaming: .through(.layer2)).streaming == Evaluator.streamingLadder(inputRows: resolution)[0])
     }
 
     @Test func topFiveIsLeftOutWhenItCannotMiss() throws {

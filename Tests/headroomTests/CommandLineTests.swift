@@ -15,8 +15,8 @@ import Testing
     /// --memory-budget and --device are parsed once, into typed values, when the command is.
     @Test func budgetAndDeviceAreTypedWhereTheyAreParsed() throws {
         let plan = try #require(try HeadroomCommand.parseAsRoot(["plan", "data", "--memory-budget", "1.5GiB", "--device", "cpu"]) as? Plan)
-        #expect(plan.options.memoryBudget == .bytes(1_610_612_736))
-        #expect(plan.options.device == .device(.cpu))
+        #expect(plan.options.memory.memoryBudget == .bytes(1_610_612_736))
+        #expect(plan.options.memory.device == .device(.cpu))
         for (option, value, says) in [("--memory-budget", "lots", "neither a percentage"), ("--device", "tpu", "auto, cpu, cuda or cuda:N")] {
             do {
                 _ = try HeadroomCommand.parseAsRoot(["train", "data", "--out", "run", option, value])

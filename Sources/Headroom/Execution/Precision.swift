@@ -27,7 +27,7 @@ public enum Precision: String, Sendable, CaseIterable, Codable {
         return ["amx_bf16", "avx512_bf16"].first(where: flags.contains)
     }
 
-    /// What `auto` picks on `device` and why, for `doctor` and the README's reader.
+    /// What `auto` picks on `device` and why, for `doctor` and docs/memory.md's reader.
     public static func automaticChoice(for device: Device, cpuFlags: String? = nil) -> String {
         if device.isCUDA { return "bf16 on \(device) (autocast; fp16 and fp32 on request)" }
         if let flag = nativeBFloat16Flag(cpuFlags: cpuFlags) {

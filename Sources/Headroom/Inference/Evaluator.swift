@@ -15,6 +15,22 @@ public struct EvaluationResult: Sendable, Codable {
     public var streaming: ResNet.Streaming? = nil
 }
 
+/// Not one image fitted, whole or in as many bands as `--streaming` allows.
+public struct EvaluationOutOfMemory: Error, CustomStringConvertible {
+    public var resolution: Int
+    public var streaming: StreamingChoice
+    /// The deepest streaming tried, nil when none was.
+    public var deepest: ResNet.Streaming?
+    public var underlying: any Error
+
+    public var description: String {
+        let tried = deepest.map { ", nor streamed \($0)" } ?? (streaming == .off ? " and --streaming off forbids bands" : "")
+        let help = streaming == .off ? "--streaming auto, " : ""
+        return "one image at \(resolution)×\(resolution) px does not fit for evaluation\(tried) (\(underlying)). "
+            + "What would help: \(help)a lower --val-image-size or --image-size, or a larger --memory-budget"
+    }
+}
+
 /// Runs a model over labelled batches in evaluation mode, without gradients, and keeps
 /// the sums on the device until the end (one host synchronisation per evaluation).
 public final class Evaluator {
@@ -38,9 +54,24 @@ public final class Evaluator {
         }
     }
 
-    public init(step: TrainingStep) {
+    /// Whether an image that does not fit whole may stream (`--streaming`): `off` never, a
+    /// segment through that segment as training streams it; `auto` and `on` climb the ladder.
+    public let streamingChoice: StreamingChoice
+
+    public init(step: TrainingStep, streaming: StreamingChoice = .auto) {
         self.step = step
         classCount = step.model.classCount
+        streamingChoice = streaming
+    }
+
+    /// The rungs this evaluation may climb, cheapest first.
+    func allowedLadder(inputRows: Int) -> [ResNet.Streaming] {
+        let ladder = Self.streamingLadder(inputRows: inputRows)
+        switch streamingChoice {
+        case .off: return []
+        case .auto, .on: return ladder
+        case .through: return streamingChoice.ladder(inputRows: inputRows)
+        }
     }
 
     /// Adds one batch of uint8 images and their labels.
@@ -68,7 +99,8 @@ public final class Evaluator {
     /// Adds every sample `loader` holds, in order, at `resolution`, `batchSize` at a time.
     /// Out of memory, the batch is halved and the same samples tried again: evaluation has no
     /// accumulation to keep, so a smaller batch is all it takes; when one image does not fit,
-    /// it streams, deeper until it fits (the same logits, computed in bands).
+    /// it streams, deeper until it fits (the same logits, computed in bands), as far as
+    /// `streamingChoice` allows; beyond that the out-of-memory error is thrown.
     public func add(allOf loader: BatchLoader, resolution: Int, batchSize: Int) throws {
         let count = loader.samples.samples.count
         var batchSize = max(1, batchSize)
@@ -85,9 +117,11 @@ public final class Evaluator {
                     batchSize /= 2
                     continue
                 }
-                let ladder = Self.streamingLadder(inputRows: resolution)
+                let ladder = allowedLadder(inputRows: resolution)
                 let next = streaming.flatMap { ladder.firstIndex(of: $0) }.map { $0 + 1 } ?? 0
-                guard next < ladder.count else { throw error }
+                guard next < ladder.count else {
+                    throw EvaluationOutOfMemory(resolution: resolution, streaming: streamingChoice, deepest: streaming, underlying: error)
+                }
                 streaming = ladder[next]
             }
         }

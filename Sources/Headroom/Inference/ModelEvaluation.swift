@@ -64,7 +64,7 @@ extension ModelEvaluation: Encodable {
         var reason: String
     }
 
-    /// The `--json` schema: see README.md, section Evaluate.
+    /// The `--json` schema: see docs/inference.md, section Evaluate.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(classNames, forKey: .classes)

@@ -2,7 +2,7 @@ public import Foundation
 
 /// `RUN_DIR/metrics.jsonl`: one JSON object per line — per optimiser step, per epoch and
 /// per event — each written from its typed record, appended and flushed as it happens, so a
-/// killed run keeps its history (a reader skips a torn last line). The README's table lists
+/// killed run keeps its history (a reader skips a torn last line). docs/metrics.md's table lists
 /// the fields, and a test holds it to what these types write.
 public final class MetricsWriter: @unchecked Sendable {
     // @unchecked: the handle is only used under `lock`.

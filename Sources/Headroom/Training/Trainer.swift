@@ -222,7 +222,7 @@ public final class Trainer: @unchecked Sendable {
         let resolution = configuration.resolvedValidationImageSize
         step.model.eval()
         defer { step.model.train() }
-        let evaluator = Evaluator(step: step)
+        let evaluator = Evaluator(step: step, streaming: configuration.streaming)
         let batchSize = max(1, min(128, 2 * (memory.largestMicroBatch ?? configuration.batchSize)))
         try evaluator.add(allOf: validationLoader, resolution: resolution, batchSize: batchSize)
         // Skipped, not replaced: named once, and left out of the counts.

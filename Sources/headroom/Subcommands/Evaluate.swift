@@ -21,7 +21,7 @@ struct Evaluate: ParsableCommand {
 
     @OptionGroup var options: InferenceOptions
 
-    @Flag(help: "Print the results as JSON (the schema is in README.md, section Evaluate).")
+    @Flag(help: "Print the results as JSON (the schema is in docs/inference.md, section Evaluate).")
     var json = false
 
     func run() throws {

@@ -11,7 +11,7 @@ struct Plan: ParsableCommand {
 
     @OptionGroup var options: TrainingOptions
 
-    @Flag(help: "Print the plan as JSON (schema in the README).")
+    @Flag(help: "Print the plan as JSON (schema in docs/memory.md).")
     var json = false
 
     @Option(help: .hidden)  // benchmarks: measure one step at this micro-batch instead of planning

@@ -22,40 +22,17 @@ struct Train: ParsableCommand {
     @Option(help: "Continue the run in this directory from its latest checkpoint (its saved settings apply).")
     var resume: String?
 
-    @Option(help: "Start N worker processes on this machine for data-parallel training (as torchrun --nproc-per-node N).")
-    var nprocPerNode: Int?
-
-    @Option(help: "With --nproc-per-node: the rendezvous address rank 0 serves.")
-    var masterAddr = "127.0.0.1"
-
-    @Option(help: "With --nproc-per-node: the rendezvous port rank 0 serves.")
-    var masterPort = 29500
-
-    @Option(help: "Seconds a data-parallel worker waits for the others at the rendezvous and in each collective before it fails.")
-    var distTimeout = 1800.0
-
-    @Option(
-        help: ArgumentHelp(
-            "on: all-reduce the gradients in buckets of about 25 MB while the last micro-batch's backward still runs; off: after it.",
-            valueName: "on|off"))
-    var allreduceOverlap = "on"
-
-    @Option(
-        help: ArgumentHelp(
-            "The collectives of CUDA tensors: nccl, gloo, or auto (NCCL when the workers train on GPUs and it loads, else Gloo). "
-                + "CPU tensors always use Gloo.",
-            valueName: "auto|gloo|nccl"))
-    var distBackend = DistributedBackend.auto
+    @OptionGroup(title: "Several processes") var processes: ProcessOptions
 
     func validate() throws {
-        if let count = nprocPerNode, count < 1 || count > 1024 { throw ValidationError("--nproc-per-node must be between 1 and 1024 (got \(count))") }
-        if !(1...65535).contains(masterPort) { throw ValidationError("--master-port must be in 1…65535 (got \(masterPort))") }
-        if !(distTimeout > 0) { throw ValidationError("--dist-timeout must be a positive number of seconds") }
-        if !["on", "off"].contains(allreduceOverlap) { throw ValidationError("--allreduce-overlap is on or off (got \(allreduceOverlap))") }
+        if let count = processes.nprocPerNode, count < 1 || count > 1024 { throw ValidationError("--nproc-per-node must be between 1 and 1024 (got \(count))") }
+        if !(1...65535).contains(processes.masterPort) { throw ValidationError("--master-port must be in 1…65535 (got \(processes.masterPort))") }
+        if !(processes.distTimeout > 0) { throw ValidationError("--dist-timeout must be a positive number of seconds") }
+        if !["on", "off"].contains(processes.allreduceOverlap) { throw ValidationError("--allreduce-overlap is on or off (got \(processes.allreduceOverlap))") }
         if resume == nil {
             guard options.hasData else { throw ValidationError("give a data folder holding train/ and val/, or --train and --val") }
             guard out != nil else { throw ValidationError("give the run directory with --out RUN_DIR") }
-        } else if options.data != nil || options.train != nil || options.val != nil || out != nil {
+        } else if options.input.data != nil || options.input.train != nil || options.input.val != nil || out != nil {
             // Silently training on the stored data while the user named other data misleads.
             throw ValidationError("--resume continues with the run's stored data and directory: drop DATA, --train, --val and --out")
         } else {
@@ -84,7 +61,7 @@ struct Train: ParsableCommand {
 
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
-        if let count = nprocPerNode, count > 1, environment["RANK"] == nil {
+        if let count = processes.nprocPerNode, count > 1, environment["RANK"] == nil {
             return try launchWorkers(count)
         }
         let torchrun: TorchrunEnvironment?
@@ -101,13 +78,13 @@ struct Train: ParsableCommand {
         do {
             let device: Device
             do {
-                device = try options.device.resolve(localRank: worker.localRank)
+                device = try options.memory.device.resolve(localRank: worker.localRank)
             } catch {
-                throw DistributedSetupError(problems: ["--device \(options.device): \(error)"])
+                throw DistributedSetupError(problems: ["--device \(options.memory.device): \(error)"])
             }
-            let dataParallel = try DataParallel.join(worker, timeoutSeconds: distTimeout, backend: distBackend, device: device)
+            let dataParallel = try DataParallel.join(worker, timeoutSeconds: processes.distTimeout, backend: processes.distBackend, device: device)
             joined = dataParallel
-            dataParallel.overlapsAllReduce = allreduceOverlap == "on"
+            dataParallel.overlapsAllReduce = processes.allreduceOverlap == "on"
             try train(dataParallel: dataParallel, restartCount: worker.restartCount)
         } catch let exit as ExitCode {
             throw exit
@@ -152,7 +129,7 @@ struct Train: ParsableCommand {
         do {
             trainer = try Trainer(
                 configuration: options.configuration(), runDirectory: directory, resume: resuming,
-                epochs: resuming ? options.epochs : nil, memoryBudget: resuming ? options.memoryBudget : nil,
+                epochs: resuming ? options.optimisation.epochs : nil, memoryBudget: resuming ? options.memory.memoryBudget : nil,
                 dataParallel: dataParallel, restartingUnsavedRun: restartCount > 0,
                 observer: { printer.handle($0) })
         } catch let error as TrainingSetupError {
@@ -182,8 +159,8 @@ extension Train {
     private func launchWorkers(_ count: Int) throws {
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         let launcher = LocalLauncher(
-            executable: executable, arguments: Array(CommandLine.arguments.dropFirst()), count: count, masterAddress: masterAddr,
-            masterPort: masterPort)
+            executable: executable, arguments: Array(CommandLine.arguments.dropFirst()), count: count, masterAddress: processes.masterAddr,
+            masterPort: processes.masterPort)
         let forwarder = SignalForwarder()
         let signals = ForwardedSignals(to: forwarder)
         defer { signals.cancel() }

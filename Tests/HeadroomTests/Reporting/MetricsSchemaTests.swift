@@ -4,7 +4,7 @@ import TestSupport
 
 @testable import Headroom
 
-/// metrics.jsonl's schema lives in its record types; the README's table must list exactly
+/// metrics.jsonl's schema lives in its record types; docs/metrics.md's table must list exactly
 /// the fields they write, and what is written must read back as written.
 @Suite struct MetricsSchemaTests {
     let directory = try! TemporaryDirectory()
@@ -43,11 +43,11 @@ import TestSupport
         }
     }
 
-    /// The README's metrics.jsonl table: type → the backticked field names outside
+    /// docs/metrics.md's metrics.jsonl table: type → the backticked field names outside
     /// parentheses (values and remarks sit inside them).
     static func readmeTable() throws -> [String: Set<String>] {
         let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("README.md")
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("docs/metrics.md")
         let text = try String(contentsOf: readme, encoding: .utf8)
         let start = try #require(text.range(of: "`metrics.jsonl` rows all have"))
         var table: [String: Set<String>] = [:]
@@ -75,7 +75,7 @@ import TestSupport
         let readme = try Self.readmeTable()
         #expect(Set(readme.keys) == Set(MetricsRecord.types))
         for type in MetricsRecord.types {
-            #expect(readme[type] == written[type], "\(type): README \(readme[type]?.sorted() ?? []), written \(written[type]?.sorted() ?? [])")
+            #expect(readme[type] == written[type], "\(type): docs/metrics.md \(readme[type]?.sorted() ?? []), written \(written[type]?.sorted() ?? [])")
         }
     }
 
