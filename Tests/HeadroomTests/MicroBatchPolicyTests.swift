@@ -39,4 +39,15 @@ import Testing
         // Quiet again: the size holds.
         #expect(policy.recordCleanStep(allocationRetries: 3) == 28)
     }
+
+    /// With a BatchNorm floor of 2 (32 px), recovery never shrinks to 1: below it is the
+    /// one-sample case, as 1 is without a floor.
+    @Test func neverShrinksBelowTheBatchNormFloor() {
+        var policy = MicroBatchPolicy(
+            plannedBatch: 8, model: nil, limit: MemoryLimit(budgetBytes: 1 << 30, headroom: 0), minimumBatch: 2)
+        #expect(policy.recordOutOfMemory(at: 8) == 4)
+        #expect(policy.recordOutOfMemory(at: 4) == 2)
+        #expect(policy.recordOutOfMemory(at: 3) == 2)
+        #expect(policy.recordOutOfMemory(at: 2) == nil)
+    }
 }

@@ -95,6 +95,21 @@ final class ScriptedStep: StepPeakMeasuring {
         #expect(plan.measurements.contains { $0.gradientsHeld && $0.peakBytes == nil })
     }
 
+    /// At 32 px layer4's map is 1×1: a micro-batch of 1 would give its BatchNorm one value per
+    /// channel. The planner never chooses it, even where the budget fits one sample only.
+    @Test func noMicroBatchLeavesABatchNormOneValuePerChannel() throws {
+        let m = Self.mebibyte
+        let step = try ScriptedStep(budgetBytes: 125 * m) { 100 * m + $0 * 20 * m }
+        #expect(throws: PlanningError.self) { try planner(budget: 125 * m, effectiveBatch: 16).plan(resolutions: [32], measuring: step) }
+        #expect(step.steps.allSatisfy { $0.batch >= 2 }, "a step of 1 at 32 px was measured")
+        let roomy = try ScriptedStep(budgetBytes: 150 * m) { 100 * m + $0 * 20 * m }
+        let plan = try #require(try planner(budget: 150 * m, effectiveBatch: 16).plan(resolutions: [32], measuring: roomy).first)
+        #expect(plan.microBatch == 2)
+        // At 64 px (2×2 maps) one sample is a plan.
+        let wider = try ScriptedStep(budgetBytes: 125 * m) { 100 * m + $0 * 20 * m }
+        #expect(try planner(budget: 125 * m, effectiveBatch: 16).plan(resolutions: [64], measuring: wider).first?.microBatch == 1)
+    }
+
     /// A planning error suggests only what is not in force: no bf16 to a bf16 run, no
     /// checkpointing to a run that already climbs that ladder.
     @Test func anImpossiblePlanSuggestsOnlyWhatIsNotInForce() throws {

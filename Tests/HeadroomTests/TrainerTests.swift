@@ -361,6 +361,44 @@ import TorchOptim
         #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent("report.html").path))
     }
 
+    /// A training BatchNorm normalises by batch statistics, so a NaN running variance (here
+    /// from the weights the run starts from; at 32 px and micro-batch 1 it was a 1×1 map's)
+    /// leaves every training loss finite and poisons only validation. That is a divergence,
+    /// never a "best" epoch finishing with exit 0.
+    @Test func aNonFiniteValidationIsADivergenceNotABestEpoch() throws {
+        let model = try ResNet(.resnet18, classCount: 3, generator: Generator(seed: 1))
+        let poisoned = try model.stateDict().map { entry throws -> (String, Tensor) in
+            entry.name == "layer4.1.bn2.running_var" ? (entry.name, try Tensor.full(entry.tensor.shape, value: .nan)) : (entry.name, entry.tensor)
+        }
+        let weights = root.appendingPathComponent("nan-running-var.safetensors")
+        try ModelFile.write(poisoned, metadata: [:], to: weights)
+        var config = configuration()
+        config.weightsPath = weights.path
+        let run = root.appendingPathComponent("nan-validation")
+        do {
+            let trained = try train(config, in: "nan-validation")
+            Issue.record("finished with validation loss \(String(describing: trained.summary.lastValidation?.loss))")
+        } catch let error as TrainingDiverged {
+            #expect(error.phase == .validation && error.description.contains("validation loss became NaN"), "\(error)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: run.appendingPathComponent("checkpoints/best.safetensors").path))
+    }
+
+    /// At 32 px layer4's map is 1×1: a micro-batch of 1 is refused before anything runs
+    /// (PyTorch refuses the step itself), unless BatchNorm is frozen.
+    @Test func aMicroBatchGivingBatchNormOneValueIsRefused() throws {
+        var config = configuration(resolution: 32, micro: 1)
+        #expect(config.problems().contains { $0.contains("--micro-batch 1 at 32 px") && $0.contains("--freeze-bn") })
+        config.batchSize = 1
+        config.forcedMicroBatch = nil
+        #expect(config.problems().contains { $0.contains("--batch-size 1 at 32 px") })
+        config.freezeBatchNorm = true
+        #expect(!config.problems().contains { $0.contains("one value per channel") })
+        config.freezeBatchNorm = nil
+        config.imageSize = 64  // 2×2: four values a sample
+        #expect(!config.problems().contains { $0.contains("one value per channel") })
+    }
+
     /// Small on purpose: on a CPU without native bf16 (AVX2), bf16 autocast runs generic
     /// kernels about ten times slower than fp32.
     @Test func bf16OnTheCPURunsAndLearns() throws {

@@ -83,4 +83,16 @@ import Testing
         let lines = TextTable.lines([["class", "f1"], ["circles", "0.5"], ["sq", "1.000"]], rightAligned: [1])
         #expect(lines == ["class       f1", "circles    0.5", "sq       1.000"])
     }
+
+    /// A model whose weights went NaN gives NaN probabilities: --json still prints every row,
+    /// the non-numbers as metrics.jsonl writes them, instead of failing with an encoding error.
+    @Test func predictJSONWritesNonFiniteProbabilities() throws {
+        let rows = [
+            Prediction(path: "a.jpg", classes: [.init(name: "circles", probability: .nan), .init(name: "squares", probability: .infinity)]),
+            Prediction(path: "b.jpg", error: "not an image"),
+        ]
+        let text = try Predict.json(rows)
+        #expect(text.contains(#""probability" : "nan""#) && text.contains(#""probability" : "inf""#), "\(text)")
+        #expect(text.contains("b.jpg"))
+    }
 }

@@ -2,8 +2,8 @@
 /// matrix and per-class precision, recall and F1.
 ///
 /// It runs validation's own path: `BatchLoader` with the evaluation transform and
-/// `Evaluator`. As in training, an image that cannot be decoded is replaced by another of
-/// the set (and listed in `unreadableImages`), so the counts stay whole.
+/// `Evaluator`. As in training's validation, an image that cannot be decoded is left out
+/// (and listed in `unreadableImages`), never replaced, so per-class counts stay true.
 public struct ModelEvaluation: Sendable {
     public let classNames: [String]
     public let imageSize: Int

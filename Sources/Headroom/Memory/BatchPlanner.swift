@@ -224,6 +224,8 @@ public struct BatchPlanner {
         let prefetch = measurer.device.isCUDA ? 0 : prefetchBytesPerSample(resolution)
         let decoding = measurer.device.isCUDA ? 0 : decodingBytes
         let accumulationBytes = Double(measurer.accumulationBytes)
+        // A training BatchNorm needs more than one value per channel: no smaller micro-batch is a plan.
+        let floor = min(measurer.model.smallestTrainingBatch(resolution: resolution), effectiveBatch)
         var measurements: [ResolutionPlan.Measurement] = []
         // Successful steps as (batch, peak without the held gradients).
         var bases: [(batch: Int, peak: Int)] = []
@@ -241,7 +243,7 @@ public struct BatchPlanner {
             guard let peak else { return nil }
             bases.append((batch, peak - (held ? Int(accumulationBytes) : 0)))
             // Only a step run as training will run it can be chosen.
-            if held == accumulating, limit.fits(peak), batch > best?.batch ?? 0 { best = (batch, peak) }
+            if held == accumulating, batch >= floor, limit.fits(peak), batch > best?.batch ?? 0 { best = (batch, peak) }
             return peak
         }
 
@@ -251,9 +253,9 @@ public struct BatchPlanner {
             return MemoryModel(fitting: previous, last, accumulationBytes: accumulationBytes)
         }
 
-        // Two small probes, falling back to one sample when two do not fit.
-        let first = min(2, effectiveBatch)
-        if try measure(first) == nil, first > 1 { _ = try measure(1) }
+        // Two small probes, falling back to the floor (one sample, mostly) when two do not fit.
+        let first = min(max(2, floor), effectiveBatch)
+        if try measure(first) == nil, first > floor { _ = try measure(floor) }
         // Accumulating micro-batches hold the gradients; the whole batch in one step does not
         // until its backward, and at low resolution it can fit where they do not. So where no
         // accumulating step fitted, the line is drawn from steps that hold none, and the
@@ -261,7 +263,7 @@ public struct BatchPlanner {
         var probesHoldGradients = first < effectiveBatch
         if bases.isEmpty, probesHoldGradients, accumulationBytes > 0 {
             probesHoldGradients = false
-            if try measure(first, holdingGradients: false) == nil, first > 1 { _ = try measure(1, holdingGradients: false) }
+            if try measure(first, holdingGradients: false) == nil, first > floor { _ = try measure(floor, holdingGradients: false) }
         }
         guard let firstBase = bases.first else {
             throw impossible(resolution: resolution, estimate: nil, measurer: measurer)
@@ -274,7 +276,7 @@ public struct BatchPlanner {
 
         // Verify the prediction with real steps, refitting from what each one shows.
         for _ in 0..<Self.maximumVerifications {
-            let candidate = model.largestBatch(within: targetBytes, effectiveBatch: effectiveBatch)
+            let candidate = max(floor, model.largestBatch(within: targetBytes, effectiveBatch: effectiveBatch))
             let asTrained = { (m: ResolutionPlan.Measurement) in m.batch == candidate && m.gradientsHeld == (candidate < self.effectiveBatch) }
             if candidate <= best?.batch ?? 0 || measurements.contains(where: asTrained) { break }
             guard let peak = try measure(candidate) else {

@@ -78,7 +78,8 @@ public final class MemoryController {
         plans[resolution] = plan
         policies[resolution] = MicroBatchPolicy(
             plannedBatch: plan.microBatch, effectiveBatch: effectiveBatch,
-            model: settings.forcedMicroBatch == nil ? plan.model : nil, limit: limit, patience: settings.growthPatience)
+            model: settings.forcedMicroBatch == nil ? plan.model : nil, limit: limit, patience: settings.growthPatience,
+            minimumBatch: step.model.smallestTrainingBatch(resolution: resolution))
         return (plan, true)
     }
 

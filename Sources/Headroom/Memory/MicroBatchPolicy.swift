@@ -26,9 +26,17 @@ public struct MicroBatchPolicy: Sendable, Codable, Equatable {
 
     /// The samples of one optimiser step; a micro-batch below it accumulates.
     public let effectiveBatch: Int
+    /// The smallest micro-batch a training BatchNorm can normalise (``ResNet/smallestTrainingBatch(resolution:)``):
+    /// never shrunk below, an out-of-memory error there is the one-sample case.
+    public var minimumBatch: Int { batchNormFloor ?? 1 }
+    /// Optional so that a checkpoint saved before the floor existed still resumes.
+    private let batchNormFloor: Int?
 
-    public init(plannedBatch: Int, effectiveBatch: Int? = nil, model: MemoryModel?, limit: MemoryLimit, patience: Int = 200) {
+    public init(
+        plannedBatch: Int, effectiveBatch: Int? = nil, model: MemoryModel?, limit: MemoryLimit, patience: Int = 200, minimumBatch: Int = 1
+    ) {
         self.plannedBatch = plannedBatch
+        batchNormFloor = max(1, min(minimumBatch, plannedBatch))
         self.effectiveBatch = effectiveBatch ?? plannedBatch
         currentBatch = plannedBatch
         self.model = model
@@ -40,10 +48,10 @@ public struct MicroBatchPolicy: Sendable, Codable, Equatable {
     /// sample fits. The fitted model, corrected by this failure, proposes the size; half is
     /// the fallback when the model has nothing smaller to say.
     public mutating func recordOutOfMemory(at batch: Int) -> Int? {
-        guard batch > 1 else { return nil }
+        guard batch > minimumBatch else { return nil }
         if isGrowing { patience *= 2 }
         isGrowing = false
-        var next = batch / 2
+        var next = max(minimumBatch, batch / 2)
         if let fitted = model {
             // The failure happened at the whole budget; the next size must fit as a plan does.
             let corrected = fitted.correctedForFailure(batch: batch, budget: limit.budgetBytes, accumulating: batch < effectiveBatch)
@@ -64,10 +72,10 @@ public struct MicroBatchPolicy: Sendable, Codable, Equatable {
         if let retries = allocationRetries {
             thrashingSteps = (lastRetries.map { retries > $0 } ?? false) ? thrashingSteps + 1 : 0
             lastRetries = retries
-            if thrashingSteps >= Self.thrashThreshold, currentBatch > 1 {
+            if thrashingSteps >= Self.thrashThreshold, currentBatch > minimumBatch {
                 // The allocator keeps flushing its cache to find room: step down before it fails.
                 shrinkHistory.append(currentBatch)
-                currentBatch -= max(1, currentBatch / 8)
+                currentBatch = max(minimumBatch, currentBatch - max(1, currentBatch / 8))
                 thrashingSteps = 0
                 cleanSteps = 0
                 return currentBatch

@@ -164,6 +164,20 @@ extension ResNet {
     /// Every BatchNorm, in the order of `namedModules`.
     public var batchNorms: [BatchNorm2d] { namedModules().compactMap { $0.module as? BatchNorm2d } }
 
+    /// The fewest samples a training step needs at `resolution` so that every BatchNorm on
+    /// batch statistics sees more than one value per channel: layer4's map is ⌈r/32⌉² values
+    /// a sample, and the variance of a single value is undefined (PyTorch refuses such a
+    /// step; the running variance would become NaN). 1 when BatchNorm is frozen.
+    public static func smallestTrainingBatch(resolution: Int, batchNormFrozen: Bool = false) -> Int {
+        let side = (resolution + 31) / 32
+        return batchNormFrozen || side * side >= 2 ? 1 : 2
+    }
+
+    /// ``smallestTrainingBatch(resolution:batchNormFrozen:)`` for this network as it is now.
+    public func smallestTrainingBatch(resolution: Int) -> Int {
+        Self.smallestTrainingBatch(resolution: resolution, batchNormFrozen: batchNorms.allSatisfy(\.isFrozen))
+    }
+
     /// Every BatchNorm normalises with its running statistics and leaves them as they are,
     /// in training too: results no longer depend on how a batch is cut into micro-batches.
     public func freezeBatchNorm() {

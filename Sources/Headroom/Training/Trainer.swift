@@ -168,6 +168,13 @@ public final class Trainer: @unchecked Sendable {
                 continue
             }
             let evaluation = try evaluate()
+            // NaN weights or running statistics score no epoch, least of all the best.
+            guard evaluation.loss.isFinite || evaluation.samples == 0 else {
+                var diverged = divergence(loss: evaluation.loss)
+                diverged.phase = .validation
+                try? recorder?.record(.diverged(.init(loss: evaluation.loss)), at: position)
+                throw diverged
+            }
             try finishEpoch(trained, evaluation: evaluation, seconds: Date().timeIntervalSince(started), resolution: resolution)
         }
         return TrainingSummary(

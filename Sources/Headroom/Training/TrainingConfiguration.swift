@@ -169,6 +169,16 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         if let every = checkpointEverySteps, every < 1 { problems.append("--checkpoint-every must be at least 1 step") }
         if let minutes = checkpointEveryMinutes, !(minutes > 0) { problems.append("--checkpoint-every must be a positive number of minutes") }
         if let forced = forcedMicroBatch, forced < 1 { problems.append("the forced micro-batch must be at least 1") }
+        // A training BatchNorm must see more than one value per channel (layer4's map is 1×1 up to 32 px).
+        for size in trainingResolutions where freezeBatchNorm != true {
+            let floor = ResNet.smallestTrainingBatch(resolution: size)
+            guard let smallest = [batchSize, forcedMicroBatch ?? batchSize].min(), smallest >= 1, smallest < floor else { continue }
+            let option = (forcedMicroBatch ?? batchSize) < batchSize ? "--micro-batch" : "--batch-size"
+            problems.append(
+                "\(option) \(smallest) at \(size) px gives layer4's BatchNorm one value per channel (its map is 1×1), whose "
+                    + "variance is undefined: use \(option) \(floor) or more, --image-size 33 or more, or --freeze-bn")
+            break
+        }
         if minimumMicroBatch < 1 { problems.append("--min-micro-batch must be at least 1 (got \(minimumMicroBatch))") }
         if growthPatience < 1 { problems.append("the growth patience must be at least 1 step") }
         if let schedule = resizeSchedule {

@@ -13,10 +13,16 @@ public struct TrainingDiverged: Error, CustomStringConvertible {
     /// The step of the newest checkpoint on disk, nil when none was written yet.
     public var lastCheckpointStep: Int?
     public var runDirectory: URL
+    /// Whose loss: a step's, or validation's after an epoch (weights or BatchNorm's running
+    /// statistics no longer finite, while the training loss still was).
+    public var phase: Phase = .training
+
+    public enum Phase: Sendable { case training, validation }
 
     public var description: String {
         let value = loss.isNaN ? "NaN" : loss > 0 ? "infinite" : "−infinite"
-        var text = "the training loss became \(value) at step \(step) (epoch \(epoch + 1)): the run has diverged, and its weights "
+        let when = phase == .training ? "the training loss became \(value) at step \(step)" : "the validation loss became \(value) after step \(step)"
+        var text = "\(when) (epoch \(epoch + 1)): the run has diverged, and its weights "
             + "are no longer usable, so it stopped without saving them. "
         if let saved = lastCheckpointStep {
             text += "The last good checkpoint (step \(saved)) is kept in \(runDirectory.appendingPathComponent("checkpoints").path). "

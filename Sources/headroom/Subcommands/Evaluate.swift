@@ -31,7 +31,7 @@ struct Evaluate: ParsableCommand {
                 classifier: classifier, imageFolder: data, imageSize: options.resolution(for: classifier),
                 batchSize: options.batchSize, workers: options.workers, decoder: options.decoder)
             for image in evaluation.unreadableImages {
-                printError("headroom evaluate: unreadable image, replaced by another of the set: \(image)")
+                printError("headroom evaluate: unreadable image, left out of the counts: \(image)")
             }
             if json {
                 print(try Self.json(evaluation))
@@ -41,11 +41,7 @@ struct Evaluate: ParsableCommand {
         }
     }
 
-    static func json(_ evaluation: ModelEvaluation) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(evaluation), as: UTF8.self)
-    }
+    static func json(_ evaluation: ModelEvaluation) throws -> String { try jsonText(evaluation) }
 
     /// The terminal report: headline numbers, the per-class table, the confusion matrix.
     static func lines(_ evaluation: ModelEvaluation) -> [String] {

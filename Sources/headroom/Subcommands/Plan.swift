@@ -37,9 +37,7 @@ struct Plan: ParsableCommand {
             throw ExitCode(2)
         }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(plan), as: UTF8.self))
+            print(try jsonText(plan))
             return
         }
         // On CPU, what the budget is measured against: the host, the container or ulimit -v.

@@ -107,9 +107,5 @@ struct Predict: ParsableCommand {
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
-    static func json(_ predictions: [Prediction]) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(predictions), as: UTF8.self)
-    }
+    static func json(_ predictions: [Prediction]) throws -> String { try jsonText(predictions) }
 }
