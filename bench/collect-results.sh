@@ -21,7 +21,7 @@ section() {
 
 echo "# Benchmark results"
 echo
-echo "Gathered on $(date -u +%Y-%m-%d) from the last run of each script \`make bench\` runs (a section is as old as its script's last run), on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB."
+echo "Gathered on $(date -u +%Y-%m-%d) from the last run of each script \`make bench\` runs (a section is as old as its script's last run), on $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, unless a section names another CPU."
 echo "PyTorch peer: torch 2.11.0 + torchvision 0.26.0 (the libtorch Headroom links). Rerun: \`make bench\`."
 section "Memory planner" memory_planner.py memory_planner.md
 section "Training step vs PyTorch" train_step.py train_step.md train_step_channels_last.md
