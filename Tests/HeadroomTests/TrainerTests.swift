@@ -384,6 +384,27 @@ import TorchOptim
         #expect(!FileManager.default.fileExists(atPath: run.appendingPathComponent("checkpoints/best.safetensors").path))
     }
 
+    /// A run that stopped before its first checkpoint (here it diverged at step 2) holds a
+    /// config.json and a log but nothing to continue from: a fresh start there is refused with
+    /// what to do, and --resume starts it again with its saved settings (it used to refuse both).
+    @Test func aRunThatStoppedBeforeItsFirstCheckpointCanBeStartedAgain() throws {
+        var config = configuration(epochs: 1, micro: 8)
+        config.learningRate = 1e30
+        let run = root.appendingPathComponent("unsaved")
+        #expect(throws: TrainingDiverged.self) { try train(config, in: "unsaved") }
+        #expect(try Checkpointer(runDirectory: run).latest() == nil)
+        do {
+            _ = try Trainer(configuration: configuration(), runDirectory: run)
+            Issue.record("a fresh start wrote over a run")
+        } catch let error as TrainingSetupError {
+            #expect(error.description.contains("before its first checkpoint") && error.description.contains("--resume"), "\(error)")
+        }
+        // Resumed with the run's own settings (lr 1e30, not the given configuration's 0.01): it trains, and diverges again.
+        let resumed = try Trainer(configuration: configuration(), runDirectory: run, resume: true)
+        #expect(resumed.configuration.learningRate == 1e30)
+        #expect(throws: TrainingDiverged.self) { try resumed.run() }
+    }
+
     /// At 32 px layer4's map is 1×1: a micro-batch of 1 is refused before anything runs
     /// (PyTorch refuses the step itself), unless BatchNorm is frozen.
     @Test func aMicroBatchGivingBatchNormOneValueIsRefused() throws {

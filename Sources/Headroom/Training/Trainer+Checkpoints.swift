@@ -49,8 +49,22 @@ extension Trainer {
         } catch {
             throw TrainingSetupError(problems: ["--resume: \(error)"])  // a damaged state.json: nothing runs, nothing is written
         }
-        guard let saved else { throw TrainingSetupError(problems: ["--resume: \(path) holds no checkpoint to resume from"]) }
+        guard let saved else {
+            // A run that stopped before its first checkpoint is started again (unsavedRun).
+            if FileManager.default.fileExists(atPath: RunDirectory(URL(fileURLWithPath: path)).configuration.path) { return nil }
+            throw TrainingSetupError(problems: ["--resume: \(path) holds no checkpoint to resume from"])
+        }
         return saved
+    }
+
+    /// The settings of a run that stopped before its first checkpoint (its config.json): all
+    /// there is to resume, so `--resume` starts it again from the beginning with them.
+    static func unsavedRun(_ run: RunDirectory) throws -> TrainingConfiguration {
+        do {
+            return try JSONDecoder().decode(RunRecord.self, from: Data(contentsOf: run.configuration)).configuration
+        } catch {
+            throw TrainingSetupError(problems: ["--resume: \(run.configuration.path) cannot be read (\(error)), and no checkpoint was saved"])
+        }
     }
 
     /// The check that a fresh start does not write over a run (`allowed`: an elastic restart
@@ -58,8 +72,10 @@ extension Trainer {
     static func refusingAnotherRun(in run: RunDirectory, resume: Bool, allowed: Bool) -> () throws -> Void {
         {
             guard !resume && run.holdsARun && !allowed else { return }
+            let saved = (try? Checkpointer(runDirectory: run.url).latest()) != nil
             throw TrainingSetupError(problems: [
-                "\(run.url.path) already holds a run: resume it with --resume \(run.url.path), or choose another --out"
+                "\(run.url.path) already holds a run\(saved ? "" : " that stopped before its first checkpoint"): "
+                    + "\(saved ? "resume it" : "start it again") with --resume \(run.url.path), or choose another --out"
             ])
         }
     }

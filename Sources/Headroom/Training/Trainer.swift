@@ -71,7 +71,8 @@ public final class Trainer: @unchecked Sendable {
         let saved = try Self.savedRun(checkpointer, resume: resume, path: runDirectory.path)
         let startsFresh = Self.refusingAnotherRun(in: run, resume: resume, allowed: restartingUnsavedRun && saved == nil)
         try startsFresh()
-        let configuration = Self.configuration(configuration, saved: saved?.state, epochs: epochs, memoryBudget: memoryBudget)
+        let given = resume && saved == nil ? try Self.unsavedRun(run) : configuration
+        let configuration = Self.configuration(given, saved: saved?.state, epochs: epochs, memoryBudget: memoryBudget)
         let setup = try RunSetup(
             configuration, localRank: dataParallel?.environment.localRank,
             checkData: { train in

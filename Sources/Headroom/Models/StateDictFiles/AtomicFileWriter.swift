@@ -23,7 +23,9 @@ enum AtomicFileWriter {
         // The rename would replace whatever is there: /dev/null, a FIFO, a link's target's name.
         var existing = stat()
         if lstat(destination, &existing) == 0, existing.st_mode & S_IFMT != S_IFREG {
-            throw failure(destination, "exists and is not a regular file (a device, a FIFO, a link or a folder), so it was left alone")
+            // A refusal, not a failed call: no errno to tell (whatever it holds is stale).
+            throw StateDictError.io(
+                path: destination, reason: "exists and is not a regular file (a device, a FIFO, a link or a folder), so it was left alone")
         }
 
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
