@@ -62,10 +62,10 @@ static int close_source(thandle_t handle) {
 static toff_t source_size(thandle_t handle) { return (toff_t)((tiff_source *)handle)->size; }
 
 static int map_source(thandle_t handle, void **base, toff_t *size) {
-  (void)handle;
-  (void)base;
-  (void)size;
-  return 0;  // no mapping: every read goes through read_bytes, which notices the end of the data
+  tiff_source *source = handle;
+  *base = (void *)source->data;  // the data is in memory already: libtiff reads it in place
+  *size = (toff_t)source->size;
+  return 1;
 }
 
 static void unmap_source(thandle_t handle, void *base, toff_t size) {
@@ -95,7 +95,11 @@ static int on_warning(TIFF *tiff, void *user_data, const char *module, const cha
   return 1;  // a library stays silent
 }
 
-static TIFF *open_source(tiff_source *source, const uint8_t *data, size_t size) {
+/* mapped: strips and tiles are read in place. Unmapped, libtiff 4.5 refuses an uncompressed
+   tile whose size is not a multiple of 1024 bytes (it compares the tile size with its read
+   buffer, rounded up to 1 KiB), which PIL and tifffile read and write. Unmapped reads notice
+   where the data ends (a short read), which tells a truncated header from a corrupt one. */
+static TIFF *open_source(tiff_source *source, const uint8_t *data, size_t size, int mapped) {
   memset(source, 0, sizeof *source);
   source->data = data;
   source->size = size;
@@ -103,11 +107,23 @@ static TIFF *open_source(tiff_source *source, const uint8_t *data, size_t size) 
   if (options == NULL) return NULL;
   TIFFOpenOptionsSetErrorHandlerExtR(options, on_error, source);
   TIFFOpenOptionsSetWarningHandlerExtR(options, on_warning, source);
-  // "m": no memory mapping, so the end of the data shows as a short read.
-  TIFF *tiff = TIFFClientOpenExt("TIFF", "rm", source, read_bytes, write_bytes, seek, close_source, source_size,
+  TIFF *tiff = TIFFClientOpenExt("TIFF", mapped ? "r" : "rm", source, read_bytes, write_bytes, seek, close_source, source_size,
                                  map_source, unmap_source, options);
   TIFFOpenOptionsFree(options);  // the handle keeps its own copy of the handlers
   return tiff;
+}
+
+/* Whether a strip or tile the directory lists lies past the end of the data (a mapped
+   handle's reads fail there without a short read). */
+static int data_ends_early(TIFF *tiff, size_t size) {
+  const uint32_t count = TIFFIsTiled(tiff) ? TIFFNumberOfTiles(tiff) : TIFFNumberOfStrips(tiff);
+  for (uint32_t index = 0; index < count; index++) {
+    int error = 0;
+    const uint64_t offset = TIFFGetStrileOffsetWithErr(tiff, index, &error);
+    const uint64_t length = TIFFGetStrileByteCountWithErr(tiff, index, &error);
+    if (!error && (offset > size || length > size - offset)) return 1;
+  }
+  return 0;
 }
 
 /* The status of a libtiff failure: truncated when a read came back short. */
@@ -119,7 +135,7 @@ static himg_status tiff_failure(const tiff_source *source, const char *stage) {
 
 himg_status himg_tiff_plan(const uint8_t *data, size_t size, const himg_options *options, himg_plan *plan) {
   tiff_source source;
-  TIFF *tiff = open_source(&source, data, size);
+  TIFF *tiff = open_source(&source, data, size, 0);
   if (tiff == NULL) return tiff_failure(&source, "header");
   uint32_t width = 0, height = 0;
   uint16_t orientation = ORIENTATION_TOPLEFT;
@@ -239,8 +255,13 @@ himg_status himg_tiff_decode(const uint8_t *data, size_t size, const himg_plan *
   if (status != HIMG_OK) return status;
 
   tiff_source source;
-  TIFF *tiff = open_source(&source, data, size);
-  if (tiff == NULL) return himg_finish_orientation(plan, tiff_failure(&source, "header"), scratch, pixels);
+  TIFF *tiff = open_source(&source, data, size, 1);
+  if (tiff == NULL) {
+    // Opened again unmapped to tell a truncated header (a short read) from a corrupt one.
+    TIFF *unmapped = open_source(&source, data, size, 0);
+    if (unmapped != NULL) TIFFClose(unmapped);
+    return himg_finish_orientation(plan, tiff_failure(&source, "header"), scratch, pixels);
+  }
   uint32_t width = 0, height = 0;
   TIFFGetField(tiff, TIFFTAG_IMAGEWIDTH, &width);
   TIFFGetField(tiff, TIFFTAG_IMAGELENGTH, &height);
@@ -250,6 +271,10 @@ himg_status himg_tiff_decode(const uint8_t *data, size_t size, const himg_plan *
     row_layout layout;
     status = row_layout_of(tiff, &layout) ? read_rows(tiff, &source, &layout, width, height, target)
                                           : read_rgba(tiff, &source, width, height, target);
+    if (status != HIMG_OK && data_ends_early(tiff, size)) {
+      source.ran_out_of_data = 1;
+      status = tiff_failure(&source, "decode");
+    }
   }
   TIFFClose(tiff);
   return himg_finish_orientation(plan, status, scratch, pixels);
