@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# libFuzzer on the readers of hostile model files: the restricted unpickler, torch.save zip
-# checkpoints and safetensors (Sources/headroom-fuzz). Builds into .build-fuzz with
+# libFuzzer on the readers of hostile files: the restricted unpickler, torch.save zip
+# checkpoints, safetensors and TIFF (Sources/headroom-fuzz). Builds into .build-fuzz with
 # -sanitize=fuzzer, seeds the corpus from the test fixtures (one selector byte in front of
-# each: 0 pickle, 1 torch.save, 2 safetensors) and runs for SECONDS (default 180).
+# each: 0 pickle, 1 torch.save, 2 safetensors, 3 TIFF) and runs for SECONDS (default 180).
 # A crash leaves its input as crash-*; replay it with: .build/debug/headroom-fuzz crash-…
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,5 +24,8 @@ PY
 done
 for file in "$fixtures"/*.safetensors; do
   { printf '\x02'; cat "$file"; } > "$corpus/safetensors-$(basename "$file")"
+done
+for file in Tests/HeadroomTests/Data/Fixtures/*.tif; do
+  { printf '\x03'; cat "$file"; } > "$corpus/tiff-$(basename "$file")"
 done
 .build-fuzz/debug/headroom-fuzz "$corpus" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -print_final_stats=1

@@ -2,7 +2,8 @@ import Foundation
 @testable import Headroom
 
 // The readers of files a user may be handed — torch.save checkpoints (zip + restricted
-// pickle), bare pickles and safetensors — fed arbitrary bytes. Built with
+// pickle), bare pickles, safetensors and TIFF images (libtiff over data in memory) — fed
+// arbitrary bytes. Built with
 // `Scripts/fuzz.sh` (libFuzzer: -sanitize=fuzzer, -DFUZZING), it runs until something
 // crashes or hangs; built plainly, it replays the files named on its command line, so a
 // crash found once stays a regression check.
@@ -11,7 +12,7 @@ import Foundation
 func readHostileBytes(_ data: Data) {
     guard let selector = data.first else { return }
     let body = Data(data.dropFirst())
-    switch selector % 3 {
+    switch selector % 4 {
     case 0:
         var unpickler = Unpickler(body, path: "fuzz.pkl", context: "data.pkl") { _ throws(PickleError) in
             throw PickleError("no storages in a bare pickle")
@@ -19,8 +20,11 @@ func readHostileBytes(_ data: Data) {
         _ = try? unpickler.load()
     case 1:
         _ = try? TorchCheckpoint(contents: body, path: "fuzz.pth").stateDict()
-    default:
+    case 2:
         _ = try? SafeTensorsFile(contents: body, path: "fuzz.safetensors").records()
+    default:
+        // Small images only: the pixel limit keeps a fuzzed header from asking for gigabytes.
+        _ = try? ImageDecoder(pixelLimit: 1 << 20).decode([UInt8](body), source: "fuzz.tif")
     }
 }
 
