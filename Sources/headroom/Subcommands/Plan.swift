@@ -31,7 +31,8 @@ struct Plan: ParsableCommand {
         do {
             plan = try RunPlan.make(for: options.configuration())
         } catch let error as TrainingSetupError {
-            throw ValidationError(error.description)
+            printError("headroom plan: \(error.description)")
+            throw ExitCode(2)
         } catch let error as PlanningError {
             FileHandle.standardError.write(Data("headroom plan: \(error)\n".utf8))
             throw ExitCode(2)

@@ -134,7 +134,9 @@ struct Train: ParsableCommand {
                 observer: { printer.handle($0) })
         } catch let error as TrainingSetupError {
             if let rank = dataParallel?.rank { throw TrainingSetupError(problems: error.problems.map { "[rank \(rank)] \($0)" }) }
-            throw ValidationError(error.description)
+            // The run cannot start (its data, weights or directory): no usage error, so no usage text.
+            printError("headroom train: \(error.description)")
+            throw ExitCode(2)
         }
         let signals = StopSignals { trainer.requestStop() }
         defer { signals.cancel() }
