@@ -13,6 +13,13 @@ himg_status himg_plan_decode(const uint8_t *data, size_t size, const himg_option
     return himg_fail(HIMG_ERROR_INVALID_ARGUMENT, "negative minimum size");
   }
   memset(plan, 0, sizeof *plan);
+  // DICOM: "DICM" after a 128-byte preamble, which may itself hold a TIFF header (a
+  // dual-personality file), so it is told apart before the TIFF check would read one.
+  if (data != NULL && size >= 132 && memcmp(data + 128, "DICM", 4) == 0) {
+    return himg_fail(HIMG_ERROR_UNSUPPORTED_FORMAT,
+                     "a DICOM file, which Headroom does not read yet: convert it to a 16-bit PNG or TIFF "
+                     "(pydicom, or dcmj2pnm from DCMTK)");
+  }
   himg_status status;
   switch (himg_detect_format(data, size)) {
   case HIMG_FORMAT_JPEG: status = himg_jpeg_plan(data, size, options, plan); break;

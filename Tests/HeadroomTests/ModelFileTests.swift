@@ -37,6 +37,15 @@ import TorchNN
 
     /// A safetensors header whose length's low byte is 0x80 (a pickle's first byte) is still
     /// safetensors: one more metadata entry made a real export unreadable this way.
+    /// An ONNX file handed to a weights reader says what it is and what to give instead
+    /// (it was read as safetensors: "header length 7233173974020130824 exceeds the 100 MB limit").
+    @Test func anONNXFileIsNamedAsSuch() throws {
+        let url = directory.appendingPathComponent("model.onnx")
+        try Data([0x08, 0x08, 0x12, 0x08] + Array("headroom".utf8) + [UInt8](repeating: 0x3A, count: 64)).write(to: url)
+        let error = #expect(throws: (any Error).self) { try ModelFile.read(url) }
+        #expect("\(error.map { "\($0)" } ?? "")".contains("onnxruntime"), "\(String(describing: error))")
+    }
+
     @Test func aHeaderLengthStartingLikeAPickleIsStillSafetensors() throws {
         let url = directory.appendingPathComponent("padded.safetensors")
         var found = false

@@ -28,6 +28,12 @@ public enum ModelFile {
         if try isTorchSave(url) {
             records = try TorchCheckpoint(contentsOf: url).stateDict()
             metadata = [:]
+        } else if url.pathExtension.lowercased() == "onnx" {
+            // Headroom writes ONNX for other runtimes; it reads weights from state dicts.
+            throw StateDictError.unsupported(
+                path: url.path,
+                reason: "an ONNX model is for onnxruntime and other ONNX runtimes; give the run directory or its "
+                    + "safetensors export (headroom export RUN_DIR --to model.safetensors), or a torchvision .pth")
         } else {
             (records, metadata) = try SafeTensors.read(contentsOf: url)
         }

@@ -15,6 +15,15 @@ struct ImageDecoderErrorTests {
         return error
     }
 
+    /// A DICOM file whose preamble holds a TIFF header (a dual-personality file) was
+    /// reported as a truncated TIFF; it is named as DICOM, with what to do.
+    @Test func aDICOMFileIsNamedAsSuch() throws {
+        var bytes = [UInt8](repeating: 0, count: 128) + Array("DICM".utf8) + [UInt8](repeating: 0x42, count: 64)
+        bytes.replaceSubrange(0..<8, with: [0x49, 0x49, 0x2A, 0x00, 0x08, 0x00, 0x00, 0x00])
+        let error = try #require(throws: ImageDecodeError.self) { try decoder.decode(bytes, source: "scan.dcm") }
+        #expect(error.kind == .unsupportedFormat && error.description.contains("DICOM"), "\(error)")
+    }
+
     @Test("each broken file is reported with its own kind", arguments: [
         ("truncated.jpg", ImageDecodeError.Kind.truncated),
         ("truncated-header.jpg", .truncated),
