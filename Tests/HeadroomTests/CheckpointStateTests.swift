@@ -21,6 +21,30 @@ import Testing
             plans: [plan], bestTop1: 0.5, bestEpoch: 0, badSamples: [3], excludedThisEpoch: [], savedAt: 1, headroomVersion: "0.1")
     }
 
+    /// `last` pointing at a checkpoint that is gone (deleted by hand, a disk that lost it)
+    /// does not hide an intact earlier one: resume finds the newest whole checkpoint.
+    @Test func aDanglingLastLinkFallsBackToTheNewestWholeCheckpoint() throws {
+        let run = FileManager.default.temporaryDirectory.appendingPathComponent("headroom-dangling-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: run) }
+        let checkpoints = Checkpointer(runDirectory: run)
+        func write(step: Int, whole: Bool) throws {
+            var saved = state()
+            saved.globalStep = step
+            let folder = checkpoints.directory.appendingPathComponent(String(format: "step-%08d", step))
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try JSONEncoder().encode(saved).write(to: folder.appendingPathComponent("state.json"))
+            try Data().write(to: folder.appendingPathComponent("model.safetensors"))
+            if whole { try Data().write(to: folder.appendingPathComponent("optimizer.safetensors")) }
+        }
+        try write(step: 3, whole: true)
+        try write(step: 6, whole: false)  // a torn one: newer, but not whole
+        try FileManager.default.createSymbolicLink(
+            atPath: checkpoints.directory.appendingPathComponent("last.json").path, withDestinationPath: "step-00000009/state.json")
+        let latest = try #require(try checkpoints.latest())
+        #expect(latest.state.globalStep == 3)
+        #expect(latest.directory.lastPathComponent == "step-00000003")
+    }
+
     @Test func theCurrentFormatRoundTrips() throws {
         let decoded = try CheckpointState.decoded(from: JSONEncoder().encode(state()))
         #expect(decoded.configuration == state().configuration)

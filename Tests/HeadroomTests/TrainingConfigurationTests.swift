@@ -45,7 +45,15 @@ import Testing
         #expect(given["--lr"] == "0.00625 (default for a batch of 16)")
         #expect(given["--device"] == "auto → cpu" && given["--precision"] == "auto → fp32")
         #expect(given["--resize-schedule"] == "128:4,224" && given["--image-size"] == "224 px")
-        #expect(given["--momentum"] == "0.9" && given["--crop-scale"] == "0.08–1")
+        #expect(given["--momentum"] == "0.9" && given["--crop-scale"] == "0.08,1")
+        // Pasteable as given, and the layout the run used is there even when it was the default.
+        config.cropScale = 0.35...1
+        #expect(rows(config)["--crop-scale"] == "0.35,1")
+        #expect(TrainingConfiguration.cropScale(parsing: "0.35,1") == 0.35...1)
+        let layout = Dictionary(
+            config.commandLine(device: "cpu", precision: .fp32, budgetBytes: 1 << 30, worldSize: 1, channelsLastInUse: true)
+                .map { ($0.flag, $0.value) }, uniquingKeysWith: { first, _ in first })
+        #expect(layout["--channels-last"] == "default → on")
         config.memoryBudget = .fraction(0.5)
         config.optimizer = .adamw
         let fraction = rows(config)

@@ -330,6 +330,28 @@ import Torch
                 "\(launcher.output)")
     }
 
+    /// One process: a second Ctrl-C stops at once, and says what that leaves (it printed
+    /// nothing, and exit 130 read as "stopped after a checkpoint").
+    @Test func aSecondCtrlCStopsAtOnceAndSaysSo() throws {
+        let dataset = Self.smallDataset(perClass: 32)
+        let images = root.appendingPathComponent("second-signal-data")
+        _ = try dataset.write(to: images)
+        let out = root.appendingPathComponent("second-signal")
+        var options = arguments(out: out, micro: 4)
+        options[1] = images.path
+        let process = try Worker(options, environment: [:])
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, (try? records(in: out, type: "step").count) ?? 0 < 1 { Thread.sleep(forTimeInterval: 0.02) }
+        kill(process.process.processIdentifier, SIGINT)
+        // Apart: two signals sent back to back can merge into one pending signal in the kernel.
+        // The first stop still has its step and a checkpoint of ~90 MB to finish.
+        Thread.sleep(forTimeInterval: 0.05)
+        kill(process.process.processIdentifier, SIGINT)
+        let status = process.wait(timeout: 60)
+        #expect(status == 130, "\(process.output)")
+        #expect(process.output.contains("stopped at once by a second signal") && process.output.contains("--resume"), "[\(process.output)]")
+    }
+
     @Test func ctrlCStopsEveryWorkerAfterTheSameStepWithACheckpoint() throws {
         let dataset = Self.smallDataset(perClass: 32)
         let images = root.appendingPathComponent("interrupt-data")

@@ -152,7 +152,9 @@ public struct Checkpointer: Sendable {
     /// The state of the latest checkpoint, or nil when there is none.
     public func latest() throws -> (state: CheckpointState, directory: URL)? {
         let link = directory.appendingPathComponent("last.json")
-        guard FileManager.default.fileExists(atPath: link.path) else { return nil }
+        // No `last` link, or one whose checkpoint is gone: the newest whole checkpoint
+        // directory left is the latest (an intact earlier one is not ignored).
+        guard FileManager.default.fileExists(atPath: link.path) else { return newestWholeCheckpoint() }
         let resolved = link.resolvingSymlinksInPath().deletingLastPathComponent()
         do {
             let state = try CheckpointState.decoded(from: Data(contentsOf: link))
@@ -160,6 +162,22 @@ public struct Checkpointer: Sendable {
         } catch {
             throw CheckpointError.unreadable(path: link.path, underlying: "\(error)")
         }
+    }
+
+    /// The `step-NNNNNNNN/` directory of the highest step whose state.json reads and whose
+    /// weights and optimiser files are there; nil when none is.
+    private func newestWholeCheckpoint() -> (state: CheckpointState, directory: URL)? {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        for name in names.filter({ $0.hasPrefix("step-") }).sorted(by: >) {
+            let checkpoint = directory.appendingPathComponent(name)
+            let files = ["model.safetensors", "optimizer.safetensors"].map { checkpoint.appendingPathComponent($0).path }
+            guard files.allSatisfy(FileManager.default.fileExists),
+                let data = try? Data(contentsOf: checkpoint.appendingPathComponent("state.json")),
+                let state = try? CheckpointState.decoded(from: data)
+            else { continue }
+            return (state, checkpoint)
+        }
+        return nil
     }
 
     /// Loads a checkpoint's weights and optimiser state into `step`.

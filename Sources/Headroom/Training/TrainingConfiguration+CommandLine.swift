@@ -16,7 +16,11 @@ extension TrainingConfiguration {
     /// Every setting as the flag a user would type for it, with units, defaults resolved to
     /// what the run uses (`→`): the report's configuration table, instead of field names and
     /// raw byte counts.
-    public func commandLine(device: String, precision: Precision, budgetBytes: Int, worldSize: Int) -> [CommandLineSetting] {
+    ///
+    /// Values are what the flag takes (`--crop-scale 0.35,1`), so a row can be pasted back.
+    public func commandLine(
+        device: String, precision: Precision, budgetBytes: Int, worldSize: Int, channelsLastInUse: Bool? = nil
+    ) -> [CommandLineSetting] {
         func number(_ value: Double) -> String { String(format: "%g", value) }
         var rows: [CommandLineSetting] = [
             .init("--train", trainPath), .init("--val", validationPath),
@@ -36,7 +40,7 @@ extension TrainingConfiguration {
         rows += [
             .init("--weight-decay", number(weightDecay)), .init("--lr-schedule", learningRateSchedule.rawValue),
             .init("--warmup-epochs", number(warmupEpochs)), .init("--label-smoothing", number(labelSmoothing)),
-            .init("--crop-scale", cropScale.map { "\(number($0.lowerBound))–\(number($0.upperBound))" } ?? "0.08–1"),
+            .init("--crop-scale", cropScale.map { "\(number($0.lowerBound)),\(number($0.upperBound))" } ?? "0.08,1"),
             .init("--device", self.device.description + (self.device.description == device ? "" : " → \(device)")),
             .init("--precision", self.precision.rawValue + (self.precision.rawValue == precision.rawValue ? "" : " → \(precision.rawValue)")),
             .init("--memory-budget", budgetGiven + formatBytes(budgetBytes)),
@@ -49,7 +53,12 @@ extension TrainingConfiguration {
         if let freezeBatchNorm { rows.append(.init("--freeze-bn", freezeBatchNorm ? "on" : "off")) }
         if syncBatchNorm == true { rows.append(.init("--sync-bn", worldSize > 1 ? "on, over \(worldSize) processes" : "on (one process: plain BatchNorm)")) }
         if let gradientClipNorm { rows.append(.init("--grad-clip", number(gradientClipNorm))) }
-        if let channelsLast { rows.append(channelsLast ? .init("--channels-last", "on") : .init("--no-channels-last", "channels-first")) }
+        switch (channelsLast, channelsLastInUse) {
+        case (true?, _): rows.append(.init("--channels-last", "on"))
+        case (false?, _): rows.append(.init("--no-channels-last", "channels-first"))
+        case (nil, let used?): rows.append(.init(used ? "--channels-last" : "--no-channels-last", "default → \(used ? "on" : "channels-first")"))
+        case (nil, nil): break
+        }
         rows += [
             .init("--seed", "\(seed)"), .init("--workers", "\(workers) decoding threads"),
             .init("--threads", threads.map { "\($0)" } ?? "libtorch's default"), .init("--on-bad-image", onBadImage.rawValue),

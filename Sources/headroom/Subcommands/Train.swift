@@ -138,7 +138,10 @@ struct Train: ParsableCommand {
             printError("headroom train: \(error.description)")
             throw ExitCode(2)
         }
-        let signals = StopSignals { trainer.requestStop() }
+        let signals = StopSignals(
+            atOnce: "headroom train: stopped at once by a second signal, without saving the current step; the last "
+                + "checkpoint is kept: resume with headroom train --resume \(directory.path)"
+        ) { trainer.requestStop() }
         defer { signals.cancel() }
         let summary = try trainer.run()
         guard dataParallel?.isWriter ?? true else {
@@ -187,7 +190,8 @@ final class ForwardedSignals: @unchecked Sendable {
         for number in [SIGINT, SIGTERM] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { forwarder.deliver(number) }
+            // Signals that arrive together are coalesced into one event: forward each of them.
+            source.setEventHandler { for _ in 0..<max(1, Int(source.data)) { forwarder.deliver(number) } }
             source.resume()
             sources.append(source)
         }
@@ -203,15 +207,24 @@ final class StopSignals: @unchecked Sendable {
     // @unchecked: the sources are only touched at init and cancel.
     private var sources: [any DispatchSourceSignal] = []
 
-    init(onFirst: @escaping @Sendable () -> Void) {
+    /// `onFirst` asks for a stop after the current step (and its checkpoint); a second signal
+    /// stops at once, after saying on stderr what that leaves (`atOnce`).
+    init(atOnce: String = "stopped at once by a second signal", onFirst: @escaping @Sendable () -> Void) {
         let count = Counter()
         for number in [SIGINT, SIGTERM] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
+                // Signals that arrive together are coalesced into one event: count them all.
+                let received = count.increment(by: max(1, Int(source.data)))
                 // _exit: exit() would run libtorch's static destructors under the training
                 // thread, which crashes it mid-op (seen when a checkpoint was being saved).
-                if count.increment() == 1 { onFirst() } else { _exit(130) }
+                if received == 1 {
+                    onFirst()
+                } else {
+                    FileHandle.standardError.write(Data("\n\(atOnce)\n".utf8))
+                    _exit(130)
+                }
             }
             source.resume()
             sources.append(source)
@@ -226,10 +239,10 @@ final class StopSignals: @unchecked Sendable {
         // @unchecked: guarded by `lock`.
         private let lock = NSLock()
         private var value = 0
-        func increment() -> Int {
+        func increment(by count: Int) -> Int {
             lock.lock()
             defer { lock.unlock() }
-            value += 1
+            value += count
             return value
         }
     }
