@@ -110,6 +110,20 @@ final class ScriptedStep: StepPeakMeasuring {
         #expect(try planner(budget: 125 * m, effectiveBatch: 16).plan(resolutions: [64], measuring: wider).first?.microBatch == 1)
     }
 
+    /// --streaming on puts the run on streaming's rungs without trying a plain step: the plan
+    /// says nothing of why it climbed (it said "not one sample fitted without it").
+    @Test func aForcedRungGivesNoReasonForClimbing() throws {
+        let m = Self.mebibyte
+        let step = try ScriptedStep(budgetBytes: 400 * m) { 100 * m + $0 * 10 * m }
+        var planner = planner(budget: 400 * m, effectiveBatch: 16)
+        planner.streaming = .on
+        let plan = try #require(try planner.plan(resolutions: [64], measuring: step).first)
+        #expect(plan.streaming != nil && plan.uncheckpointedMicroBatch == nil)
+        planner.streaming = .auto
+        planner.checkpointing = .segments([.stem])
+        #expect(try planner.plan(resolutions: [64], measuring: step).first?.uncheckpointedMicroBatch == nil)
+    }
+
     /// A planning error suggests only what is not in force: no bf16 to a bf16 run, no
     /// checkpointing to a run that already climbs that ladder.
     @Test func anImpossiblePlanSuggestsOnlyWhatIsNotInForce() throws {

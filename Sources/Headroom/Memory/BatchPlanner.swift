@@ -170,6 +170,7 @@ public struct BatchPlanner {
         case (.auto, _): rungs = ([[]] + ActivationCheckpointing.ladder).map { ($0, nil) }
         }
         var streamsWhenNothingFits = checkpointing == .auto && streaming == .auto
+        let triedWithoutCheckpointing = rungs.first?.segments.isEmpty ?? false
         let floor = min(minimumMicroBatch, effectiveBatch)
         var best: ResolutionPlan?
         var firstFailure: (any Error)?
@@ -182,7 +183,8 @@ public struct BatchPlanner {
                 var candidate = try plan(resolution: resolution, peaks: peaks, checkpointing: rung.segments, streaming: rung.streaming)
                 if rung.segments.isEmpty {
                     uncheckpointed = candidate.microBatch
-                } else {
+                } else if triedWithoutCheckpointing {
+                    // Why the ladder climbed; nothing to say where a flag put the run on this rung.
                     candidate.uncheckpointedMicroBatch = uncheckpointed
                 }
                 // Streaming's rungs cost several steps' compute each: the first that fits is taken.
