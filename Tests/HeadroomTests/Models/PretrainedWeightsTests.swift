@@ -113,6 +113,25 @@ import TestSupport
         #expect(cacheFiles().isEmpty)
     }
 
+    /// A cache that cannot be written (here TORCH_HOME is a file, not a folder; a read-only
+    /// mount reads the same) is said as such before any request: it used to be reported as a
+    /// failed download whose advice was to copy the file into that very folder.
+    @Test func aCacheThatCannotBeWrittenIsSaidAsSuch() throws {
+        let notAFolder = scratch.url.appendingPathComponent("torch-home-file")
+        try Data("x".utf8).write(to: notAFolder)
+        let weights = weights()
+        let server = LocalHTTPServer(files: [weights.fileName: contents])
+        defer { server.stop() }
+        let cache = WeightsCache(directory: notAFolder.appendingPathComponent("hub/checkpoints"), baseURL: URL(string: server.baseURL)!)
+        #expect {
+            try cache.file(for: weights)
+        } throws: { error in
+            guard case .cacheNotWritable? = error as? PretrainedWeightsError else { return false }
+            return "\(error)".contains("TORCH_HOME") && !"\(error)".contains("copy")
+        }
+        #expect(server.requests == 0)
+    }
+
     /// No network: the error names the file and where to put it.
     @Test func noNetworkSaysWhichFileToPlaceWhere() throws {
         let unreachable = WeightsCache(

@@ -48,6 +48,8 @@ public enum PretrainedWeightsError: Error, CustomStringConvertible {
     case unknownName(String, architecture: ResNet.Architecture, available: [String])
     case downloadFailed(file: String, url: String, reason: String, cache: String)
     case hashMismatch(file: String, expectedPrefix: String, actual: String)
+    /// The cache folder cannot take the file (read-only, or not a folder): nothing was downloaded.
+    case cacheNotWritable(file: String, cache: String)
 
     public var description: String {
         switch self {
@@ -56,6 +58,9 @@ public enum PretrainedWeightsError: Error, CustomStringConvertible {
         case let .downloadFailed(file, url, reason, cache):
             "could not download \(file) from \(url) (\(reason)). On a machine without network, copy \(file) into \(cache) "
                 + "(where PyTorch keeps it: torch.hub's cache, $TORCH_HOME/hub/checkpoints)"
+        case let .cacheNotWritable(file, cache):
+            "\(file) is not in \(cache), and that folder cannot be written (read-only, or not a folder), so it was not "
+                + "downloaded: set TORCH_HOME to a folder this process can write, or give the file with --weights FILE"
         case let .hashMismatch(file, expected, actual):
             "the download of \(file) is damaged: its SHA-256 is \(actual), which does not start with \(expected) as its name promises; nothing was kept"
         }

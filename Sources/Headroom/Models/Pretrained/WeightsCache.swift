@@ -40,7 +40,12 @@ public struct WeightsCache: Sendable {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
-            throw failed("cannot create the cache: \(error.localizedDescription)")
+            throw .cacheNotWritable(file: weights.fileName, cache: directory.path)
+        }
+        // Checked before the download: a read-only cache is no network failure, and copying
+        // the file into it (the download failure's advice) cannot work either.
+        guard FileManager.default.isWritableFile(atPath: directory.path) else {
+            throw .cacheNotWritable(file: weights.fileName, cache: directory.path)
         }
         let partial = directory.appendingPathComponent(".\(weights.fileName).\(UUID().uuidString).partial")
         defer { try? FileManager.default.removeItem(at: partial) }
