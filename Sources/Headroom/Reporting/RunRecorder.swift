@@ -8,6 +8,9 @@ public final class RunRecorder {
     public let runDirectory: URL
     private let metrics: MetricsWriter
     private var tensorBoard: TensorBoardWriter?
+    /// Out-of-memory errors at the step they happened in so far: TensorBoard keeps one value
+    /// a step, so several at one step show as their count, not as one.
+    private var outOfMemoryErrors: (step: Int, count: Int) = (-1, 0)
 
     /// Opens `metrics` for appending and starts a TensorBoard event file in `tensorBoard`
     /// (a run without one still trains: TensorBoard is a view, metrics.jsonl the record).
@@ -45,7 +48,12 @@ public final class RunRecorder {
     public func record(_ event: RunEvent, at position: RunEvent.Position) throws {
         try metrics.append(event, at: position)
         switch event {
-        case .outOfMemory(let oom): scalars(at: position.step, [("memory/out_of_memory_micro_batch", Double(oom.microBatch))])
+        case .outOfMemory(let oom):
+            outOfMemoryErrors = (position.step, outOfMemoryErrors.step == position.step ? outOfMemoryErrors.count + 1 : 1)
+            scalars(at: position.step, [
+                ("memory/out_of_memory_micro_batch", Double(oom.microBatch)),
+                ("memory/out_of_memory_errors_in_step", Double(outOfMemoryErrors.count)),
+            ])
         case .replan(let replan): scalars(at: position.step, [("plan/replanned_micro_batch", Double(replan.microBatch))])
         case .checkpoint: try? tensorBoard?.flush()
         default: break

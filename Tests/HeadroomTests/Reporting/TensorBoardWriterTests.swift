@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 @testable import Headroom
 
@@ -88,5 +89,24 @@ import Testing
         let summary = try TensorBoardEventReader.fields(bytes).compactMap { if case .bytes(let b) = $0.field { b } else { nil } }
         #expect(summary.count == 1)
         #expect(String(decoding: try #require(summary.first), as: UTF8.self).contains(tag))
+    }
+
+    /// TensorBoard keeps one value a step: three out-of-memory errors in step 113 are written
+    /// as a count that reaches 3 there (they showed as one).
+    @Test func severalOutOfMemoryErrorsInOneStepAreCounted() throws {
+        let scratch = try TemporaryDirectory("headroom-tb-oom")
+        let run = RunDirectory(scratch.url)
+        let recorder = try RunRecorder(runDirectory: run.url, metrics: run.metrics, tensorBoard: run.tensorBoard)
+        for (step, size) in [(113, 16), (113, 13), (113, 11), (117, 11)] {
+            let oom = RunEvent.OutOfMemory(resolution: 128, microBatch: size, newMicroBatch: size - 2, requestedBytes: nil, activationCheckpointing: nil)
+            try recorder.record(.outOfMemory(oom), at: .init(time: 0, epoch: 7, step: step))
+        }
+        recorder.close()
+        let files = try FileManager.default.contentsOfDirectory(atPath: run.tensorBoard.path)
+        let scalars = try files.flatMap { try TensorBoardEventReader.read(run.tensorBoard.appendingPathComponent($0)).scalars }
+            .filter { $0.tag == "memory/out_of_memory_errors_in_step" }
+        // What TensorBoard shows: the last value written at each step.
+        let shown = Dictionary(scalars.map { ($0.step, $0.value) }, uniquingKeysWith: { _, last in last })
+        #expect(shown[113] == 3 && shown[117] == 1, "\(scalars)")
     }
 }
