@@ -31,16 +31,22 @@ struct ctorch_gradient_reducer_s {
   bool armed = false;
   size_t next = 0;  // the next bucket to launch: strictly in order
 
-  /// Parameter `i`'s place in its bucket.
+  /// Parameter `i`'s place in its bucket, laid out as the parameter is (channels-last weights
+  /// get channels-last gradients, as PyTorch's DDP builds its bucket views): autograd
+  /// otherwise warns that the gradient does not obey the layout contract, and copies.
   at::Tensor slice(size_t i) {
-    return buckets[bucket_of[i]].flat.narrow(0, offset_of[i], parameters[i].numel()).view(parameters[i].sizes());
+    const auto &parameter = parameters[i];
+    auto place = buckets[bucket_of[i]].flat.narrow(0, offset_of[i], parameter.numel());
+    if (parameter.is_non_overlapping_and_dense()) return place.as_strided(parameter.sizes(), parameter.strides());
+    return place.view(parameter.sizes());
   }
 
   /// Whether parameter `i`'s gradient is its place in the bucket (nothing to copy).
   bool in_place(size_t i) {
     const auto &grad = parameters[i].grad();
-    return grad.defined() && grad.data_ptr() == slice(i).data_ptr() && grad.sizes() == parameters[i].sizes() &&
-           grad.is_contiguous();
+    if (!grad.defined()) return false;
+    const auto place = slice(i);
+    return grad.data_ptr() == place.data_ptr() && grad.sizes() == place.sizes() && grad.strides() == place.strides();
   }
 
   void launch(size_t index) {

@@ -55,6 +55,21 @@ import Torch
         expectClose(names.map { a[$0]! }, names.map { b[$0]! }, within: .exactInFloat64, sourceLocation: sourceLocation)
     }
 
+    /// Channels-last weights get channels-last gradient places in the buckets, as DDP makes
+    /// them: no "gradient layout contract" warning from every rank (and no copy), and the
+    /// steps are still one process's, to float64 rounding.
+    @Test func channelsLastGradientsLiveInTheBucketsInTheirLayout() throws {
+        let single = root.appendingPathComponent("single-channels-last")
+        let one = try Worker.run(arguments(out: single, micro: 8, extra: ["--channels-last"]))
+        try #require(one.status == 0, "\(one.output)")
+        let launched = root.appendingPathComponent("launched-channels-last")
+        let two = try Worker.run(
+            arguments(out: launched, micro: 4, extra: ["--channels-last", "--nproc-per-node", "2", "--master-port", "\(freeTCPPort())"]))
+        try #require(two.status == 0, "\(two.output)")
+        #expect(!two.output.contains("gradient layout contract"), "\(two.output)")
+        expectSameWeights(try weights(of: launched), try weights(of: single))
+    }
+
     @Test func twoProcessesTakeTheStepsOfOneEvenWithDifferentMicroBatches() throws {
         let single = root.appendingPathComponent("single")
         let one = try Worker.run(arguments(out: single, micro: 8))
