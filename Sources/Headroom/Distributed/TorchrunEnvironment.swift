@@ -16,6 +16,12 @@ public struct TorchrunEnvironment: Sendable, Equatable {
     /// torchrun's agent already serves the TCPStore at MASTER_ADDR:MASTER_PORT; the
     /// workers are all clients and use the keys under "/worker/attempt_<restart>".
     public var usesAgentStore: Bool
+    /// How many restarts torchrun allows (`--max-restarts`, TORCHELASTIC_MAX_RESTARTS); nil
+    /// when not under torchrun's elastic agent (Headroom's own launcher restarts nothing).
+    public var maximumRestarts: Int?
+
+    /// Whether torchrun will restart the workers after this failure, and they resume by themselves.
+    public var isRestartedOnFailure: Bool { (maximumRestarts ?? 0) > restartCount }
 
     public init(
         rank: Int, worldSize: Int, localRank: Int, localWorldSize: Int, masterAddress: String, masterPort: Int,
@@ -60,11 +66,14 @@ public struct TorchrunEnvironment: Sendable, Equatable {
         if address.isEmpty && worldSize > 1 { problems.append("MASTER_ADDR is not set: the host of rank 0 (127.0.0.1 on one machine)") }
         let port = integer("MASTER_PORT", default: worldSize > 1 ? nil : 29500, in: 1...65535)
         let restarts = integer("TORCHELASTIC_RESTART_COUNT", default: 0, in: 0...1_000_000)
+        let maximum = environment["TORCHELASTIC_MAX_RESTARTS"].map { _ in integer("TORCHELASTIC_MAX_RESTARTS", default: 0, in: 0...1_000_000) }
         guard problems.isEmpty else { throw DistributedSetupError(problems: problems) }
-        return TorchrunEnvironment(
+        var worker = TorchrunEnvironment(
             rank: rank, worldSize: worldSize, localRank: localRank, localWorldSize: localWorldSize,
             masterAddress: address.isEmpty ? "127.0.0.1" : address, masterPort: port, restartCount: restarts,
             usesAgentStore: environment["TORCHELASTIC_USE_AGENT_STORE"] == "True")
+        worker.maximumRestarts = maximum
+        return worker
     }
 
     /// The variables to give worker `rank` of `worldSize` on one machine.

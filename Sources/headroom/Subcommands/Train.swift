@@ -95,7 +95,10 @@ struct Train: ParsableCommand {
             }
             printError(
                 "[rank \(worker.rank)] headroom train: another worker died or stopped answering\(joined.map(Self.whoIsGone) ?? "") "
-                    + "(\(error)). Its own message says why; the run resumes from its last checkpoint with --resume.")
+                    + "(\(error)). Its own message says why; "
+                    + (worker.isRestartedOnFailure
+                        ? "torchrun restarts the workers (restart \(worker.restartCount + 1) of \(worker.maximumRestarts ?? 0)), and they resume from the last checkpoint by themselves."
+                        : "the run resumes from its last checkpoint with --resume."))
             throw ExitCode(1)
         } catch {
             printError("[rank \(worker.rank)] headroom train: \(error)")

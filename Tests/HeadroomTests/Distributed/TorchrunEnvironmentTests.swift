@@ -19,6 +19,13 @@ import Testing
         #expect(environment == TorchrunEnvironment(
             rank: 3, worldSize: 4, localRank: 1, localWorldSize: 2, masterAddress: "node0", masterPort: 29400, restartCount: 2,
             usesAgentStore: true))
+        #expect(!environment.isRestartedOnFailure, "not told how many restarts torchrun allows")
+        // torchrun --max-restarts 3, on its third attempt: one more restart, which resumes by itself.
+        variables["TORCHELASTIC_MAX_RESTARTS"] = "3"
+        let elastic = try #require(try TorchrunEnvironment.read(variables))
+        #expect(elastic.maximumRestarts == 3 && elastic.isRestartedOnFailure)
+        variables["TORCHELASTIC_RESTART_COUNT"] = "3"
+        #expect(try TorchrunEnvironment.read(variables)?.isRestartedOnFailure == false)
     }
 
     @Test func theLocalLauncherWritesWhatIsRead() throws {
