@@ -255,9 +255,14 @@ public struct BatchPlanner {
             return MemoryModel(fitting: previous, last, accumulationBytes: accumulationBytes)
         }
 
-        // Two small probes, falling back to the floor (one sample, mostly) when two do not fit.
+        // A small probe, falling back to the floor (one sample, mostly) when it does not fit.
         let first = min(max(2, floor), effectiveBatch)
-        if try measure(first) == nil, first > floor { _ = try measure(floor) }
+        func probeSmallest(holdingGradients: Bool? = nil) throws {
+            if try measure(first, holdingGradients: holdingGradients) == nil, first > floor {
+                _ = try measure(floor, holdingGradients: holdingGradients)
+            }
+        }
+        try probeSmallest()
         // Accumulating micro-batches hold the gradients; the whole batch in one step does not
         // until its backward, and at low resolution it can fit where they do not. So where no
         // accumulating step fitted, the line is drawn from steps that hold none, and the
@@ -265,7 +270,7 @@ public struct BatchPlanner {
         var probesHoldGradients = first < effectiveBatch
         if bases.isEmpty, probesHoldGradients, accumulationBytes > 0 {
             probesHoldGradients = false
-            if try measure(first, holdingGradients: false) == nil, first > floor { _ = try measure(floor, holdingGradients: false) }
+            try probeSmallest(holdingGradients: false)
         }
         guard let firstBase = bases.first else {
             throw impossible(resolution: resolution, estimate: nil, measurer: measurer)
