@@ -13,15 +13,17 @@ build: setup
 
 # Swift Testing runs tests in parallel by default; the leak tests count live libtorch
 # handles process-wide, so the suite runs serially (it takes seconds either way).
+# The explicit import check makes the layers of Package.swift binding: a target that imports
+# one it does not depend on fails the build (docs/architecture.md).
 test: setup
-	$(SWIFT) build --build-tests
+	$(SWIFT) build --build-tests --explicit-target-dependency-import-check error
 	$(SWIFT) test --skip-build --no-parallel
 
 # The suite again with libtorch, oneDNN and MKL forced to lower instruction sets (SSE4.1,
 # then AVX2): it must pass on any x86-64, not only on this CPU. Prints each comparison's
 # margin to its bound. See Scripts/test-portability.sh.
 test-portability: setup
-	$(SWIFT) build --build-tests
+	$(SWIFT) build --build-tests --explicit-target-dependency-import-check error
 	bash Scripts/test-portability.sh
 
 demo: build

@@ -61,7 +61,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         .target(
@@ -97,12 +96,62 @@ let package = Package(
         ),
         // Downloads (pretrained weights) through libcurl's easy interface, from Debian's libcurl4-openssl-dev.
         .target(name: "CDownload", cSettings: [.unsafeFlags(["-std=c11"])], linkerSettings: [.linkedLibrary("curl")]),
-        .target(name: "Torch", dependencies: ["CTorch"], swiftSettings: swiftSettings),
+        // DType and TensorElement: what libtorch-free code (the file formats) shares with Torch.
+        .target(name: "TorchTypes", swiftSettings: swiftSettings),
+        .target(name: "Torch", dependencies: ["CTorch", "TorchTypes"], swiftSettings: swiftSettings),
         .target(name: "TorchNN", dependencies: ["Torch"], swiftSettings: swiftSettings),
         .target(name: "TorchOptim", dependencies: ["Torch"], swiftSettings: swiftSettings),
+
+        // Headroom's layers, bottom up: a target imports only those above it in this list, and the
+        // compiler refuses anything else (`make test` builds with the explicit import check on).
+        // docs/architecture.md draws the graph.
+        //
+        // Weight and model file formats (pickle, zip, safetensors, ONNX and protobuf, TensorBoard
+        // event files), without libtorch: they build, test and fuzz on their own.
+        .target(name: "HeadroomFormats", dependencies: ["TorchTypes"], swiftSettings: swiftSettings),
+        // torchvision's ResNets, activation checkpointing, streaming in bands, weight files, ONNX export.
+        .target(name: "HeadroomModels", dependencies: ["Torch", "TorchNN", "HeadroomFormats", "CDownload"], swiftSettings: swiftSettings),
+        // Decoding, transforms, ImageFolder/CSV, the batch loader, resize schedules.
+        .target(name: "HeadroomData", dependencies: ["Torch", "CImageCodecs"], swiftSettings: swiftSettings),
+        // What one step runs on: device, precision, memory format, the training step.
+        .target(
+            name: "HeadroomExecution", dependencies: ["Torch", "TorchNN", "TorchOptim", "HeadroomModels"],
+            swiftSettings: swiftSettings
+        ),
+        // The one owner of memory: budget, planner, probes, recovery ladder.
+        .target(
+            name: "HeadroomMemory", dependencies: ["Torch", "HeadroomModels", "HeadroomData", "HeadroomExecution"],
+            swiftSettings: swiftSettings
+        ),
+        // metrics.jsonl records, TensorBoard, the HTML report, the machine report.
+        .target(
+            name: "HeadroomReporting", dependencies: ["Torch", "HeadroomFormats", "HeadroomModels", "HeadroomExecution", "HeadroomMemory"],
+            swiftSettings: swiftSettings
+        ),
+        // Classifier, Evaluator, evaluate/predict, export. Not training.
+        .target(
+            name: "HeadroomInference",
+            dependencies: ["Torch", "TorchNN", "TorchOptim", "HeadroomFormats", "HeadroomModels", "HeadroomData", "HeadroomExecution", "HeadroomMemory", "HeadroomReporting"],
+            swiftSettings: swiftSettings
+        ),
+        // c10d process groups, the launcher, the one all-reduce per step.
+        .target(name: "HeadroomDistributed", dependencies: ["Torch", "HeadroomModels"], swiftSettings: swiftSettings),
+        // RunSetup, the Trainer and its epoch loop, the step executor, checkpoints.
+        .target(
+            name: "HeadroomTraining",
+            dependencies: [
+                "Torch", "TorchNN", "TorchOptim", "HeadroomFormats", "HeadroomModels", "HeadroomData", "HeadroomExecution",
+                "HeadroomMemory", "HeadroomReporting", "HeadroomInference", "HeadroomDistributed",
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The library's one import for the command-line tool and for users: it re-exports the layers.
         .target(
             name: "Headroom",
-            dependencies: ["Torch", "TorchNN", "TorchOptim", "CImageCodecs", "CDownload", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "HeadroomFormats", "HeadroomModels", "HeadroomData", "HeadroomExecution", "HeadroomMemory",
+                "HeadroomReporting", "HeadroomInference", "HeadroomDistributed", "HeadroomTraining",
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -111,13 +160,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // The hostile-file readers under libFuzzer (Scripts/fuzz.sh); a plain build replays files.
-        .executableTarget(name: "headroom-fuzz", dependencies: ["Headroom"], swiftSettings: swiftSettings),
+        .executableTarget(name: "headroom-fuzz", dependencies: ["HeadroomFormats", "HeadroomData"], swiftSettings: swiftSettings),
         .target(name: "TestSupport", dependencies: ["Torch"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "TorchTests", dependencies: ["Torch", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "TorchNNTests", dependencies: ["TorchNN", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "TorchOptimTests", dependencies: ["TorchOptim", "TorchNN", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "HeadroomTests", dependencies: ["Headroom", "TestSupport"], exclude: ["Fixtures", "StateDictFiles/Fixtures", "Data/Fixtures"],
+            name: "HeadroomTests",
+            dependencies: [
+                "HeadroomFormats", "HeadroomModels", "HeadroomData", "HeadroomExecution", "HeadroomMemory", "HeadroomReporting",
+                "HeadroomInference", "HeadroomDistributed", "HeadroomTraining", "Headroom", "Torch", "TorchNN", "TorchOptim", "TestSupport",
+            ], exclude: ["Fixtures", "StateDictFiles/Fixtures", "Data/Fixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,4 +1,6 @@
 import CTorch
+// DType lives below Torch so that libtorch-free code can name it; users of Torch see it here.
+@_exported public import TorchTypes
 
 /// Process-wide libtorch settings and facts.
 public enum Torch {

@@ -1,5 +1,6 @@
 import Foundation
-@testable import Headroom
+@testable import HeadroomData
+@testable import HeadroomFormats
 
 // The readers of files a user may be handed — torch.save checkpoints (zip + restricted
 // pickle), bare pickles, safetensors and TIFF images (libtiff over data in memory) — fed

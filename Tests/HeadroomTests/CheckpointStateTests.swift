@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import Headroom
+@testable import HeadroomMemory
+@testable import HeadroomTraining
 
 /// A state file written by an earlier Headroom still resumes.
 @Suite struct CheckpointStateTests {

@@ -3,7 +3,11 @@ import TestSupport
 import Torch
 import TorchNN
 import TorchOptim
-@testable import Headroom
+@testable import HeadroomModels
+@testable import HeadroomData
+@testable import HeadroomExecution
+@testable import HeadroomMemory
+@testable import HeadroomTraining
 
 /// The planner's second rung: activation checkpointing when the micro-batch cannot shrink
 /// further, or should not.

@@ -4,7 +4,11 @@ import TestSupport
 import Torch
 import TorchNN
 import TorchOptim
-@testable import Headroom
+@testable import HeadroomModels
+@testable import HeadroomData
+@testable import HeadroomExecution
+@testable import HeadroomInference
+@testable import HeadroomMemory
 
 /// The evaluator's sums against the same quantities computed in Swift from the model's logits.
 @Suite(.serialized) struct EvaluatorTests {
@@ -38,11 +42,11 @@ import TorchOptim
         let generator = try Generator(seed: 9)
         let batches = try (0..<3).map { _ in try (Tensor.rand([6, 3, 32, 32], generator: generator) * 255).to(dtype: .uint8) }
         let labels: [[Int]] = [[0, 1, 2, 3, 4, 5], [6, 6, 0, 1, 2, 3], [4, 5, 6, 0, 3, 2]]
-        let evaluator = Evaluator(step: step)
+        let evaluator = Evaluator(pass: step.pass)
         var logits: [[Float]] = []
         for (images, batchLabels) in zip(batches, labels) {
             try evaluator.add(images: images, labels: Tensor(batchLabels.map(Int64.init)))
-            let output = try withoutGradient { () throws(TorchError) in try step.forward(step.prepare(images)) }
+            let output = try withoutGradient { () throws(TorchError) in try step.pass.forward(step.pass.prepare(images)) }
             let flat = try output.array(of: Float.self)
             logits += (0..<batchLabels.count).map { Array(flat[($0 * 7)..<(($0 + 1) * 7)]) }
         }
@@ -68,9 +72,9 @@ import TorchOptim
         let resolution = 320
         let step = try makeStep(classes: 2)
         func evaluate(streaming: StreamingChoice = .auto) throws -> EvaluationResult {
-            let evaluator = Evaluator(step: step, streaming: streaming)
+            let evaluator = Evaluator(pass: step.pass, batchSize: 4, streaming: streaming)
             try evaluator.add(allOf: BatchLoader(samples: samples, transform: .standardEvaluation, seed: 0, workers: 1),
-                              resolution: resolution, batchSize: 4)
+                              resolution: resolution)
             return try evaluator.result()
         }
         func peak(streaming: ResNet.Streaming?) throws -> Int {
@@ -78,33 +82,34 @@ import TorchOptim
             // The second of two passes: the first at a shape may make kernel primitives.
             for _ in 0..<2 {
                 try Device.cpu.resetPeakMemory()
-                _ = try withoutGradient { () throws(TorchError) in try step.logits(images: image, recomputing: [], streaming: streaming) }
+                _ = try withoutGradient { () throws(TorchError) in try step.pass.logits(images: image, streaming: streaming) }
             }
             return try Device.cpu.memoryStatistics().peakBytes
         }
         let whole = try evaluate()
         #expect(whole.streaming == nil)
-        let streamedPeak = try peak(streaming: Evaluator.streamingLadder(inputRows: resolution)[0])
+        let firstRung = StreamingChoice.auto.forwardLadder(inputRows: resolution)[0]
+        let streamedPeak = try peak(streaming: firstRung)
         let plainPeak = try peak(streaming: nil)
         try #require(streamedPeak < plainPeak, "streamed \(streamedPeak), whole \(plainPeak)")
         try Device.cpu.setMemoryBudget(bytes: (streamedPeak + plainPeak) / 2)
         defer { try? Device.cpu.setMemoryBudget(bytes: nil) }
         let banded = try evaluate()
-        #expect(banded.streaming == Evaluator.streamingLadder(inputRows: resolution)[0])
+        #expect(banded.streaming == firstRung)
         #expect(banded.samples == 4 && banded.confusion == whole.confusion && banded.top1 == whole.top1)
         #expect(abs(banded.loss - whole.loss) < 1e-5)
         // --streaming off is honoured in validation too: the out-of-memory error, not bands.
-        let refused = #expect(throws: EvaluationOutOfMemory.self) { try evaluate(streaming: .off) }
+        let refused = #expect(throws: ForwardPassOutOfMemory.self) { try evaluate(streaming: .off) }
         #expect(refused?.description.contains("--streaming off forbids bands") == true)
-        // A segment: bands through that segment, as training streams it (its first rung is
-        // the one that fitted above).
-        #expect(try evaluate(streaming: .through(.layer2)).streaming == Evaluator.streamingLadder(inputRows: resolution)[0])
+        // A segment: bands through that segment, as training streams it (deeper than the rung
+        // that fitted above, so it fits too).
+        #expect(try evaluate(streaming: .through(.layer2)).streaming?.through == .layer2)
     }
 
     @Test func topFiveIsLeftOutWhenItCannotMiss() throws {
         // With five classes or fewer the true class is always among the top five.
         let step = try makeStep(classes: 5)
-        let evaluator = Evaluator(step: step)
+        let evaluator = Evaluator(pass: step.pass)
         let images = try (Tensor.rand([2, 3, 32, 32], generator: Generator(seed: 3)) * 255).to(dtype: .uint8)
         try evaluator.add(images: images, labels: Tensor([0, 4] as [Int64]))
         #expect(try evaluator.result().top5 == nil)

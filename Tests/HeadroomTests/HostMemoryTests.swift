@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import Headroom
+@testable import HeadroomMemory
 
 /// Budgets are shares of the least the process can take: the host, the container, ulimit -v.
 @Suite struct HostMemoryTests {

@@ -1,5 +1,6 @@
 import Torch
-@testable import Headroom
+@testable import HeadroomExecution
+@testable import HeadroomMemory
 
 extension MemoryController {
     /// A controller whose plan at `resolution` is micro-batches of `microBatch`, made without

@@ -3,7 +3,7 @@ import Testing
 import Torch
 import TorchNN
 import TorchOptim
-@testable import Headroom
+@testable import HeadroomMemory
 
 /// The owner of a run's memory: one limit, one definition of "fits", plans kept only under
 /// the budget they were made for.

@@ -3,7 +3,9 @@ import TestSupport
 import Torch
 import TorchNN
 import TorchOptim
-@testable import Headroom
+@testable import HeadroomModels
+@testable import HeadroomExecution
+@testable import HeadroomMemory
 
 @Suite struct MemoryBudgetTests {
     @Test func parsesFractionsAndSizes() {

@@ -1,5 +1,5 @@
 import Testing
-@testable import Headroom
+@testable import HeadroomMemory
 
 @Suite struct MicroBatchPolicyTests {
     @Test func shrinksByTheCorrectedModelOrByHalf() {

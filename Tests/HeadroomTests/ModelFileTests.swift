@@ -3,7 +3,8 @@ import Testing
 import TestSupport
 import Torch
 import TorchNN
-@testable import Headroom
+@testable import HeadroomFormats
+@testable import HeadroomModels
 
 @Suite struct ModelFileTests {
     let scratch: TemporaryDirectory

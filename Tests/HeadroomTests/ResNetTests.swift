@@ -3,7 +3,7 @@ import TestSupport
 import Torch
 import TorchNN
 import TorchOptim
-@testable import Headroom
+@testable import HeadroomModels
 
 @Suite struct ResNetTests {
     let reference: ResNetReference

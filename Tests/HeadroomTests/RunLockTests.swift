@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import Headroom
+@testable import HeadroomTraining
 
 /// One writer per run directory: a second is refused at once, naming the first's PID.
 @Suite struct RunLockTests {

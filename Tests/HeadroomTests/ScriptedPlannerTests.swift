@@ -1,6 +1,8 @@
 import Testing
 import Torch
-@testable import Headroom
+@testable import HeadroomModels
+@testable import HeadroomExecution
+@testable import HeadroomMemory
 
 /// A training step whose peaks the test chooses: the planner's decisions tested apart from
 /// how any machine's kernels spend memory. A step fails, as under the budgeted allocator,

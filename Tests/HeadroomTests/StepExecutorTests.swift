@@ -3,7 +3,11 @@ import TestSupport
 import Torch
 import TorchNN
 import TorchOptim
-@testable import Headroom
+@testable import HeadroomModels
+@testable import HeadroomData
+@testable import HeadroomExecution
+@testable import HeadroomMemory
+@testable import HeadroomTraining
 
 /// The one rule: however a step is cut into micro-batches — by plan or by an OOM in the
 /// middle — the optimiser step is the one a single big batch would take. Both sides run in

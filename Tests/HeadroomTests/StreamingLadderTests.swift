@@ -3,7 +3,11 @@ import TestSupport
 import Torch
 import TorchNN
 import TorchOptim
-@testable import Headroom
+@testable import HeadroomModels
+@testable import HeadroomData
+@testable import HeadroomExecution
+@testable import HeadroomMemory
+@testable import HeadroomTraining
 
 /// The ladder's top rung: streaming, when not one sample fits with every segment checkpointed.
 @Suite(.serialized) struct StreamingLadderTests {

@@ -4,7 +4,12 @@ import TestSupport
 import Torch
 import TorchNN
 import TorchOptim
-@testable import Headroom
+@testable import HeadroomModels
+@testable import HeadroomData
+@testable import HeadroomExecution
+@testable import HeadroomMemory
+@testable import HeadroomReporting
+@testable import HeadroomTraining
 
 /// End-to-end runs on a small generated JPEG set.
 @Suite(.serialized) struct TrainerTests {
@@ -403,6 +408,20 @@ import TorchOptim
         let resumed = try Trainer(configuration: configuration(), runDirectory: run, resume: true)
         #expect(resumed.configuration.learningRate == 1e30)
         #expect(throws: TrainingDiverged.self) { try resumed.run() }
+    }
+
+    /// Validation follows --streaming as the steps do: `off` gives validation no rung of bands
+    /// (the trainer's one memory owner hands validation its policy), `auto` does.
+    @Test func validationHonoursTheStreamingOption() throws {
+        for choice in [StreamingChoice.off, .auto] {
+            var config = configuration()
+            config.streaming = choice
+            let trainer = try Trainer(configuration: config, runDirectory: root.appendingPathComponent("streaming-\(choice)"))
+            let validation = trainer.memory.validationMemory(at: config.resolvedValidationImageSize)
+            #expect(validation.streamingChoice == choice)
+            while case .smallerMicroBatch = validation.recordOutOfMemory(resolution: config.resolvedValidationImageSize) {}
+            #expect((validation.streaming == nil) == (choice == .off), "\(choice): \(validation.streaming.map(String.init(describing:)) ?? "no bands")")
+        }
     }
 
     /// At 32 px layer4's map is 1×1: a micro-batch of 1 is refused before anything runs

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
-@testable import Headroom
+@testable import HeadroomData
+@testable import HeadroomReporting
+@testable import HeadroomTraining
 
 @Suite struct TrainingConfigurationTests {
     func configuration(_ optimizer: TrainingConfiguration.OptimizerKind, batch: Int, lr: Double? = nil) -> TrainingConfiguration {

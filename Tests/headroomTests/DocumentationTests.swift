@@ -58,6 +58,7 @@ import Testing
         "--scale": "timm's train.py", "--dry-run": "bench/gpu/run.sh",
         "--at": "bench/streaming.py", "--budget-gib": "bench/streaming.py", "--rung": "bench/streaming.py",
         "--repeats": "bench scripts",
+        "--explicit-target-dependency-import-check": "swift build",
     ]
 
     @Test func everyOptionTheDocsNameExists() throws {
@@ -74,6 +75,19 @@ import Testing
                 guard Self.otherProgramsOptions[option] == nil else { continue }
                 #expect(known.contains(option), "\(page.lastPathComponent) names \(option), which no headroom command takes")
             }
+        }
+    }
+
+    /// docs/architecture.md draws every layer of the library that Sources/ holds, with what it
+    /// imports: the page is the map a reader follows, so a new target must appear on it.
+    @Test func theArchitecturePageDrawsEveryLayer() throws {
+        let page = try String(contentsOf: Self.root.appendingPathComponent("docs/architecture.md"), encoding: .utf8)
+        let sources = try FileManager.default.contentsOfDirectory(atPath: Self.root.appendingPathComponent("Sources").path)
+        let layers = sources.filter { $0.hasPrefix("Headroom") }
+        #expect(layers.count >= 9, "the layers were found: \(layers)")
+        for layer in layers {
+            #expect(page.contains("Sources/\(layer) "), "docs/architecture.md does not list Sources/\(layer)")
+            #expect(page.contains("\(layer) ──▶"), "docs/architecture.md does not draw what \(layer) imports")
         }
     }
 }

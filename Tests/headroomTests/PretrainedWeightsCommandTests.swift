@@ -3,7 +3,8 @@ import Testing
 import TestSupport
 import Torch
 
-@testable import Headroom
+@testable import HeadroomModels
+@testable import HeadroomData
 
 /// `--weights imagenet` end to end: found in PyTorch's cache under torchvision's file name,
 /// and a download that does not match that name's hash refused with nothing trained.

@@ -38,7 +38,7 @@ struct BenchmarkAllReduce: ParsableCommand {
         let parallel = try DataParallel.join(worker, timeoutSeconds: 120, backend: distBackend, device: target)
         // Twenty parameters of one model's total, their gradients views of the reducer's
         // buckets, all-reduced as a step's are (the buckets launched together, then waited for).
-        let sizes = AccumulationPlan.split(elements, into: 20)
+        let sizes = evenSplit(elements, into: 20)
         let parameters = try sizes.map { try Tensor.zeros([$0], dtype: .float32, device: target).requiringGradient() }
         let reducer = try GradientReducer(group: parallel.group.sibling(named: "headroom/gradients"), parameters: parameters)
         try reducer.attachGradients()

@@ -1,5 +1,5 @@
 import Testing
-@testable import Headroom
+@testable import HeadroomData
 
 @Suite struct EpochOrderTests {
     @Test func anEpochIsAPermutationFixedBySeedAndEpoch() {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import Headroom
+@testable import HeadroomData
 
 /// Planning reads a file's first bytes where its header comes first, and says the same as
 /// from the whole file.

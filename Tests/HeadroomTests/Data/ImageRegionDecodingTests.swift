@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 import Torch
-@testable import Headroom
+@testable import HeadroomData
 
 /// A region decoded on its own (for a JPEG: only its iMCU rows and columns) against the same box
 /// of the whole decoded image: equal byte for byte, in every format, orientation and DCT scale.

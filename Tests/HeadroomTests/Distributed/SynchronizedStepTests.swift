@@ -3,7 +3,12 @@ import TestSupport
 import Torch
 import TorchNN
 import TorchOptim
-@testable import Headroom
+@testable import HeadroomModels
+@testable import HeadroomData
+@testable import HeadroomExecution
+@testable import HeadroomMemory
+@testable import HeadroomDistributed
+@testable import HeadroomTraining
 
 /// The one rule under `--sync-bn`: W ranks, each training its share of every step in
 /// micro-batches, take the optimiser steps of one process whose micro-batches are the
@@ -44,7 +49,7 @@ import TorchOptim
     static func synchronized(_ batch: StepBatch, worldSize: Int, micro: Int) throws -> [([[Double]], [StepOutcome])] {
         try withLocalRanks(worldSize) { group in
             let step = try makeStep()
-            let shares = AccumulationPlan.split(batch.count, into: worldSize)
+            let shares = evenSplit(batch.count, into: worldSize)
             let start = shares[..<group.rank].reduce(0, +)
             let mine = try share(batch, start..<(start + shares[group.rank]))
             let memory = try MemoryController.fixed(microBatch: micro, resolution: batch.resolution, effectiveBatch: shares.max()!, step: step)
@@ -64,13 +69,13 @@ import TorchOptim
     /// The same two steps in one process: micro-batch j is every rank's micro-batch j, joined.
     static func concatenated(_ batch: StepBatch, worldSize: Int, micro: Int) throws -> [[Double]] {
         let step = try makeStep()
-        let shares = AccumulationPlan.split(batch.count, into: worldSize)
+        let shares = evenSplit(batch.count, into: worldSize)
         let count = (shares.max()! + micro - 1) / micro
         var rowsOfMicroBatch = Array(repeating: [Int](), count: count)
         var start = 0
         for share in shares {
             var offset = start
-            for (j, size) in AccumulationPlan.split(share, into: count).enumerated() {
+            for (j, size) in evenSplit(share, into: count).enumerated() {
                 rowsOfMicroBatch[j] += Array(offset..<(offset + size))
                 offset += size
             }

@@ -1,5 +1,5 @@
 import Testing
-@testable import Headroom
+@testable import HeadroomDistributed
 
 @Suite struct TorchrunEnvironmentTests {
     let worker = [

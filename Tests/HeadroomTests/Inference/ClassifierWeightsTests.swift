@@ -1,7 +1,10 @@
 import Foundation
 import Testing
 import Torch
-@testable import Headroom
+@testable import HeadroomModels
+@testable import HeadroomData
+@testable import HeadroomReporting
+@testable import HeadroomInference
 
 @Suite struct ClassifierWeightsTests {
     let fixture: InferenceFixture
@@ -110,7 +113,7 @@ import Torch
         let images = try (Tensor.rand([4, 3, 48, 48], generator: Generator(seed: 3)) * 255).to(dtype: .uint8)
         let fromRun = try Classifier(contentsOf: run)
         let fromExport = try Classifier(contentsOf: exported)
-        #expect(fromRun.step.precision == .fp32 && fromExport.step.precision == .fp32)
+        #expect(fromRun.pass.precision == .fp32 && fromExport.pass.precision == .fp32)
         #expect(try values(fromRun.probabilities(for: images)) == values(fromExport.probabilities(for: images)))
     }
 

@@ -1,7 +1,9 @@
 import Foundation
 import TestSupport
 import Torch
-@testable import Headroom
+@testable import HeadroomModels
+@testable import HeadroomData
+@testable import HeadroomReporting
 
 /// A small generated image set and a ResNet-18 model file for its three classes, written
 /// once for all inference tests (the model file is ~45 MB).

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 import Torch
-@testable import Headroom
+@testable import HeadroomData
+@testable import HeadroomInference
 
 @Suite struct PredictionTests {
     let fixture: InferenceFixture

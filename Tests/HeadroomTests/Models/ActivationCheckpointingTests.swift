@@ -3,7 +3,8 @@ import TestSupport
 import Torch
 import TorchNN
 import TorchOptim
-@testable import Headroom
+@testable import HeadroomModels
+@testable import HeadroomExecution
 
 /// A checkpointed ResNet trains exactly as the plain one does, in less memory.
 @Suite(.serialized) struct ActivationCheckpointingTests {

@@ -2,7 +2,9 @@ import Foundation
 import Testing
 import TestSupport
 import Torch
-@testable import Headroom
+@testable import HeadroomFormats
+@testable import HeadroomModels
+@testable import HeadroomInference
 
 /// `headroom export --to model.onnx`: the file, read back by the tests' own protobuf decoder
 /// and run by the ONNX operators' definitions (ONNXReference), computes torchvision's logits.

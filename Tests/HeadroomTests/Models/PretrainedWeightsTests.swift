@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 
-@testable import Headroom
+@testable import HeadroomModels
 
 /// SHA-256 against FIPS 180-2's examples: the check a download's name promises.
 @Suite struct SHA256Tests {

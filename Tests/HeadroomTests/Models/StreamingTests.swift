@@ -2,7 +2,8 @@ import Testing
 import TestSupport
 import Torch
 import TorchNN
-@testable import Headroom
+@testable import HeadroomModels
+@testable import HeadroomExecution
 
 /// The streamed network against the plain one, in float64: the same logits, gradients and
 /// BatchNorm running statistics, whichever stage streaming stops at.
@@ -24,7 +25,7 @@ import TorchNN
         if fromPixels {
             let pixels = try (Tensor.rand([2, 3, 97, 75], generator: Generator(seed: 9)) * 255).to(dtype: .uint8)
             let normalisation = try PixelNormalisation(
-                mean: TrainingStep.imageNetMean, std: TrainingStep.imageNetStd, device: .cpu, dtype: .float64)
+                mean: PixelNormalisation.imageNetMean, std: PixelNormalisation.imageNetStd, device: .cpu, dtype: .float64)
             logits = try model.forward(pixels, recomputing: segments, streaming: streaming, normalising: normalisation)
         } else {
             let x = try Tensor.randn([2, 3, 97, 75], dtype: .float64, generator: Generator(seed: 9))
@@ -76,7 +77,7 @@ import TorchNN
     @Test func aTallerImageAddsOnlyWhatIsHeldWhole() throws {
         let model = try ResNet(.resnet18, classCount: 3, generator: Generator(seed: 8))
         let normalisation = try PixelNormalisation(
-            mean: TrainingStep.imageNetMean, std: TrainingStep.imageNetStd, device: .cpu, dtype: .float32)
+            mean: PixelNormalisation.imageNetMean, std: PixelNormalisation.imageNetStd, device: .cpu, dtype: .float32)
         func peak(of step: () throws -> Void) throws -> Int {
             try Device.cpu.resetPeakMemory()
             let before = try Device.cpu.memoryStatistics().liveBytes

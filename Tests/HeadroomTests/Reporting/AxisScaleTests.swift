@@ -1,6 +1,6 @@
 import Testing
 
-@testable import Headroom
+@testable import HeadroomReporting
 
 @Suite struct AxisScaleTests {
     @Test func ticksAreNiceAndCoverTheData() {

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import Headroom
+@testable import HeadroomReporting
 
 @Suite struct ClassificationMetricsTests {
     /// Rows are true classes a, b, c, d. c is never predicted; d has no samples but is predicted once.

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import Headroom
+@testable import HeadroomReporting
 
 @Suite struct HTMLReportTests {
     static let sectionIDs = ["id=\"summary\"", "id=\"training\"", "id=\"memory\"", "id=\"validation\"", "id=\"configuration\""]

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import Headroom
+@testable import HeadroomReporting
 
 @Suite struct MetricsLogTests {
     static let step = #"{"type":"step","time":100.5,"epoch":0,"step":1,"samples":64,"loss":2.25,"lr":0.1,"micro_batch":32,"accumulation":2,"resolution":224,"peak_bytes":1000,"budget_bytes":2000,"samples_per_s":512.5}"#

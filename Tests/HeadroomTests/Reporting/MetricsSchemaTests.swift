@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 
-@testable import Headroom
+@testable import HeadroomReporting
 
 /// metrics.jsonl's schema lives in its record types; docs/metrics.md's table must list exactly
 /// the fields they write, and what is written must read back as written.

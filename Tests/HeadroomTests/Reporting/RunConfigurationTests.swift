@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import Headroom
+@testable import HeadroomReporting
 
 @Suite struct RunConfigurationTests {
     @Test func flattensNestedSettingsAndSeparatesThePlan() throws {

@@ -2,7 +2,8 @@ import Foundation
 import Testing
 import TestSupport
 
-@testable import Headroom
+@testable import HeadroomFormats
+@testable import HeadroomReporting
 
 @Suite struct TensorBoardWriterTests {
     @Test func crc32cMatchesKnownVectors() {

@@ -3,7 +3,7 @@ import TestSupport
 import Torch
 import Testing
 
-@testable import Headroom
+@testable import HeadroomFormats
 
 @Suite("safetensors reading and writing")
 struct SafeTensorsTests {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import Headroom
+@testable import HeadroomFormats
 
 /// A corrupted safetensors file and the words its error must contain.
 struct CorruptFile: Sendable, CustomTestStringConvertible {

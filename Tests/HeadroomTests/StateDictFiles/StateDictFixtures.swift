@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import Headroom
+@testable import HeadroomFormats
 
 /// The files written by `Scripts/make-statedict-fixtures.py` and what they hold.
 enum StateDictFixtures {

@@ -1,6 +1,6 @@
 import Foundation
 
-@testable import Headroom
+@testable import HeadroomFormats
 
 /// Builds a minimal zip archive of stored entries, so tests can wrap
 /// hand-written pickles in the torch.save layout.

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import Headroom
+@testable import HeadroomFormats
 
 @Suite("torch.save checkpoints")
 struct TorchCheckpointTests {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Headroom
+@testable import HeadroomData
 
 /// The images written by `Scripts/make-image-fixtures.py` and what Pillow decoded from them.
 enum ImageFixtures {

@@ -1,0 +1,168 @@
+import Dispatch
+import Foundation
+import Torch
+
+/// A sample that could not be used, and why (reported as a `bad_image` event).
+public struct BadSample: Sendable, Error, CustomStringConvertible {
+    public var index: Int
+    public var path: String
+    public var reason: String
+    public var description: String { "\(path): \(reason)" }
+
+    public init(index: Int, path: String, reason: String) {
+        self.index = index
+        self.path = path
+        self.reason = reason
+    }
+}
+
+/// Decodes and transforms the samples of a batch in parallel into one uint8 NCHW tensor.
+///
+/// Bytes cross the loader boundary as uint8: conversion to float and normalisation happen
+/// on the training device. A sample that fails to decode is reported and replaced by
+/// another sample of the dataset, drawn from the failing sample's own random stream, so
+/// the batch stays whole and the run stays deterministic; the trainer leaves bad samples
+/// out of later epochs.
+public final class BatchLoader: @unchecked Sendable {
+    // @unchecked: configured before use, then only `knownBad` changes, guarded by `lock`.
+    public let samples: LabeledSamples
+    public let transform: SampleTransform
+    public let decoder: ImageDecoder
+    public let seed: UInt64
+    public let workers: Int
+    /// Stop at the first sample that cannot be decoded instead of replacing it.
+    public var failsOnBadSample = false
+    /// Leave a sample that cannot be decoded out of its batch instead of replacing it: in
+    /// evaluation a stand-in (perhaps of another class) would make the per-class counts wrong.
+    public var skipsBadSamples = false
+    private let lock = NSLock()
+    private var knownBad: [Int: BadSample] = [:]
+
+    public init(samples: LabeledSamples, transform: SampleTransform, seed: UInt64, workers: Int, decoder: ImageDecoder = ImageDecoder()) {
+        self.samples = samples
+        self.transform = transform
+        self.decoder = decoder
+        self.seed = seed
+        self.workers = max(1, workers)
+    }
+
+    /// Samples found unusable so far.
+    public var badSamples: [BadSample] {
+        lock.lock()
+        defer { lock.unlock() }
+        return knownBad.values.sorted { $0.index < $1.index }
+    }
+
+    /// The batch of `indices` at `resolution` for `epoch`.
+    public func batch(_ indices: [Int], resolution: Int, epoch: Int) throws -> StepBatch {
+        let count = indices.count
+        let images = try Tensor.empty([count, 3, resolution, resolution], dtype: .uint8)
+        let chosen = UnsafeMutableBufferPointer<Int>.allocate(capacity: count)
+        defer { chosen.deallocate() }
+        let failures = UnsafeMutableBufferPointer<(any Error)?>.allocate(capacity: count)
+        failures.initialize(repeating: nil)
+        defer { failures.deinitialize().deallocate() }
+        // Workers take the next unclaimed slot until none is left, so a slow image holds up one
+        // worker, not a fixed share of the batch; the slots are disjoint, so no two write the same memory.
+        let slots = Slots(chosen: chosen, failures: failures, images: images, next: SlotCounter(count: count))
+        DispatchQueue.concurrentPerform(iterations: min(workers, count)) { _ in
+            withSingleThreadedTorch {
+                while let slot = slots.next.claim() {
+                    do {
+                        slots.chosen[slot] = try self.load(
+                            indices[slot], into: slot, of: slots.images, resolution: resolution, epoch: epoch)
+                    } catch {
+                        slots.failures[slot] = error
+                    }
+                }
+            }
+        }
+        if let failure = failures.compactMap({ $0 }).first { throw failure }
+        // Skipped samples leave their slot at -1: the batch keeps the others, in order.
+        let kept = (0..<count).filter { chosen[$0] >= 0 }
+        let sampleIndices = kept.map { chosen[$0] }
+        let labels = try Tensor(sampleIndices.map { Int64(samples.samples[$0].classIndex) })
+        let keptImages = kept.count == count ? images : try images.indexSelect(dim: 0, indices: Tensor(kept.map(Int64.init)))
+        return StepBatch(images: keptImages, labels: labels, sampleIndices: sampleIndices)
+    }
+
+    /// Loads sample `index` (or its replacement) into `slot`; returns the sample used, or -1
+    /// when it is skipped.
+    private func load(_ index: Int, into slot: Int, of images: Tensor, resolution: Int, epoch: Int) throws -> Int {
+        var random = DeterministicRandom(seed: seed, epoch: epoch, index: index)
+        var candidate = index
+        for _ in 0..<16 {
+            if isBad(candidate) {
+                if skipsBadSamples { return -1 }
+            } else {
+                var sampleRandom = DeterministicRandom(seed: seed, epoch: epoch, index: candidate)
+                do {
+                    let pixels = try transform.apply(
+                        toFileAt: samples.samples[candidate].path, resolution: resolution, decoder: decoder, random: &sampleRandom)
+                    try images.select(dim: 0, index: slot).copyInPlace(from: pixels)
+                    return candidate
+                } catch let error as TorchError where error.isOutOfMemory {
+                    throw error
+                } catch {
+                    let bad = BadSample(index: candidate, path: samples.samples[candidate].path, reason: "\(error)")
+                    markBad(bad)
+                    if failsOnBadSample { throw bad }
+                    if skipsBadSamples { return -1 }
+                }
+            }
+            candidate = random.nextInt(below: samples.samples.count)
+        }
+        throw BadSample(index: index, path: samples.samples[index].path, reason: "it and 15 replacements could not be decoded")
+    }
+
+    private func isBad(_ index: Int) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return knownBad[index] != nil
+    }
+
+    private func markBad(_ sample: BadSample) {
+        lock.lock()
+        defer { lock.unlock() }
+        knownBad[sample.index] = sample
+    }
+
+    /// Marks samples known bad from an earlier run (a resumed one).
+    public func markBad(_ samples: [BadSample]) {
+        for sample in samples { markBad(sample) }
+    }
+
+    /// Bytes a batch of `count` samples at `resolution` holds.
+    public static func batchBytes(count: Int, resolution: Int) -> Int { count * 3 * resolution * resolution }
+
+    /// Host bytes the loader holds for batches of `count` at `resolution`: the prefetch queue's
+    /// two decoded batches beside the one training.
+    public static func queuedBytes(count: Int, resolution: Int) -> Int { 3 * batchBytes(count: count, resolution: resolution) }
+}
+
+/// The shared output slots of one batch, handed to the worker threads.
+private struct Slots: @unchecked Sendable {
+    // @unchecked: each worker writes only its own slots.
+    let chosen: UnsafeMutableBufferPointer<Int>
+    let failures: UnsafeMutableBufferPointer<(any Error)?>
+    let images: Tensor
+    let next: SlotCounter
+}
+
+/// Hands out the slots of a batch, each once, in order.
+private final class SlotCounter: @unchecked Sendable {
+    // @unchecked: `claimed` is guarded by `lock`.
+    private let lock = NSLock()
+    private var claimed = 0
+    private let count: Int
+
+    init(count: Int) { self.count = count }
+
+    func claim() -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard claimed < count else { return nil }
+        claimed += 1
+        return claimed - 1
+    }
+}

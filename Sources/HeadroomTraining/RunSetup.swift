@@ -1,0 +1,90 @@
+import Foundation
+public import HeadroomData
+public import HeadroomExecution
+public import HeadroomMemory
+public import Torch
+import TorchNN
+import TorchOptim
+
+/// Everything a run is built from, resolved once: the data, the device, the precision, the
+/// memory format and the memory budget, and the model, optimiser and training step built on
+/// them. `train`, `plan` and the benchmarks' measurements all start here, so what `plan`
+/// measures is what training runs.
+public struct RunSetup {
+    public let configuration: TrainingConfiguration
+    public let train: LabeledSamples
+    public let validation: LabeledSamples
+    public let device: Device
+    public let precision: Precision
+    public let memoryFormat: MemoryFormat
+    /// The budget and headroom in force for this run on this device.
+    public let limit: MemoryLimit
+    public let step: TrainingStep
+    /// The loader's host memory at the largest resolution, from a sample of the training headers.
+    public let loaderMemory: LoaderMemory
+
+    /// Checks the configuration and the data, then builds the run. `checkData` sees the
+    /// scanned samples before anything is built (a resumed run's check that its data did not
+    /// change); `localRank` places a data-parallel worker on its GPU.
+    public init(
+        _ configuration: TrainingConfiguration, localRank: Int? = nil,
+        checkData: (LabeledSamples) throws -> Void = { _ in },
+        observer: @Sendable (TrainerEvent) -> Void = { _ in }
+    ) throws {
+        let problems = configuration.problems()
+        guard problems.isEmpty else { throw TrainingSetupError(problems: problems) }
+        (train, validation) = try Self.scanData(configuration)
+        try checkData(train)
+        // Before planning: a plan for a batch no step can fill would probe absurd sizes.
+        guard configuration.batchSize <= train.samples.count else {
+            throw TrainingSetupError(problems: [
+                "--batch-size \(configuration.batchSize) is larger than the \(train.samples.count) training samples: "
+                    + "no optimiser step could see a whole batch; lower --batch-size"
+            ])
+        }
+        do {
+            device = try configuration.device.resolve(localRank: localRank)
+        } catch {
+            throw TrainingSetupError(problems: ["--device \(configuration.device): \(error)"])
+        }
+        if let threads = configuration.threads { try Torch.setThreadCount(threads) }
+        try Torch.manualSeed(configuration.seed)
+
+        let model = try Self.buildModel(configuration, classCount: train.classes.count, device: device, observer: observer)
+        precision = configuration.precision.resolve(on: device)
+        memoryFormat = MemoryFormat.resolve(channelsLast: configuration.channelsLast, device: device, precision: precision)
+        try model.setMemoryFormat(memoryFormat)
+        let optimizer = try Self.buildOptimizer(configuration, parameters: model.namedParameters().map(\.tensor).filter(\.requiresGradient))
+        step = try TrainingStep(
+            model: model, optimizer: optimizer, device: device, precision: precision, memoryFormat: memoryFormat,
+            labelSmoothing: configuration.labelSmoothing, gradientClipNorm: configuration.gradientClipNorm)
+        do {
+            let bytes = try (configuration.memoryBudget ?? .standard).resolve(on: device)
+            limit = MemoryLimit(budgetBytes: bytes, headroom: configuration.memoryHeadroom)
+        } catch {
+            throw TrainingSetupError(problems: ["\(error)"])
+        }
+        loaderMemory = LoaderMemory.estimate(
+            samples: train, batchSize: configuration.batchSize,
+            resolution: configuration.trainingResolutions.max() ?? configuration.imageSize, workers: configuration.workers,
+            decoder: configuration.imageDecoder)
+        self.configuration = configuration
+    }
+
+    /// The owner of this run's memory, for a process that trains `effectiveBatch` samples
+    /// of every optimiser step; with `synchronizedBatchNorm` its steps never stream (streaming's
+    /// statistics passes are one process's), though validation may (it reads running statistics).
+    public func memoryController(effectiveBatch: Int, synchronizedBatchNorm: Bool = false) -> MemoryController {
+        var settings = MemoryController.Settings()
+        settings.checkpointing = configuration.activationCheckpointing
+        settings.streaming = synchronizedBatchNorm ? .off : configuration.streaming
+        settings.validationStreaming = configuration.streaming
+        settings.minimumMicroBatch = configuration.minimumMicroBatch
+        settings.forcedMicroBatch = configuration.forcedMicroBatch
+        settings.growthPatience = configuration.growthPatience
+        settings.pressure = configuration.memoryPressure
+        settings.prefetchBytesPerSample = { BatchLoader.queuedBytes(count: 1, resolution: $0) }
+        settings.decodingBytes = loaderMemory.decodingBytes
+        return MemoryController(device: device, limit: limit, effectiveBatch: effectiveBatch, settings: settings)
+    }
+}

@@ -1,0 +1,37 @@
+import Foundation
+import HeadroomData
+import HeadroomFormats
+import HeadroomMemory
+import Torch
+
+/// What the run says about itself: config.json and the start-up table.
+extension Trainer {
+    func writeRunRecord() throws {
+        guard isWriter else { return }
+        try directory.write(
+            RunRecord(
+                configuration: configuration, device: device.description, precision: precision, budgetBytes: memory.limit.budgetBytes,
+                classNames: setup.train.classes, trainingSamples: setup.train.samples.count,
+                validationSamples: setup.validation.samples.count,
+                plan: memory.plans.values.sorted { $0.resolution < $1.resolution }, headroomVersion: HeadroomRelease.version,
+                commandLine: configuration.commandLine(
+                    device: device.description, precision: precision, budgetBytes: memory.limit.budgetBytes,
+                    worldSize: dataParallel?.worldSize ?? 1, channelsLastInUse: step.memoryFormat == .channelsLast)),
+            to: directory.configuration)
+    }
+
+    func startRows() -> [(String, String)] {
+        [
+            ("model", "\(configuration.architecture.rawValue), \(setup.train.classes.count) classes, \(step.model.parameterCount) parameters"),
+            ("data", "\(setup.train.samples.count) training / \(setup.validation.samples.count) validation images"),
+            ("device", "\(device), \(precision.rawValue)\(step.memoryFormat == .channelsLast ? ", channels-last" : "")"),
+            ("memory budget", formatBytes(memory.limit.budgetBytes)),
+            ("loader", "\(configuration.workers) decoding threads; up to 3 uint8 batches in host memory (\(formatBytes(BatchLoader.queuedBytes(count: configuration.batchSize, resolution: configuration.trainingResolutions.max() ?? configuration.imageSize))) at the largest resolution)"),
+            ("batch", "\(configuration.batchSize) per optimiser step" + (dataParallel.map { " (\(AccumulationPlan.describe(evenSplit(configuration.batchSize, into: $0.worldSize))) over \($0.worldSize) ranks)" } ?? "")),
+            dataParallel.map { ("workers", "\($0.worldSize) processes, rendezvous at \($0.environment.masterAddress):\($0.environment.masterPort); rank 0 writes the run") },
+            dataParallel.map { ("collectives", $0.collectivesDescription + ($0.backendNote.map { " (\($0))" } ?? "")) },
+            ("schedule", "\(configuration.epochs) epoch\(configuration.epochs == 1 ? "" : "s") at \(configuration.resizeSchedule?.description ?? "\(configuration.imageSize)") px, \(configuration.optimizer.rawValue) lr \(configuration.resolvedLearningRate)\(configuration.learningRate == nil ? " (the default for a batch of \(configuration.batchSize))" : "") \(configuration.learningRateSchedule.rawValue)"),
+            ("run directory", directory.url.path),
+        ].compactMap { $0 }
+    }
+}
