@@ -69,7 +69,8 @@ extension ResolutionPlan {
         recomputeOverhead = try container.decodeIfPresent(Double.self, forKey: .recomputeOverhead) ?? 0
         frozenBatchNormOverhead = try container.decodeIfPresent(Double.self, forKey: .frozenBatchNormOverhead)
         uncheckpointedMicroBatch = try container.decodeIfPresent(Int.self, forKey: .uncheckpointedMicroBatch)
-        measurements = try container.decode([Measurement].self, forKey: .measurements)
+        // A plan read for a report may leave its measurements out.
+        measurements = try container.decodeIfPresent([Measurement].self, forKey: .measurements) ?? []
     }
 
     /// Predicts the extra compute of the plan's recomputed segments and streaming (and, where

@@ -19,6 +19,14 @@ public struct MemoryModel: Sendable, Equatable, Codable {
         self.accumulationBytes = accumulationBytes
     }
 
+    /// Plans saved before the gradients held by accumulating steps were measured hold none.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        fixedBytes = try container.decode(Double.self, forKey: .fixedBytes)
+        bytesPerSample = try container.decode(Double.self, forKey: .bytesPerSample)
+        accumulationBytes = try container.decodeIfPresent(Double.self, forKey: .accumulationBytes) ?? 0
+    }
+
     /// The line through two measurements (batch, peak bytes) taken with the same gradient
     /// pattern; `accumulationBytes` is added for accumulating steps (and must already be
     /// subtracted from measurements that accumulated).

@@ -1,4 +1,5 @@
 public import Foundation
+public import HeadroomMemory
 
 /// A run's config.json: every setting as a flat key → value table, and the memory plan.
 public struct RunConfiguration: Sendable, Equatable {
@@ -10,12 +11,12 @@ public struct RunConfiguration: Sendable, Equatable {
 
     /// Every setting but the plan and the command line, sorted by key.
     public var entries: [Entry]
-    public var plan: [PlanEntry]
+    public var plan: [ResolutionPlan]
     /// The settings as `headroom train`'s flags with units (`commandLine`: runs from this
     /// version on), in the order the run wrote them.
     public var commandLine: [Entry]
 
-    public init(entries: [Entry], plan: [PlanEntry], commandLine: [Entry] = []) {
+    public init(entries: [Entry], plan: [ResolutionPlan], commandLine: [Entry] = []) {
         self.entries = entries
         self.plan = plan
         self.commandLine = commandLine
@@ -57,6 +58,6 @@ public struct RunConfiguration: Sendable, Equatable {
     }
 
     private struct PlanFile: Decodable {
-        var plan: [PlanEntry]?
+        var plan: [ResolutionPlan]?
     }
 }

@@ -1,4 +1,6 @@
+public import HeadroomMemory
 public import HeadroomModels
+
 /// Something that happened during training, other than a step or an epoch.
 public enum RunEvent: Sendable, Equatable {
     case outOfMemory(OutOfMemory)
@@ -83,6 +85,15 @@ public enum RunEvent: Sendable, Equatable {
         public var recomputeOverhead: Double?
         /// When `auto` checkpointing climbed: the largest micro-batch without it.
         public var uncheckpointedMicroBatch: Int?
+
+        /// A new plan's row, as the trainer logs it when it plans a resolution.
+        public init(_ plan: ResolutionPlan) {
+            self.init(
+                resolution: plan.resolution, microBatch: plan.microBatch, accumulation: plan.accumulation.steps,
+                predictedPeakBytes: plan.predictedPeakBytes, verifiedPeakBytes: plan.verifiedPeakBytes, budgetBytes: plan.budgetBytes,
+                activationCheckpointing: plan.checkpointedSegments.map(\.rawValue), streaming: plan.streaming,
+                recomputeOverhead: plan.recomputeOverhead, uncheckpointedMicroBatch: plan.uncheckpointedMicroBatch)
+        }
 
         public init(
             resolution: Int, microBatch: Int, accumulation: Int, predictedPeakBytes: Int, verifiedPeakBytes: Int, budgetBytes: Int,

@@ -24,11 +24,7 @@ extension Trainer {
         let (plan, isNew) = try memory.plan(for: resolution, step: step)
         guard isNew else { return }
         observer(.planned(plan))
-        try recorder?.record(.replan(.init(
-            resolution: resolution, microBatch: plan.microBatch, accumulation: plan.accumulation.steps,
-            predictedPeakBytes: plan.predictedPeakBytes, verifiedPeakBytes: plan.verifiedPeakBytes,
-            budgetBytes: memory.limit.budgetBytes, activationCheckpointing: plan.checkpointedSegments.map(\.rawValue),
-            streaming: plan.streaming, recomputeOverhead: plan.recomputeOverhead, uncheckpointedMicroBatch: plan.uncheckpointedMicroBatch)), at: position)
+        try recorder?.record(.replan(.init(plan)), at: position)
         try writeRunRecord()
     }
 

@@ -249,11 +249,11 @@ struct ReportSections {
         }
         html += "</tr></thead><tbody>"
         for entry in plan {
-            let used = Double(entry.verifiedPeakBytes ?? entry.predictedPeakBytes) / Double(max(entry.budgetBytes, 1))
+            let used = Double(entry.verifiedPeakBytes) / Double(max(entry.budgetBytes, 1))
             html += "<tr><td class=\"num\">\(entry.resolution) px</td><td class=\"num\">\(entry.microBatch)</td>"
-            html += "<td class=\"num\">\(entry.accumulationSteps)</td><td class=\"num\">\(entry.accumulation.effectiveBatch)</td>"
+            html += "<td class=\"num\">\(entry.accumulation.steps)</td><td class=\"num\">\(entry.accumulation.effectiveBatch)</td>"
             html += "<td class=\"num\">\(ReportFormat.bytes(entry.predictedPeakBytes))</td>"
-            html += "<td class=\"num\">\(entry.verifiedPeakBytes.map(ReportFormat.bytes) ?? "—")</td>"
+            html += "<td class=\"num\">\(ReportFormat.bytes(entry.verifiedPeakBytes))</td>"
             html += "<td class=\"num\">\(ReportFormat.bytes(entry.budgetBytes))</td>"
             html += "<td class=\"num\">\(ReportFormat.percent(used, digits: 0))\(bar(used, color: used > 1 ? ReportPalette.outOfMemory : ReportPalette.memory))</td></tr>"
         }

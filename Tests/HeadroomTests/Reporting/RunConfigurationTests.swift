@@ -21,7 +21,7 @@ import Testing
         let last = try #require(configuration.plan.last)
         #expect(last.resolution == 384 && last.microBatch == 48)
         #expect(last.accumulation.effectiveBatch == 256)
-        #expect(last.accumulationSteps == 6)  // ⌈256 / 48⌉
+        #expect(last.accumulation.steps == 6)  // ⌈256 / 48⌉
         #expect(last.budgetBytes == SyntheticRun.budget)
     }
 
