@@ -161,7 +161,13 @@ let package = Package(
         ),
         // The hostile-file readers under libFuzzer (Scripts/fuzz.sh); a plain build replays files.
         .executableTarget(name: "headroom-fuzz", dependencies: ["HeadroomFormats", "HeadroomData"], swiftSettings: swiftSettings),
-        .target(name: "TestSupport", dependencies: ["Torch"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .target(name: "TestFiles", path: "Tests/TestFiles", swiftSettings: swiftSettings),
+        .target(name: "TestSupport", dependencies: ["Torch", "TestFiles"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        // The file formats' tests depend on no libtorch target, as the formats themselves do not.
+        .testTarget(
+            name: "HeadroomFormatsTests", dependencies: ["HeadroomFormats", "TorchTypes", "TestFiles"], exclude: ["StateDictFiles/Fixtures"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "TorchTests", dependencies: ["Torch", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "TorchNNTests", dependencies: ["TorchNN", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "TorchOptimTests", dependencies: ["TorchOptim", "TorchNN", "TestSupport"], swiftSettings: swiftSettings),
@@ -170,7 +176,7 @@ let package = Package(
             dependencies: [
                 "HeadroomFormats", "HeadroomModels", "HeadroomData", "HeadroomExecution", "HeadroomMemory", "HeadroomReporting",
                 "HeadroomInference", "HeadroomDistributed", "HeadroomTraining", "Headroom", "Torch", "TorchNN", "TorchOptim", "TestSupport",
-            ], exclude: ["Fixtures", "StateDictFiles/Fixtures", "Data/Fixtures"],
+            ], exclude: ["Fixtures", "Data/Fixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

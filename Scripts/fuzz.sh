@@ -11,7 +11,7 @@ seconds="${1:-180}"
 swift build --scratch-path .build-fuzz --product headroom-fuzz -Xswiftc -sanitize=fuzzer -Xswiftc -DFUZZING -Xswiftc -use-ld=lld
 corpus=.build-fuzz/corpus
 mkdir -p "$corpus"
-fixtures=Tests/HeadroomTests/StateDictFiles/Fixtures
+fixtures=Tests/HeadroomFormatsTests/StateDictFiles/Fixtures
 for file in "$fixtures"/*.pth "$fixtures"/*.pt; do
   { printf '\x01'; cat "$file"; } > "$corpus/torch-$(basename "$file")"
   # The pickle inside, for the unpickler alone.

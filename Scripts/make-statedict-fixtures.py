@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the tiny fixtures of Tests/StateDictFormatsTests/Fixtures.
+"""Writes the tiny fixtures of Tests/HeadroomFormatsTests/StateDictFiles/Fixtures.
 
 Every fixture is a few kilobytes of made-up values, never real weights.
 expected.json holds, for each fixture, its keys in file order and each
@@ -31,7 +31,7 @@ import torch
 from torch import nn
 from safetensors.torch import load_file, save, save_file
 
-FIXTURES = Path(__file__).resolve().parent.parent / "Tests" / "StateDictFormatsTests" / "Fixtures"
+FIXTURES = Path(__file__).resolve().parent.parent / "Tests" / "HeadroomFormatsTests" / "StateDictFiles" / "Fixtures"
 
 SAFETENSORS_NAMES = {
     torch.float64: "F64", torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16",

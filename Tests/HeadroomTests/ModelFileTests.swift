@@ -77,7 +77,9 @@ import TorchNN
     }
 
     @Test func torchSaveFilesReadIntoTensors() throws {
-        let url = StateDictFixtures.url("tiny.pth")
+        // The torch.save fixture of the file-format tests (Scripts/make-statedict-fixtures.py).
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("HeadroomFormatsTests/StateDictFiles/Fixtures/tiny.pth")
         let (tensors, metadata) = try ModelFile.read(url)
         #expect(metadata.isEmpty)
         let records = try TorchCheckpoint(contentsOf: url).stateDict()

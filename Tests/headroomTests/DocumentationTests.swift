@@ -59,6 +59,7 @@ import Testing
         "--at": "bench/streaming.py", "--budget-gib": "bench/streaming.py", "--rung": "bench/streaming.py",
         "--repeats": "bench scripts",
         "--explicit-target-dependency-import-check": "swift build",
+        "--target": "swift build",
     ]
 
     @Test func everyOptionTheDocsNameExists() throws {

@@ -1,6 +1,6 @@
 import Foundation
-import TestSupport
-import Torch
+import TestFiles
+import TorchTypes
 import Testing
 
 @testable import HeadroomFormats
