@@ -1,7 +1,7 @@
 public import Foundation
 public import HeadroomData
 public import HeadroomExecution
-public import HeadroomInference
+import HeadroomInference
 public import HeadroomMemory
 public import HeadroomModels
 
@@ -54,30 +54,4 @@ public struct StepProgress: Sendable {
     public var epochSecondsLeft: Double
     /// The dataset samples this step trained on, in order.
     public var sampleIndices: [Int]
-}
-
-/// One epoch's results.
-public struct EpochSummary: Sendable, Codable {
-    public var epoch: Int
-    public var trainLoss: Double
-    public var trainTop1: Double
-    public var validation: EvaluationResult
-    public var seconds: Double
-    public var resolution: Int
-    public var isBest: Bool
-    /// Training images found undecodable so far (replaced in their batches, left out since).
-    public var badImages: Int
-}
-
-/// How a run ended.
-public struct TrainingSummary: Sendable {
-    public var epochsCompleted: Int
-    public var globalSteps: Int
-    public var samplesSeen: Int
-    public var outOfMemoryRecoveries: Int
-    public var bestTop1: Double?
-    public var bestEpoch: Int?
-    public var lastValidation: EvaluationResult?
-    public var interrupted: Bool
-    public var runDirectory: URL
 }
