@@ -79,6 +79,27 @@ struct AutocastState {
   }
 };
 
+/// The forward's autocast around a recompute, entered and left as torch.autocast is: with
+/// nesting counted, so leaving the outermost clears the cast-weight cache. Without that, the
+/// bf16 copies cast during a backward's recompute stayed cached, keyed by the address of tensors
+/// (the segment's detached inputs) that are freed afterwards; the next autocast forward could
+/// meet a new tensor at such an address and read the stale copy (NaN after the planner's probes).
+struct AutocastScope {
+  AutocastState previous;
+  bool entered;
+  explicit AutocastScope(const AutocastState &wanted)
+      : previous(AutocastState::current(wanted.device)), entered(wanted.enabled && !previous.enabled) {
+    wanted.apply();
+    if (entered) at::autocast::increment_nesting();
+  }
+  ~AutocastScope() {
+    previous.apply();
+    if (entered && at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  }
+  AutocastScope(const AutocastScope &) = delete;
+  AutocastScope &operator=(const AutocastScope &) = delete;
+};
+
 /// Sets a thread-local flag for a scope.
 struct FlagScope {
   bool &flag;
@@ -154,21 +175,18 @@ struct Checkpoint : torch::autograd::Function<Checkpoint> {
       auto generator = default_generator(inputs[0]);
       const at::Tensor rng_now = random_state(generator);
       const auto device = inputs[0].device().type();
-      const auto autocast_now = AutocastState::current(device);
       const AutocastState autocast_then{device, ctx->saved_data["autocast"].toBool(),
                                         static_cast<at::ScalarType>(ctx->saved_data["autocast_dtype"].toInt())};
       set_random_state(generator, ctx->saved_data["rng"].toTensor());
-      autocast_then.apply();
-      FlagScope flag(recomputing, true);
-      at::AutoGradMode grad(true);
       try {
+        AutocastScope autocast(autocast_then);
+        FlagScope flag(recomputing, true);
+        at::AutoGradMode grad(true);
         output = (*segment)(inputs);
       } catch (...) {
-        autocast_now.apply();
         set_random_state(generator, rng_now);
         throw;
       }
-      autocast_now.apply();
       set_random_state(generator, rng_now);
     }
 

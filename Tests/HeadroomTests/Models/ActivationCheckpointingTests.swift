@@ -106,4 +106,24 @@ import TorchOptim
         let allSmall = model.recomputeOverhead(of: Set(ResNet.Segment.allCases), resolution: 32)
         #expect(abs(allSmall - 1.0 / 3) < 1e-12)
     }
+
+    /// A bf16 recompute in backward runs under the forward's autocast and leaves nothing in
+    /// autocast's cast-weight cache: the next forward casts the weights the optimiser just
+    /// changed, not the copies the recompute made before the step. (The cache outlived the
+    /// recompute, so each forward after a checkpointed backward read last step's weights, and
+    /// after the planner's probes, copies of freed tensors: NaN at 32 px streamed in bf16.)
+    @Test func theForwardAfterACheckpointedStepSeesTheNewWeights() throws {
+        let model = try ResNet(.resnet18, classCount: 5, generator: Generator(seed: 3))
+        let optimizer = try SGD(parameters: model.namedParameters().map(\.tensor), learningRate: 0.5)
+        let training = try TrainingStep(model: model, optimizer: optimizer, device: .cpu, precision: .bf16)
+        let images = try (Tensor.rand([4, 3, 32, 32], generator: Generator(seed: 4)) * 255).to(dtype: .uint8)
+        let every = Set(ResNet.Segment.allCases)
+        try training.accumulate(images: images, labels: Tensor([0, 1, 2, 4] as [Int64]), weight: 1, recomputing: every)
+        try training.step()
+        // The same forward twice, in the same mode: the second runs after the first's autocast
+        // has cleared whatever cache there was, so they agree only if the first read none.
+        let first = try withoutGradient { () throws(TorchError) in try training.pass.logits(images: images) }
+        let second = try withoutGradient { () throws(TorchError) in try training.pass.logits(images: images) }
+        expectClose(first, second, within: .identical)
+    }
 }
