@@ -7,7 +7,7 @@ public struct BadSample: Sendable, Error, CustomStringConvertible {
     public var index: Int
     public var path: String
     public var reason: String
-    public var description: String { "\(path): \(reason)" }
+    public var description: String { "\(PathNames.display(path)): \(reason)" }
 
     public init(index: Int, path: String, reason: String) {
         self.index = index

@@ -11,9 +11,9 @@ public enum DatasetError: Error, Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .unreadable(path, reason):
-            "\(path): cannot read: \(reason)"
+            "\(PathNames.display(path)): cannot read: \(reason)"
         case let .notADirectory(path):
-            "\(path): not a directory; expected a dataset root holding one folder per class"
+            "\(PathNames.display(path)): not a directory; expected a dataset root holding one folder per class"
         case let .noClassFolders(root):
             "\(root): no class folders found; expected \(root)/<class>/<image>"
         case let .emptyClasses(root, classes, extensions):

@@ -54,7 +54,7 @@ private func withRegularFile<T>(
     atPath path: String, _ body: (_ descriptor: Int32, _ status: stat) -> Result<T, FileReadFailure>
 ) -> Result<T, FileReadFailure> {
     // Non-blocking: opening a FIFO would otherwise wait for a writer forever.
-    let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+    let descriptor = PathNames.withSystemPath(path) { open($0, O_RDONLY | O_CLOEXEC | O_NONBLOCK) }
     guard descriptor >= 0 else { return .failure(FileReadFailure(code: errno)) }
     defer { close(descriptor) }
     var status = stat()

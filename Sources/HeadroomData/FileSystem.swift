@@ -20,9 +20,10 @@ enum FileSystem {
         return directory.isEmpty ? "/" : directory
     }
 
-    /// The names in a directory, excluding `.` and `..`, in no particular order.
+    /// The names in a directory, excluding `.` and `..`, in no particular order; bytes that
+    /// are not UTF-8 are kept (see `PathNames`).
     static func entries(ofDirectory path: String) -> Result<[String], FileReadFailure> {
-        guard let directory = opendir(path) else { return .failure(FileReadFailure(code: errno)) }
+        guard let directory = PathNames.withSystemPath(path, { opendir($0) }) else { return .failure(FileReadFailure(code: errno)) }
         defer { closedir(directory) }
         var names: [String] = []
         while true {
@@ -31,7 +32,7 @@ enum FileSystem {
                 return errno == 0 ? .success(names) : .failure(FileReadFailure(code: errno))
             }
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+                PathNames.string(fromBytes: raw.prefix { $0 != 0 })
             }
             if name != "." && name != ".." { names.append(name) }
         }
@@ -40,14 +41,14 @@ enum FileSystem {
     /// What a path is once symbolic links are followed; `nil` when it does not resolve (a broken link).
     static func isDirectory(_ path: String) -> Bool? {
         var status = stat()
-        guard stat(path, &status) == 0 else { return nil }
+        guard PathNames.withSystemPath(path, { stat($0, &status) }) == 0 else { return nil }
         return (status.st_mode & S_IFMT) == S_IFDIR
     }
 
     /// The canonical path with every link resolved, used to notice directories that contain themselves.
     static func realPath(_ path: String) -> String? {
-        guard let resolved = realpath(path, nil) else { return nil }
+        guard let resolved = PathNames.withSystemPath(path, { realpath($0, nil) }) else { return nil }
         defer { free(resolved) }
-        return String(cString: resolved)
+        return PathNames.string(fromCString: resolved)
     }
 }

@@ -36,6 +36,6 @@ public struct ImageDecodeError: Error, Sendable, Hashable, CustomStringConvertib
         case .tooManyPixels: "the image has too many pixels (a decompression bomb?); raise the pixel limit if it is genuine"
         case .outOfMemory: "out of memory while decoding"
         }
-        return "\(path): \(summary): \(detail)"
+        return "\(PathNames.display(path)): \(summary): \(detail)"
     }
 }

@@ -33,13 +33,14 @@ public struct ImageFolder: Sendable {
         var emptyClasses: [String] = []
         for (index, name) in classes.enumerated() {
             let classSamples = try imagePaths(under: FileSystem.join(root, name)).map { Sample(path: $0, classIndex: index) }
-            if classSamples.isEmpty { emptyClasses.append(name) }
+            if classSamples.isEmpty { emptyClasses.append(PathNames.display(name)) }
             samples += classSamples
         }
         guard emptyClasses.isEmpty else {
             throw .emptyClasses(root: root, classes: emptyClasses, extensions: extensions)
         }
-        return LabeledSamples(classes: classes, samples: samples)
+        // A folder name's bytes that are not UTF-8 are shown escaped in the class's name.
+        return LabeledSamples(classes: classes.map(PathNames.display), samples: samples)
     }
 
     /// Every image below `directory`, in the order of `sorted(os.walk(directory, followlinks=True))`.

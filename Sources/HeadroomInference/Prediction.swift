@@ -1,3 +1,5 @@
+import HeadroomData
+
 /// What a classifier says about one image file: its most likely classes, or why the file
 /// could not be classified.
 public struct Prediction: Sendable, Equatable, Encodable {
@@ -31,4 +33,16 @@ public struct Prediction: Sendable, Equatable, Encodable {
     }
 
     public var isSuccessful: Bool { error == nil }
+
+    /// `path` for people and for output files: bytes that are not UTF-8 as `\xHH`.
+    public var displayPath: String { PathNames.display(path) }
+
+    private enum CodingKeys: String, CodingKey { case path, classes, error }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(displayPath, forKey: .path)
+        try container.encode(classes, forKey: .classes)
+        try container.encodeIfPresent(error, forKey: .error)
+    }
 }

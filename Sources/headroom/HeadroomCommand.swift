@@ -17,6 +17,9 @@ struct HeadroomCommand: ParsableCommand {
     static func main() {
         // Every command trains or infers in steps that free and reallocate the same blocks.
         try? Torch.retainFreedHostMemory()
-        main(nil)
+        // The arguments as the bytes they are: Swift's CommandLine.arguments replaces bytes that
+        // are not UTF-8, so a data folder or an image named in Latin-1 would not be found.
+        let arguments = (1..<Int(CommandLine.argc)).compactMap { CommandLine.unsafeArgv[$0].map { PathNames.string(fromCString: $0) } }
+        main(arguments)
     }
 }

@@ -56,7 +56,7 @@ struct Predict: ParsableCommand {
                 workers: options.workers, decoder: options.decoder
             ) { batch in
                 for prediction in batch {
-                    if let error = prediction.error { printError("headroom predict: \(prediction.path): \(error)") }
+                    if let error = prediction.error { printError("headroom predict: \(prediction.displayPath): \(error)") }
                     if csv {
                         print(Self.csvRow(prediction, topK: k))
                     } else if !json, prediction.isSuccessful {
@@ -81,7 +81,7 @@ struct Predict: ParsableCommand {
     }
 
     static func line(_ prediction: Prediction) -> String {
-        "\(prediction.path): " + prediction.classes.map { "\($0.name) \(percent($0.probability))" }.joined(separator: ", ")
+        "\(prediction.displayPath): " + prediction.classes.map { "\($0.name) \(percent($0.probability))" }.joined(separator: ", ")
     }
 
     static func csvHeader(topK: Int) -> String {
@@ -89,7 +89,7 @@ struct Predict: ParsableCommand {
     }
 
     static func csvRow(_ prediction: Prediction, topK: Int) -> String {
-        var cells = [prediction.path]
+        var cells = [prediction.displayPath]
         for rank in 0..<topK {
             if rank < prediction.classes.count {
                 cells += [prediction.classes[rank].name, String(format: "%.6f", prediction.classes[rank].probability)]

@@ -1,6 +1,8 @@
+import Foundation
 import Headroom
 import TestSupport
 import Testing
+@testable import HeadroomData
 
 @Suite("ImageFolder follows torchvision's rules")
 struct ImageFolderTests {
@@ -119,5 +121,65 @@ struct ImageFolderTests {
         #expect(error == .classMismatch(onlyInTrain: ["b"], onlyInValidation: ["d"]))
         #expect(error.description.contains("only in training: [b]"))
         try LabeledSamples.validateClasses(train: train, validation: LabeledSamples(classes: ["a", "b", "c"], samples: []))
+    }
+}
+
+/// Names that are not UTF-8 (a Latin-1 `été` folder, a `café.jpg`) are kept as the bytes the
+/// file system gave, as Python's surrogateescape keeps them for torchvision: found, sorted where
+/// torchvision sorts them, opened, and shown escaped.
+@Suite struct NonUTF8NameTests {
+    /// Creates a file or folder whose name holds raw bytes, with POSIX calls (Swift strings cannot).
+    func create(_ directory: TemporaryDirectory, _ relative: [UInt8], folder: Bool = false, contents: [UInt8] = [0xFF, 0xD8, 0xFF]) throws {
+        let path = Array(directory.path.utf8) + [UInt8(ascii: "/")] + relative + [0]
+        try path.withUnsafeBufferPointer { buffer in
+            try buffer.withMemoryRebound(to: CChar.self) { name in
+                if folder {
+                    try #require(mkdir(name.baseAddress!, 0o755) == 0, "mkdir: \(errno)")
+                } else {
+                    let descriptor = open(name.baseAddress!, O_CREAT | O_WRONLY | O_TRUNC, 0o644)
+                    try #require(descriptor >= 0, "open: \(errno)")
+                    _ = contents.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+                    close(descriptor)
+                }
+            }
+        }
+    }
+
+    @Test func namesThatAreNotUTF8AreFoundOpenedAndShownEscaped() throws {
+        let directory = try TemporaryDirectory()
+        let ete: [UInt8] = [0xE9, 0x74, 0xE9]  // "été" in Latin-1
+        try create(directory, Array("root".utf8), folder: true)
+        try create(directory, Array("root/".utf8) + ete, folder: true)
+        try create(directory, Array("root/".utf8) + ete + Array("/a.jpg".utf8), contents: [1, 2, 3])
+        try create(directory, Array("root/plain".utf8), folder: true)
+        try create(directory, Array("root/plain/caf".utf8) + [0xE9] + Array(".jpg".utf8), contents: [4, 5])
+        try create(directory, Array("root/plain/b.jpg".utf8))
+        try create(directory, Array("root/plain/z\u{E9}.jpg".utf8))  // valid UTF-8 é: sorts before the byte
+
+        let dataset = try ImageFolder(root: directory.path + "/root").scan()
+        // torchvision: sorted(["plain", "\udce9t\udce9"]); the class name shows the bytes escaped.
+        #expect(dataset.classes == ["plain", "\\xe9t\\xe9"])
+        #expect(dataset.samples.count == 4, "\(dataset.samples.map(\.path))")
+        let shown = dataset.samples.map { PathNames.display($0.path) }
+        #expect(shown.map { String($0.dropFirst(directory.path.count)) }
+            == ["/root/plain/b.jpg", "/root/plain/caf\\xe9.jpg", "/root/plain/z\u{E9}.jpg", "/root/\\xe9t\\xe9/a.jpg"])
+        // Every path reads back the bytes written under it.
+        let cafe = try #require(dataset.samples.first { PathNames.display($0.path).hasSuffix("caf\\xe9.jpg") })
+        #expect(try readFileBytes(atPath: cafe.path).get() == [4, 5])
+        #expect(PathNames.bytes(of: cafe.path).suffix(8) == Array("caf".utf8) + [0xE9] + Array(".jpg".utf8))
+    }
+
+    @Test func everyNameRoundTrips() {
+        let names: [[UInt8]] = [
+            Array("plain.jpg".utf8), [0xE9], [0xC3, 0xA9], [0xC3], [0xFF, 0xFE, 0x41], [0xED, 0xA0, 0x80],  // a UTF-8 surrogate: invalid
+            Array("\u{F7E9}".utf8),  // a real private-use character in the escape range
+            [0xF0, 0x9F, 0x98, 0x80, 0x80],
+        ]
+        for name in names {
+            let text = PathNames.string(fromBytes: name)
+            #expect(PathNames.bytes(of: text) == name, "\(name) → \(PathNames.display(text))")
+        }
+        #expect(PathNames.string(fromBytes: [0xC3, 0xA9]) == "\u{E9}")
+        #expect(PathNames.display(PathNames.string(fromBytes: [0x61, 0xE9])) == "a\\xe9")
     }
 }
