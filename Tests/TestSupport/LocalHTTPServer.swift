@@ -7,12 +7,13 @@ import Glibc
 /// A one-thread HTTP/1.0 server on 127.0.0.1 for tests that download: it serves `files` by
 /// name (404 otherwise) and counts the requests. With `cutAfter`, it promises the whole
 /// file's length but closes the connection after that many bytes (an interrupted download).
-/// Nothing leaves the machine.
+/// `redirects` answers a name with "302 Found" to another, as mirrors do. Nothing leaves the machine.
 public final class LocalHTTPServer: @unchecked Sendable {
     // @unchecked: `requests` is only touched under `lock`; the rest is fixed at init.
     private let holder = PortHolder()
     private let files: [String: Data]
     private let cutAfter: Int?
+    private let redirects: [String: String]
     private let lock = NSLock()
     private var requestCount = 0
 
@@ -23,9 +24,10 @@ public final class LocalHTTPServer: @unchecked Sendable {
         return requestCount
     }
 
-    public init(files: [String: Data], cutAfter: Int? = nil) {
+    public init(files: [String: Data], cutAfter: Int? = nil, redirects: [String: String] = [:]) {
         self.files = files
         self.cutAfter = cutAfter
+        self.redirects = redirects
         let thread = Thread { [self] in serve() }
         thread.start()
     }
@@ -56,6 +58,10 @@ public final class LocalHTTPServer: @unchecked Sendable {
         let line = String(decoding: request.prefix { $0 != 0x0D }, as: UTF8.self)
         let path = line.split(separator: " ").dropFirst().first.map(String.init) ?? ""
         let name = path.split(separator: "/").last.map(String.init) ?? ""
+        if let target = redirects[name], path.hasPrefix("/models/") {
+            transmit(Data("HTTP/1.0 302 Found\r\nLocation: /models/\(target)\r\nContent-Length: 0\r\n\r\n".utf8), on: connection)
+            return
+        }
         guard let body = files[name], path.hasPrefix("/models/") else {
             transmit(Data("HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n".utf8), on: connection)
             return

@@ -87,6 +87,17 @@ import TestSupport
         #expect(server.requests == 1)
     }
 
+    /// Mirrors answer with a redirect (#35): it is followed, and the file it leads to checked.
+    @Test func aRedirectIsFollowed() throws {
+        let weights = weights()
+        let server = LocalHTTPServer(files: ["moved-" + weights.fileName: contents], redirects: [weights.fileName: "moved-" + weights.fileName])
+        defer { server.stop() }
+        let file = try cache(server).file(for: weights)
+        #expect(try Data(contentsOf: file) == contents)
+        #expect(file.lastPathComponent == weights.fileName)
+        #expect(server.requests == 2)
+    }
+
     @Test func aWrongHashIsRefusedAndNothingIsKept() throws {
         let promised = weights(hashPrefixOf: Data("something else".utf8))
         let server = LocalHTTPServer(files: [promised.fileName: contents])
