@@ -13,6 +13,7 @@
 
 #include "distributed.hpp"
 
+#include <c10/util/Logging.h>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
@@ -79,6 +80,24 @@ void unflatten(const at::Tensor &bucket, const std::vector<at::Tensor> &tensors,
 void disable_flight_recorder() {
   static std::once_flag once;
   std::call_once(once, [] { setenv("TORCH_FR_BUFFER_SIZE", "0", /*overwrite=*/0); });
+}
+
+/// c10d logs a store whose peer went away (rank 0 killed: "sendBytes failed … Broken pipe") as
+/// a warning carrying the exception's 20-frame C++ backtrace, printed before Headroom's own
+/// message names the rank that died. Warnings of libtorch's C++ log are off in a rendezvous
+/// unless TORCH_CPP_LOG_LEVEL asks for them (libtorch reads that variable only from Python).
+void quiet_cpp_warnings() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    const char *level = std::getenv("TORCH_CPP_LOG_LEVEL");
+    if (level == nullptr || *level == 0) {
+      if (FLAGS_caffe2_log_level < 2) FLAGS_caffe2_log_level = 2;  // 2: errors only
+    } else if (std::strcmp(level, "INFO") == 0 || std::strcmp(level, "0") == 0) {
+      FLAGS_caffe2_log_level = 0;
+    } else if (std::strcmp(level, "WARNING") == 0 || std::strcmp(level, "1") == 0) {
+      FLAGS_caffe2_log_level = 1;
+    }
+  });
 }
 
 bool is_loopback(const std::string &host) {
@@ -180,6 +199,7 @@ int32_t ctorch_store_create(const char *host, uint16_t port, bool is_server, int
     ctorch::require_out(out);
     if (host == nullptr || *host == 0) throw std::invalid_argument("the rendezvous host is empty");
     disable_flight_recorder();
+    quiet_cpp_warnings();
     if (world_size < 1) throw std::invalid_argument("world size must be at least 1");
     if (timeout_ms < 1) throw std::invalid_argument("timeout must be positive");
     c10d::TCPStoreOptions options;

@@ -214,6 +214,26 @@ import Torch
         try records(in: run, type: "step").compactMap { $0["peak_bytes"] as? Int }.max() ?? 0
     }
 
+    /// Rank 0 serves the rendezvous: killed, the survivor says so in one line, without the C++
+    /// backtrace libtorch's store logs for the broken socket (#35: 20 frames before the message).
+    @Test func killingRankZeroLeavesOneClearMessage() throws {
+        let run = root.appendingPathComponent("killed-zero")
+        let port = freeTCPPort()
+        let data = root.appendingPathComponent("killed-zero-data")
+        _ = try Self.smallDataset(perClass: 32).write(to: data)
+        var options = arguments(out: run, micro: 4, extra: ["--checkpoint-every", "1"])
+        options[1] = data.path
+        let workers = try (0..<2).map { rank in try Worker(options, environment: Worker.torchrun(rank: rank, of: 2, port: port)) }
+        let checkpointer = Checkpointer(runDirectory: run)
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline, ((try? checkpointer.latest())?.state.globalStep ?? 0) < 1 { Thread.sleep(forTimeInterval: 0.02) }
+        kill(workers[0].process.processIdentifier, SIGKILL)
+        let status = workers[1].wait(timeout: 120)
+        #expect(status != 0 && status != nil, "\(workers[1].output)")
+        #expect(workers[1].output.contains("[rank 1] headroom train: another worker died or stopped answering: rank 0"), "\(workers[1].output)")
+        #expect(!workers[1].output.contains("frame #"), "\(workers[1].output)")
+    }
+
     @Test func aKilledWorkerStopsTheOtherAndTheRunResumesAtAnyWorldSize() throws {
         let run = root.appendingPathComponent("killed")
         let port = freeTCPPort()
