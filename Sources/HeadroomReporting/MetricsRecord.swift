@@ -7,7 +7,7 @@ public enum MetricsRecord: Sendable, Equatable {
     case unknown(type: String)
 
     /// Every `type` this version writes and reads.
-    public static let types = ["step", "epoch", "oom", "replan", "checkpoint", "bad_image", "stage", "diverged"]
+    public static let types = ["step", "epoch", "oom", "replan", "checkpoint", "bad_image", "stage", "diverged", "resume"]
 }
 
 extension MetricsRecord: Decodable {
@@ -27,6 +27,7 @@ extension MetricsRecord: Decodable {
         case "bad_image": self = try event { .badImage(try .init(from: $0)) }
         case "stage": self = try event { .stage(try .init(from: $0)) }
         case "diverged": self = try event { .diverged(try .init(from: $0)) }
+        case "resume": self = try event { .resumed(try .init(from: $0)) }
         default: self = .unknown(type: type)
         }
     }

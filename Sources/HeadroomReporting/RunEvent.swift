@@ -9,6 +9,7 @@ public enum RunEvent: Sendable, Equatable {
     case badImage(BadImage)
     case stage(Stage)
     case diverged(Diverged)
+    case resumed(Resumed)
 
     /// The `type` of its metrics.jsonl row.
     public var type: String {
@@ -19,6 +20,7 @@ public enum RunEvent: Sendable, Equatable {
         case .badImage: "bad_image"
         case .stage: "stage"
         case .diverged: "diverged"
+        case .resumed: "resume"
         }
     }
 
@@ -156,6 +158,29 @@ public enum RunEvent: Sendable, Equatable {
         public init(resolution: Int) { self.resolution = resolution }
     }
 
+    /// The run went on from a checkpoint (`--resume`, or torchrun restarting its workers): the
+    /// rows after that checkpoint's step were dropped, and those steps are trained again.
+    public struct Resumed: Sendable, Equatable, Codable {
+        /// The global step of the checkpoint it went on from.
+        public var fromStep: Int
+        /// Rows of metrics.jsonl recorded after that step and dropped.
+        public var droppedRows: Int
+        /// TorchElastic's restart count when torchrun restarted the workers; absent otherwise.
+        public var torchrunRestart: Int?
+
+        public init(fromStep: Int, droppedRows: Int, torchrunRestart: Int?) {
+            self.fromStep = fromStep
+            self.droppedRows = droppedRows
+            self.torchrunRestart = torchrunRestart
+        }
+
+        private enum CodingKeys: String, CodingKey {
+            case fromStep = "from_step"
+            case droppedRows = "dropped_rows"
+            case torchrunRestart = "torchrun_restart"
+        }
+    }
+
     /// The loss stopped being finite: the run stopped at this step.
     public struct Diverged: Sendable, Equatable, Codable {
         @Measured public var loss: Double
@@ -173,6 +198,7 @@ extension RunEvent: Encodable {
         case .checkpoint(let event): try event.encode(to: encoder)
         case .badImage(let event): try event.encode(to: encoder)
         case .stage(let event): try event.encode(to: encoder)
+        case .resumed(let event): try event.encode(to: encoder)
         case .diverged(let event): try event.encode(to: encoder)
         }
     }

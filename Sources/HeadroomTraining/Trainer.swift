@@ -65,17 +65,18 @@ public final class Trainer: @unchecked Sendable {
     ///
     /// Data-parallel (`dataParallel` set): every rank calls this with the same arguments and
     /// the same run directory; they check that they agree before rank 0 writes anything, and
-    /// start from rank 0's weights. `restartingUnsavedRun` (an elastic restart before the first
-    /// checkpoint) lets a fresh start reuse a directory that holds a run without checkpoints.
+    /// start from rank 0's weights. `torchrunRestart` is TorchElastic's restart count: a
+    /// restart before the first checkpoint may start afresh in a directory that holds a run
+    /// without checkpoints, and a resumed run's `resume` record names the restart.
     public init(
         configuration: TrainingConfiguration, runDirectory: URL, resume: Bool = false, epochs: Int? = nil,
-        memoryBudget: MemoryBudget? = nil, dataParallel: DataParallel? = nil, restartingUnsavedRun: Bool = false,
+        memoryBudget: MemoryBudget? = nil, dataParallel: DataParallel? = nil, torchrunRestart: Int = 0,
         observer: @escaping @Sendable (TrainerEvent) -> Void = { _ in }
     ) throws {
         let run = RunDirectory(runDirectory)
         let checkpointer = Checkpointer(runDirectory: runDirectory)
         let saved = try Self.savedRun(checkpointer, resume: resume, path: runDirectory.path)
-        let startsFresh = Self.refusingAnotherRun(in: run, resume: resume, allowed: restartingUnsavedRun && saved == nil)
+        let startsFresh = Self.refusingAnotherRun(in: run, resume: resume, allowed: torchrunRestart > 0 && saved == nil)
         try startsFresh()
         let given = resume && saved == nil ? try Self.unsavedRun(run) : configuration
         let configuration = Self.configuration(given, saved: saved?.state, epochs: epochs, memoryBudget: memoryBudget)
@@ -117,7 +118,11 @@ public final class Trainer: @unchecked Sendable {
         if let (state, directory) = saved {
             try restore(state, from: directory)
             // The steps after that checkpoint are trained, and recorded, again.
-            try recorder?.resume(fromCheckpointAt: state.globalStep)
+            if let dropped = try recorder?.resume(fromCheckpointAt: state.globalStep) {
+                try recorder?.record(
+                    .resumed(.init(fromStep: state.globalStep, droppedRows: dropped, torchrunRestart: torchrunRestart > 0 ? torchrunRestart : nil)),
+                    at: position)
+            }
         }
         // The same start everywhere, whatever each rank initialised or read.
         try dataParallel?.broadcastState(of: step.model)

@@ -108,6 +108,9 @@ import TorchOptim
         let log = try MetricsLog(contentsOf: metrics)
         #expect(log.steps.map(\.step) == Array(1...6))
         #expect(log.events.filter { if case .stage = $0.event { true } else { false } }.map(\.position.step) == [0])
+        // The resume is recorded: from the checkpoint after step 2, the killed run's step 3 dropped.
+        let resumes = log.events.compactMap { if case let .resumed(resumed) = $0.event { resumed } else { nil } }
+        #expect(resumes == [.init(fromStep: 2, droppedRows: 1, torchrunRestart: nil)])
         // The run directory holds what a person looks for.
         let run = RunDirectory(root.appendingPathComponent("interrupted"))
         for file in [run.configuration, run.metrics, run.confusion, run.report, run.checkpoints.appendingPathComponent("last.safetensors"),

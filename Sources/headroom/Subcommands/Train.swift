@@ -133,7 +133,7 @@ struct Train: ParsableCommand {
             trainer = try Trainer(
                 configuration: options.configuration(), runDirectory: directory, resume: resuming,
                 epochs: resuming ? options.optimisation.epochs : nil, memoryBudget: resuming ? options.memory.memoryBudget : nil,
-                dataParallel: dataParallel, restartingUnsavedRun: restartCount > 0,
+                dataParallel: dataParallel, torchrunRestart: restartCount,
                 observer: { printer.handle($0) })
         } catch let error as TrainingSetupError {
             if let rank = dataParallel?.rank { throw TrainingSetupError(problems: error.problems.map { "[rank \(rank)] \($0)" }) }

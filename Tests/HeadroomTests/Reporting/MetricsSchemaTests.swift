@@ -24,6 +24,7 @@ import TestSupport
         .badImage(.init(path: "/data/a.jpg", reason: "truncated", split: "train")),
         .stage(.init(resolution: 96)),
         .diverged(.init(loss: .nan)),
+        .resumed(.init(fromStep: 6, droppedRows: 3, torchrunRestart: 1)),
     ]
     static let step = StepRecord(
         time: 4, epoch: 1, step: 9, samples: 72, loss: .infinity, learningRate: 0.1, microBatch: 4, accumulation: 2,
