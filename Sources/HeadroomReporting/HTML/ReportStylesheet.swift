@@ -61,7 +61,14 @@ enum ReportStylesheet {
         .bar-track { display: inline-block; width: 44px; height: 6px; border-radius: 3px; background: #e2e8f0; vertical-align: middle; margin-left: 8px; position: relative; }
         .bar-track .fill { position: absolute; left: 0; top: 0; bottom: 0; border-radius: 3px; }
         .config td:first-child { font-family: ui-monospace, "SF Mono", Menlo, Consolas, monospace; font-size: 12px; color: #334155; white-space: nowrap; }
-        .config td:last-child { font-family: ui-monospace, "SF Mono", Menlo, Consolas, monospace; font-size: 12px; word-break: break-all; }
+        .config td:last-child { font-family: ui-monospace, "SF Mono", Menlo, Consolas, monospace; font-size: 12px; overflow-wrap: anywhere; }
+        /* A phone (390 px): tighter cells, and a table still too wide scrolls inside its card, never the page. */
+        @media (max-width: 600px) {
+            .card { overflow-x: auto; padding: 12px 10px 8px; }
+            table { font-size: 12px; }
+            th, td { padding: 5px 5px; }
+            .config td:first-child { white-space: normal; overflow-wrap: anywhere; }
+        }
         footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
         """
 }
