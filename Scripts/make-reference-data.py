@@ -60,15 +60,26 @@ def flat(t, n=None):
 def main():
     torch.set_num_threads(2)
     reference = {"torch": torch.__version__, "torchvision": torchvision.__version__, "dtype": "float64", "architectures": {}}
-    for name in ["resnet18", "resnet34", "resnet50"]:
+    family = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "resnext101_32x8d",
+              "resnext101_64x4d", "wide_resnet50_2", "wide_resnet101_2"]
+    for name in family:
         model = getattr(torchvision.models, name)(num_classes=1000)
         reference["architectures"][name] = {
             "parameter_count": sum(p.numel() for p in model.parameters()),
             "state_dict": [[k, list(v.shape)] for k, v in model.state_dict().items()],
         }
 
+    # torchvision's published weights: the enum's tags, file names and ImageNet top-1.
+    reference["weights"] = []
+    for name in family:
+        enum = torchvision.models.get_model_weights(name)
+        for weights in enum:
+            reference["weights"].append([name, enum.__name__, weights.name, weights.url.rsplit("/", 1)[1],
+                                         weights.meta["_metrics"]["ImageNet-1K"]["acc@1"]])
+
     shape = [2, 3, 64, 64]
-    for name in ["resnet18", "resnet50"]:
+    # Logits for each kind of block: basic, bottleneck, grouped (ResNeXt) and wide.
+    for name in ["resnet18", "resnet50", "resnext50_32x4d", "wide_resnet50_2"]:
         model = getattr(torchvision.models, name)(num_classes=10).double()
         fill_deterministically(model)
         x = input_batch(shape)

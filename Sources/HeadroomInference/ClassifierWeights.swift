@@ -41,7 +41,8 @@ public struct ClassifierWeights {
             guard let named = ResNet.Architecture(rawValue: name) else { throw .unknownArchitecture(path: url.path, name: name) }
             architecture = named
         } else {
-            guard let inferred = Self.architecture(ofKeys: Set(contents.tensors.map(\.name))) else {
+            let shapes = Dictionary(contents.tensors.map { ($0.name, $0.tensor.shape) }, uniquingKeysWith: { first, _ in first })
+            guard let inferred = ResNet.Architecture.matching(stateDict: shapes) else {
                 throw .unknownArchitecture(path: url.path, name: nil)
             }
             architecture = inferred
@@ -97,14 +98,6 @@ public struct ClassifierWeights {
         }
         model.eval()
         return model
-    }
-
-    /// torchvision's key layout tells the ResNets apart: bottlenecks have `conv3`, and
-    /// resnet18 has two blocks in `layer3` where resnet34 has six.
-    static func architecture(ofKeys keys: Set<String>) -> ResNet.Architecture? {
-        guard keys.contains("fc.weight"), keys.contains("layer3.1.conv1.weight") else { return nil }
-        if keys.contains("layer1.0.conv3.weight") { return .resnet50 }
-        return keys.contains("layer3.5.conv1.weight") ? .resnet34 : .resnet18
     }
 
     /// What inference needs of the run that saved a Headroom checkpoint: read from the

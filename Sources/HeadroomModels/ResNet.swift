@@ -5,14 +5,31 @@ public import TorchNN
 /// so its state dicts load into torchvision and back.
 public final class ResNet: UnaryLayer {
     public enum Architecture: String, CaseIterable, Sendable, Codable {
-        case resnet18, resnet34, resnet50
+        case resnet18, resnet34, resnet50, resnet101, resnet152
+        case resnext50_32x4d, resnext101_32x8d, resnext101_64x4d
+        case wide_resnet50_2, wide_resnet101_2
 
         /// Block type and blocks per stage, as torchvision's builders give them.
         var blocks: (bottleneck: Bool, counts: [Int]) {
             switch self {
             case .resnet18: (false, [2, 2, 2, 2])
             case .resnet34: (false, [3, 4, 6, 3])
-            case .resnet50: (true, [3, 4, 6, 3])
+            case .resnet50, .resnext50_32x4d, .wide_resnet50_2: (true, [3, 4, 6, 3])
+            case .resnet101, .resnext101_32x8d, .resnext101_64x4d, .wide_resnet101_2: (true, [3, 4, 23, 3])
+            case .resnet152: (true, [3, 8, 36, 3])
+            }
+        }
+
+        /// The bottleneck's 3×3 convolution in `groups` groups of `widthPerGroup` channels per 64
+        /// of the stage's planes (torchvision's `groups` and `width_per_group`): ResNeXt's
+        /// cardinality, and Wide ResNet's doubled width.
+        var grouping: (groups: Int, widthPerGroup: Int) {
+            switch self {
+            case .resnext50_32x4d: (32, 4)
+            case .resnext101_32x8d: (32, 8)
+            case .resnext101_64x4d: (64, 4)
+            case .wide_resnet50_2, .wide_resnet101_2: (1, 128)
+            default: (1, 64)
             }
         }
     }
@@ -35,6 +52,7 @@ public final class ResNet: UnaryLayer {
         guard classCount >= 1 else { throw .invalidArgument("a classifier needs at least one class, got \(classCount)") }
         self.architecture = architecture
         let (bottleneck, counts) = architecture.blocks
+        let (groups, widthPerGroup) = architecture.grouping
         let expansion = bottleneck ? 4 : 1
         conv1 = try Conv2d(inputChannels: 3, outputChannels: 64, kernelSize: 7, stride: 2, padding: 3, bias: false)
         bn1 = try BatchNorm2d(features: 64)
@@ -47,7 +65,7 @@ public final class ResNet: UnaryLayer {
                 let stride = position == 0 && index > 0 ? 2 : 1
                 let block: any UnaryLayer =
                     bottleneck
-                    ? try Bottleneck(inputChannels: inputChannels, width: width, stride: stride)
+                    ? try Bottleneck(inputChannels: inputChannels, planes: width, stride: stride, groups: groups, widthPerGroup: widthPerGroup)
                     : try BasicBlock(inputChannels: inputChannels, width: width, stride: stride)
                 blocks.append(block)
                 inputChannels = width * expansion
@@ -236,20 +254,24 @@ final class BasicBlock: ResidualBlock {
     }
 }
 
-/// 1×1 → 3×3 → 1×1 convolutions with a shortcut, 4× expansion (ResNet-50 and up).
+/// 1×1 → 3×3 → 1×1 convolutions with a shortcut, 4× expansion (ResNet-50 and up); the 3×3
+/// in `groups` groups for ResNeXt, wider for Wide ResNet (torchvision's `Bottleneck`).
 final class Bottleneck: ResidualBlock {
     let conv1: Conv2d, bn1: BatchNorm2d, conv2: Conv2d, bn2: BatchNorm2d, conv3: Conv2d, bn3: BatchNorm2d
     let downsample: Sequential?
     var isTraining = true
 
-    init(inputChannels: Int, width: Int, stride: Int) throws(TorchError) {
+    init(inputChannels: Int, planes: Int, stride: Int, groups: Int = 1, widthPerGroup: Int = 64) throws(TorchError) {
+        // torchvision: width = int(planes * (base_width / 64.)) * groups.
+        let width = planes * widthPerGroup / 64 * groups
         conv1 = try Conv2d(inputChannels: inputChannels, outputChannels: width, kernelSize: 1, bias: false)
         bn1 = try BatchNorm2d(features: width)
-        conv2 = try Conv2d(inputChannels: width, outputChannels: width, kernelSize: 3, stride: stride, padding: 1, bias: false)
+        conv2 = try Conv2d(
+            inputChannels: width, outputChannels: width, kernelSize: 3, stride: stride, padding: 1, groups: groups, bias: false)
         bn2 = try BatchNorm2d(features: width)
-        conv3 = try Conv2d(inputChannels: width, outputChannels: width * 4, kernelSize: 1, bias: false)
-        bn3 = try BatchNorm2d(features: width * 4)
-        downsample = try shortcut(inputChannels: inputChannels, outputChannels: width * 4, stride: stride)
+        conv3 = try Conv2d(inputChannels: width, outputChannels: planes * 4, kernelSize: 1, bias: false)
+        bn3 = try BatchNorm2d(features: planes * 4)
+        downsample = try shortcut(inputChannels: inputChannels, outputChannels: planes * 4, stride: stride)
     }
 
     var lastNorm: BatchNorm2d { bn3 }

@@ -74,6 +74,17 @@ struct ResNetReference: Decodable {
     var architectures: [String: Architecture]
     var sgd_step: SGDStep
     var input_shape: [Int]
+    /// torchvision's weight enums: [architecture, enum, tag, file name, ImageNet top-1].
+    var weights: [[WeightsField]]
+
+    enum WeightsField: Decodable, Equatable {
+        case text(String), number(Double)
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let number = try? container.decode(Double.self) { self = .number(number) } else { self = .text(try container.decode(String.self)) }
+        }
+    }
 
     static func load() throws -> ResNetReference {
         try Fixtures.json("resnet-reference.json", as: ResNetReference.self)

@@ -19,13 +19,23 @@ import TorchOptim
         #expect(model.parameterCount == expected.parameter_count)
     }
 
+    /// A bare state dict says which architecture it is by its keys and shapes alone: each of
+    /// torchvision's, from torchvision's own key and shape lists.
+    @Test func everyArchitectureIsToldFromItsStateDict() throws {
+        for architecture in ResNet.Architecture.allCases {
+            let expected = try #require(reference.architectures[architecture.rawValue])
+            let shapes = Dictionary(uniqueKeysWithValues: expected.state_dict.map { ($0.key, $0.shape) })
+            #expect(ResNet.Architecture.matching(stateDict: shapes) == architecture)
+        }
+    }
+
     @Test func resnet18HasTheKnownParameterCount() throws {
         #expect(try ResNet(.resnet18).parameterCount == 11_689_512)
     }
 
     /// The network's definition against torchvision's, both in float64 (the reference was
     /// generated so): eval and train-mode logits and BatchNorm's running statistics.
-    @Test(arguments: [ResNet.Architecture.resnet18, .resnet50])
+    @Test(arguments: [ResNet.Architecture.resnet18, .resnet50, .resnext50_32x4d, .wide_resnet50_2])
     func logitsMatchTorchvision(_ architecture: ResNet.Architecture) throws {
         let expected = try #require(reference.architectures[architecture.rawValue])
         let model = try ResNetReference.model(architecture)

@@ -9,7 +9,7 @@ struct ModelOptions: ParsableArguments {
 
     @Option(help: """
         Start from these weights: `imagenet` (torchvision's best ImageNet weights for --model, from PyTorch's cache \
-        ~/.cache/torch/hub/checkpoints or downloaded into it), a torchvision tag (IMAGENET1K_V1, IMAGENET1K_V2), \
+        ~/.cache/torch/hub/checkpoints or downloaded into it), a torchvision tag (IMAGENET1K_V1, IMAGENET1K_V2, or as torchvision spells it: ResNet50_Weights.IMAGENET1K_V2), \
         or a file (safetensors, or a torchvision .pth). The classifier is re-initialised if its classes differ.
         """)
     var weights: String?

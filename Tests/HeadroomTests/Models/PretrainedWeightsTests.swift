@@ -64,6 +64,21 @@ import TestSupport
         #expect(throws: PretrainedWeightsError.self) { try PretrainedWeights.named("IMAGENET1K_V2", for: .resnet18) }
     }
 
+    /// The catalog is torchvision's weight enums, entry for entry (Scripts/make-reference-data.py
+    /// reads them from torchvision 0.26), and each enum's spelling picks its own entries.
+    @Test func theCatalogIsTorchvisions() throws {
+        let reference = try ResNetReference.load()
+        let expected: [[ResNetReference.WeightsField]] = PretrainedWeights.catalog.map {
+            [.text($0.architecture.rawValue), .text(PretrainedWeights.enumName(of: $0.architecture)), .text($0.tag), .text($0.fileName),
+             .number($0.imageNetTop1)]
+        }
+        #expect(expected == reference.weights)
+        #expect(try PretrainedWeights.named("ResNet50_Weights.IMAGENET1K_V2", for: .resnet50)?.fileName == "resnet50-11ad3fa6.pth")
+        #expect(try PretrainedWeights.named("ResNeXt101_64X4D_Weights.DEFAULT", for: .resnext101_64x4d)?.tag == "IMAGENET1K_V1")
+        let other = #expect(throws: PretrainedWeightsError.self) { try PretrainedWeights.named("ResNet18_Weights.IMAGENET1K_V1", for: .resnet50) }
+        #expect(other?.description.contains("ResNet50_Weights") == true)
+    }
+
     @Test func theStandardCacheIsTorchHubs() {
         #expect(WeightsCache.standard(environment: ["TORCH_HOME": "/t"]).directory.path == "/t/hub/checkpoints")
         #expect(WeightsCache.standard(environment: ["XDG_CACHE_HOME": "/x"]).directory.path == "/x/torch/hub/checkpoints")
