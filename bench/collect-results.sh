@@ -33,3 +33,4 @@ section "The halve-the-batch-on-OOM recipe vs Headroom under one memory limit" o
 section "Data parallel, 1 vs 2 processes, and the gradient all-reduce" distributed.py distributed.md
 section "Default optimiser settings vs torchvision's reference recipe" defaults.py defaults.md
 section "ONNX export in onnxruntime vs headroom predict" onnx_export.py onnx.md
+section "torchvision's ResNet family: train, export, strict load, ONNX" family.py family.md

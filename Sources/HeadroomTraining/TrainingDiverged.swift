@@ -30,7 +30,16 @@ public struct TrainingDiverged: Error, CustomStringConvertible {
         } else {
             text += "No checkpoint had been written yet. "
         }
-        var remedies = ["a lower --lr (this step used \(String(format: "%.3g", learningRate)))"]
+        var remedies: [String] = []
+        if phase == .validation {
+            // The training loss was finite: validation's BatchNorm reads running statistics,
+            // which after few steps can be far from a deep network's activations (PyTorch's
+            // resnet152 gives logits of 30,000 in eval after one step).
+            text += "Validation runs BatchNorm on its running statistics; after few steps they can be far from a deep "
+                + "network's activations, and its outputs overflow. "
+            remedies += ["more training steps before the first validation (more data or epochs)", "--weights imagenet"]
+        }
+        remedies.append("a lower --lr (this step used \(String(format: "%.3g", learningRate)))")
         if gradientClipNorm == nil { remedies.append("--grad-clip 1.0") }
         remedies.append("--warmup-epochs 1 or more")
         if precision == .fp16 || precision == .bf16 { remedies.append("--precision fp32 (this run: \(precision.rawValue))") }
