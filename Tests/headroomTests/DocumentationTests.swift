@@ -73,7 +73,7 @@ import Testing
             let text = try String(contentsOf: page, encoding: .utf8)
             for match in text.matches(of: /(?:^|[^A-Za-z0-9_-])(--[a-z][a-z0-9-]*)/) {
                 let option = String(match.output.1)
-                guard Self.otherProgramsOptions[option] == nil else { continue }
+                guard Self.otherProgramsOptions[option] == nil, !ForeignOptions.table.contains(where: { $0.option == option }) else { continue }
                 #expect(known.contains(option), "\(page.lastPathComponent) names \(option), which no headroom command takes")
             }
         }
