@@ -112,23 +112,42 @@ public struct PlanningError: Error, CustomStringConvertible {
 public struct BatchPlanner {
     public var limit: MemoryLimit
     public var effectiveBatch: Int
-    /// Host bytes each sample holds in the loader's prefetch queue at a resolution; they
-    /// count against a CPU budget (nothing on a GPU budget).
-    public var prefetchBytesPerSample: (Int) -> Int = { _ in 0 }
-    /// Host bytes the loader's workers hold while decoding (any batch); also a CPU budget's.
-    public var decodingBytes = 0
+    /// The run's memory settings, as the controller holds them (one struct, not copies of its fields).
+    public var settings: MemoryController.Settings
     public static let maximumVerifications = 3
-    /// Activation checkpointing: off, fixed, or chosen per resolution (the ladder).
-    public var checkpointing: ActivationCheckpointing = .off
-    /// Streaming, the rung above checkpointing every segment.
-    public var streaming: StreamingChoice = .off
-    /// Below this micro-batch (BatchNorm statistics get noisy, throughput drops), `auto`
-    /// checkpointing is tried before accepting the smaller batch.
-    public var minimumMicroBatch = 8
 
-    public init(limit: MemoryLimit, effectiveBatch: Int) {
+    public init(limit: MemoryLimit, effectiveBatch: Int, settings: MemoryController.Settings = .init()) {
         self.limit = limit
         self.effectiveBatch = effectiveBatch
+        self.settings = settings
+    }
+
+    /// Host bytes each sample holds in the loader's prefetch queue at a resolution; they
+    /// count against a CPU budget (nothing on a GPU budget).
+    public var prefetchBytesPerSample: @Sendable (Int) -> Int {
+        get { settings.prefetchBytesPerSample }
+        set { settings.prefetchBytesPerSample = newValue }
+    }
+    /// Host bytes the loader's workers hold while decoding (any batch); also a CPU budget's.
+    public var decodingBytes: Int {
+        get { settings.decodingBytes }
+        set { settings.decodingBytes = newValue }
+    }
+    /// Activation checkpointing: off, fixed, or chosen per resolution (the ladder).
+    public var checkpointing: ActivationCheckpointing {
+        get { settings.checkpointing }
+        set { settings.checkpointing = newValue }
+    }
+    /// Streaming, the rung above checkpointing every segment.
+    public var streaming: StreamingChoice {
+        get { settings.streaming }
+        set { settings.streaming = newValue }
+    }
+    /// Below this micro-batch (BatchNorm statistics get noisy, throughput drops), `auto`
+    /// checkpointing is tried before accepting the smaller batch.
+    public var minimumMicroBatch: Int {
+        get { settings.minimumMicroBatch }
+        set { settings.minimumMicroBatch = newValue }
     }
 
     public init(budgetBytes: Int, effectiveBatch: Int, headroom: Double = 0.1) {

@@ -73,12 +73,7 @@ public final class MemoryController {
         if let forced = settings.forcedMicroBatch {
             plan = forcedPlan(resolution: resolution, microBatch: min(forced, effectiveBatch), step: step)
         } else {
-            var planner = BatchPlanner(limit: limit, effectiveBatch: effectiveBatch)
-            planner.checkpointing = settings.checkpointing
-            planner.streaming = settings.streaming
-            planner.minimumMicroBatch = settings.minimumMicroBatch
-            planner.prefetchBytesPerSample = settings.prefetchBytesPerSample
-            planner.decodingBytes = settings.decodingBytes
+            let planner = BatchPlanner(limit: limit, effectiveBatch: effectiveBatch, settings: settings)
             plan = try planner.plan(resolutions: [resolution], step: step)[0]
         }
         plans[resolution] = plan
