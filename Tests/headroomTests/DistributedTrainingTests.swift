@@ -217,16 +217,7 @@ import Torch
     /// Rank 0 serves the rendezvous: killed, the survivor says so in one line, without the C++
     /// backtrace libtorch's store logs for the broken socket (#35: 20 frames before the message).
     @Test func killingRankZeroLeavesOneClearMessage() throws {
-        let run = root.appendingPathComponent("killed-zero")
-        let port = freeTCPPort()
-        let data = root.appendingPathComponent("killed-zero-data")
-        _ = try Self.smallDataset(perClass: 32).write(to: data)
-        var options = arguments(out: run, micro: 4, extra: ["--checkpoint-every", "1"])
-        options[1] = data.path
-        let workers = try (0..<2).map { rank in try Worker(options, environment: Worker.torchrun(rank: rank, of: 2, port: port)) }
-        let checkpointer = Checkpointer(runDirectory: run)
-        let deadline = Date().addingTimeInterval(120)
-        while Date() < deadline, ((try? checkpointer.latest())?.state.globalStep ?? 0) < 1 { Thread.sleep(forTimeInterval: 0.02) }
+        let workers = try twoWorkersPastStep(1, run: root.appendingPathComponent("killed-zero"), data: "killed-zero-data")
         kill(workers[0].process.processIdentifier, SIGKILL)
         let status = workers[1].wait(timeout: 120)
         #expect(status != 0 && status != nil, "\(workers[1].output)")
@@ -234,24 +225,25 @@ import Torch
         #expect(!workers[1].output.contains("frame #"), "\(workers[1].output)")
     }
 
-    @Test func aKilledWorkerStopsTheOtherAndTheRunResumesAtAnyWorldSize() throws {
-        let run = root.appendingPathComponent("killed")
+    /// Two torchrun-style workers on 96 samples (12 steps of 8, a checkpoint after every step),
+    /// returned once a checkpoint past `step` is on disk.
+    func twoWorkersPastStep(_ step: Int, run: URL, data name: String) throws -> [Worker] {
+        let data = root.appendingPathComponent(name)
+        _ = try Self.smallDataset(perClass: 32).write(to: data)
+        var options = arguments(out: run, micro: 4, extra: ["--checkpoint-every", "1"])
+        options[1] = data.path
         let port = freeTCPPort()
-        // 12 steps of 8 on 96 samples, a checkpoint after every step.
-        let dataset = Self.smallDataset(perClass: 32)
-        let bigger = root.appendingPathComponent("bigger")
-        _ = try dataset.write(to: bigger)
-        func options(micro: Int) -> [String] {
-            var list = arguments(out: run, micro: micro, extra: ["--checkpoint-every", "1"])
-            list[1] = bigger.path
-            return list
-        }
-        let workers = try (0..<2).map { rank in
-            try Worker(options(micro: 4), environment: Worker.torchrun(rank: rank, of: 2, port: port))
-        }
+        let workers = try (0..<2).map { rank in try Worker(options, environment: Worker.torchrun(rank: rank, of: 2, port: port)) }
         let checkpointer = Checkpointer(runDirectory: run)
         let deadline = Date().addingTimeInterval(120)
-        while Date() < deadline, ((try? checkpointer.latest())?.state.globalStep ?? 0) < 2 { Thread.sleep(forTimeInterval: 0.02) }
+        while Date() < deadline, ((try? checkpointer.latest())?.state.globalStep ?? 0) < step { Thread.sleep(forTimeInterval: 0.02) }
+        return workers
+    }
+
+    @Test func aKilledWorkerStopsTheOtherAndTheRunResumesAtAnyWorldSize() throws {
+        let run = root.appendingPathComponent("killed")
+        let workers = try twoWorkersPastStep(2, run: run, data: "bigger")
+        let checkpointer = Checkpointer(runDirectory: run)
         kill(workers[1].process.processIdentifier, SIGKILL)
         // It stops on its own (nil would mean it was still waiting when the test killed it).
         let status = workers[0].wait(timeout: 120)
