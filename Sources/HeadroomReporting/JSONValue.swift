@@ -1,5 +1,5 @@
 /// Any JSON value, for files whose shape is open-ended (config.json).
-enum JSONValue: Sendable, Equatable, Decodable {
+public enum JSONValue: Sendable, Equatable, Decodable {
     case null
     case bool(Bool)
     case integer(Int)
@@ -8,7 +8,7 @@ enum JSONValue: Sendable, Equatable, Decodable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    init(from decoder: any Decoder) throws {
+    public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         // Bool before the numbers, Int before Double, so 1 stays 1 and true stays true.
         if container.decodeNil() {

@@ -19,7 +19,12 @@ struct HeadroomCommand: ParsableCommand {
         try? Torch.retainFreedHostMemory()
         // The arguments as the bytes they are: Swift's CommandLine.arguments replaces bytes that
         // are not UTF-8, so a data folder or an image named in Latin-1 would not be found.
-        let arguments = (1..<Int(CommandLine.argc)).compactMap { CommandLine.unsafeArgv[$0].map { PathNames.string(fromCString: $0) } }
+        let arguments: [String]
+        do {
+            arguments = try ConfigFile.expand(ConfigFile.rawArguments())
+        } catch {
+            exit(withError: error)
+        }
         if let message = ForeignOptions.message(for: arguments) { exit(withError: ValidationError(message)) }
         main(arguments)
     }

@@ -75,6 +75,11 @@ import Torch
         let one = try Worker.run(arguments(out: single, micro: 8))
         try #require(one.status == 0, "\(one.output)")
         let reference = try weights(of: single)
+        // The run's args.yaml runs it again (timm's -c args.yaml): the same weights.
+        let rerun = root.appendingPathComponent("rerun")
+        let again = try Worker.run(["train", "--config", single.appendingPathComponent("args.yaml").path, "--out", rerun.path])
+        try #require(again.status == 0, "\(again.output)")
+        expectSameWeights(try weights(of: rerun), reference)
 
         // The launcher: two workers, each half of every step in one micro-batch of 4.
         let launched = root.appendingPathComponent("launched")

@@ -19,6 +19,10 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Also checkpoint within epochs: every N steps (\"500\") or minutes (\"10m\").")
     var checkpointEvery: String?  // with --out and --resume under train's "Options"
 
+    /// Read and replaced by its options before parsing (ConfigFile.expand): declared for --help.
+    @Option(help: "Options from a YAML or JSON file of `option: value` lines (timm's args.yaml; every run writes its own args.yaml); the command line overrides it.")
+    var config: String?
+
     /// Whether the data was given, as a folder or as --train and --val.
     var hasData: Bool { input.data != nil || (input.train != nil && input.val != nil) }
 

@@ -9,7 +9,8 @@ struct Train: ParsableCommand {
         abstract: "Train a classifier; the effective batch holds whatever memory allows per pass.",
         discussion: """
             DATA holds train/ and val/ in the ImageFolder layout (root/<class>/<image>). Everything the run \
-            produces goes to --out: config.json, metrics.jsonl, report.html, tensorboard/, checkpoints/. \
+            produces goes to --out: config.json, args.yaml (reruns it: --config), metrics.jsonl, report.html, \
+            tensorboard/, checkpoints/. \
             Ctrl-C saves a checkpoint and stops; --resume RUN_DIR continues at the exact sample.
             """
     )
@@ -140,6 +141,11 @@ struct Train: ParsableCommand {
             // The run cannot start (its data, weights or directory): no usage error, so no usage text.
             printError("headroom train: \(error.description)")
             throw ExitCode(2)
+        }
+        if !resuming, dataParallel?.isWriter ?? true {
+            // The file that runs this again (timm's args.yaml): the command line, its --config expanded.
+            let yaml = ConfigFile.yaml(reproducing: (try? ConfigFile.expand(ConfigFile.rawArguments())) ?? ConfigFile.rawArguments())
+            try? Data(yaml.utf8).write(to: directory.appendingPathComponent("args.yaml"), options: .atomic)
         }
         let signals = StopSignals(
             atOnce: "headroom train: stopped at once by a second signal, without saving the current step; the last "
