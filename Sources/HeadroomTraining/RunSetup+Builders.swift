@@ -30,15 +30,18 @@ extension RunSetup {
         return (train, validation)
     }
 
-    /// The network, initialised from the seed or from weights, on its device.
+    /// The network, initialised from the seed or from weights, on its device, and what the
+    /// weights resolved to (torchvision's tag and the file), if any.
     static func buildModel(
         _ configuration: TrainingConfiguration, classCount: Int, device: Device,
         observer: @Sendable (TrainerEvent) -> Void
-    ) throws -> ResNet {
+    ) throws -> (model: ResNet, weights: String?) {
         let generator = try Generator(seed: configuration.seed)
         let model = try ResNet(configuration.architecture, classCount: classCount, generator: generator)
+        var resolved: String?
         if let given = configuration.weightsPath {
             let (file, label) = try weightsFile(given, architecture: configuration.architecture, observer: observer)
+            resolved = label
             let weights = try ModelFile.read(file).tensors
             do {
                 let loaded = try model.loadPretrained(Dictionary(uniqueKeysWithValues: weights.map { ($0.name, $0.tensor) }), generator: generator)
@@ -55,7 +58,7 @@ extension RunSetup {
         if configuration.freezeBatchNorm == true { model.freezeBatchNorm() }
         try model.move(to: device)
         model.train()
-        return model
+        return (model, resolved)
     }
 
     /// The file `--weights` names: a path, or torchvision's weights by name, from PyTorch's

@@ -2,6 +2,7 @@ import Foundation
 public import HeadroomData
 public import HeadroomExecution
 public import HeadroomMemory
+import HeadroomModels
 public import Torch
 import TorchNN
 import TorchOptim
@@ -22,6 +23,9 @@ public struct RunSetup {
     public let step: TrainingStep
     /// The loader's host memory at the largest resolution, from a sample of the training headers.
     public let loaderMemory: LoaderMemory
+    /// What `--weights` resolved to, e.g. "torchvision resnet50 IMAGENET1K_V2 (ImageNet top-1
+    /// 80.858%), ~/.cache/torch/hub/checkpoints/resnet50-11ad3fa6.pth"; nil without weights.
+    public let resolvedWeights: String?
 
     /// Checks the configuration and the data, then builds the run. `checkData` sees the
     /// scanned samples before anything is built (a resumed run's check that its data did not
@@ -50,7 +54,8 @@ public struct RunSetup {
         if let threads = configuration.threads { try Torch.setThreadCount(threads) }
         try Torch.manualSeed(configuration.seed)
 
-        let model = try Self.buildModel(configuration, classCount: train.classes.count, device: device, observer: observer)
+        let model: ResNet
+        (model, resolvedWeights) = try Self.buildModel(configuration, classCount: train.classes.count, device: device, observer: observer)
         precision = configuration.precision.resolve(on: device)
         memoryFormat = MemoryFormat.resolve(channelsLast: configuration.channelsLast, device: device, precision: precision)
         try model.setMemoryFormat(memoryFormat)

@@ -16,7 +16,8 @@ extension Trainer {
                 plan: memory.plans.values.sorted { $0.resolution < $1.resolution }, headroomVersion: HeadroomRelease.version,
                 commandLine: configuration.commandLine(
                     device: device.description, precision: precision, budgetBytes: memory.limit.budgetBytes,
-                    worldSize: dataParallel?.worldSize ?? 1, channelsLastInUse: step.memoryFormat == .channelsLast)),
+                    worldSize: dataParallel?.worldSize ?? 1, channelsLastInUse: step.memoryFormat == .channelsLast,
+                    resolvedWeights: setup.resolvedWeights)),
             to: directory.configuration)
     }
 

@@ -20,12 +20,13 @@ extension TrainingConfiguration {
     ///
     /// Values are what the flag takes (`--crop-scale 0.35,1`), so a row can be pasted back.
     public func commandLine(
-        device: String, precision: Precision, budgetBytes: Int, worldSize: Int, channelsLastInUse: Bool? = nil
+        device: String, precision: Precision, budgetBytes: Int, worldSize: Int, channelsLastInUse: Bool? = nil,
+        resolvedWeights: String? = nil
     ) -> [CommandLineSetting] {
         func number(_ value: Double) -> String { String(format: "%g", value) }
         var rows: [CommandLineSetting] = [
             .init("--train", trainPath), .init("--val", validationPath),
-            .init("--model", architecture.rawValue), .init("--weights", weightsPath ?? "none (random initialisation)"),
+            .init("--model", architecture.rawValue), .init("--weights", weightsPath.map { given in resolvedWeights.map { "\(given) → \($0)" } ?? given } ?? "none (random initialisation)"),
             .init("--epochs", "\(epochs)"),
             .init("--batch-size", "\(batchSize) per optimiser step" + (worldSize > 1 ? ", over \(worldSize) processes" : "")),
             .init("--image-size", "\(imageSize) px"),

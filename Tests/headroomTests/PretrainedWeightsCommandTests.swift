@@ -47,6 +47,10 @@ import Torch
         #expect(hit.output.contains("fc was re-initialised"))  // 1000 classes → 2
         #expect(hit.output.contains("ImageNet's mean"))
         #expect(server.requests == 0)
+        // config.json (and so the report) names what `imagenet` resolved to: the tag and the file.
+        let record = try String(contentsOf: scratch.url.appendingPathComponent("hit/config.json"), encoding: .utf8)
+        #expect(record.contains("imagenet → torchvision resnet18 IMAGENET1K_V1"), "\(record)")
+        #expect(record.contains("resnet18-f37072fd.pth"), "\(record)")
 
         // An empty cache and a server whose file does not hash to f37072fd…: refused.
         let emptyHome = scratch.url.appendingPathComponent("empty-torch")
