@@ -122,34 +122,6 @@ public struct BatchPlanner {
         self.settings = settings
     }
 
-    /// Host bytes each sample holds in the loader's prefetch queue at a resolution; they
-    /// count against a CPU budget (nothing on a GPU budget).
-    public var prefetchBytesPerSample: @Sendable (Int) -> Int {
-        get { settings.prefetchBytesPerSample }
-        set { settings.prefetchBytesPerSample = newValue }
-    }
-    /// Host bytes the loader's workers hold while decoding (any batch); also a CPU budget's.
-    public var decodingBytes: Int {
-        get { settings.decodingBytes }
-        set { settings.decodingBytes = newValue }
-    }
-    /// Activation checkpointing: off, fixed, or chosen per resolution (the ladder).
-    public var checkpointing: ActivationCheckpointing {
-        get { settings.checkpointing }
-        set { settings.checkpointing = newValue }
-    }
-    /// Streaming, the rung above checkpointing every segment.
-    public var streaming: StreamingChoice {
-        get { settings.streaming }
-        set { settings.streaming = newValue }
-    }
-    /// Below this micro-batch (BatchNorm statistics get noisy, throughput drops), `auto`
-    /// checkpointing is tried before accepting the smaller batch.
-    public var minimumMicroBatch: Int {
-        get { settings.minimumMicroBatch }
-        set { settings.minimumMicroBatch = newValue }
-    }
-
     public init(budgetBytes: Int, effectiveBatch: Int, headroom: Double = 0.1) {
         self.init(limit: MemoryLimit(budgetBytes: budgetBytes, headroom: headroom), effectiveBatch: effectiveBatch)
     }
@@ -184,16 +156,16 @@ public struct BatchPlanner {
     func plan(resolution: Int, peaks: SteadyStatePeaks) throws -> ResolutionPlan {
         let everySegment = Set(ResNet.Segment.allCases)
         var rungs: [(segments: Set<ResNet.Segment>, streaming: ResNet.Streaming?)]
-        switch (checkpointing, streaming) {
+        switch (settings.checkpointing, settings.streaming) {
         case (_, .on), (_, .through):
-            rungs = streaming.ladder(inputRows: resolution).map { (everySegment, $0) }
+            rungs = settings.streaming.ladder(inputRows: resolution).map { (everySegment, $0) }
         case (.off, _): rungs = [([], nil)]
         case (.segments(let segments), _): rungs = [(segments, nil)]
         case (.auto, _): rungs = ([[]] + ActivationCheckpointing.ladder).map { ($0, nil) }
         }
-        var streamsWhenNothingFits = checkpointing == .auto && streaming == .auto
+        var streamsWhenNothingFits = settings.checkpointing == .auto && settings.streaming == .auto
         let triedWithoutCheckpointing = rungs.first?.segments.isEmpty ?? false
-        let floor = min(minimumMicroBatch, effectiveBatch)
+        let floor = min(settings.minimumMicroBatch, effectiveBatch)
         var best: ResolutionPlan?
         var firstFailure: (any Error)?
         var uncheckpointed = 0
@@ -245,8 +217,8 @@ public struct BatchPlanner {
         resolution: Int, peaks: SteadyStatePeaks, recomputing segments: Set<ResNet.Segment>, streaming: ResNet.Streaming? = nil
     ) throws -> ResolutionPlan {
         let measurer = peaks.measurer
-        let prefetch = measurer.device.isCUDA ? 0 : prefetchBytesPerSample(resolution)
-        let decoding = measurer.device.isCUDA ? 0 : decodingBytes
+        let prefetch = measurer.device.isCUDA ? 0 : settings.prefetchBytesPerSample(resolution)
+        let decoding = measurer.device.isCUDA ? 0 : settings.decodingBytes
         let accumulationBytes = Double(measurer.accumulationBytes)
         // A training BatchNorm needs more than one value per channel: no smaller micro-batch is a plan.
         let floor = min(measurer.model.smallestTrainingBatch(resolution: resolution), effectiveBatch)
@@ -341,8 +313,8 @@ public struct BatchPlanner {
         } else {
             suggestions.append("a larger memory budget")
         }
-        if checkpointing == .off { suggestions.append("--activation-checkpointing auto (recompute activations in backward)") }
-        if streaming == .off { suggestions.append("--streaming auto (compute the start of the network in bands)") }
+        if settings.checkpointing == .off { suggestions.append("--activation-checkpointing auto (recompute activations in backward)") }
+        if settings.streaming == .off { suggestions.append("--streaming auto (compute the start of the network in bands)") }
         if measurer.precision == .fp32 {
             let fast = Precision.automatic(for: measurer.device) == .bf16
             suggestions.append("--precision bf16 (about half the activation memory\(fast ? "" : "; slow on a CPU without native bf16"))")

@@ -14,9 +14,8 @@ extension ResNet.Architecture {
         return allCases.first { candidate in
             guard candidate.blocks.bottleneck == bottleneck, candidate.blocks.counts == counts else { return false }
             guard bottleneck else { return true }
-            let (groups, widthPerGroup) = candidate.grouping
-            let width = 64 * widthPerGroup / 64 * groups
-            return grouped == [width, width / groups]
+            let width = candidate.bottleneckWidth(planes: 64)
+            return grouped == [width, width / candidate.grouping.groups]
         }
     }
 }

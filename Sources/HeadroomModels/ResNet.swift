@@ -32,6 +32,12 @@ public final class ResNet: UnaryLayer {
             default: (1, 64)
             }
         }
+
+        /// The channels of a bottleneck's 3×3 convolution in a stage of `planes` (torchvision:
+        /// `int(planes * (width_per_group / 64.)) * groups`).
+        func bottleneckWidth(planes: Int) -> Int {
+            planes * grouping.widthPerGroup / 64 * grouping.groups
+        }
     }
 
     public let architecture: Architecture
@@ -52,7 +58,6 @@ public final class ResNet: UnaryLayer {
         guard classCount >= 1 else { throw .invalidArgument("a classifier needs at least one class, got \(classCount)") }
         self.architecture = architecture
         let (bottleneck, counts) = architecture.blocks
-        let (groups, widthPerGroup) = architecture.grouping
         let expansion = bottleneck ? 4 : 1
         conv1 = try Conv2d(inputChannels: 3, outputChannels: 64, kernelSize: 7, stride: 2, padding: 3, bias: false)
         bn1 = try BatchNorm2d(features: 64)
@@ -65,7 +70,9 @@ public final class ResNet: UnaryLayer {
                 let stride = position == 0 && index > 0 ? 2 : 1
                 let block: any UnaryLayer =
                     bottleneck
-                    ? try Bottleneck(inputChannels: inputChannels, planes: width, stride: stride, groups: groups, widthPerGroup: widthPerGroup)
+                    ? try Bottleneck(
+                        inputChannels: inputChannels, planes: width, width: architecture.bottleneckWidth(planes: width), stride: stride,
+                        groups: architecture.grouping.groups)
                     : try BasicBlock(inputChannels: inputChannels, width: width, stride: stride)
                 blocks.append(block)
                 inputChannels = width * expansion
@@ -261,9 +268,7 @@ final class Bottleneck: ResidualBlock {
     let downsample: Sequential?
     var isTraining = true
 
-    init(inputChannels: Int, planes: Int, stride: Int, groups: Int = 1, widthPerGroup: Int = 64) throws(TorchError) {
-        // torchvision: width = int(planes * (base_width / 64.)) * groups.
-        let width = planes * widthPerGroup / 64 * groups
+    init(inputChannels: Int, planes: Int, width: Int, stride: Int, groups: Int) throws(TorchError) {
         conv1 = try Conv2d(inputChannels: inputChannels, outputChannels: width, kernelSize: 1, bias: false)
         bn1 = try BatchNorm2d(features: width)
         conv2 = try Conv2d(

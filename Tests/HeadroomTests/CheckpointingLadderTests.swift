@@ -39,10 +39,10 @@ import TorchOptim
         defer { try? Device.cpu.setMemoryBudget(bytes: nil) }
 
         var planner = BatchPlanner(budgetBytes: budget, effectiveBatch: 4, headroom: 0)
-        planner.checkpointing = .off
+        planner.settings.checkpointing = .off
         #expect(throws: PlanningError.self) { try planner.plan(resolutions: [192], step: step) }
 
-        planner.checkpointing = .auto
+        planner.settings.checkpointing = .auto
         let plan = try #require(try planner.plan(resolutions: [192], step: step).first)
         #expect(plan.microBatch >= 1)
         #expect(!plan.checkpointedSegments.isEmpty)
@@ -60,8 +60,8 @@ import TorchOptim
 
         // Room for 4 samples only when checkpointed: below the floor of 4 without it.
         var planner = BatchPlanner(budgetBytes: all, effectiveBatch: 8, headroom: 0)
-        planner.checkpointing = .auto
-        planner.minimumMicroBatch = 4
+        planner.settings.checkpointing = .auto
+        planner.settings.minimumMicroBatch = 4
         let climbed = try #require(try planner.plan(resolutions: [160], step: step).first)
         #expect(climbed.microBatch >= 4)
         #expect(!climbed.checkpointedSegments.isEmpty)

@@ -175,7 +175,7 @@ import TorchOptim
         var planner = BatchPlanner(budgetBytes: 4 << 30, effectiveBatch: 4, headroom: 0)
         defer { try? Device.cpu.setMemoryBudget(bytes: nil) }
         let without = try #require(try planner.plan(resolutions: [32], step: step).first)
-        planner.decodingBytes = decoding
+        planner.settings.decodingBytes = decoding
         let with = try #require(try planner.plan(resolutions: [32], step: step).first)
         func shape(_ m: ResolutionPlan.Measurement) -> String { "\(m.batch)\(m.gradientsHeld ? "+grads" : "")" }
         let peaksWithout = Dictionary(without.measurements.compactMap { m in m.peakBytes.map { (shape(m), $0) } }, uniquingKeysWith: max)

@@ -87,7 +87,7 @@ final class ScriptedStep: StepPeakMeasuring {
         let m = Self.mebibyte
         let step = try ScriptedStep(budgetBytes: 170 * m, accumulationBytes: 45 * m) { 130 * m + $0 * 2 * m }
         var planner = planner(budget: 170 * m, effectiveBatch: 16)
-        planner.checkpointing = .auto
+        planner.settings.checkpointing = .auto
         let plan = try #require(try planner.plan(resolutions: [64], measuring: step).first)
         #expect(plan.microBatch == 16)
         #expect(plan.accumulation.steps == 1)
@@ -118,11 +118,11 @@ final class ScriptedStep: StepPeakMeasuring {
         let m = Self.mebibyte
         let step = try ScriptedStep(budgetBytes: 400 * m) { 100 * m + $0 * 10 * m }
         var planner = planner(budget: 400 * m, effectiveBatch: 16)
-        planner.streaming = .on
+        planner.settings.streaming = .on
         let plan = try #require(try planner.plan(resolutions: [64], measuring: step).first)
         #expect(plan.streaming != nil && plan.uncheckpointedMicroBatch == nil)
-        planner.streaming = .auto
-        planner.checkpointing = .segments([.stem])
+        planner.settings.streaming = .auto
+        planner.settings.checkpointing = .segments([.stem])
         #expect(try planner.plan(resolutions: [64], measuring: step).first?.uncheckpointedMicroBatch == nil)
     }
 
@@ -134,8 +134,8 @@ final class ScriptedStep: StepPeakMeasuring {
         func suggestions(_ precision: Precision, _ checkpointing: ActivationCheckpointing) throws -> [String] {
             step.precision = precision
             var planner = planner(budget: 100 * m, effectiveBatch: 4)
-            planner.checkpointing = checkpointing
-            planner.streaming = .off
+            planner.settings.checkpointing = checkpointing
+            planner.settings.streaming = .off
             do {
                 _ = try planner.plan(resolutions: [64], measuring: step)
             } catch let error as PlanningError {

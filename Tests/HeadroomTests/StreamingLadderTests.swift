@@ -47,11 +47,11 @@ import TorchOptim
         let (_, _, budget) = try budgetBetween(step)
         defer { try? Device.cpu.setMemoryBudget(bytes: nil) }
         var planner = BatchPlanner(budgetBytes: budget, effectiveBatch: 2, headroom: 0)
-        planner.checkpointing = .auto
-        planner.streaming = .off
+        planner.settings.checkpointing = .auto
+        planner.settings.streaming = .off
         #expect(throws: PlanningError.self) { try planner.plan(resolutions: [Self.resolution], step: step) }
 
-        planner.streaming = .auto
+        planner.settings.streaming = .auto
         let plan = try #require(try planner.plan(resolutions: [Self.resolution], step: step).first)
         #expect(plan.streaming == Self.firstRung)
         #expect(Set(plan.checkpointedSegments) == Self.everySegment)
