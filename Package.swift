@@ -94,6 +94,12 @@ let package = Package(
                 .linkedLibrary("webp"), .linkedLibrary("tiff"),
             ]
         ),
+        // DICOM through GDCM (Debian's libgdcm-dev: it decodes JPEG-LS and JPEG 2000, which DCMTK's free build does not).
+        .target(
+            name: "CDicom",
+            cxxSettings: [.unsafeFlags(["-std=c++17", "-O2", "-isystem", "/usr/include/gdcm-3.0"])],
+            linkerSettings: [.linkedLibrary("gdcmMSFF"), .linkedLibrary("gdcmDSED"), .linkedLibrary("gdcmCommon")]
+        ),
         // Downloads (pretrained weights) through libcurl's easy interface, from Debian's libcurl4-openssl-dev.
         .target(name: "CDownload", cSettings: [.unsafeFlags(["-std=c11"])], linkerSettings: [.linkedLibrary("curl")]),
         // DType and TensorElement: what libtorch-free code (the file formats) shares with Torch.
@@ -112,7 +118,7 @@ let package = Package(
         // torchvision's ResNets, activation checkpointing, streaming in bands, weight files, ONNX export.
         .target(name: "HeadroomModels", dependencies: ["Torch", "TorchNN", "HeadroomFormats", "CDownload"], swiftSettings: swiftSettings),
         // Decoding, transforms, ImageFolder/CSV, the batch loader, resize schedules.
-        .target(name: "HeadroomData", dependencies: ["Torch", "CImageCodecs"], swiftSettings: swiftSettings),
+        .target(name: "HeadroomData", dependencies: ["Torch", "CImageCodecs", "CDicom"], swiftSettings: swiftSettings),
         // What one step runs on: device, precision, memory format, the training step.
         .target(
             name: "HeadroomExecution", dependencies: ["Torch", "TorchNN", "TorchOptim", "HeadroomModels"],

@@ -28,9 +28,10 @@ NCCL_HEADER_WHEELS=(
 )
 # libgloo-dev: headers only; ProcessGroupGloo.hpp includes gloo headers the torch wheel lacks.
 # Nothing from it is linked (libtorch_cpu holds its own gloo).
+# libgdcm-dev: DICOM (GDCM decodes JPEG-LS and JPEG 2000 as well as JPEG and RLE).
 # libcurl4-openssl-dev: downloads go through libcurl's easy interface; the library itself is
 # already there (Swift's FoundationNetworking links it).
-APT_PACKAGES=(libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev libdeflate-dev libwebp-dev libtiff-dev libgloo-dev libcurl4-openssl-dev)
+APT_PACKAGES=(libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev libdeflate-dev libwebp-dev libtiff-dev libgloo-dev libcurl4-openssl-dev libgdcm-dev)
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 deps="$root/.deps"

@@ -17,8 +17,8 @@ himg_status himg_plan_decode(const uint8_t *data, size_t size, const himg_option
   // dual-personality file), so it is told apart before the TIFF check would read one.
   if (data != NULL && size >= 132 && memcmp(data + 128, "DICM", 4) == 0) {
     return himg_fail(HIMG_ERROR_UNSUPPORTED_FORMAT,
-                     "a DICOM file, which Headroom does not read yet: convert it to a 16-bit PNG or TIFF "
-                     "(pydicom, or dcmj2pnm from DCMTK)");
+                     "a DICOM file: it is read at full depth (modality values) "
+                     "by Headroom's DICOM reader, not as an 8-bit photo");
   }
   himg_status status;
   switch (himg_detect_format(data, size)) {

@@ -54,6 +54,51 @@ himg_status himg_tiff_decode(const uint8_t *data, size_t size, const himg_plan *
 himg_status himg_bmp_plan(const uint8_t *data, size_t size, const himg_options *options, himg_plan *plan);
 himg_status himg_bmp_decode(const uint8_t *data, size_t size, const himg_plan *plan, uint8_t *pixels);
 
+/* libtiff reading from memory (tiff_source.c), for tiff.c and samples_tiff.c: the file, the read position, and
+ * what went wrong. */
+typedef struct himg_tiff_source {
+  const uint8_t *data;
+  size_t size;
+  size_t offset;
+  int ran_out_of_data;
+  char message[256]; /* libtiff's first error on this handle */
+} himg_tiff_source;
+struct tiff; /* libtiff's TIFF, kept out of every file that includes this one */
+/* Opens the first image; NULL on failure, with the reason in *source. mapped: strips and tiles are read in place
+ * (tiff_source.c says why decoding needs that); unmapped: a short read tells a truncated header from a corrupt one. */
+struct tiff *himg_tiff_open(himg_tiff_source *source, const uint8_t *data, size_t size, int mapped);
+/* Whether a strip or tile the directory lists lies past the end of the data (a mapped handle's reads fail there
+ * without a short read). */
+int himg_tiff_data_ends_early(struct tiff *tiff, size_t size);
+/* The status of a libtiff failure: truncated when a read came back short. */
+himg_status himg_tiff_failure(const himg_tiff_source *source, const char *stage);
+
+/* libpng reading from memory (png_session.c), for png.c and samples_png.c. A reader that calls setjmp keeps its
+ * buffers here, so that himg_png_session_close frees them whether or not libpng jumped. */
+typedef struct himg_png_session {
+  struct png_struct_def *png; /* libpng's png_structp and png_infop */
+  struct png_info_def *info;
+  const uint8_t *data;
+  size_t size;
+  size_t offset;
+  int ran_out_of_data;
+  unsigned char **rows; /* freed by himg_png_session_close */
+  himg_status status;   /* set by the error handler before it jumps */
+} himg_png_session;
+himg_status himg_png_session_open(himg_png_session *session, const uint8_t *data, size_t size);
+void himg_png_session_close(himg_png_session *session);
+/* Reads the chunks before the first IDAT. */
+himg_status himg_png_read_info(himg_png_session *session);
+
+/* The full-depth readers (samples_tiff.c, samples_png.c). *info arrives zeroed with alpha_band -1; decoding comes
+ * after samples.c has checked the region against *info and the output's capacity. */
+himg_status himg_tiff_samples_info(const uint8_t *data, size_t size, const himg_options *options, himg_samples_info *info);
+himg_status himg_tiff_decode_samples(const uint8_t *data, size_t size, const himg_samples_info *info,
+                                     const himg_region *region, float *out);
+himg_status himg_png_samples_info(const uint8_t *data, size_t size, const himg_options *options, himg_samples_info *info);
+himg_status himg_png_decode_samples(const uint8_t *data, size_t size, const himg_samples_info *info,
+                                    const himg_region *region, float *out);
+
 /* Fills the plan of a format decoded at full resolution (all but JPEG) from its stored size and orientation. */
 void himg_plan_full_resolution(himg_plan *plan, himg_format format, int32_t width, int32_t height, int32_t orientation);
 

@@ -1,8 +1,8 @@
 /* PNG through libpng 1.6, reading from memory.
  *
  * libpng reports errors by longjmp. Every function that calls setjmp keeps no state of its own
- * that changes afterwards: all of it lives in a png_session owned by its caller, which frees
- * it whether or not a jump happened. */
+ * that changes afterwards: all of it lives in a himg_png_session (png_session.c) owned by its caller,
+ * which frees it whether or not a jump happened. */
 #include <png.h>
 #include <setjmp.h>
 #include <stdlib.h>
@@ -10,76 +10,7 @@
 
 #include "internal.h"
 
-typedef struct png_session {
-  png_structp png;
-  png_infop info;
-  const uint8_t *data;
-  size_t size;
-  size_t offset;
-  int ran_out_of_data;
-  png_bytep *rows;
-  himg_status status; /* set by on_error before it jumps */
-} png_session;
-
-static void on_error(png_structp png, png_const_charp message) {
-  png_session *session = png_get_error_ptr(png);
-  himg_status status = HIMG_ERROR_CORRUPT;
-  if (session->ran_out_of_data) {
-    status = HIMG_ERROR_TRUNCATED;
-  } else if (strstr(message, "memory") != NULL) {
-    status = HIMG_ERROR_OUT_OF_MEMORY;
-  }
-  session->status = himg_fail(status, "PNG: %s", message);
-  png_longjmp(png, 1);
-}
-
-/* libpng's default prints warnings to stderr; a library must stay silent. */
-static void on_warning(png_structp png, png_const_charp message) {
-  (void)png;
-  (void)message;
-}
-
-static void read_bytes(png_structp png, png_bytep out, size_t length) {
-  png_session *session = png_get_io_ptr(png);
-  if (length > session->size - session->offset) {
-    session->ran_out_of_data = 1;
-    png_error(png, "the data ends before the image does");
-  }
-  memcpy(out, session->data + session->offset, length);
-  session->offset += length;
-}
-
-static himg_status session_open(png_session *session, const uint8_t *data, size_t size) {
-  memset(session, 0, sizeof *session);
-  session->data = data;
-  session->size = size;
-  session->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, session, on_error, on_warning);
-  if (session->png == NULL) return himg_fail(HIMG_ERROR_OUT_OF_MEMORY, "png_create_read_struct failed");
-  session->info = png_create_info_struct(session->png);
-  if (session->info == NULL) {
-    png_destroy_read_struct(&session->png, NULL, NULL);
-    return himg_fail(HIMG_ERROR_OUT_OF_MEMORY, "png_create_info_struct failed");
-  }
-  return HIMG_OK;
-}
-
-static void session_close(png_session *session) {
-  free(session->rows);
-  session->rows = NULL;
-  png_destroy_read_struct(&session->png, &session->info, NULL);
-}
-
-/* Reads the chunks before the first IDAT. */
-static himg_status read_info(png_session *session) {
-  if (setjmp(png_jmpbuf(session->png))) return session->status;
-  png_set_read_fn(session->png, session, read_bytes);
-  // Our own pixel limit governs size; libpng's default of 1,000,000 px per side would preempt it.
-  png_set_user_limits(session->png, 0x7fffffff, 0x7fffffff);
-  png_read_info(session->png, session->info);
-  return HIMG_OK;
-}
-
-static int32_t orientation_of(png_session *session) {
+static int32_t orientation_of(himg_png_session *session) {
   png_uint_32 length = 0;
   png_bytep exif = NULL;
   if (png_get_eXIf_1(session->png, session->info, &length, &exif) == 0 || exif == NULL) return 1;
@@ -87,7 +18,7 @@ static int32_t orientation_of(png_session *session) {
 }
 
 /* Sets libpng to hand out 8-bit RGB rows; the caller has set the jump buffer. */
-static void expect_rgb_rows(png_session *session) {
+static void expect_rgb_rows(himg_png_session *session) {
   png_structp png = session->png;
   png_infop info = session->info;
   // PIL's convert("RGB"): palette and tRNS expand to colours, alpha is discarded without compositing,
@@ -108,7 +39,7 @@ static void expect_rgb_rows(png_session *session) {
 }
 
 /* Decodes every row into `pixels` as 8-bit RGB; alpha and the low byte of 16-bit samples are dropped. */
-static himg_status read_rgb(png_session *session, uint8_t *pixels) {
+static himg_status read_rgb(himg_png_session *session, uint8_t *pixels) {
   if (setjmp(png_jmpbuf(session->png))) return session->status;
   expect_rgb_rows(session);
   const png_uint_32 width = png_get_image_width(session->png, session->info);
@@ -122,10 +53,10 @@ static himg_status read_rgb(png_session *session, uint8_t *pixels) {
 }
 
 himg_status himg_png_plan(const uint8_t *data, size_t size, const himg_options *options, himg_plan *plan) {
-  png_session session;
-  himg_status status = session_open(&session, data, size);
+  himg_png_session session;
+  himg_status status = himg_png_session_open(&session, data, size);
   if (status != HIMG_OK) return status;
-  status = read_info(&session);
+  status = himg_png_read_info(&session);
   if (status == HIMG_OK) {
     const int64_t width = png_get_image_width(session.png, session.info);
     const int64_t height = png_get_image_height(session.png, session.info);
@@ -138,7 +69,7 @@ himg_status himg_png_plan(const uint8_t *data, size_t size, const himg_options *
       if (himg_png_fast_layout(data, size, &layout)) plan->working_bytes = (int64_t)himg_png_fast_working_bytes(&layout, file_size);
     }
   }
-  session_close(&session);
+  himg_png_session_close(&session);
   return status;
 }
 
@@ -150,23 +81,23 @@ himg_status himg_png_decode(const uint8_t *data, size_t size, const himg_plan *p
   const himg_stored_region whole = {0, 0, (size_t)himg_stored_width(plan), (size_t)himg_stored_height(plan)};
   if (himg_png_fast_decode(data, size, &whole, target)) return himg_finish_orientation(plan, HIMG_OK, scratch, pixels);
 
-  png_session session;
-  status = session_open(&session, data, size);
+  himg_png_session session;
+  status = himg_png_session_open(&session, data, size);
   if (status == HIMG_OK) {
-    status = read_info(&session);
+    status = himg_png_read_info(&session);
     if (status == HIMG_OK && ((int64_t)png_get_image_width(session.png, session.info) != himg_stored_width(plan) ||
                               (int64_t)png_get_image_height(session.png, session.info) != himg_stored_height(plan))) {
       status = himg_fail(HIMG_ERROR_INVALID_ARGUMENT, "PNG dimensions differ from the plan's");
     }
     if (status == HIMG_OK) status = read_rgb(&session, target);
-    session_close(&session);
+    himg_png_session_close(&session);
   }
   return himg_finish_orientation(plan, status, scratch, pixels);
 }
 
 /* Reads rows until the region's last and keeps the region's columns: the rows below are never inflated. The row
- * buffer lives in session->rows' allocation, so that session_close frees it after a jump too. */
-static himg_status read_region(png_session *session, const himg_stored_region *region, uint8_t *pixels) {
+ * buffer lives in session->rows' allocation, so that himg_png_session_close frees it after a jump too. */
+static himg_status read_region(himg_png_session *session, const himg_stored_region *region, uint8_t *pixels) {
   if (setjmp(png_jmpbuf(session->png))) return session->status;
   expect_rgb_rows(session);
   const size_t width = png_get_image_width(session->png, session->info);
@@ -191,17 +122,17 @@ int himg_png_reads_regions(const uint8_t *data, size_t size) {
 himg_status himg_png_decode_region(const uint8_t *data, size_t size, const himg_plan *plan,
                                    const himg_stored_region *region, uint8_t *pixels) {
   if (himg_png_fast_decode(data, size, region, pixels)) return HIMG_OK;
-  png_session session;
-  himg_status status = session_open(&session, data, size);
+  himg_png_session session;
+  himg_status status = himg_png_session_open(&session, data, size);
   if (status != HIMG_OK) return status;
-  status = read_info(&session);
+  status = himg_png_read_info(&session);
   if (status == HIMG_OK && ((int64_t)png_get_image_width(session.png, session.info) != himg_stored_width(plan) ||
                             (int64_t)png_get_image_height(session.png, session.info) != himg_stored_height(plan) ||
                             png_get_interlace_type(session.png, session.info) != PNG_INTERLACE_NONE)) {
     status = himg_fail(HIMG_ERROR_INVALID_ARGUMENT, "PNG dimensions or interlacing differ from the plan's");
   }
   if (status == HIMG_OK) status = read_region(&session, region, pixels);
-  session_close(&session);
+  himg_png_session_close(&session);
   return status;
 }
 

@@ -5,138 +5,16 @@
  * them: extra samples (alpha) dropped without compositing, 16-bit samples keeping their high byte,
  * min-is-white inverted. Everything else libtiff can read (palettes, 1-4 bit, YCbCr, CMYK, tiles, separate
  * planes) goes through its RGBA interface, whose colours for associated alpha stay premultiplied.
- * Errors and warnings go to handlers on the handle, never to libtiff's global ones, which print. */
-#include <stdarg.h>
-#include <stdio.h>
+ * The handle reads from memory and reports through tiff_source.c. */
 #include <stdlib.h>
-#include <string.h>
 #include <tiffio.h>
 
 #include "internal.h"
 
-/* The file in memory, the read position, and what went wrong. */
-typedef struct tiff_source {
-  const uint8_t *data;
-  size_t size;
-  size_t offset;
-  int ran_out_of_data;
-  char message[256]; /* libtiff's first error on this handle */
-} tiff_source;
-
-static tmsize_t read_bytes(thandle_t handle, void *buffer, tmsize_t count) {
-  tiff_source *source = handle;
-  const size_t available = source->offset < source->size ? source->size - source->offset : 0;
-  size_t length = (size_t)count;
-  if (length > available) {
-    length = available;
-    source->ran_out_of_data = 1;
-  }
-  if (length > 0) memcpy(buffer, source->data + source->offset, length);
-  source->offset += length;
-  return (tmsize_t)length;
-}
-
-static tmsize_t write_bytes(thandle_t handle, void *buffer, tmsize_t count) {
-  (void)handle;
-  (void)buffer;
-  (void)count;
-  return -1;  // opened read-only
-}
-
-static toff_t seek(thandle_t handle, toff_t offset, int whence) {
-  tiff_source *source = handle;
-  switch (whence) {
-  case SEEK_SET: source->offset = (size_t)offset; break;
-  case SEEK_CUR: source->offset += (size_t)offset; break;
-  case SEEK_END: source->offset = source->size + (size_t)offset; break;
-  default: return (toff_t)-1;
-  }
-  return (toff_t)source->offset;  // past the end is allowed; a read there comes back short
-}
-
-static int close_source(thandle_t handle) {
-  (void)handle;
-  return 0;
-}
-
-static toff_t source_size(thandle_t handle) { return (toff_t)((tiff_source *)handle)->size; }
-
-static int map_source(thandle_t handle, void **base, toff_t *size) {
-  tiff_source *source = handle;
-  *base = (void *)source->data;  // the data is in memory already: libtiff reads it in place
-  *size = (toff_t)source->size;
-  return 1;
-}
-
-static void unmap_source(thandle_t handle, void *base, toff_t size) {
-  (void)handle;
-  (void)base;
-  (void)size;
-}
-
-static int on_error(TIFF *tiff, void *user_data, const char *module, const char *format, va_list arguments) {
-  (void)tiff;
-  tiff_source *source = user_data;
-  if (source->message[0] == '\0') {
-    int length = snprintf(source->message, sizeof source->message, "%s: ", module != NULL ? module : "libtiff");
-    if (length > 0 && (size_t)length < sizeof source->message) {
-      vsnprintf(source->message + length, sizeof source->message - (size_t)length, format, arguments);
-    }
-  }
-  return 1;  // handled: libtiff's global handler is not called
-}
-
-static int on_warning(TIFF *tiff, void *user_data, const char *module, const char *format, va_list arguments) {
-  (void)tiff;
-  (void)user_data;
-  (void)module;
-  (void)format;
-  (void)arguments;
-  return 1;  // a library stays silent
-}
-
-/* mapped: strips and tiles are read in place. Unmapped, libtiff 4.5 refuses an uncompressed
-   tile whose size is not a multiple of 1024 bytes (it compares the tile size with its read
-   buffer, rounded up to 1 KiB), which PIL and tifffile read and write. Unmapped reads notice
-   where the data ends (a short read), which tells a truncated header from a corrupt one. */
-static TIFF *open_source(tiff_source *source, const uint8_t *data, size_t size, int mapped) {
-  memset(source, 0, sizeof *source);
-  source->data = data;
-  source->size = size;
-  TIFFOpenOptions *options = TIFFOpenOptionsAlloc();
-  if (options == NULL) return NULL;
-  TIFFOpenOptionsSetErrorHandlerExtR(options, on_error, source);
-  TIFFOpenOptionsSetWarningHandlerExtR(options, on_warning, source);
-  TIFF *tiff = TIFFClientOpenExt("TIFF", mapped ? "r" : "rm", source, read_bytes, write_bytes, seek, close_source, source_size,
-                                 map_source, unmap_source, options);
-  TIFFOpenOptionsFree(options);  // the handle keeps its own copy of the handlers
-  return tiff;
-}
-
-/* Whether a strip or tile the directory lists lies past the end of the data (a mapped
-   handle's reads fail there without a short read). */
-static int data_ends_early(TIFF *tiff, size_t size) {
-  const uint32_t count = TIFFIsTiled(tiff) ? TIFFNumberOfTiles(tiff) : TIFFNumberOfStrips(tiff);
-  for (uint32_t index = 0; index < count; index++) {
-    int error = 0;
-    const uint64_t offset = TIFFGetStrileOffsetWithErr(tiff, index, &error);
-    const uint64_t length = TIFFGetStrileByteCountWithErr(tiff, index, &error);
-    if (!error && (offset > size || length > size - offset)) return 1;
-  }
-  return 0;
-}
-
-/* The status of a libtiff failure: truncated when a read came back short. */
-static himg_status tiff_failure(const tiff_source *source, const char *stage) {
-  const char *message = source->message[0] != '\0' ? source->message : "libtiff rejected the data";
-  if (source->ran_out_of_data) return himg_fail(HIMG_ERROR_TRUNCATED, "TIFF %s: the data ends early (%s)", stage, message);
-  return himg_fail(HIMG_ERROR_CORRUPT, "TIFF %s: %s", stage, message);
-}
-
 himg_status himg_tiff_plan(const uint8_t *data, size_t size, const himg_options *options, himg_plan *plan) {
-  tiff_source source;
-  TIFF *tiff = open_source(&source, data, size, 0);
-  if (tiff == NULL) return tiff_failure(&source, "header");
+  himg_tiff_source source;
+  TIFF *tiff = himg_tiff_open(&source, data, size, 0);
+  if (tiff == NULL) return himg_tiff_failure(&source, "header");
   uint32_t width = 0, height = 0;
   uint16_t orientation = ORIENTATION_TOPLEFT;
   TIFFGetField(tiff, TIFFTAG_IMAGEWIDTH, &width);
@@ -189,11 +67,11 @@ static int row_layout_of(TIFF *tiff, row_layout *layout) {
   return 1;
 }
 
-static himg_status read_rows(TIFF *tiff, const tiff_source *source, const row_layout *layout, uint32_t width,
+static himg_status read_rows(TIFF *tiff, const himg_tiff_source *source, const row_layout *layout, uint32_t width,
                              uint32_t height, uint8_t *out) {
   const tmsize_t row_size = TIFFScanlineSize(tiff);
   const size_t needed = (size_t)width * (size_t)layout->samples_per_pixel * (size_t)layout->bytes_per_sample;
-  if (row_size <= 0 || (size_t)row_size < needed) return tiff_failure(source, "decode");
+  if (row_size <= 0 || (size_t)row_size < needed) return himg_tiff_failure(source, "decode");
   uint8_t *row = malloc((size_t)row_size);
   if (row == NULL) return himg_fail(HIMG_ERROR_OUT_OF_MEMORY, "cannot allocate a TIFF row of %lld bytes", (long long)row_size);
   // 16-bit samples arrive in the machine's byte order; the high byte is the one at the high address here.
@@ -202,7 +80,7 @@ static himg_status read_rows(TIFF *tiff, const tiff_source *source, const row_la
   himg_status status = HIMG_OK;
   for (uint32_t y = 0; y < height && status == HIMG_OK; y++) {
     if (TIFFReadScanline(tiff, row, y, 0) < 0) {
-      status = tiff_failure(source, "decode");
+      status = himg_tiff_failure(source, "decode");
       break;
     }
     uint8_t *to = out + (size_t)y * width * 3;
@@ -219,7 +97,7 @@ static himg_status read_rows(TIFF *tiff, const tiff_source *source, const row_la
   return status;
 }
 
-static himg_status read_rgba(TIFF *tiff, const tiff_source *source, uint32_t width, uint32_t height, uint8_t *out) {
+static himg_status read_rgba(TIFF *tiff, const himg_tiff_source *source, uint32_t width, uint32_t height, uint8_t *out) {
   char message[1024] = "";
   TIFFRGBAImage image;
   if (!TIFFRGBAImageOK(tiff, message) || !TIFFRGBAImageBegin(&image, tiff, 1, message)) {
@@ -236,7 +114,7 @@ static himg_status read_rgba(TIFF *tiff, const tiff_source *source, uint32_t wid
   }
   himg_status status = HIMG_OK;
   if (!TIFFRGBAImageGet(&image, raster, width, height)) {
-    status = tiff_failure(source, "decode");
+    status = himg_tiff_failure(source, "decode");
   } else {
     for (size_t i = 0; i < count; i++) {
       out[i * 3] = (uint8_t)TIFFGetR(raster[i]);
@@ -254,13 +132,13 @@ himg_status himg_tiff_decode(const uint8_t *data, size_t size, const himg_plan *
   himg_status status = himg_decode_target(plan, pixels, &target, &scratch);
   if (status != HIMG_OK) return status;
 
-  tiff_source source;
-  TIFF *tiff = open_source(&source, data, size, 1);
+  himg_tiff_source source;
+  TIFF *tiff = himg_tiff_open(&source, data, size, 1);
   if (tiff == NULL) {
     // Opened again unmapped to tell a truncated header (a short read) from a corrupt one.
-    TIFF *unmapped = open_source(&source, data, size, 0);
+    TIFF *unmapped = himg_tiff_open(&source, data, size, 0);
     if (unmapped != NULL) TIFFClose(unmapped);
-    return himg_finish_orientation(plan, tiff_failure(&source, "header"), scratch, pixels);
+    return himg_finish_orientation(plan, himg_tiff_failure(&source, "header"), scratch, pixels);
   }
   uint32_t width = 0, height = 0;
   TIFFGetField(tiff, TIFFTAG_IMAGEWIDTH, &width);
@@ -271,9 +149,9 @@ himg_status himg_tiff_decode(const uint8_t *data, size_t size, const himg_plan *
     row_layout layout;
     status = row_layout_of(tiff, &layout) ? read_rows(tiff, &source, &layout, width, height, target)
                                           : read_rgba(tiff, &source, width, height, target);
-    if (status != HIMG_OK && data_ends_early(tiff, size)) {
+    if (status != HIMG_OK && himg_tiff_data_ends_early(tiff, size)) {
       source.ran_out_of_data = 1;
-      status = tiff_failure(&source, "decode");
+      status = himg_tiff_failure(&source, "decode");
     }
   }
   TIFFClose(tiff);

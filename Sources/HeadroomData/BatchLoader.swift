@@ -16,10 +16,10 @@ public struct BadSample: Sendable, Error, CustomStringConvertible {
     }
 }
 
-/// Decodes and transforms the samples of a batch in parallel into one uint8 NCHW tensor.
+/// Decodes and transforms the samples of a batch in parallel into one NCHW tensor.
 ///
-/// Bytes cross the loader boundary as uint8: conversion to float and normalisation happen
-/// on the training device. A sample that fails to decode is reported and replaced by
+/// Photos cross the loader boundary as uint8 (a quarter of the float bytes), samples of deeper
+/// images as float32; conversion and normalisation happen on the training device. A sample that fails to decode is reported and replaced by
 /// another sample of the dataset, drawn from the failing sample's own random stream, so
 /// the batch stays whole and the run stays deterministic; the trainer leaves bad samples
 /// out of later epochs.
@@ -56,7 +56,8 @@ public final class BatchLoader: @unchecked Sendable {
     /// The batch of `indices` at `resolution` for `epoch`.
     public func batch(_ indices: [Int], resolution: Int, epoch: Int) throws -> StepBatch {
         let count = indices.count
-        let images = try Tensor.empty([count, 3, resolution, resolution], dtype: .uint8)
+        let format = decoder.input
+        let images = try Tensor.empty([count, format.bands, resolution, resolution], dtype: format.batchType)
         let chosen = UnsafeMutableBufferPointer<Int>.allocate(capacity: count)
         defer { chosen.deallocate() }
         let failures = UnsafeMutableBufferPointer<(any Error)?>.allocate(capacity: count)
@@ -133,11 +134,15 @@ public final class BatchLoader: @unchecked Sendable {
     }
 
     /// Bytes a batch of `count` samples at `resolution` holds.
-    public static func batchBytes(count: Int, resolution: Int) -> Int { count * 3 * resolution * resolution }
+    public static func batchBytes(count: Int, resolution: Int, format: InputFormat = .rgb) -> Int {
+        count * format.batchBytesPerPixel * resolution * resolution
+    }
 
     /// Host bytes the loader holds for batches of `count` at `resolution`: the prefetch queue's
     /// two decoded batches beside the one training.
-    public static func queuedBytes(count: Int, resolution: Int) -> Int { 3 * batchBytes(count: count, resolution: resolution) }
+    public static func queuedBytes(count: Int, resolution: Int, format: InputFormat = .rgb) -> Int {
+        3 * batchBytes(count: count, resolution: resolution, format: format)
+    }
 }
 
 /// The shared output slots of one batch, handed to the worker threads.

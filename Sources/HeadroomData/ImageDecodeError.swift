@@ -14,6 +14,8 @@ public struct ImageDecodeError: Error, Sendable, Hashable, CustomStringConvertib
         case tooManyPixels
         /// Memory ran out inside the codec.
         case outOfMemory
+        /// The image's bands are not the data set's.
+        case bandMismatch
     }
 
     public let path: String
@@ -30,11 +32,12 @@ public struct ImageDecodeError: Error, Sendable, Hashable, CustomStringConvertib
     public var description: String {
         let summary = switch kind {
         case .unreadable: "cannot read the file"
-        case .unsupportedFormat: "not an image Headroom reads (JPEG, PNG, WebP, TIFF, BMP)"
+        case .unsupportedFormat: "not an image Headroom reads (JPEG, PNG, WebP, TIFF, BMP, DICOM)"
         case .truncated: "the image file is truncated"
         case .corrupt: "the image data is corrupt"
         case .tooManyPixels: "the image has too many pixels (a decompression bomb?); raise the pixel limit if it is genuine"
         case .outOfMemory: "out of memory while decoding"
+        case .bandMismatch: "the image's bands differ from the data set's"
         }
         return "\(PathNames.display(path)): \(summary): \(detail)"
     }

@@ -15,6 +15,8 @@ public struct ImageDecoder: Sendable {
     public var pixelLimit: Int?
     /// Whether to undo the EXIF orientation tag. torchvision's `pil_loader` does not; PIL's `exif_transpose` does.
     public var appliesOrientation: Bool
+    /// What the data set's images become: 8-bit RGB photos, or every band at full precision.
+    public var input: InputFormat = .rgb
     /// Whether a region is decoded on its own (a JPEG's other rows and columns skipped) rather
     /// than cut from the whole decoded image; the same pixels either way (bench/ compares them).
     public var decodesRegionsAlone = true

@@ -1,5 +1,5 @@
 /// The width and height of an image, in pixels.
-public struct ImageSize: Sendable, Hashable, CustomStringConvertible {
+public struct ImageSize: Sendable, Hashable, Codable, CustomStringConvertible {
     public var width: Int
     public var height: Int
 

@@ -31,15 +31,28 @@ public struct LoaderMemory: Sendable, Equatable, Encodable {
         var largest: ImageSize?
         var read = 0
         for path in Swift.stride(from: 0, to: paths.count, by: stride).prefix(sampleCount).map({ paths[$0] }) {
-            guard let facts = try? decoder.headerFacts(atPath: path, minimumSize: .shorterSide(2 * resolution)) else { continue }
+            guard let (full, bytes) = decodingFacts(path, decoder: decoder, resolution: resolution) else { continue }
             read += 1
-            let full = facts.orientedSize
             if full.width * full.height > (largest.map { $0.width * $0.height } ?? 0) { largest = full }
-            perWorker = max(perWorker, facts.decodingBytes)
+            perWorker = max(perWorker, bytes)
         }
         return LoaderMemory(
-            prefetchedBytes: BatchLoader.queuedBytes(count: batchSize, resolution: resolution), decodeBytesPerWorker: perWorker,
+            prefetchedBytes: BatchLoader.queuedBytes(count: batchSize, resolution: resolution, format: decoder.input), decodeBytesPerWorker: perWorker,
             workers: workers, sampledImages: read, largestImage: largest)
+    }
+
+    /// An image's full size and what decoding it holds: a photo's from its header plan; full-depth
+    /// samples are decoded whole at worst, as float32 (the file, the samples, and the alpha-free
+    /// or selected copy beside them).
+    private static func decodingFacts(_ path: String, decoder: ImageDecoder, resolution: Int) -> (ImageSize, Int)? {
+        switch decoder.input.reading {
+        case .photo:
+            guard let facts = try? decoder.headerFacts(atPath: path, minimumSize: .shorterSide(2 * resolution)) else { return nil }
+            return (facts.orientedSize, facts.decodingBytes)
+        case .samples:
+            guard let bytes = try? decoder.readFile(atPath: path), let facts = try? decoder.facts(of: bytes, source: path) else { return nil }
+            return (facts.size, bytes.count + 2 * facts.size.pixelCount * facts.bands * MemoryLayout<Float>.size)
+        }
     }
 
     enum CodingKeys: String, CodingKey {

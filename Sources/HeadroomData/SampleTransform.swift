@@ -1,6 +1,6 @@
 public import Torch
 
-/// How one image becomes a `resolution`² uint8 tensor: torchvision's training recipe
+/// How one image becomes a `resolution`² tensor (uint8 photos, float32 samples): torchvision's training recipe
 /// (RandomResizedCrop + RandomHorizontalFlip) or its evaluation one (Resize to
 /// resolution/0.875, CenterCrop), on uint8, with the JPEG decoded at the smallest DCT scale
 /// that the crop still needs, and in training only the crop's rows and columns.
@@ -11,15 +11,16 @@ public enum SampleTransform: Sendable, Equatable {
     public static let standardTraining = SampleTransform.training(RandomResizedCrop())
     public static let standardEvaluation = SampleTransform.evaluation(cropFraction: 0.875)
 
-    /// Decodes the file and transforms it into a [3, resolution, resolution] uint8 tensor.
-    /// Random choices come from `random`, the sample's own stream.
+    /// Decodes the file and transforms it into a [bands, resolution, resolution] tensor: uint8
+    /// for photos, float32 for full-precision samples (`decoder.input` says which). Random
+    /// choices come from `random`, the sample's own stream.
     public func apply(
         toFileAt path: String, resolution: Int, decoder: ImageDecoder, random: inout DeterministicRandom
     ) throws -> Tensor {
-        let bytes = try decoder.readFile(atPath: path)
+        let image = EncodedImage(bytes: try decoder.readFile(atPath: path), path: path, decoder: decoder)
         switch self {
         case let .training(crop):
-            let full = try decoder.orientedSize(of: bytes, source: path)
+            let full = try image.fullSize()
             let box = crop.box(for: full, using: &random)
             // Decode only as large as keeps the crop at least `resolution` on its shorter side.
             let shorter = max(1, min(box.width, box.height))
@@ -27,7 +28,7 @@ public enum SampleTransform: Sendable, Equatable {
             let needed = ImageSize(
                 width: Int((Double(full.width) * scale).rounded(.up)), height: Int((Double(full.height) * scale).rounded(.up)))
             // Only the box is decoded (a JPEG skips the rest); the box in the decoded image's coordinates.
-            let region = try decoder.decodeTensor(bytes, source: path, minimumSize: scale < 1 ? .size(needed) : .fullResolution) { decoded in
+            let region = try image.decode(minimumSize: scale < 1 ? .size(needed) : .fullResolution) { decoded in
                 let sx = Double(decoded.width) / Double(full.width)
                 let sy = Double(decoded.height) / Double(full.height)
                 let left = min(decoded.width - 1, Int(Double(box.left) * sx))
@@ -41,8 +42,8 @@ public enum SampleTransform: Sendable, Equatable {
             return try output.select(dim: 0, index: 0)
         case let .evaluation(cropFraction):
             let resizeTo = Int(Double(resolution) / cropFraction)
-            let image = try decoder.decodeTensor(bytes, source: path, minimumSize: .shorterSide(resizeTo))
-            let decoded = ImageSize(width: image.shape[3], height: image.shape[2])
+            let whole = try image.decode(minimumSize: .shorterSide(resizeTo)) { CropBox(top: 0, left: 0, height: $0.height, width: $0.width) }
+            let decoded = ImageSize(width: whole.shape[3], height: whole.shape[2])
             let size = Resize(.shorterSide(resizeTo)).outputSize(for: decoded)
             // A 1×60000 PNG of 197 bytes would become 256×15,360,000 (11 GiB) here: the
             // resized image is held to the decoder's pixel limit like a decoded one.
@@ -52,10 +53,44 @@ public enum SampleTransform: Sendable, Equatable {
                     detail: "its aspect ratio (\(decoded.width)×\(decoded.height)) would need a \(size.width)×\(size.height) resize "
                         + "for \(resolution) px, more than the \(limit)-pixel limit")
             }
-            let resized = try image.interpolateBilinear(size: (size.height, size.width), antialias: true)
+            let resized = try whole.interpolateBilinear(size: (size.height, size.width), antialias: true)
             let box = CenterCrop(resolution).box(for: size)
             return try resized.slice(dim: 2, box.top..<(box.top + box.height)).slice(dim: 3, box.left..<(box.left + box.width))
                 .select(dim: 0, index: 0)
+        }
+    }
+}
+
+/// One file's bytes and the decoder that reads them as the set's format says.
+struct EncodedImage {
+    let bytes: [UInt8]
+    let path: String
+    let decoder: ImageDecoder
+
+    /// The image's full size: as shown (EXIF orientation applied) for photos, as stored for samples.
+    func fullSize() throws -> ImageSize {
+        switch decoder.input.reading {
+        case .photo: try decoder.orientedSize(of: bytes, source: path)
+        case .samples: try decoder.facts(of: bytes, source: path).size
+        }
+    }
+
+    /// [1, bands, h, w] pixels of the box `region` picks in the decoded image: uint8 photos decoded
+    /// at the smallest DCT scale that meets `minimumSize`, or float32 samples at full resolution.
+    func decode(minimumSize: ImageDecoder.MinimumSize, region: (ImageSize) -> CropBox) throws -> Tensor {
+        let format = decoder.input
+        switch format.reading {
+        case .samples:
+            return try decoder.decodeSamples(bytes, source: path, format: format, region: region)
+        case .photo:
+            var pixels = try decoder.decodeTensor(bytes, source: path, minimumSize: minimumSize, region: region)
+            if format.fileBands == 1 {
+                // A grey set's one band (a colour photo among them is refused, not read as its red).
+                let facts = try decoder.facts(of: bytes, source: path)
+                guard facts.isGrey else { throw decoder.bandMismatch(facts, source: path, format: format) }
+                pixels = try pixels.slice(dim: 1, 0..<1)
+            }
+            return try format.selectingBands(of: pixels)
         }
     }
 }

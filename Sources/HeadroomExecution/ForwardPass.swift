@@ -10,21 +10,24 @@ public final class ForwardPass {
     public let device: Device
     public let precision: Precision
     public let memoryFormat: MemoryFormat
-    /// uint8 pixels into normalised floats in one pass.
+    /// Loaded pixels into normalised floats in one pass.
     private let normalisation: PixelNormalisation
+    /// What `normalisation` applies, as saved with the run.
+    public let inputNormalisation: InputNormalisation
 
     /// Moves `model`'s weights to the precision's type (what runs is the precision's: weights,
-    /// gradients and optimiser state alike); `mean` and `std` are per channel, in [0, 1] units.
+    /// gradients and optimiser state alike); `normalisation` is per band, in the loader's units.
     public init(
         model: ResNet, device: Device, precision: Precision, memoryFormat: MemoryFormat = .contiguous,
-        mean: [Float] = PixelNormalisation.imageNetMean, std: [Float] = PixelNormalisation.imageNetStd
+        normalisation: InputNormalisation = .imageNet
     ) throws(TorchError) {
         try model.move(dtype: precision.parameterType)
         self.model = model
         self.device = device
         self.precision = precision
         self.memoryFormat = memoryFormat
-        normalisation = try PixelNormalisation(mean: mean, std: std, device: device, dtype: precision.parameterType)
+        self.normalisation = try PixelNormalisation(normalisation, device: device, dtype: precision.parameterType)
+        inputNormalisation = normalisation
     }
 
     /// uint8 NCHW images (any device) → normalised floats (the weights' type) on the device.

@@ -21,6 +21,9 @@ public final class TrainingStep {
     public private(set) var phase = Phase.forward
 
     public enum Phase: String, Sendable { case forward, backward }
+    /// The type of the loader's batches (uint8 photos, float32 deeper samples): what the
+    /// memory probe feeds, so that it measures the input a run's steps get.
+    public var inputType: DType = .uint8
 
     public var model: ResNet { pass.model }
     public var device: Device { pass.device }
@@ -30,9 +33,9 @@ public final class TrainingStep {
     public init(
         model: ResNet, optimizer: any Optimizer, device: Device, precision: Precision, memoryFormat: MemoryFormat = .contiguous,
         labelSmoothing: Double = 0, gradientClipNorm: Double? = nil,
-        mean: [Float] = PixelNormalisation.imageNetMean, std: [Float] = PixelNormalisation.imageNetStd
+        normalisation: InputNormalisation = .imageNet
     ) throws(TorchError) {
-        pass = try ForwardPass(model: model, device: device, precision: precision, memoryFormat: memoryFormat, mean: mean, std: std)
+        pass = try ForwardPass(model: model, device: device, precision: precision, memoryFormat: memoryFormat, normalisation: normalisation)
         self.optimizer = optimizer
         self.labelSmoothing = labelSmoothing
         self.gradientClipNorm = gradientClipNorm

@@ -117,7 +117,8 @@ public final class MemoryProbe: StepPeakMeasuring {
                 }
             }
         }
-        let images = try (Tensor.rand([batch, 3, resolution, resolution], generator: generator) * 255).to(dtype: .uint8)
+        let images = try (Tensor.rand([batch, step.model.inputBands, resolution, resolution], generator: generator) * 255)
+            .to(dtype: step.inputType)
         let labels = try (Tensor.rand([batch], generator: generator) * Double(step.model.classCount)).floor().to(dtype: .int64)
         try step.accumulate(images: images, labels: labels, weight: 1, recomputing: segments, streaming: streaming)
         try step.step()

@@ -51,15 +51,17 @@ public final class ResNet: UnaryLayer {
     /// A freshly initialised network with torchvision's initialisation: Kaiming-normal
     /// (fan_out, ReLU gain) convolutions, BatchNorm weight 1 and bias 0, PyTorch's default
     /// Linear; with `zeroInitResidual`, each block's last BatchNorm starts at weight 0.
+    /// `inputBands`: the channels `conv1` takes (3 for RGB, 1 for grey, 13 for Sentinel-2).
     public init(
-        _ architecture: Architecture, classCount: Int = 1000, zeroInitResidual: Bool = false,
+        _ architecture: Architecture, classCount: Int = 1000, inputBands: Int = 3, zeroInitResidual: Bool = false,
         generator: Generator? = nil
     ) throws(TorchError) {
         guard classCount >= 1 else { throw .invalidArgument("a classifier needs at least one class, got \(classCount)") }
+        guard inputBands >= 1 else { throw .invalidArgument("a network needs at least one input band, got \(inputBands)") }
         self.architecture = architecture
         let (bottleneck, counts) = architecture.blocks
         let expansion = bottleneck ? 4 : 1
-        conv1 = try Conv2d(inputChannels: 3, outputChannels: 64, kernelSize: 7, stride: 2, padding: 3, bias: false)
+        conv1 = try Conv2d(inputChannels: inputBands, outputChannels: 64, kernelSize: 7, stride: 2, padding: 3, bias: false)
         bn1 = try BatchNorm2d(features: 64)
         var inputChannels = 64
         var stages: [Sequential] = []
@@ -85,6 +87,8 @@ public final class ResNet: UnaryLayer {
     }
 
     public var classCount: Int { fc.weight.shape[0] }
+    /// The channels the network takes.
+    public var inputBands: Int { conv1.weight.shape[1] }
 
     private func initialize(zeroInitResidual: Bool, generator: Generator?) throws(TorchError) {
         try withoutGradient { () throws(TorchError) in

@@ -30,14 +30,33 @@ extension RunSetup {
         return (train, validation)
     }
 
+    /// The set's format, from a sample of both sides' headers (training and validation must
+    /// agree), the decoder that reads it, and the normalisation `--normalize` resolves to.
+    static func readInput(
+        _ configuration: TrainingConfiguration, train: LabeledSamples, validation: LabeledSamples
+    ) throws -> (decoder: ImageDecoder, normalisation: InputNormalisation) {
+        var decoder = configuration.imageDecoder
+        do {
+            let both = LabeledSamples(classes: train.classes, samples: train.samples + validation.samples)
+            decoder.input = try InputFormat.detect(both, decoder: decoder, selection: configuration.bands)
+        } catch {
+            throw TrainingSetupError(problems: ["the data: \(error)"])
+        }
+        let normalisation = try (configuration.normalize ?? .auto).resolve(for: decoder.input) {
+            try BandStatistics.measure(train, decoder: decoder)
+        }
+        return (decoder, normalisation)
+    }
+
     /// The network, initialised from the seed or from weights, on its device, and what the
-    /// weights resolved to (torchvision's tag and the file), if any.
+    /// weights resolved to (torchvision's tag and the file), if any. `inputBands`: the
+    /// channels conv1 takes; RGB weights are adapted to them.
     static func buildModel(
-        _ configuration: TrainingConfiguration, classCount: Int, device: Device,
+        _ configuration: TrainingConfiguration, classCount: Int, inputBands: Int = 3, device: Device,
         observer: @Sendable (TrainerEvent) -> Void
     ) throws -> (model: ResNet, weights: String?) {
         let generator = try Generator(seed: configuration.seed)
-        let model = try ResNet(configuration.architecture, classCount: classCount, generator: generator)
+        let model = try ResNet(configuration.architecture, classCount: classCount, inputBands: inputBands, generator: generator)
         var resolved: String?
         if let given = configuration.weightsPath {
             let (file, label) = try weightsFile(given, architecture: configuration.architecture, observer: observer)
@@ -45,11 +64,7 @@ extension RunSetup {
             let weights = try ModelFile.read(file).tensors
             do {
                 let loaded = try model.loadPretrained(Dictionary(uniqueKeysWithValues: weights.map { ($0.name, $0.tensor) }), generator: generator)
-                observer(.started([
-                    ("weights", "\(label): \(loaded)"),
-                    // Headroom always normalises so; said because it is what these weights expect.
-                    ("normalisation", "ImageNet's mean (0.485, 0.456, 0.406) and std (0.229, 0.224, 0.225), as the weights were trained"),
-                ]))
+                observer(.started([("weights", "\(label): \(loaded)")]))
             } catch let mismatch as StateDictMismatch {
                 throw TrainingSetupError(problems: ["--weights \(given) does not fit \(configuration.architecture.rawValue): \(mismatch.report)"])
             }

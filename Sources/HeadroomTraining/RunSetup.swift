@@ -2,7 +2,7 @@ import Foundation
 public import HeadroomData
 public import HeadroomExecution
 public import HeadroomMemory
-import HeadroomModels
+public import HeadroomModels
 public import Torch
 import TorchNN
 import TorchOptim
@@ -26,6 +26,14 @@ public struct RunSetup {
     /// What `--weights` resolved to, e.g. "torchvision resnet50 IMAGENET1K_V2 (ImageNet top-1
     /// 80.858%), ~/.cache/torch/hub/checkpoints/resnet50-11ad3fa6.pth"; nil without weights.
     public let resolvedWeights: String?
+    /// The decoder of every loader of the run, reading the set's format (``InputFormat``):
+    /// its bands, their sample type, `--bands`' selection.
+    public let decoder: ImageDecoder
+    /// How the network's input is normalised, per band (`--normalize`, measured or ImageNet's).
+    public let normalisation: InputNormalisation
+
+    /// The set's format, as the decoder reads it.
+    public var input: InputFormat { decoder.input }
 
     /// Checks the configuration and the data, then builds the run. `checkData` sees the
     /// scanned samples before anything is built (a resumed run's check that its data did not
@@ -53,16 +61,19 @@ public struct RunSetup {
         }
         if let threads = configuration.threads { try Torch.setThreadCount(threads) }
         try Torch.manualSeed(configuration.seed)
+        (decoder, normalisation) = try Self.readInput(configuration, train: train, validation: validation)
 
         let model: ResNet
-        (model, resolvedWeights) = try Self.buildModel(configuration, classCount: train.classes.count, device: device, observer: observer)
+        (model, resolvedWeights) = try Self.buildModel(
+            configuration, classCount: train.classes.count, inputBands: decoder.input.bands, device: device, observer: observer)
         precision = configuration.precision.resolve(on: device)
         memoryFormat = MemoryFormat.resolve(channelsLast: configuration.channelsLast, device: device, precision: precision)
         try model.setMemoryFormat(memoryFormat)
         let optimizer = try Self.buildOptimizer(configuration, parameters: model.namedParameters().map(\.tensor).filter(\.requiresGradient))
         step = try TrainingStep(
             model: model, optimizer: optimizer, device: device, precision: precision, memoryFormat: memoryFormat,
-            labelSmoothing: configuration.labelSmoothing, gradientClipNorm: configuration.gradientClipNorm)
+            labelSmoothing: configuration.labelSmoothing, gradientClipNorm: configuration.gradientClipNorm, normalisation: normalisation)
+        step.inputType = decoder.input.batchType
         do {
             let bytes = try (configuration.memoryBudget ?? .standard).resolve(on: device)
             limit = MemoryLimit(budgetBytes: bytes, headroom: configuration.memoryHeadroom)
@@ -72,7 +83,7 @@ public struct RunSetup {
         loaderMemory = LoaderMemory.estimate(
             samples: train, batchSize: configuration.batchSize,
             resolution: configuration.trainingResolutions.max() ?? configuration.imageSize, workers: configuration.workers,
-            decoder: configuration.imageDecoder)
+            decoder: decoder)
         self.configuration = configuration
     }
 
@@ -88,7 +99,8 @@ public struct RunSetup {
         settings.forcedMicroBatch = configuration.forcedMicroBatch
         settings.growthPatience = configuration.growthPatience
         settings.pressure = configuration.memoryPressure
-        settings.prefetchBytesPerSample = { BatchLoader.queuedBytes(count: 1, resolution: $0) }
+        let format = decoder.input
+        settings.prefetchBytesPerSample = { BatchLoader.queuedBytes(count: 1, resolution: $0, format: format) }
         settings.decodingBytes = loaderMemory.decodingBytes
         return MemoryController(device: device, limit: limit, effectiveBatch: effectiveBatch, settings: settings)
     }

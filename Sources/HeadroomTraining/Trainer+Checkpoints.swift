@@ -117,10 +117,9 @@ extension Trainer {
     /// The training loader (augmenting, failing or replacing a bad image as configured) and
     /// validation's (skipping bad images, never replacing them).
     static func loaders(
-        _ configuration: TrainingConfiguration, train: LabeledSamples, validation: LabeledSamples
+        _ configuration: TrainingConfiguration, train: LabeledSamples, validation: LabeledSamples, decoder: ImageDecoder
     ) -> (train: BatchLoader, validation: BatchLoader) {
         let crop = configuration.cropScale.map { RandomResizedCrop(scale: $0) } ?? RandomResizedCrop()
-        let decoder = configuration.imageDecoder
         let trainLoader = BatchLoader(
             samples: train, transform: .training(crop), seed: configuration.seed, workers: configuration.workers, decoder: decoder)
         trainLoader.failsOnBadSample = configuration.onBadImage == .fail

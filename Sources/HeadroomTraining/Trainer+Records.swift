@@ -27,12 +27,19 @@ extension Trainer {
             ("data", "\(setup.train.samples.count) training / \(setup.validation.samples.count) validation images"),
             ("device", "\(device), \(precision.rawValue)\(step.memoryFormat == .channelsLast ? ", channels-last" : "")"),
             ("memory budget", formatBytes(memory.limit.budgetBytes)),
-            ("loader", "\(configuration.workers) decoding threads; up to 3 uint8 batches in host memory (\(formatBytes(BatchLoader.queuedBytes(count: configuration.batchSize, resolution: configuration.trainingResolutions.max() ?? configuration.imageSize))) at the largest resolution)"),
+            ("input", "\(setup.input)\(setup.input.example.map { " (as \(PathNames.display($0)))" } ?? ""), normalised with \(setup.normalisation)"),
+            ("loader", loaderRow),
             ("batch", "\(configuration.batchSize) per optimiser step" + (dataParallel.map { " (\(AccumulationPlan.describe(evenSplit(configuration.batchSize, into: $0.worldSize))) over \($0.worldSize) ranks)" } ?? "")),
             dataParallel.map { ("workers", "\($0.worldSize) processes, rendezvous at \($0.environment.masterAddress):\($0.environment.masterPort); rank 0 writes the run") },
             dataParallel.map { ("collectives", $0.collectivesDescription + ($0.backendNote.map { " (\($0))" } ?? "")) },
             ("schedule", "\(configuration.epochs) epoch\(configuration.epochs == 1 ? "" : "s") at \(configuration.resizeSchedule?.description ?? "\(configuration.imageSize)") px, \(configuration.optimizer.rawValue) lr \(configuration.resolvedLearningRate)\(configuration.learningRate == nil ? " (the default for a batch of \(configuration.batchSize))" : "") \(configuration.learningRateSchedule.rawValue)"),
             ("run directory", directory.url.path),
         ].compactMap { $0 }
+    }
+
+    private var loaderRow: String {
+        let largest = configuration.trainingResolutions.max() ?? configuration.imageSize
+        let queued = BatchLoader.queuedBytes(count: configuration.batchSize, resolution: largest, format: setup.input)
+        return "\(configuration.workers) decoding threads; up to 3 \(setup.input.batchType) batches in host memory (\(formatBytes(queued)) at the largest resolution)"
     }
 }

@@ -114,7 +114,7 @@ public final class Trainer: @unchecked Sendable {
         let synchronizesBatchNorm = configuration.syncBatchNorm == true && worldSize > 1
         memory = setup.memoryController(
             effectiveBatch: (configuration.batchSize + worldSize - 1) / worldSize, synchronizedBatchNorm: synchronizesBatchNorm)
-        (trainLoader, validationLoader) = Self.loaders(configuration, train: setup.train, validation: setup.validation)
+        (trainLoader, validationLoader) = Self.loaders(configuration, train: setup.train, validation: setup.validation, decoder: setup.decoder)
         if let (state, directory) = saved {
             try restore(state, from: directory)
             // The steps after that checkpoint are trained, and recorded, again.

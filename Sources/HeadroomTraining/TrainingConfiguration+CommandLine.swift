@@ -51,6 +51,8 @@ extension TrainingConfiguration {
             .init("--min-micro-batch", "\(minimumMicroBatch)"),
         ]
         if let forcedMicroBatch { rows.append(.init("--micro-batch", "\(forcedMicroBatch)")) }
+        if let bands { rows.append(.init("--bands", bands.map { "\($0 + 1)" }.joined(separator: ","))) }
+        rows.append(.init("--normalize", normalize?.description ?? "auto"))
         if freezeBackbone { rows.append(.init("--freeze-backbone", "on")) }
         if let freezeBatchNorm { rows.append(.init("--freeze-bn", freezeBatchNorm ? "on" : "off")) }
         if syncBatchNorm == true { rows.append(.init("--sync-bn", worldSize > 1 ? "on, over \(worldSize) processes" : "on (one process: plain BatchNorm)")) }

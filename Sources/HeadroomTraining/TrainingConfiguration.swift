@@ -47,7 +47,14 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// 178,956,970, `Int.max` for none. Raise it for whole slides and satellite scenes.
     public var maxImagePixels: Int?
 
-    /// The decoder every loader of the run uses.
+    /// The bands to train on, 0-based and in order (`--bands 4,3,2` is 1-based, as GDAL
+    /// numbers bands); nil: every band the images have.
+    public var bands: [Int]?
+    /// How the input is normalised (`--normalize`); nil: auto.
+    public var normalize: NormalisationChoice?
+
+    /// The decoder every loader of the run uses, before the set's format is known
+    /// (``RunSetup/decoder`` reads it).
     public var imageDecoder: ImageDecoder {
         ImageDecoder(pixelLimit: maxImagePixels.map { $0 == Int.max ? nil : $0 } ?? ImageDecoder.defaultPixelLimit)
     }

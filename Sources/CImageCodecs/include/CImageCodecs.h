@@ -132,6 +132,63 @@ himg_status himg_orient_rgb(const uint8_t *src, int32_t width, int32_t height, i
 himg_status himg_jpeg_choose_scale(int32_t width, int32_t height, int32_t orientation, const himg_options *options,
                                    int32_t *numerator, int32_t *denominator);
 
+/* ---- Full-depth samples: every band at the precision stored, for scans and multispectral tiles ----
+ *
+ * The RGB path above reads photos as PIL's convert("RGB") does. This one reads TIFF (striped or tiled, BigTIFF,
+ * contiguous or separate planes, any number of samples per pixel) and PNG (1-16 bits, grey, grey + alpha, RGB,
+ * RGBA, palette) keeping every sample: uint8, uint16, int16 (and int8, uint32, int32, float32, float64) values
+ * become float32 unchanged (32- and 64-bit values rounded to float32), band after band. Nothing is inverted,
+ * composited or dropped, except that min-is-white integer samples are flipped (max - v) so that larger means
+ * brighter, a palette is expanded to its colours, and PNG's sub-8-bit grey is expanded to 8 bits as libpng does.
+ * The orientation tag is not applied on this path. */
+typedef int32_t himg_sample_type;
+enum {
+  HIMG_SAMPLE_UINT8 = 1,
+  HIMG_SAMPLE_UINT16 = 2,
+  HIMG_SAMPLE_INT16 = 3,
+  HIMG_SAMPLE_FLOAT32 = 4,
+  HIMG_SAMPLE_INT8 = 5,
+  HIMG_SAMPLE_UINT32 = 6,
+  HIMG_SAMPLE_INT32 = 7,
+  HIMG_SAMPLE_FLOAT64 = 8,
+};
+
+/* What the bands are, as the file says. */
+enum {
+  HIMG_BANDS_GREY = 1,      /* one band (and perhaps alpha or unspecified extra bands) */
+  HIMG_BANDS_RGB = 2,       /* red, green, blue (and perhaps more) */
+  HIMG_BANDS_OTHER = 3,     /* anything else: multispectral, CMYK as data, an unknown photometric */
+};
+
+typedef struct himg_samples_info {
+  himg_format format;        /* HIMG_FORMAT_TIFF or _PNG (others: himg_read_samples_info fails as unsupported) */
+  int32_t width;             /* as stored */
+  int32_t height;
+  int32_t bands;             /* samples per pixel as decoded: extra samples included; a palette gives 3 */
+  himg_sample_type sample_type;
+  int32_t bits_per_sample;   /* significant bits: 1-16 for integers as stored, 32 or 64 for floats and 32-bit ints */
+  int32_t band_kind;         /* HIMG_BANDS_* */
+  int32_t alpha_band;        /* index of a band the file marks as alpha, or -1 */
+  int32_t is_photo;          /* 1: what the RGB path reads without loss of meaning: 8-bit (or fewer) unsigned
+                                grey, grey + alpha, palette, RGB or RGBA (alpha marked as alpha), or a
+                                YCbCr/JPEG-compressed TIFF; 0 for anything deeper, signed, float, or with bands
+                                beyond colour and alpha */
+  int32_t tile_width;        /* TIFF: tile width, or the image width for strips; PNG: the width */
+  int32_t tile_height;       /* TIFF: tile height, or rows per strip; PNG: 1 */
+  int64_t working_bytes;     /* what decoding a region holds at most besides the file and the output */
+} himg_samples_info;
+
+/* Reads the header of a TIFF or PNG in memory (the pixel limit of `options` applies to width * height; its other
+ * fields are ignored) and fills *info. An image this path cannot read fails with HIMG_ERROR_UNSUPPORTED_FORMAT and
+ * a message naming what (e.g. "TIFF: 12-bit samples packed across bytes"). */
+himg_status himg_read_samples_info(const uint8_t *data, size_t size, const himg_options *options, himg_samples_info *info);
+
+/* Decodes `region` (in stored pixels, inside the image) into `out`: float32, bands * region->height * region->width
+ * values, band-major (CHW). Only the strips or tiles the region touches are decoded (a PNG's rows above and
+ * through the region; the rows below are not). `capacity` counts floats. */
+himg_status himg_decode_samples(const uint8_t *data, size_t size, const himg_samples_info *info, const himg_region *region,
+                                float *out, size_t capacity);
+
 #ifdef __cplusplus
 }
 #endif

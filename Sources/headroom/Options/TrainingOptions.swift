@@ -33,6 +33,12 @@ struct TrainingOptions: ParsableArguments {
         if optimisation.resizeSchedule != nil && ResizeSchedule(parsing: optimisation.resizeSchedule!) == nil {
             throw ValidationError("--resize-schedule \(optimisation.resizeSchedule!) is not of the form 256:3,384:3,512")
         }
+        if let bands = input.bands, InputFormat.selection(parsing: bands) == nil {
+            throw ValidationError("--bands \(bands) is not a list of band numbers from 1, e.g. 4,3,2")
+        }
+        if let normalize = input.normalize, NormalisationChoice(parsing: normalize) == nil {
+            throw ValidationError("--normalize \(normalize) is none of auto, imagenet, data, or MEAN,…/STD,… with as many positive STDs as MEANs")
+        }
         if let every = checkpointEvery, CheckpointInterval(every) == nil {
             throw ValidationError("--checkpoint-every \(every) is neither a step count (500) nor minutes (10m)")
         }
@@ -72,6 +78,8 @@ struct TrainingOptions: ParsableArguments {
         config.seed = optimisation.seed
         config.workers = input.workers
         config.onBadImage = input.onBadImage
+        config.bands = input.bands.flatMap(InputFormat.selection(parsing:))
+        config.normalize = input.normalize.flatMap(NormalisationChoice.init(parsing:)).flatMap { $0 == .auto ? nil : $0 }
         // Kept in the run's configuration only when it differs from the default.
         config.maxImagePixels = input.maxImagePixels == ImageDecoder.defaultPixelLimit ? nil : input.maxImagePixels ?? Int.max
         config.threads = memory.threads
