@@ -6,7 +6,8 @@ import Torch
 extension Classifier {
     /// Classifies image files `batchSize` at a time with the evaluation transform at
     /// `imageSize`, handing each batch's predictions to `handle` in input order as soon as
-    /// they are ready. Files are decoded in parallel on `workers` threads, each on its own:
+    /// they are ready, each file read as the network's input was in training (``ModelInput``).
+    /// Files are decoded in parallel on `workers` threads, each on its own:
     /// a file that cannot be read or decoded becomes a failed prediction and the rest go on.
     public func predict(
         files: [String], imageSize: Int, topK: Int = 5, batchSize: Int = 64, workers: Int = 2,
@@ -14,6 +15,7 @@ extension Classifier {
     ) throws {
         let k = max(1, min(topK, classNames.count))
         let batchSize = max(1, batchSize)
+        let decoder = self.decoder(from: decoder)  // the bands and samples the network was trained on
         // The one policy of passes without gradients: a batch that does not fit is halved for
         // the rest of the files (slower, never wrong), then one image streams in bands.
         let memory = ForwardPassMemory(batchSize: batchSize, streaming: .auto)
@@ -57,13 +59,13 @@ extension Classifier {
         return predictions
     }
 
-    /// Decodes `paths` into one uint8 [N, 3, resolution, resolution] tensor; the slot of a file
+    /// Decodes `paths` into one [N, bands, resolution, resolution] tensor of the decoder's batch type; the slot of a file
     /// that failed holds zeros and its reason is in `failures`. Out of memory is thrown.
     private static func decode(
         _ paths: [String], resolution: Int, workers: Int, decoder: ImageDecoder
     ) throws -> (images: Tensor, failures: [String?]) {
         let count = paths.count
-        let images = try Tensor.zeros([count, 3, resolution, resolution], dtype: .uint8)
+        let images = try Tensor.zeros([count, decoder.input.bands, resolution, resolution], dtype: decoder.input.batchType)
         let failures = UnsafeMutableBufferPointer<String?>.allocate(capacity: count)
         failures.initialize(repeating: nil)
         defer { failures.deinitialize().deallocate() }

@@ -1,4 +1,5 @@
 public import Foundation
+public import HeadroomData
 public import HeadroomExecution
 public import HeadroomModels
 public import Torch
@@ -11,6 +12,8 @@ public final class Classifier {
     public let device: Device
     /// The validation resolution of the run that trained it, when known (see `ClassifierWeights`).
     public let trainedImageSize: Int?
+    /// How images are read and normalised for this network, as it was trained.
+    public let input: ModelInput
     /// Training's input preparation and forward pass (normalisation, autocast), so that
     /// inference sees exactly what validation saw; no optimiser: nothing here changes a weight.
     public let pass: ForwardPass
@@ -25,7 +28,8 @@ public final class Classifier {
         let model = try weights.makeModel()
         try model.move(to: device)
         model.eval()
-        pass = try ForwardPass(model: model, device: device, precision: precision)
+        pass = try ForwardPass(model: model, device: device, precision: precision, normalisation: weights.input.normalisation)
+        input = weights.input
         classNames = weights.classNames
         architecture = weights.architecture
         trainedImageSize = weights.trainedImageSize
@@ -37,8 +41,15 @@ public final class Classifier {
         try self.init(weights: ClassifierWeights(contentsOf: location), device: device, precision: precision)
     }
 
+    /// `base` reading this network's input format.
+    public func decoder(from base: ImageDecoder) -> ImageDecoder {
+        var decoder = base
+        decoder.input = input.format
+        return decoder
+    }
+
     /// Class probabilities (softmax of the logits), [N, classes] float32 on the host, for
-    /// uint8 NCHW images, the start of the network `streaming` in bands if given. No gradients;
+    /// NCHW images as the loader gives them (uint8 photos, float32 samples), the start of the network `streaming` in bands if given. No gradients;
     /// one host synchronisation.
     public func probabilities(for images: Tensor, streaming: ResNet.Streaming? = nil) throws(TorchError) -> Tensor {
         try withoutGradient { () throws(TorchError) in

@@ -14,6 +14,10 @@ public enum ClassifierError: Error, Sendable, Equatable, CustomStringConvertible
     case writeFailed(path: String, reason: String)
     /// An export destination whose extension names no format Headroom writes.
     case unsupportedExportFormat(path: String)
+    /// A network for other than three bands whose file does not say how its input is read.
+    case missingInput(path: String, bands: Int)
+    /// `headroom.input` or `headroom.normalization` unreadable, or not for the network's bands.
+    case badInput(path: String, text: String, bands: Int)
 
     public var description: String {
         switch self {
@@ -43,6 +47,12 @@ public enum ClassifierError: Error, Sendable, Equatable, CustomStringConvertible
             "\(path): Headroom exports to \(ExportFormat.allCases.map { ".\($0.rawValue)" }.joined(separator: ", ")) "
                 + "(\(ExportFormat.allCases.map(\.summary).joined(separator: "; "))); "
                 + "a .pt/.pth would need PyTorch's pickle or TorchScript, which Headroom does not write"
+        case let .missingInput(path, bands):
+            "\(path): the network takes \(bands) band\(bands == 1 ? "" : "s") but the file has no \(ModelInput.MetadataKey.input) "
+                + "metadata saying how they are read and normalised; use a file Headroom wrote"
+        case let .badInput(path, text, bands):
+            "\(path): \(ModelInput.MetadataKey.input) \(text) with its \(ModelFile.MetadataKey.normalization) does not describe "
+                + "the network's \(bands)-band input"
         }
     }
 

@@ -23,6 +23,9 @@ public struct ClassifierWeights {
     /// from the run's `config.json` for a checkpoint. Information only: inference runs in
     /// fp32 unless asked (``Classifier``).
     public let trainedPrecision: Precision?
+    /// How the network's input is read and normalised (8-bit RGB with ImageNet's statistics
+    /// for files from before it was recorded).
+    public let input: ModelInput
 
     /// Reads a model file, or the best checkpoint of a run directory.
     public init(contentsOf location: URL) throws(ClassifierError) {
@@ -59,6 +62,9 @@ public struct ClassifierWeights {
         } ?? contents.metadata[ModelFile.MetadataKey.imageSize].flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil }
         trainedPrecision = contents.metadata[ModelFile.MetadataKey.trainedPrecision].flatMap(Precision.init(rawValue:))
             ?? Self.resolvedPrecision(ofRunHolding: url)
+        let conv1 = contents.tensors.first { $0.name == "conv1.weight" }?.tensor
+        let bands = conv1.flatMap { $0.rank == 4 ? $0.shape[1] : nil } ?? 3
+        input = try ModelInput(metadata: contents.metadata, inputBands: bands, path: url.path)
     }
 
     /// `location` itself when it is a file; `location/checkpoints/best.safetensors` when it is a run directory.
@@ -81,16 +87,14 @@ public struct ClassifierWeights {
         metadata[ModelFile.MetadataKey.architecture] = architecture.rawValue
         if let trainedImageSize { metadata[ModelFile.MetadataKey.imageSize] = String(trainedImageSize) }
         if let trainedPrecision { metadata[ModelFile.MetadataKey.trainedPrecision] = trainedPrecision.rawValue }
-        let mean = PixelNormalisation.imageNetMean.map { "\($0)" }.joined(separator: ", ")
-        let std = PixelNormalisation.imageNetStd.map { "\($0)" }.joined(separator: ", ")
-        metadata[ModelFile.MetadataKey.normalization] = #"{"mean": [\#(mean)], "std": [\#(std)]}"#
+        metadata.merge(input.metadata) { _, input in input }
         return metadata
     }
 
     /// A CPU network with these weights, in evaluation mode; throws when they do not fit it
     /// exactly (strict loading, as torchvision's `load_state_dict`).
     public func makeModel() throws -> ResNet {
-        let model = try ResNet(architecture, classCount: classNames.count)
+        let model = try ResNet(architecture, classCount: classNames.count, inputBands: input.format.bands)
         do {
             try model.load(Dictionary(tensors.map { ($0.name, $0.tensor) }, uniquingKeysWith: { first, _ in first }))
         } catch let mismatch as StateDictMismatch {

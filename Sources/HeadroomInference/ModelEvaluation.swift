@@ -33,7 +33,9 @@ public struct ModelEvaluation: Sendable {
         guard data.classes == classifier.classNames else {
             throw ClassifierError.classMismatch(checkpoint: classifier.classNames, data: data.classes)
         }
-        let loader = BatchLoader(samples: data, transform: .standardEvaluation, seed: 0, workers: workers, decoder: decoder)
+        // Read as the network's input was in training: its bands, samples and normalisation.
+        let loader = BatchLoader(
+            samples: data, transform: .standardEvaluation, seed: 0, workers: workers, decoder: classifier.decoder(from: decoder))
         loader.skipsBadSamples = true
         let evaluator = Evaluator(pass: classifier.pass, batchSize: batchSize)
         try evaluator.add(allOf: loader, resolution: imageSize)

@@ -28,15 +28,22 @@ public struct InputNormalisation: Sendable, Hashable, Codable, CustomStringConve
         self.sampledImages = sampledImages
     }
 
-    /// ImageNet's mean (0.485, 0.456, 0.406) and std (0.229, 0.224, 0.225), in 0…255 units.
+    /// ImageNet's channel statistics as torchvision writes them, in [0, 1] units.
+    public static let imageNetMean: [Double] = [0.485, 0.456, 0.406]
+    public static let imageNetStd: [Double] = [0.229, 0.224, 0.225]
+
+    /// ImageNet's mean and std in the loader's 0…255 units: what RGB photos are normalised with.
     public static let imageNet = InputNormalisation(
-        mean: PixelNormalisation.imageNetMean.map { Double($0) * 255 }, std: PixelNormalisation.imageNetStd.map { Double($0) * 255 },
-        source: .imagenet)
+        mean: imageNetMean.map { $0 * 255 }, std: imageNetStd.map { $0 * 255 }, source: .imagenet)
 
     public var bands: Int { mean.count }
 
     public var description: String {
         func list(_ values: [Double]) -> String { values.map { String(format: "%.6g", $0) }.joined(separator: ", ") }
+        if source == .imagenet {
+            // In the units torchvision's users know them in.
+            return "ImageNet's mean (\(list(mean.map { $0 / 255 }))) and std (\(list(std.map { $0 / 255 }))) on pixels / 255"
+        }
         let origin = switch source {
         case .imagenet: "ImageNet's"
         case .data: "measured on \(sampledImages ?? 0) training image\(sampledImages == 1 ? "" : "s")"

@@ -8,17 +8,6 @@ public struct PixelNormalisation {
     let scale: Tensor
     let shift: Tensor
 
-    /// ImageNet's channel statistics (torchvision's), which RGB inputs are normalised with.
-    public static let imageNetMean: [Float] = [0.485, 0.456, 0.406]
-    public static let imageNetStd: [Float] = [0.229, 0.224, 0.225]
-
-    /// `mean` and `std` in [0, 1] units, for uint8 pixels (torchvision's convention).
-    public init(mean: [Float], std: [Float], device: Device, dtype: DType) throws(TorchError) {
-        try self.init(
-            InputNormalisation(mean: mean.map { Double($0) * 255 }, std: std.map { Double($0) * 255 }, source: .given),
-            device: device, dtype: dtype)
-    }
-
     public init(_ normalisation: InputNormalisation, device: Device, dtype: DType) throws(TorchError) {
         let channels = [1, normalisation.bands, 1, 1]
         scale = try Tensor(normalisation.std.map { 1 / $0 }, shape: channels).to(device: device, dtype: dtype)

@@ -1,6 +1,7 @@
 public import Foundation
 public import HeadroomExecution
 import HeadroomFormats
+public import HeadroomInference
 public import HeadroomMemory
 import HeadroomModels
 import Torch
@@ -34,6 +35,8 @@ public struct CheckpointState: Codable, Sendable {
     /// were recorded.
     public var trainingSamples: Int?
     public var trainingFingerprint: String?
+    /// How the run read and normalised its images (nil in checkpoints from before: 8-bit RGB, ImageNet's).
+    public var input: ModelInput?
 
     /// Reads a state file, also one an earlier Headroom wrote: configuration keys it lacks
     /// take today's defaults (an option added since is off or at its default), so a run

@@ -1,6 +1,7 @@
 public import Foundation
 public import HeadroomExecution
 import HeadroomFormats
+import HeadroomInference
 import HeadroomMemory
 import HeadroomModels
 import Torch
@@ -38,6 +39,7 @@ public struct Checkpointer: Sendable {
         do {
             var metadata = ModelFile.classNamesMetadata(state.classNames)
             metadata[ModelFile.MetadataKey.architecture] = state.configuration.architecture.rawValue
+            metadata.merge((state.input ?? .imageNetRGB).metadata) { _, input in input }
             try ModelFile.write(step.model.stateDict(), metadata: metadata, to: temporary.appendingPathComponent("model.safetensors"))
             try ModelFile.write(step.optimizer.namedState(), to: temporary.appendingPathComponent("optimizer.safetensors"))
             let encoder = JSONEncoder()

@@ -1,6 +1,7 @@
 import Foundation
 import HeadroomData
 import HeadroomFormats
+import HeadroomInference
 import HeadroomMemory
 import HeadroomReporting
 import Torch
@@ -15,7 +16,8 @@ extension Trainer {
             plans: memory.plans.values.sorted { $0.resolution < $1.resolution },
             bestTop1: bestTop1, bestEpoch: bestEpoch, badSamples: trainLoader.badSamples.map(\.index),
             excludedThisEpoch: excludedThisEpoch, savedAt: Date().timeIntervalSince1970, headroomVersion: HeadroomRelease.version,
-            trainingSamples: setup.train.samples.count, trainingFingerprint: setup.train.fingerprint)
+            trainingSamples: setup.train.samples.count, trainingFingerprint: setup.train.fingerprint,
+            input: ModelInput(format: setup.input, normalisation: setup.normalisation))
     }
 
     func saveCheckpoint(reason: Checkpointer.Reason, isBest: Bool) throws {

@@ -9,7 +9,7 @@ struct HeadroomCommand: ParsableCommand {
         abstract: "Train image classifiers on full-resolution images without running out of memory.",
         version: "headroom \(HeadroomRelease.version) (libtorch \(Torch.compiledVersion))",
         subcommands: [
-            Train.self, Plan.self, Evaluate.self, Predict.self, Export.self, Report.self, Demo.self, DemoData.self, Doctor.self,
+            Train.self, Plan.self, Evaluate.self, Predict.self, Inspect.self, Export.self, Report.self, Demo.self, DemoData.self, Doctor.self,
             BenchmarkStep.self, BenchmarkLoader.self, BenchmarkAllReduce.self,
         ]
     )

@@ -9,7 +9,7 @@ extension ResNet {
     /// `probabilities` (softmax over the classes). Weights keep torchvision's state-dict names.
     package func onnxModel(producerVersion: String, metadata: [String: String]) throws(TorchError) -> [UInt8] {
         let batch = ONNXGraph.Value.Dimension.symbol("batch")
-        var graph = ONNXGraph(input: .init(name: "input", dimensions: [batch, .size(3), .symbol("height"), .symbol("width")]))
+        var graph = ONNXGraph(input: .init(name: "input", dimensions: [batch, .size(inputBands), .symbol("height"), .symbol("width")]))
         var x = try conv1.emit(into: &graph, input: graph.input.name, name: "conv1")
         x = try bn1.emit(into: &graph, input: x, name: "bn1")
         x = graph.add("Relu", name: "relu", inputs: [x])

@@ -3,6 +3,7 @@ import Testing
 import TestSupport
 import Torch
 @testable import HeadroomData
+@testable import HeadroomInference
 @testable import HeadroomModels
 @testable import HeadroomTraining
 
@@ -41,6 +42,41 @@ import Torch
         #expect(setup.input.bands == 5 && setup.input.sampleType == .uint16 && setup.step.model.inputBands == 5)
         #expect(setup.normalisation.source == .data)
         #expect(try #require(summary.bestTop1) >= 0.9)
+        try expectTheRunCarriesItsInput(summary: summary, setup: setup, validation: data.validation)
+    }
+
+    /// Evaluation, prediction and both exports read and normalise the images as training did.
+    func expectTheRunCarriesItsInput(summary: TrainingSummary, setup: RunSetup, validation: URL) throws {
+        let weights = try ClassifierWeights(contentsOf: summary.runDirectory)
+        #expect(weights.input == ModelInput(format: setup.input, normalisation: setup.normalisation))
+        let classifier = try Classifier(weights: weights)
+        #expect(classifier.model.inputBands == 5)
+        let evaluation = try ModelEvaluation(classifier: classifier, imageFolder: validation.path, imageSize: 32)
+        #expect(evaluation.result.top1 == summary.lastValidation?.top1)
+        let files = try ImageFiles.expand([validation.path])
+        let predictions = try classifier.predict(files: files, imageSize: 32, topK: 1)
+        let correct = zip(files, predictions).filter { file, prediction in
+            prediction.classes.first?.name == URL(fileURLWithPath: file).deletingLastPathComponent().lastPathComponent
+        }
+        #expect(Double(correct.count) / Double(files.count) == evaluation.result.top1)
+
+        // A safetensors export reads back with the same input; an ONNX one declares 5 bands and computes the same logits.
+        let exported = scratch.url.appendingPathComponent("band4.safetensors")
+        try weights.export(to: exported)
+        #expect(try ClassifierWeights(contentsOf: exported).input == weights.input)
+        let metadata = try ModelFile.read(exported).metadata
+        #expect(metadata[ModelInput.MetadataKey.input]?.contains(#""fileBands":5"#) == true)
+        #expect(metadata[ModelFile.MetadataKey.normalization]?.contains(#""units": "stored value""#) == true)
+        let onnxFile = scratch.url.appendingPathComponent("band4.onnx")
+        try weights.export(to: onnxFile)
+        let onnx = try ONNXReference(contentsOf: onnxFile)
+        #expect(onnx.inputs.first?.dimensions == ["batch", "5", "height", "width"])
+        #expect(onnx.metadata[ModelInput.MetadataKey.input] == metadata[ModelInput.MetadataKey.input])
+        let input = try Tensor.randn([2, 5, 32, 32], generator: Generator(seed: 4))
+        let logits = try #require(onnx.run(input)["logits"])
+        let model = try weights.makeModel()
+        let expected = try withoutGradient { try model(input) }
+        #expect(try (logits - expected).abs().max().item() < 1e-3)
     }
 
     /// One uint16 band whose high byte is the same for both classes: only the low byte differs.

@@ -25,7 +25,7 @@ import TorchNN
         if fromPixels {
             let pixels = try (Tensor.rand([2, 3, 97, 75], generator: Generator(seed: 9)) * 255).to(dtype: .uint8)
             let normalisation = try PixelNormalisation(
-                mean: PixelNormalisation.imageNetMean, std: PixelNormalisation.imageNetStd, device: .cpu, dtype: .float64)
+                .imageNet, device: .cpu, dtype: .float64)
             logits = try model.forward(pixels, recomputing: segments, streaming: streaming, normalising: normalisation)
         } else {
             let x = try Tensor.randn([2, 3, 97, 75], dtype: .float64, generator: Generator(seed: 9))
@@ -77,7 +77,7 @@ import TorchNN
     @Test func aTallerImageAddsOnlyWhatIsHeldWhole() throws {
         let model = try ResNet(.resnet18, classCount: 3, generator: Generator(seed: 8))
         let normalisation = try PixelNormalisation(
-            mean: PixelNormalisation.imageNetMean, std: PixelNormalisation.imageNetStd, device: .cpu, dtype: .float32)
+            .imageNet, device: .cpu, dtype: .float32)
         func peak(of step: () throws -> Void) throws -> Int {
             try Device.cpu.resetPeakMemory()
             let before = try Device.cpu.memoryStatistics().liveBytes
