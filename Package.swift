@@ -182,7 +182,7 @@ let package = Package(
             dependencies: [
                 "HeadroomFormats", "HeadroomModels", "HeadroomData", "HeadroomExecution", "HeadroomMemory", "HeadroomReporting",
                 "HeadroomInference", "HeadroomDistributed", "HeadroomTraining", "Headroom", "Torch", "TorchNN", "TorchOptim", "TestSupport",
-            ], exclude: ["Fixtures", "Data/Fixtures"],
+            ], exclude: ["Fixtures", "Data/Fixtures", "Bands/Fixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
