@@ -48,6 +48,13 @@ public struct SyntheticDataset: Sendable {
     public var height = 120
     public var seed: UInt64 = 0
     public var format = FileFormat.mixed
+    /// Bands per image: 3 is RGB in `format`; any other count (or `bitDepth` 16) is written as
+    /// multi-band TIFF, band b holding the drawing's channel b mod 3 (`demo-data --bands 13`).
+    public var bands = 3
+    /// 8, or 16: samples scaled by 257 with noise in the low byte, as a 16-bit scanner's are.
+    public var bitDepth = 8
+    /// Whether the set is written as full-depth TIFF instead of photos.
+    var writesSamples: Bool { bands != 3 || bitDepth != 8 }
     /// Images drawn at once (each on one libtorch thread).
     public var threads = ProcessInfo.processInfo.activeProcessorCount
 
@@ -69,7 +76,7 @@ public struct SyntheticDataset: Sendable {
                 for index in 0..<perClass {
                     let encoding = format.encoding(ofImage: index)
                     let file = split.appendingPathComponent(name).appendingPathComponent(
-                        String(format: "%04d.", index) + encoding.fileExtension)
+                        String(format: "%04d.", index) + (writesSamples ? "tif" : encoding.fileExtension))
                     expected.append((file, label, offset + index, encoding))
                 }
             }
@@ -84,7 +91,8 @@ public struct SyntheticDataset: Sendable {
         // Files are kept only when the marker says this drawing wrote them with these settings;
         // otherwise every file is drawn again, so an older Headroom's set is never mixed in.
         let marker = root.appendingPathComponent(".headroom-synthetic")
-        let signature = "headroom synthetic set, drawing \(Self.drawingVersion): seed \(seed), \(width)x\(height), \(format.rawValue)\n"
+        let layout = writesSamples ? "\(bands) bands of \(bitDepth) bits" : format.rawValue
+        let signature = "headroom synthetic set, drawing \(Self.drawingVersion): seed \(seed), \(width)x\(height), \(layout)\n"
         let sameSet = (try? String(contentsOf: marker, encoding: .utf8)) == signature
         let missing = expected.filter { !sameSet || !FileManager.default.fileExists(atPath: $0.file.path) }
         let failure = FirstError()
@@ -96,7 +104,9 @@ public struct SyntheticDataset: Sendable {
                     do {
                         var random = DeterministicRandom(seed: seed, epoch: job.label, index: job.stream)
                         let image = try draw(label: job.label, random: &random)
-                        try Data(ImageEncoder.encode(image, as: job.encoding)).write(to: job.file, options: .atomic)
+                        let bytes = writesSamples
+                            ? try samplesFile(image, random: &random) : try ImageEncoder.encode(image, as: job.encoding)
+                        try Data(bytes).write(to: job.file, options: .atomic)
                     } catch {
                         failure.record(error)
                     }
@@ -110,6 +120,20 @@ public struct SyntheticDataset: Sendable {
 }
 
 extension SyntheticDataset {
+    /// The drawing as a `bands`-band TIFF of `bitDepth` samples.
+    func samplesFile(_ image: DecodedImage, random: inout DeterministicRandom) throws -> [UInt8] {
+        let plane = image.width * image.height
+        var values = [Double](repeating: 0, count: bands * plane)
+        for band in 0..<bands {
+            let channel = band % DecodedImage.channelCount
+            for pixel in 0..<plane {
+                let value = Double(image.pixels[pixel * DecodedImage.channelCount + channel])
+                values[band * plane + pixel] = bitDepth == 16 ? value * 257 + Double(random.nextInt(below: 256)) - 128 : value
+            }
+        }
+        return try SampleTIFF.encode(values, bands: bands, height: image.height, width: image.width, type: bitDepth == 16 ? .uint16 : .uint8)
+    }
+
     /// Every file below `folders` (hidden names skipped), by path; a missing folder has none.
     static func files(under folders: [URL]) -> Set<String> {
         var files = Set<String>()

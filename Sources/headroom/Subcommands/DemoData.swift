@@ -41,7 +41,15 @@ struct DemoData: ParsableCommand {
     @Option(help: "How many of the classes to draw (2 to 5), in order: checkers, circles, squares, stripes, triangles.")
     var classes = SyntheticDataset.classNames.count
 
+    @Option(help: "Bands per image: 3 writes RGB photos; any other count is written as multi-band TIFF (band b is the drawing's channel b mod 3).")
+    var bands = 3
+
+    @Option(help: "8, or 16: samples × 257 with noise in the low byte, as multi-band TIFF.")
+    var bitDepth = 8
+
     func validate() throws {
+        guard (1...64).contains(bands) else { throw ValidationError("--bands must be between 1 and 64 (got \(bands))") }
+        guard bitDepth == 8 || bitDepth == 16 else { throw ValidationError("--bit-depth must be 8 or 16 (got \(bitDepth))") }
         guard trainPerClass >= 1, valPerClass >= 1 else { throw ValidationError("each class needs at least one image") }
         guard (2...SyntheticDataset.classNames.count).contains(classes) else {
             throw ValidationError("--classes must be between 2 and \(SyntheticDataset.classNames.count) (got \(classes))")
@@ -65,6 +73,8 @@ struct DemoData: ParsableCommand {
         dataset.width = width
         dataset.height = height
         dataset.format = format
+        dataset.bands = bands
+        dataset.bitDepth = bitDepth
         dataset.classes = Array(SyntheticDataset.classNames.prefix(classes))
         let (train, validation) = try dataset.write(to: URL(fileURLWithPath: directory))
         print("wrote \(train.path) and \(validation.path): \(dataset.classes.joined(separator: ", "))")
