@@ -2,7 +2,8 @@ import ArgumentParser
 import Foundation
 import Headroom
 
-/// Hidden: the Headroom side of bench/loader.py — decode, resize, crop into uint8 batches.
+/// Hidden: the Headroom side of bench/loader.py and bench/samples.py — decode, resize, crop
+/// into batches (uint8 photos, float32 full-depth samples, as the set's headers say).
 struct BenchmarkLoader: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "benchmark-loader", abstract: "Time the loader over an ImageFolder (for bench/).", shouldDisplay: false)
@@ -15,6 +16,8 @@ struct BenchmarkLoader: ParsableCommand {
     var transform = "evaluation"
     @Flag(help: "Decode whole images and cut the crop out (the path before regions were decoded alone).")
     var wholeImages = false
+    @Flag(help: "Time the first batch too (as a DataLoader timed from its start, whose workers prefetch).")
+    var timeFirstBatch = false
 
     func validate() throws {
         guard ["evaluation", "training"].contains(transform) else { throw ValidationError("--transform: evaluation or training") }
@@ -25,16 +28,18 @@ struct BenchmarkLoader: ParsableCommand {
         // torchvision's Resize(n) + CenterCrop(n): the evaluation transform with nothing cut away.
         var decoder = ImageDecoder()
         decoder.decodesRegionsAlone = !wholeImages
+        decoder.input = try InputFormat.detect(samples, decoder: decoder)
         let loader = BatchLoader(
             samples: samples, transform: transform == "training" ? .standardTraining : .evaluation(cropFraction: 1), seed: 0,
             workers: workers, decoder: decoder)
         let batches = samples.samples.count / batch
-        _ = try loader.batch(Array(0..<batch), resolution: resolution, epoch: 0)  // warm-up, untimed
+        let untimed = timeFirstBatch ? 0 : 1
+        if !timeFirstBatch { _ = try loader.batch(Array(0..<batch), resolution: resolution, epoch: 0) }  // warm-up
         let start = Date()
-        for index in 1..<batches {
+        for index in untimed..<batches {
             _ = try loader.batch(Array((index * batch)..<((index + 1) * batch)), resolution: resolution, epoch: 0)
         }
         let seconds = Date().timeIntervalSince(start)
-        print("{\"images\": \((batches - 1) * batch), \"seconds\": \(seconds)}")
+        print("{\"images\": \((batches - untimed) * batch), \"seconds\": \(seconds)}")
     }
 }

@@ -42,11 +42,7 @@ struct Inspect: ParsableCommand {
     func run() throws {
         var failed = false
         try reportingFailures(of: "inspect") {
-            let files = try ImageFiles.expand(inputs)
-            guard !files.isEmpty else {
-                printError("headroom inspect: no images found in \(inputs.joined(separator: ", "))")
-                throw ExitCode(2)
-            }
+            let files = try imageFiles(in: inputs, command: "inspect")
             let decoder = ImageDecoder(pixelLimit: maxImagePixels)
             let selection = bands.flatMap(InputFormat.selection(parsing:))
             var inspections: [ImageInspection] = []

@@ -7,7 +7,8 @@ struct Predict: ParsableCommand {
         abstract: "Classify images: the most likely classes of each, with their probabilities.",
         discussion: """
             Each IMAGE_OR_DIR is an image file, or a folder whose images (.jpg, .jpeg, .png, .webp, .tif, .tiff, \
-            .bmp, in any case, at any depth) are all classified. Images are prepared as in validation and \
+            .bmp, .dcm, .dicom, in any case, at any depth) are all classified. Images are read as the model's run read \
+            them (its bands, sample depth and normalisation, saved with its weights) and prepared as in validation, and \
             classified in batches; probabilities are the softmax of the logits. An image that cannot be read or \
             decoded is reported on stderr (and as a row with an error in --json and --csv) and the others go on.
 
@@ -42,11 +43,7 @@ struct Predict: ParsableCommand {
     func run() throws {
         var failed = false
         try reportingFailures(of: "predict") {
-            let files = try ImageFiles.expand(inputs)
-            guard !files.isEmpty else {
-                printError("headroom predict: no images (\(Self.extensionList)) found in \(inputs.joined(separator: ", "))")
-                throw ExitCode(2)
-            }
+            let files = try imageFiles(in: inputs, command: "predict")
             let classifier = try options.classifier(at: checkpoint)
             let k = min(topK, classifier.classNames.count)
             if csv { print(Self.csvHeader(topK: k)) }
@@ -73,9 +70,6 @@ struct Predict: ParsableCommand {
     }
 
     /// 0 when every image was classified, 1 when any failed.
-    /// ".jpg, .jpeg, …": the extensions a folder is searched for.
-    static let extensionList = ImageFolder.defaultExtensions.map { "." + $0 }.joined(separator: ", ")
-
     static func exitCode(for predictions: [Prediction]) -> ExitCode {
         predictions.allSatisfy(\.isSuccessful) ? .success : .failure
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Headroom
 
 /// Runs a subcommand's body. A failure the library reports (a missing checkpoint, data that
 /// does not fit it, a file that cannot be written) is printed as `headroom NAME: message`
@@ -21,4 +22,16 @@ func reportingFailures(of command: String, _ body: () throws -> Void) throws {
 /// One line on stderr.
 func printError(_ line: String) {
     FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
+/// The image files `inputs` name (files, and folders walked for images), or exit status 2
+/// with a message when there are none.
+func imageFiles(in inputs: [String], command: String) throws -> [String] {
+    let files = try ImageFiles.expand(inputs)
+    guard !files.isEmpty else {
+        let extensions = ImageFolder.defaultExtensions.map { "." + $0 }.joined(separator: ", ")
+        printError("headroom \(command): no images (\(extensions)) found in \(inputs.joined(separator: ", "))")
+        throw ExitCode(2)
+    }
+    return files
 }

@@ -1,0 +1,39 @@
+import ArgumentParser
+import Foundation
+import Headroom
+import TestSupport
+import Testing
+@testable import headroom
+
+/// `headroom inspect` writes what NumPy wrote for the same file's values.
+@Suite struct InspectCommandTests {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("HeadroomTests/Bands/Fixtures")
+
+    @Test func saveNpyWritesTheSameBytesAsNumPy() throws {
+        let directory = try TemporaryDirectory()
+        for name in ["planar-3band-int16-lzw", "s2-13band-uint16-tiled", "png-grey16"] {
+            let image = try #require(FileManager.default.contentsOfDirectory(atPath: Self.fixtures.path).first { $0.hasPrefix(name + ".") && !$0.hasSuffix(".npy") })
+            let output = directory.url.appendingPathComponent(name + ".npy")
+            let command = try #require(
+                try HeadroomCommand.parseAsRoot(["inspect", Self.fixtures.appendingPathComponent(image).path, "--save-npy", output.path]) as? Inspect)
+            try command.run()
+            #expect(try Data(contentsOf: output) == Data(contentsOf: Self.fixtures.appendingPathComponent(name + ".npy")), "\(name)")
+        }
+    }
+
+    @Test func bandsAndSummariesAreShown() throws {
+        let path = Self.fixtures.appendingPathComponent("s2-13band-uint16-tiled.tif").path
+        let (inspection, _) = try ImageInspection.inspect(path: path, decoder: ImageDecoder(), selection: [3, 2, 1])
+        #expect(inspection.facts.bands == 13 && inspection.input.bands == 3)
+        let lines = Inspect.lines(inspection)
+        #expect(lines[0].contains("TIFF 40×24, 13 bands of uint16 (16 bits)"))
+        #expect(lines.contains { $0.hasPrefix("  band 4: min ") } && !lines.contains { $0.hasPrefix("  band 1:") })
+        #expect(inspection.bands.allSatisfy { $0.min <= $0.mean && $0.mean <= $0.max && $0.std > 0 })
+    }
+
+    @Test(arguments: [["inspect"], ["inspect", "a.tif", "--bands", "0"], ["inspect", "a.tif", "--bands", "x"]])
+    func refusesInvalidOptions(arguments: [String]) {
+        #expect(throws: (any Error).self) { try HeadroomCommand.parseAsRoot(arguments) }
+    }
+}
