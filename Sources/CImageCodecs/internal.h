@@ -36,6 +36,7 @@ typedef struct himg_png_layout {
   uint32_t width, height;
   int channels; /* samples per pixel: 1 grey or palette index, 2 grey + alpha, 3 RGB, 4 RGBA */
   int palette;
+  int sample_bytes; /* 1, or 2 for 16-bit samples */
 } himg_png_layout;
 /* 1 when the header is one the fast reader takes, with its layout. */
 int himg_png_fast_layout(const uint8_t *data, size_t size, himg_png_layout *layout);
@@ -43,6 +44,10 @@ int himg_png_fast_layout(const uint8_t *data, size_t size, himg_png_layout *layo
 size_t himg_png_fast_working_bytes(const himg_png_layout *layout, size_t file_size);
 /* 1 when the fast reader decoded the stored region into `pixels`; 0 when libpng must (nothing is reported). */
 int himg_png_fast_decode(const uint8_t *data, size_t size, const himg_stored_region *region, uint8_t *pixels);
+/* The same for full-depth samples: 8- or 16-bit grey, grey + alpha, RGB or RGBA as `info` describes the file, the
+ * region's values as float32 CHW; 0 when libpng must. */
+int himg_png_fast_decode_samples(const uint8_t *data, size_t size, const himg_samples_info *info, const himg_region *region,
+                                 float *out);
 /* Whether the entropy-coded data of a JPEG reaches its end marker (a cut file does not). */
 int himg_jpeg_is_complete(const uint8_t *data, size_t size);
 himg_status himg_png_plan(const uint8_t *data, size_t size, const himg_options *options, himg_plan *plan);

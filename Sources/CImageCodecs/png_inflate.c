@@ -29,13 +29,16 @@ static int channels_of(uint8_t color_type) {
   }
 }
 
-int himg_png_fast_layout(const uint8_t *data, size_t size, himg_png_layout *layout) {
+/* The layout of a file this reader takes: 8-bit, and with `sixteen` also 16-bit samples (not a palette). */
+static int read_layout(const uint8_t *data, size_t size, int sixteen, himg_png_layout *layout) {
   // Signature, then IHDR: length 13, width, height, depth, colour type, compression, filter, interlace.
   static const uint8_t signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
   if (size < 33 || memcmp(data, signature, 8) != 0 || be32(data + 8) != 13 || memcmp(data + 12, "IHDR", 4) != 0) return 0;
   const uint8_t *ihdr = data + 16;
   const int channels = channels_of(ihdr[9]);
-  if (ihdr[8] != 8 || channels == 0 || ihdr[10] != 0 || ihdr[11] != 0 || ihdr[12] != 0) return 0;
+  const int depth_taken = ihdr[8] == 8 || (sixteen && ihdr[8] == 16 && ihdr[9] != 3);
+  if (!depth_taken || channels == 0 || ihdr[10] != 0 || ihdr[11] != 0 || ihdr[12] != 0) return 0;
+  layout->sample_bytes = ihdr[8] / 8;
   layout->width = be32(ihdr);
   layout->height = be32(ihdr + 4);
   layout->channels = channels;
@@ -44,9 +47,13 @@ int himg_png_fast_layout(const uint8_t *data, size_t size, himg_png_layout *layo
   return 1;
 }
 
+int himg_png_fast_layout(const uint8_t *data, size_t size, himg_png_layout *layout) {
+  return read_layout(data, size, 0, layout);
+}
+
 size_t himg_png_fast_working_bytes(const himg_png_layout *layout, size_t file_size) {
   // The inflated rows (a filter byte each) and, when the image data spans several chunks, their joined copy.
-  return ((size_t)layout->width * (size_t)layout->channels + 1) * layout->height + file_size;
+  return ((size_t)layout->width * (size_t)layout->channels * (size_t)layout->sample_bytes + 1) * layout->height + file_size;
 }
 
 /* Where the compressed image data and the palette lie; 0 when libpng should look at the file instead. */
@@ -149,19 +156,21 @@ static void row_to_rgb(const uint8_t *row, const himg_png_layout *layout, const 
   }
 }
 
-int himg_png_fast_decode(const uint8_t *data, size_t size, const himg_stored_region *region, uint8_t *pixels) {
-  himg_png_layout layout;
-  if (!himg_png_fast_layout(data, size, &layout) || region->right > layout.width || region->bottom > layout.height ||
-      region->left >= region->right || region->top >= region->bottom) {
-    return 0;
-  }
+/* Receives row `y` of the image, unfiltered (and the file's palette). */
+typedef void (*row_sink)(const uint8_t *row, size_t y, const uint8_t *palette, void *context);
+
+/* Inflates the image data in one call and unfilters rows [0, bottom), handing rows [top, bottom) to `sink`;
+ * 0 when libpng should decode the file instead. */
+static int inflate_rows(const uint8_t *data, size_t size, const himg_png_layout *layout, size_t top, size_t bottom,
+                        row_sink sink, void *context) {
   png_chunks *chunks = malloc(sizeof *chunks);
-  if (chunks == NULL || !find_chunks(data, size, &layout, chunks)) {
+  if (chunks == NULL || !find_chunks(data, size, layout, chunks)) {
     free(chunks);
     return 0;
   }
-  const size_t row_bytes = (size_t)layout.width * (size_t)layout.channels;
-  const size_t expected = (row_bytes + 1) * layout.height;
+  const size_t bpp = (size_t)layout->channels * (size_t)layout->sample_bytes;
+  const size_t row_bytes = (size_t)layout->width * bpp;
+  const size_t expected = (row_bytes + 1) * layout->height;
   uint8_t *joined = chunks->data_chunks > 1 ? join_data(data, size, chunks) : NULL;
   const uint8_t *compressed = chunks->data_chunks > 1 ? joined : chunks->first_data;
   uint8_t *rows = malloc(expected);
@@ -173,14 +182,11 @@ int himg_png_fast_decode(const uint8_t *data, size_t size, const himg_stored_reg
       libdeflate_zlib_decompress(inflater, compressed, chunks->data_size, rows, expected, &produced) == LIBDEFLATE_SUCCESS &&
       produced == expected) {
     decoded = 1;
-    const size_t out_bytes = (region->right - region->left) * 3;
     const uint8_t *previous = zeros;
-    for (size_t y = 0; y < region->bottom && decoded; y++) {
+    for (size_t y = 0; y < bottom && decoded; y++) {
       uint8_t *row = rows + y * (row_bytes + 1);
-      decoded = unfilter(row[0], row + 1, previous, row_bytes, (size_t)layout.channels);
-      if (decoded && y >= region->top) {
-        row_to_rgb(row + 1, &layout, chunks->palette, region->left, region->right, pixels + (y - region->top) * out_bytes);
-      }
+      decoded = unfilter(row[0], row + 1, previous, row_bytes, bpp);
+      if (decoded && y >= top) sink(row + 1, y, chunks->palette, context);
       previous = row + 1;
     }
   }
@@ -190,4 +196,70 @@ int himg_png_fast_decode(const uint8_t *data, size_t size, const himg_stored_reg
   free(joined);
   free(chunks);
   return decoded;
+}
+
+typedef struct rgb_target {
+  const himg_png_layout *layout;
+  const himg_stored_region *region;
+  uint8_t *pixels;
+} rgb_target;
+
+static void emit_rgb(const uint8_t *row, size_t y, const uint8_t *palette, void *context) {
+  const rgb_target *target = context;
+  const himg_stored_region *region = target->region;
+  const size_t out_bytes = (region->right - region->left) * 3;
+  row_to_rgb(row, target->layout, palette, region->left, region->right, target->pixels + (y - region->top) * out_bytes);
+}
+
+int himg_png_fast_decode(const uint8_t *data, size_t size, const himg_stored_region *region, uint8_t *pixels) {
+  himg_png_layout layout;
+  if (!himg_png_fast_layout(data, size, &layout) || region->right > layout.width || region->bottom > layout.height ||
+      region->left >= region->right || region->top >= region->bottom) {
+    return 0;
+  }
+  rgb_target target = {&layout, region, pixels};
+  return inflate_rows(data, size, &layout, region->top, region->bottom, emit_rgb, &target);
+}
+
+typedef struct samples_target {
+  const himg_png_layout *layout;
+  const himg_region *region;
+  float *out;
+} samples_target;
+
+/* The region's columns of a row into every band's plane (CHW); 16-bit samples are big-endian in the file. */
+static void emit_samples(const uint8_t *row, size_t y, const uint8_t *palette, void *context) {
+  (void)palette;
+  const samples_target *target = context;
+  const size_t channels = (size_t)target->layout->channels, width = (size_t)target->region->width;
+  const size_t plane = width * (size_t)target->region->height, line = y - (size_t)target->region->top;
+  for (size_t band = 0; band < channels; band++) {
+    float *to = target->out + band * plane + line * width;
+    const size_t first = (size_t)target->region->left * channels + band;
+    if (target->layout->sample_bytes == 2) {
+      for (size_t x = 0; x < width; x++) {
+        const uint8_t *sample = row + (first + x * channels) * 2;
+        to[x] = (float)((uint32_t)sample[0] << 8 | sample[1]);
+      }
+    } else {
+      for (size_t x = 0; x < width; x++) to[x] = (float)row[first + x * channels];
+    }
+  }
+}
+
+int himg_png_fast_decode_samples(const uint8_t *data, size_t size, const himg_samples_info *info, const himg_region *region,
+                                 float *out) {
+  himg_png_layout layout;
+  const int sample_bytes = info->sample_type == HIMG_SAMPLE_UINT16 ? 2 : 1;
+  if (!read_layout(data, size, 1, &layout) || layout.palette || layout.channels != info->bands ||
+      layout.sample_bytes != sample_bytes || (int64_t)layout.width != info->width || (int64_t)layout.height != info->height ||
+      region->left < 0 ||
+      region->top < 0 || region->width <= 0 || region->height <= 0 ||
+      (uint64_t)region->left + (uint64_t)region->width > layout.width ||
+      (uint64_t)region->top + (uint64_t)region->height > layout.height) {
+    return 0;
+  }
+  samples_target target = {&layout, region, out};
+  return inflate_rows(data, size, &layout, (size_t)region->top, (size_t)region->top + (size_t)region->height, emit_samples,
+                      &target);
 }

@@ -44,6 +44,37 @@ import Torch
         }
     }
 
+    /// Every cut of a 16-bit PNG and of a TIFF that loses pixel data is refused (a PNG cut only
+    /// in its closing IEND chunk holds every pixel, and reads as the whole file, as in PIL); a
+    /// flipped byte is refused or decodes to the file's shape, never a crash.
+    @Test(arguments: ["png-rgb16.png", "png-grey16.png", "geotiff-2band-uint16.tif"])
+    func cutAndFlippedFilesAreRefusedOrRead(name: String) throws {
+        let path = Self.directory.appendingPathComponent(name).path
+        let bytes = try decoder.readFile(atPath: path)
+        let format = try InputFormat.agree([(path, decoder.facts(atPath: path))])
+        let whole: (ImageSize) -> CropBox = { CropBox(top: 0, left: 0, height: $0.height, width: $0.width) }
+        let complete = try decoder.decodeSamples(bytes, source: path, format: format, region: whole).array(of: Float.self)
+        let pixelDataEnd = name.hasSuffix(".png") ? bytes.count - 12 : bytes.count
+        for cut in stride(from: 1, to: bytes.count, by: max(1, bytes.count / 200)) {
+            let short = Array(bytes.prefix(cut))
+            if cut >= pixelDataEnd {
+                #expect(try decoder.decodeSamples(short, source: path, format: format, region: whole).array(of: Float.self) == complete)
+            } else {
+                #expect(throws: ImageDecodeError.self, "cut at \(cut)") {
+                    try decoder.decodeSamples(short, source: path, format: format, region: whole)
+                }
+            }
+        }
+        var random = DeterministicRandom(seed: 11)
+        for _ in 0..<300 {
+            var flipped = bytes
+            flipped[random.nextInt(below: bytes.count)] ^= UInt8(1 << random.nextInt(below: 8))
+            if let samples = try? decoder.decodeSamples(flipped, source: path, format: format, region: whole) {
+                #expect(samples.shape[1] == format.bands)
+            }
+        }
+    }
+
     /// `inspect --save-npy`'s file is what NumPy writes for the same array.
     @Test func theNumPyWriterRoundTrips() throws {
         let reference = try NumPyReference(contentsOf: Self.directory.appendingPathComponent("planar-3band-int16-lzw.npy"))
