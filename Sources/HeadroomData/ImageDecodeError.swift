@@ -16,6 +16,8 @@ public struct ImageDecodeError: Error, Sendable, Hashable, CustomStringConvertib
         case outOfMemory
         /// The image's bands are not the data set's.
         case bandMismatch
+        /// A file holding several images (a multi-frame DICOM) where one is read.
+        case severalFrames
     }
 
     public let path: String
@@ -38,6 +40,7 @@ public struct ImageDecodeError: Error, Sendable, Hashable, CustomStringConvertib
         case .tooManyPixels: "the image has too many pixels (a decompression bomb?); raise the pixel limit if it is genuine"
         case .outOfMemory: "out of memory while decoding"
         case .bandMismatch: "the image's bands differ from the data set's"
+        case .severalFrames: "the file holds several images"
         }
         return "\(PathNames.display(path)): \(summary): \(detail)"
     }

@@ -44,7 +44,7 @@ extension ImageDecoder {
     private func decodeDicom(_ bytes: [UInt8], source: String, facts: ImageFacts) throws -> Tensor {
         if let frames = facts.dicom?.frames, frames > 1 {
             throw ImageDecodeError(
-                path: source, kind: .unsupportedFormat,
+                path: source, kind: .severalFrames,
                 detail: "a multi-frame DICOM (\(frames) frames): Headroom reads single-frame images; split it into one file per frame")
         }
         let samples = try Tensor.empty([1, facts.bands, facts.size.height, facts.size.width], dtype: .float32)

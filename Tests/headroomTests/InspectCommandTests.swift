@@ -22,6 +22,25 @@ import Testing
         }
     }
 
+    /// For every lossless single-frame DICOM fixture, `inspect --save-npy` writes byte for byte
+    /// the file NumPy wrote for pydicom's modality values.
+    @Test func inspectEqualsPydicomOnLosslessDicom() throws {
+        struct Entry: Decodable { var frames: Int; var lossless: Bool; var reference: String }
+        let dicom = Self.fixtures.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/dicom")
+        let manifest = try JSONDecoder().decode([String: Entry].self, from: Data(contentsOf: dicom.appendingPathComponent("manifest.json")))
+        let lossless = manifest.filter { $0.value.frames == 1 && $0.value.lossless }
+        #expect(lossless.count >= 10)
+        let directory = try TemporaryDirectory()
+        for (name, entry) in lossless.sorted(by: { $0.key < $1.key }) {
+            let output = directory.url.appendingPathComponent(entry.reference)
+            let command = try #require(
+                try HeadroomCommand.parseAsRoot(["inspect", dicom.appendingPathComponent(name).path, "--save-npy", output.path]) as? Inspect)
+            try command.run()
+            #expect(try Data(contentsOf: output) == Data(contentsOf: dicom.appendingPathComponent(entry.reference)), "\(name)")
+        }
+    }
+
     @Test func bandsAndSummariesAreShown() throws {
         let path = Self.fixtures.appendingPathComponent("s2-13band-uint16-tiled.tif").path
         let (inspection, _) = try ImageInspection.inspect(path: path, decoder: ImageDecoder(), selection: [3, 2, 1])
