@@ -100,6 +100,16 @@ let package = Package(
             cxxSettings: [.unsafeFlags(["-std=c++17", "-O2", "-isystem", "/usr/include/gdcm-3.0"])],
             linkerSettings: [.linkedLibrary("gdcmMSFF"), .linkedLibrary("gdcmDSED"), .linkedLibrary("gdcmCommon")]
         ),
+        // Whole-slide images through OpenSlide 4 (the openslide-bin wheel `make setup` puts in .deps/python),
+        // opened with dlopen on first use: nothing links it, and a machine without it reads everything but slides.
+        .target(
+            name: "COpenSlide",
+            cSettings: [
+                .unsafeFlags(["-std=c11", "-O2"]),
+                .define("HSL_DEFAULT_LIBRARY", to: "\"\(packageDirectory)/.deps/python/openslide_bin/libopenslide.so.1\""),
+            ],
+            linkerSettings: [.linkedLibrary("dl")]
+        ),
         // Downloads (pretrained weights) through libcurl's easy interface, from Debian's libcurl4-openssl-dev.
         .target(name: "CDownload", cSettings: [.unsafeFlags(["-std=c11"])], linkerSettings: [.linkedLibrary("curl")]),
         // DType and TensorElement: what libtorch-free code (the file formats) shares with Torch.
@@ -117,8 +127,8 @@ let package = Package(
         .target(name: "HeadroomFormats", dependencies: ["TorchTypes"], swiftSettings: swiftSettings),
         // torchvision's ResNets, activation checkpointing, streaming in bands, weight files, ONNX export.
         .target(name: "HeadroomModels", dependencies: ["Torch", "TorchNN", "HeadroomFormats", "CDownload"], swiftSettings: swiftSettings),
-        // Decoding, transforms, ImageFolder/CSV, the batch loader, resize schedules.
-        .target(name: "HeadroomData", dependencies: ["Torch", "CImageCodecs", "CDicom"], swiftSettings: swiftSettings),
+        // Decoding, whole slides, transforms, ImageFolder/CSV, the batch loader, resize schedules.
+        .target(name: "HeadroomData", dependencies: ["Torch", "CImageCodecs", "CDicom", "COpenSlide"], swiftSettings: swiftSettings),
         // What one step runs on: device, precision, memory format, the training step.
         .target(
             name: "HeadroomExecution", dependencies: ["Torch", "TorchNN", "TorchOptim", "HeadroomModels"],

@@ -31,7 +31,12 @@ NCCL_HEADER_WHEELS=(
 # libgdcm-dev: DICOM (GDCM decodes JPEG-LS and JPEG 2000 as well as JPEG and RLE).
 # libcurl4-openssl-dev: downloads go through libcurl's easy interface; the library itself is
 # already there (Swift's FoundationNetworking links it).
-APT_PACKAGES=(libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev libdeflate-dev libwebp-dev libtiff-dev libgloo-dev libcurl4-openssl-dev libgdcm-dev)
+# zlib1g-dev: GDCM's deflated transfer syntax includes zlib.h (libgdcm-dev does not depend on it).
+APT_PACKAGES=(libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev libdeflate-dev libwebp-dev libtiff-dev libgloo-dev libcurl4-openssl-dev libgdcm-dev zlib1g-dev)
+# Whole-slide images: OpenSlide 4 from its own wheel (one self-contained library, loaded at run time).
+# Not Debian's libopenslide0: that is 3.4.1, which reads no DICOM whole-slide images and is
+# years of vendor fixes behind.
+OPENSLIDE_BIN_VERSION=4.0.1.2
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 deps="$root/.deps"
@@ -119,6 +124,17 @@ install_nccl_headers() {
     || say "warning: the NCCL headers could not be fetched; the NCCL plugin builds as a stub (several GPUs use Gloo)"
 }
 
+install_openslide() {
+  local library="$deps/python/openslide_bin/libopenslide.so.1"
+  grep -qs "^Version: $OPENSLIDE_BIN_VERSION\$" "$deps"/python/openslide_bin-"$OPENSLIDE_BIN_VERSION".dist-info/METADATA \
+    && [ -f "$library" ] && return 0
+  say "installing openslide-bin==$OPENSLIDE_BIN_VERSION (OpenSlide, ~3 MB) into .deps/python"
+  mkdir -p "$deps"
+  pip_install "openslide-bin==$OPENSLIDE_BIN_VERSION" \
+    || say "warning: OpenSlide could not be installed; everything but whole-slide images works"
+}
+
 install_apt_packages
 install_libtorch
 install_nccl_headers
+install_openslide

@@ -8,7 +8,7 @@
 /// and an unreadable folder is an error rather than silently missing.
 public struct ImageFolder: Sendable {
     /// The extensions the decoder reads, lower case, without the dot; names match in any case.
-    public static let defaultExtensions = ["jpeg", "jpg", "png", "webp", "tif", "tiff", "bmp", "dcm", "dicom"]
+    public static let defaultExtensions = ["jpeg", "jpg", "png", "webp", "tif", "tiff", "bmp", "dcm", "dicom"] + WholeSlide.extensions
 
     public let root: String
     public let extensions: [String]

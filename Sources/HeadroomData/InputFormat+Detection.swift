@@ -2,14 +2,29 @@ extension InputFormat {
     /// Agrees the set's format from the headers of up to `sampleCount` files spread evenly over
     /// it (a file the loader meets later that disagrees is a counted bad sample naming both).
     /// Unreadable files are left to training, which counts them. `selection`: `--bands`, 0-based.
+    /// Whole slides (a vendor format, or a TIFF OpenSlide reads as a pyramid) make a slide set,
+    /// read as `slide` says (level 0 when nil); `slide` given for a set of other images is refused.
     public static func detect(
-        _ samples: LabeledSamples, decoder: ImageDecoder, selection: [Int]? = nil, sampleCount: Int = 256
+        _ samples: LabeledSamples, decoder: ImageDecoder, selection: [Int]? = nil, slide: SlideReading? = nil, sampleCount: Int = 256
     ) throws(InputFormatError) -> InputFormat {
         let paths = samples.samples.map(\.path)
         let stride = max(1, paths.count / max(1, sampleCount))
+        let sampled = Swift.stride(from: 0, to: paths.count, by: stride).prefix(sampleCount).map { paths[$0] }
+        let slides = sampled.filter { SlideFiles.isSlide($0, slideOptionsGiven: slide != nil) }
+        if let first = slides.first {
+            if let image = sampled.first(where: { !slides.contains($0) }) { throw .slidesAndImages(slide: first, image: image) }
+            let reading = slide ?? SlideReading()
+            for path in slides {
+                // A view the slide cannot give is a setup error, not a bad sample per region.
+                guard let opened = try? WholeSlide(path: path) else { continue }
+                do { _ = try opened.geometry(for: reading.view) } catch { throw .slideView(error) }
+            }
+            return try InputFormat.slides(reading, example: first).selecting(selection)
+        }
+        if slide != nil, let example = sampled.first { throw .notSlides(example: example) }
         var read: [(path: String, facts: ImageFacts)] = []
-        for index in Swift.stride(from: 0, to: paths.count, by: stride).prefix(sampleCount) {
-            if let facts = try? decoder.facts(atPath: paths[index]) { read.append((paths[index], facts)) }
+        for path in sampled {
+            if let facts = try? decoder.facts(atPath: path) { read.append((path, facts)) }
         }
         return try agree(read, selection: selection)
     }
@@ -58,6 +73,9 @@ extension InputFormat {
 public enum InputFormatError: Error, Sendable, Hashable, CustomStringConvertible {
     case bandsDisagree(examples: [(bands: Int, path: String)])
     case badSelection(selection: [Int], fileBands: Int)
+    case slidesAndImages(slide: String, image: String)
+    case notSlides(example: String)
+    case slideView(ImageDecodeError)
 
     public static func == (lhs: InputFormatError, rhs: InputFormatError) -> Bool { lhs.description == rhs.description }
     public func hash(into hasher: inout Hasher) { hasher.combine(description) }
@@ -71,6 +89,14 @@ public enum InputFormatError: Error, Sendable, Hashable, CustomStringConvertible
         case let .badSelection(selection, fileBands):
             "--bands \(selection.map { String($0 + 1) }.joined(separator: ",")): the images have \(fileBands) band\(fileBands == 1 ? "" : "s"), "
                 + "numbered 1 to \(fileBands); name each at most once"
+        case let .slidesAndImages(slide, image):
+            "the set mixes whole slides (\(PathNames.display(slide))) with other images (\(PathNames.display(image))); "
+                + "train on one kind, or cut the slides into tiles first"
+        case let .notSlides(example):
+            "--slide-level, --slide-mpp, --no-tissue-mask and --slide-eval are for whole slides, and OpenSlide reads none in the set "
+                + "(\(PathNames.display(example)), for one)\(SlideFiles.openSlideProblem.map { "; \($0)" } ?? "")"
+        case let .slideView(error):
+            error.description
         }
     }
 }

@@ -14,6 +14,8 @@ public struct InputFormat: Sendable, Hashable, Codable, CustomStringConvertible 
         case photo
         /// float32, every band at the precision stored.
         case samples
+        /// uint8 RGB regions of whole slides through OpenSlide, as `slide` says.
+        case slide
     }
 
     public var reading: Reading
@@ -25,13 +27,23 @@ public struct InputFormat: Sendable, Hashable, Codable, CustomStringConvertible 
     public var sampleType: SampleType
     /// A file of the set, named when another disagrees with it.
     public var example: String?
+    /// How whole slides are read (nil for other images).
+    public var slide: SlideReading?
 
-    public init(reading: Reading, fileBands: Int, selection: [Int]? = nil, sampleType: SampleType, example: String? = nil) {
+    public init(
+        reading: Reading, fileBands: Int, selection: [Int]? = nil, sampleType: SampleType, example: String? = nil, slide: SlideReading? = nil
+    ) {
         self.reading = reading
         self.fileBands = fileBands
         self.selection = selection
         self.sampleType = sampleType
         self.example = example
+        self.slide = slide
+    }
+
+    /// Whole slides read as `reading` says.
+    public static func slides(_ reading: SlideReading, example: String? = nil) -> InputFormat {
+        InputFormat(reading: .slide, fileBands: 3, sampleType: .uint8, example: example, slide: reading)
     }
 
     /// 8-bit RGB photos: what Headroom read before it read anything else.
@@ -40,17 +52,18 @@ public struct InputFormat: Sendable, Hashable, Codable, CustomStringConvertible 
     /// The bands the network takes.
     public var bands: Int { selection?.count ?? fileBands }
     /// Photos as torchvision reads them, all three bands in order: ImageNet's statistics and weights fit as they are.
-    public var isRGB: Bool { reading == .photo && fileBands == 3 && (selection == nil || selection == [0, 1, 2]) }
+    public var isRGB: Bool { reading != .samples && fileBands == 3 && (selection == nil || selection == [0, 1, 2]) }
     /// The type of a batch's pixels as the loader hands them over.
-    public var batchType: DType { reading == .photo ? .uint8 : .float32 }
+    public var batchType: DType { reading == .samples ? .float32 : .uint8 }
     /// Bytes one pixel of a batch takes.
-    public var batchBytesPerPixel: Int { bands * (reading == .photo ? 1 : 4) }
+    public var batchBytesPerPixel: Int { bands * (reading == .samples ? 4 : 1) }
 
     public var description: String {
         let chosen = selection.map { " (bands \($0.map { String($0 + 1) }.joined(separator: ",")) of \(fileBands))" } ?? ""
         switch reading {
         case .photo: return fileBands == 3 ? "8-bit RGB\(chosen)" : "8-bit greyscale\(chosen)"
         case .samples: return "\(fileBands) band\(fileBands == 1 ? "" : "s") of \(sampleType.rawValue)\(chosen), read as float32"
+        case .slide: return "whole slides, 8-bit RGB\(chosen)\(slide.map { " at \($0)" } ?? "")"
         }
     }
 }

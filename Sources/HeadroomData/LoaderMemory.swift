@@ -52,6 +52,13 @@ public struct LoaderMemory: Sendable, Equatable, Encodable {
         case .samples:
             guard let bytes = try? decoder.readFile(atPath: path), let facts = try? decoder.facts(of: bytes, source: path) else { return nil }
             return (facts.size, bytes.count + 2 * facts.size.pixelCount * facts.bands * MemoryLayout<Float>.size)
+        case .slide:
+            // A region at the level (up to twice the view's side when the level is finer), its
+            // resized copy, and OpenSlide's band of ARGB; the tile cache is OpenSlide's own.
+            guard let slide = try? WholeSlide(path: path), let geometry = try? slide.geometry(for: decoder.input.slide?.view ?? .level(0))
+            else { return nil }
+            let levelSide = Int((Double(resolution) * geometry.downsample / slide.levels[geometry.level].downsample).rounded(.up)) + 1
+            return (geometry.size, 3 * (levelSide * levelSide + resolution * resolution) + (16 << 20))
         }
     }
 

@@ -37,46 +37,23 @@ public enum SampleTIFF {
                 }
             }
         }
-        // Header, then the pixels, then the arrays too long for an entry, then the directory.
-        let pixelOffset = 8
-        var arrays: [UInt8] = []
-        let arraysOffset = pixelOffset + pixels.count
-        func entry(_ tag: UInt16, _ kind: UInt16, _ values: [UInt32]) -> (UInt16, UInt16, UInt32, UInt32) {
-            let width = kind == 3 ? 2 : 4
-            if values.count * width <= 4 {
-                var inline: UInt32 = 0
-                for (index, value) in values.enumerated() { inline |= value << (8 * UInt32(index * width)) }
-                return (tag, kind, UInt32(values.count), inline)
-            }
-            let offset = UInt32(arraysOffset + arrays.count)
-            for value in values { kind == 3 ? append(UInt16(value), to: &arrays) : append(value, to: &arrays) }
-            if arrays.count % 2 == 1 { arrays.append(0) }
-            return (tag, kind, UInt32(values.count), offset)
-        }
-        let short: UInt16 = 3, long: UInt16 = 4
-        var entries = [
-            entry(256, long, [UInt32(width)]), entry(257, long, [UInt32(height)]),
-            entry(258, short, Array(repeating: UInt32(size * 8), count: bands)), entry(259, short, [1]),
-            entry(262, short, [1]), entry(273, long, [UInt32(pixelOffset)]), entry(277, short, [UInt32(bands)]),
-            entry(278, long, [UInt32(height)]), entry(279, long, [UInt32(pixels.count)]), entry(284, short, [1]),
+        // The pixels as one strip, then the directory.
+        var tiff = TIFFBuilder()
+        let strip = tiff.append(data: pixels)
+        var entries: [TIFFBuilder.Entry] = [
+            .init(tag: 256, kind: .long, values: [UInt32(width)]), .init(tag: 257, kind: .long, values: [UInt32(height)]),
+            .init(tag: 258, kind: .short, values: Array(repeating: UInt32(size * 8), count: bands)), .init(tag: 259, kind: .short, values: [1]),
+            .init(tag: 262, kind: .short, values: [1]), .init(tag: 273, kind: .long, values: [strip]), .init(tag: 277, kind: .short, values: [UInt32(bands)]),
+            .init(tag: 278, kind: .long, values: [UInt32(height)]), .init(tag: 279, kind: .long, values: [UInt32(pixels.count)]),
+            .init(tag: 284, kind: .short, values: [1]),
+            .init(tag: 339, kind: .short, values: Array(repeating: UInt32(format), count: bands)),
         ]
-        if bands > 1 { entries.append(entry(338, short, Array(repeating: 0, count: bands - 1))) }
-        entries.append(entry(339, short, Array(repeating: UInt32(format), count: bands)))
-        var file: [UInt8] = [0x49, 0x49, 42, 0]
-        append(UInt32(arraysOffset + arrays.count), to: &file)
-        file += pixels + arrays
-        append(UInt16(entries.count), to: &file)
-        for (tag, kind, count, value) in entries {
-            append(tag, to: &file)
-            append(kind, to: &file)
-            append(count, to: &file)
-            append(value, to: &file)
-        }
-        append(UInt32(0), to: &file)
-        return file
+        if bands > 1 { entries.append(.init(tag: 338, kind: .short, values: Array(repeating: 0, count: bands - 1))) }
+        tiff.appendDirectory(entries)
+        return tiff.bytes
     }
 
     private static func append<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
-        withUnsafeBytes(of: value.littleEndian) { bytes += $0 }
+        TIFFBuilder.append(value, to: &bytes)
     }
 }

@@ -17,6 +17,10 @@ public enum SampleTransform: Sendable, Equatable {
     public func apply(
         toFileAt path: String, resolution: Int, decoder: ImageDecoder, random: inout DeterministicRandom
     ) throws -> Tensor {
+        if decoder.input.reading == .slide {
+            let region = try applyToSlide(at: path, resolution: resolution, reading: decoder.input.slide ?? SlideReading(), random: &random)
+            return try decoder.input.selectingBands(of: region).select(dim: 0, index: 0)
+        }
         let image = EncodedImage(bytes: try decoder.readFile(atPath: path), path: path, decoder: decoder)
         switch self {
         case let .training(crop):
@@ -72,6 +76,7 @@ struct EncodedImage {
         switch decoder.input.reading {
         case .photo: try decoder.orientedSize(of: bytes, source: path)
         case .samples: try decoder.facts(of: bytes, source: path).size
+        case .slide: throw Self.slideInMemory(path)
         }
     }
 
@@ -82,6 +87,8 @@ struct EncodedImage {
         switch format.reading {
         case .samples:
             return try decoder.decodeSamples(bytes, source: path, format: format, region: region)
+        case .slide:
+            throw Self.slideInMemory(path)
         case .photo:
             var pixels = try decoder.decodeTensor(bytes, source: path, minimumSize: minimumSize, region: region)
             if format.fileBands == 1 {
@@ -92,5 +99,10 @@ struct EncodedImage {
             }
             return try format.selectingBands(of: pixels)
         }
+    }
+
+    /// Slides are read region by region from their files (WholeSlide), never decoded whole from memory.
+    static func slideInMemory(_ path: String) -> ImageDecodeError {
+        ImageDecodeError(path: path, kind: .unsupportedFormat, detail: "a whole slide is read through OpenSlide, region by region")
     }
 }

@@ -53,8 +53,11 @@ public struct SyntheticDataset: Sendable {
     public var bands = 3
     /// 8, or 16: samples scaled by 257 with noise in the low byte, as a 16-bit scanner's are.
     public var bitDepth = 8
+    /// Whether the images are written as whole slides (`demo-data --slides`): each drawing on a
+    /// white background, as a pyramidal tiled TIFF that OpenSlide reads, at 0.5 µm per pixel.
+    public var slides = false
     /// Whether the set is written as full-depth TIFF instead of photos.
-    var writesSamples: Bool { bands != 3 || bitDepth != 8 }
+    var writesSamples: Bool { !slides && (bands != 3 || bitDepth != 8) }
     /// Images drawn at once (each on one libtorch thread).
     public var threads = ProcessInfo.processInfo.activeProcessorCount
 
@@ -76,7 +79,7 @@ public struct SyntheticDataset: Sendable {
                 for index in 0..<perClass {
                     let encoding = format.encoding(ofImage: index)
                     let file = split.appendingPathComponent(name).appendingPathComponent(
-                        String(format: "%04d.", index) + (writesSamples ? "tif" : encoding.fileExtension))
+                        String(format: "%04d.", index) + (slides ? "tiff" : writesSamples ? "tif" : encoding.fileExtension))
                     expected.append((file, label, offset + index, encoding))
                 }
             }
@@ -91,7 +94,7 @@ public struct SyntheticDataset: Sendable {
         // Files are kept only when the marker says this drawing wrote them with these settings;
         // otherwise every file is drawn again, so an older Headroom's set is never mixed in.
         let marker = root.appendingPathComponent(".headroom-synthetic")
-        let layout = writesSamples ? "\(bands) bands of \(bitDepth) bits" : format.rawValue
+        let layout = slides ? "slides" : writesSamples ? "\(bands) bands of \(bitDepth) bits" : format.rawValue
         let signature = "headroom synthetic set, drawing \(Self.drawingVersion): seed \(seed), \(width)x\(height), \(layout)\n"
         let sameSet = (try? String(contentsOf: marker, encoding: .utf8)) == signature
         let missing = expected.filter { !sameSet || !FileManager.default.fileExists(atPath: $0.file.path) }
@@ -103,6 +106,10 @@ public struct SyntheticDataset: Sendable {
                 for job in stride(from: thread, to: jobs.count, by: threads).map({ jobs[$0] }) {
                     do {
                         var random = DeterministicRandom(seed: seed, epoch: job.label, index: job.stream)
+                        if slides {
+                            try Data(try slideFile(label: job.label, random: &random)).write(to: job.file, options: .atomic)
+                            continue
+                        }
                         let image = try draw(label: job.label, random: &random)
                         let bytes = writesSamples
                             ? try samplesFile(image, random: &random) : try ImageEncoder.encode(image, as: job.encoding)
@@ -132,6 +139,29 @@ extension SyntheticDataset {
             }
         }
         return try SampleTIFF.encode(values, bands: bands, height: image.height, width: image.width, type: bitDepth == 16 ? .uint16 : .uint8)
+    }
+
+    /// The drawing as a whole slide: over the middle 5/8 of a near-white background (glass), with
+    /// levels halved down to 256 px, in 128-px tiles.
+    func slideFile(label: Int, random: inout DeterministicRandom) throws -> [UInt8] {
+        var tissue = self
+        tissue.width = max(8, width * 5 / 8)
+        tissue.height = max(8, height * 5 / 8)
+        let drawn = try tissue.draw(label: label, random: &random)
+        var canvas = [UInt8](repeating: 244, count: width * height * 3)
+        let (left, top) = ((width - drawn.width) / 2, (height - drawn.height) / 2)
+        for row in 0..<drawn.height {
+            let target = ((top + row) * width + left) * 3
+            canvas.replaceSubrange(target..<(target + drawn.width * 3), with: drawn.pixels[(row * drawn.width * 3)..<((row + 1) * drawn.width * 3)])
+        }
+        var levels = [(size: ImageSize(width: width, height: height), rgb: canvas)]
+        var pixels = try Tensor(canvas, shape: [1, height, width, 3]).permuted([0, 3, 1, 2])
+        while levels.count < 4, max(levels.last!.size.width, levels.last!.size.height) > 256 {
+            let size = ImageSize(width: max(1, levels.last!.size.width / 2), height: max(1, levels.last!.size.height / 2))
+            pixels = try pixels.interpolateBilinear(size: (size.height, size.width), antialias: true)
+            levels.append((size, try pixels.permuted([0, 2, 3, 1]).contiguous().array()))
+        }
+        return try SlideTIFF.encode(levels: levels, tile: 128, micronsPerPixel: 0.5)
     }
 
     /// Every file below `folders` (hidden names skipped), by path; a missing folder has none.

@@ -38,7 +38,7 @@ extension RunSetup {
         var decoder = configuration.imageDecoder
         do {
             let both = LabeledSamples(classes: train.classes, samples: train.samples + validation.samples)
-            decoder.input = try InputFormat.detect(both, decoder: decoder, selection: configuration.bands)
+            decoder.input = try InputFormat.detect(both, decoder: decoder, selection: configuration.bands, slide: configuration.slide)
         } catch {
             throw TrainingSetupError(problems: ["the data: \(error)"])
         }

@@ -53,6 +53,11 @@ extension TrainingConfiguration {
         if let forcedMicroBatch { rows.append(.init("--micro-batch", "\(forcedMicroBatch)")) }
         if let bands { rows.append(.init("--bands", bands.map { "\($0 + 1)" }.joined(separator: ","))) }
         rows.append(.init("--normalize", normalize?.description ?? "auto"))
+        if let slide {
+            rows.append(.init(slide.view.isLevel ? "--slide-level" : "--slide-mpp", slide.view.description))
+            if !slide.tissueMask { rows.append(.init("--no-tissue-mask", "training regions anywhere on the slide")) }
+            rows.append(.init("--slide-eval", slide.evaluation.rawValue))
+        }
         if freezeBackbone { rows.append(.init("--freeze-backbone", "on")) }
         if let freezeBatchNorm { rows.append(.init("--freeze-bn", freezeBatchNorm ? "on" : "off")) }
         if syncBatchNorm == true { rows.append(.init("--sync-bn", worldSize > 1 ? "on, over \(worldSize) processes" : "on (one process: plain BatchNorm)")) }

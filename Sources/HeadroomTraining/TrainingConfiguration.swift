@@ -52,6 +52,13 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var bands: [Int]?
     /// How the input is normalised (`--normalize`); nil: auto.
     public var normalize: NormalisationChoice?
+    /// How whole slides are read (`--slide-level`, `--slide-mpp`, `--no-tissue-mask`,
+    /// `--slide-eval`); nil when none was given (a set of slides is then read at level 0).
+    public var slide: SlideReading?
+
+    /// The largest side a network input may have: a 32768² region of a slide streams through
+    /// the network in a few GiB; anything larger is more likely a typo than a plan.
+    public static let largestImageSize = 32768
 
     /// The decoder every loader of the run uses, before the set's format is known
     /// (``RunSetup/decoder`` reads it).
@@ -159,9 +166,10 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         var problems: [String] = []
         if epochs < 1 { problems.append("--epochs must be at least 1 (got \(epochs))") }
         if batchSize < 1 { problems.append("--batch-size must be at least 1 (got \(batchSize))") }
-        if imageSize < 16 || imageSize > 8192 { problems.append("--image-size must be between 16 and 8192 px (got \(imageSize))") }
-        if let size = validationImageSize, size < 16 || size > 8192 {
-            problems.append("--val-image-size must be between 16 and 8192 px (got \(size))")
+        let sizes = "between 16 and \(Self.largestImageSize) px"
+        if imageSize < 16 || imageSize > Self.largestImageSize { problems.append("--image-size must be \(sizes) (got \(imageSize))") }
+        if let size = validationImageSize, size < 16 || size > Self.largestImageSize {
+            problems.append("--val-image-size must be \(sizes) (got \(size))")
         }
         if let rate = learningRate, !(rate > 0) || !rate.isFinite { problems.append("--lr must be a positive number (got \(rate))") }
         if !(momentum >= 0 && momentum < 1) { problems.append("--momentum must be in [0, 1) (got \(momentum))") }
@@ -193,8 +201,8 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         if minimumMicroBatch < 1 { problems.append("--min-micro-batch must be at least 1 (got \(minimumMicroBatch))") }
         if growthPatience < 1 { problems.append("the growth patience must be at least 1 step") }
         if let schedule = resizeSchedule {
-            for size in schedule.sizes where size < 16 || size > 8192 {
-                problems.append("--resize-schedule size \(size) must be between 16 and 8192 px")
+            for size in schedule.sizes where size < 16 || size > Self.largestImageSize {
+                problems.append("--resize-schedule size \(size) must be \(sizes)")
             }
         }
         if freezeBackbone && weightsPath == nil { problems.append("--freeze-backbone needs --weights to start from") }

@@ -28,6 +28,38 @@ struct DataOptions: ParsableArguments {
         discussion: "auto keeps ImageNet's statistics for 8-bit RGB and measures every other set's per band on a sample of the training images (reported and saved with the run). Given values for 8-bit photos may be in [0, 1] (0.485,0.456,0.406/0.229,0.224,0.225) or 0…255; for deeper samples and DICOM they are in the stored or modality units."))
     var normalize: String?
 
+    @Option(help: ArgumentHelp(
+        "Whole slides: the pyramid level the network sees (0 is the scan's full resolution; default 0).",
+        discussion: "Slides (.svs, .ndpi, .mrxs, .scn, .vms, .bif, a pyramidal TIFF) are read through OpenSlide, only the tiles a region touches. Training takes --image-size² regions at this level, centred on tissue."))
+    var slideLevel: Int?
+
+    @Option(help: ArgumentHelp(
+        "Whole slides: microns per pixel the network sees, read from the nearest finer level and resized (0.5 is about 20×).",
+        valueName: "µm"))
+    var slideMpp: String?
+
+    @Flag(help: "Whole slides: take training regions anywhere, not only where the thumbnail shows tissue.")
+    var noTissueMask = false
+
+    @Option(help: "Whole slides: what validation, evaluate and predict see: center (an --image-size² region at the tissue's centre) or whole (the slide, shrunk to fit).")
+    var slideEval: SlideReading.Evaluation?
+
+    /// The slide options as one reading, nil when none was given.
+    var slideReading: SlideReading? {
+        guard slideLevel != nil || slideMpp != nil || noTissueMask || slideEval != nil else { return nil }
+        let view: SlideReading.View = slideMpp.flatMap(SlideReading.micronsPerPixel(parsing:)).map { .micronsPerPixel($0) } ?? .level(slideLevel ?? 0)
+        return SlideReading(view: view, tissueMask: !noTissueMask, evaluation: slideEval ?? .center)
+    }
+
+    /// The slide options' own mistakes.
+    func validateSlideOptions() throws {
+        if let level = slideLevel, level < 0 { throw ValidationError("--slide-level must be 0 or more (got \(level))") }
+        if let mpp = slideMpp, SlideReading.micronsPerPixel(parsing: mpp) == nil {
+            throw ValidationError("--slide-mpp \(mpp) is not a positive number of microns per pixel (e.g. 0.5)")
+        }
+        if slideLevel != nil && slideMpp != nil { throw ValidationError("--slide-level and --slide-mpp both choose the resolution; give one") }
+    }
+
     @Option(help: maxImagePixelsHelp, transform: pixelLimit(argument:))
     var maxImagePixels: Int? = ImageDecoder.defaultPixelLimit
 }

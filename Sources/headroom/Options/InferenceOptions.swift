@@ -28,8 +28,8 @@ struct InferenceOptions: ParsableArguments {
 
     func validate() throws {
         // The same range train takes: a model trained at 16 px is evaluated at 16 px.
-        if let imageSize, imageSize < 16 || imageSize > 8192 {
-            throw ValidationError("--image-size must be between 16 and 8192 px (got \(imageSize))")
+        if let imageSize, imageSize < 16 || imageSize > TrainingConfiguration.largestImageSize {
+            throw ValidationError("--image-size must be between 16 and \(TrainingConfiguration.largestImageSize) px (got \(imageSize))")
         }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }

@@ -7,6 +7,7 @@ extension PrecisionChoice: ExpressibleByArgument {}
 extension LearningRateSchedule.Kind: ExpressibleByArgument {}
 extension TrainingConfiguration.BadImagePolicy: ExpressibleByArgument {}
 extension DistributedBackend: ExpressibleByArgument {}
+extension SlideReading.Evaluation: ExpressibleByArgument {}
 
 /// The options `train` and `plan` share, named as a PyTorch user expects, in the groups
 /// `--help` shows (as timm's train.py groups its own).
@@ -39,6 +40,7 @@ struct TrainingOptions: ParsableArguments {
         if let normalize = input.normalize, NormalisationChoice(parsing: normalize) == nil {
             throw ValidationError("--normalize \(normalize) is none of auto, imagenet, data, or MEAN,…/STD,… with as many positive STDs as MEANs")
         }
+        try input.validateSlideOptions()
         if let every = checkpointEvery, CheckpointInterval(every) == nil {
             throw ValidationError("--checkpoint-every \(every) is neither a step count (500) nor minutes (10m)")
         }
@@ -80,6 +82,7 @@ struct TrainingOptions: ParsableArguments {
         config.onBadImage = input.onBadImage
         config.bands = input.bands.flatMap(InputFormat.selection(parsing:))
         config.normalize = input.normalize.flatMap(NormalisationChoice.init(parsing:)).flatMap { $0 == .auto ? nil : $0 }
+        config.slide = input.slideReading
         // Kept in the run's configuration only when it differs from the default.
         config.maxImagePixels = input.maxImagePixels == ImageDecoder.defaultPixelLimit ? nil : input.maxImagePixels ?? Int.max
         config.threads = memory.threads

@@ -18,6 +18,8 @@ struct BenchmarkLoader: ParsableCommand {
     var wholeImages = false
     @Flag(help: "Time the first batch too (as a DataLoader timed from its start, whose workers prefetch).")
     var timeFirstBatch = false
+    @Option(help: "Whole slides: the level training regions are read at.") var slideLevel: Int?
+    @Flag(help: "Whole slides: regions anywhere, not only on tissue.") var noTissueMask = false
 
     func validate() throws {
         guard ["evaluation", "training"].contains(transform) else { throw ValidationError("--transform: evaluation or training") }
@@ -28,7 +30,8 @@ struct BenchmarkLoader: ParsableCommand {
         // torchvision's Resize(n) + CenterCrop(n): the evaluation transform with nothing cut away.
         var decoder = ImageDecoder()
         decoder.decodesRegionsAlone = !wholeImages
-        decoder.input = try InputFormat.detect(samples, decoder: decoder)
+        let slide = slideLevel != nil || noTissueMask ? SlideReading(view: .level(slideLevel ?? 0), tissueMask: !noTissueMask) : nil
+        decoder.input = try InputFormat.detect(samples, decoder: decoder, slide: slide)
         let loader = BatchLoader(
             samples: samples, transform: transform == "training" ? .standardTraining : .evaluation(cropFraction: 1), seed: 0,
             workers: workers, decoder: decoder)

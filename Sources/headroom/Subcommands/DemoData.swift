@@ -47,6 +47,9 @@ struct DemoData: ParsableCommand {
     @Option(help: "8, or 16: samples × 257 with noise in the low byte, as multi-band TIFF.")
     var bitDepth = 8
 
+    @Flag(help: "Write whole slides: each drawing on a white background as a pyramidal tiled TIFF (levels halved to 256 px, 0.5 µm/px) that OpenSlide reads.")
+    var slides = false
+
     func validate() throws {
         guard (1...64).contains(bands) else { throw ValidationError("--bands must be between 1 and 64 (got \(bands))") }
         guard bitDepth == 8 || bitDepth == 16 else { throw ValidationError("--bit-depth must be 8 or 16 (got \(bitDepth))") }
@@ -55,6 +58,7 @@ struct DemoData: ParsableCommand {
             throw ValidationError("--classes must be between 2 and \(SyntheticDataset.classNames.count) (got \(classes))")
         }
         guard (8...8192).contains(width), (8...8192).contains(height) else { throw ValidationError("sizes must be between 8 and 8192 px") }
+        if slides && (bands != 3 || bitDepth != 8) { throw ValidationError("--slides writes 8-bit RGB slides; leave --bands and --bit-depth out") }
     }
 
     func run() throws {
@@ -75,6 +79,7 @@ struct DemoData: ParsableCommand {
         dataset.format = format
         dataset.bands = bands
         dataset.bitDepth = bitDepth
+        dataset.slides = slides
         dataset.classes = Array(SyntheticDataset.classNames.prefix(classes))
         let (train, validation) = try dataset.write(to: URL(fileURLWithPath: directory))
         print("wrote \(train.path) and \(validation.path): \(dataset.classes.joined(separator: ", "))")

@@ -1,0 +1,22 @@
+/// Which files are whole slides: a vendor format by its extension (.svs, .ndpi, .mrxs, …), and
+/// a TIFF (or a DICOM file, which OpenSlide 4 reads as a whole-slide image) that OpenSlide
+/// reads as a pyramid of more than one level. A single-level tiled TIFF stays an image, read
+/// by the image decoders, unless a slide option asks for slides.
+public enum SlideFiles {
+    /// Extensions OpenSlide is asked about (its other formats are told by extension alone).
+    static let contentChecked = ["tif", "tiff", "dcm", "dicom"]
+
+    public static func isSlide(_ path: String, slideOptionsGiven: Bool = false) -> Bool {
+        let name = path.lowercased()
+        if WholeSlide.extensions.contains(where: { name.hasSuffix("." + $0) }) { return true }
+        guard contentChecked.contains(where: { name.hasSuffix("." + $0) }), let vendor = WholeSlide.vendor(ofFileAt: path) else { return false }
+        if slideOptionsGiven || vendor != "generic-tiff" { return true }
+        return ((try? WholeSlide(path: path))?.levels.count ?? 0) > 1
+    }
+
+    /// Why OpenSlide cannot be used here, or nil when it can.
+    public static var openSlideProblem: String? {
+        if case let .failure(error) = WholeSlide.openSlideVersion { return "OpenSlide cannot be loaded: \(error.detail)" }
+        return nil
+    }
+}

@@ -1,0 +1,139 @@
+import COpenSlide
+import Foundation
+public import Torch
+
+/// A whole-slide image (a scanner's .svs, .ndpi, .mrxs, .scn or a generic pyramidal tiled TIFF)
+/// read through OpenSlide: its level pyramid, its resolution when the file says it, and any
+/// region of any level, read from only the tiles the region touches.
+///
+/// Regions follow OpenSlide's conventions: the location in level-0 pixels, the size in the
+/// level's pixels. Pixels OpenSlide leaves transparent (outside the scanned area) take the
+/// slide's background colour (white unless the file names one). OpenSlide handles are safe to
+/// read from several threads at once.
+public final class WholeSlide: @unchecked Sendable {
+    /// One level of the pyramid: its size and how many level-0 pixels one of its pixels spans.
+    public struct Level: Sendable, Hashable, Codable {
+        public var size: ImageSize
+        public var downsample: Double
+    }
+
+    public let path: String
+    public let levels: [Level]
+    /// OpenSlide's name for the format: aperio, hamamatsu, mirax, leica, generic-tiff, ….
+    public let vendor: String
+    /// Microns per level-0 pixel (x, y), when the file records it.
+    public let micronsPerPixel: (x: Double, y: Double)?
+    /// What fills the parts of a region outside the scanned area.
+    public let background: [UInt8]
+    private let handle: OpaquePointer
+
+    /// The extensions of the vendor formats OpenSlide reads (generic pyramidal TIFF is told by its content).
+    public static let extensions = ["svs", "ndpi", "mrxs", "scn", "vms", "vmu", "bif", "svslide"]
+
+    /// Opens the slide at `path`; a file OpenSlide cannot read as a slide, or a missing
+    /// OpenSlide, is an `ImageDecodeError` that says which.
+    public init(path: String) throws(ImageDecodeError) {
+        self.path = path
+        guard FileSystem.isDirectory(path) == false || path.hasSuffix(".mrxs") else {
+            throw ImageDecodeError(path: path, kind: .unreadable, detail: "no such file")
+        }
+        var error = [CChar](repeating: 0, count: 4096)
+        let vendor = hsl_detect_vendor(path).map { String(cString: $0) }
+        guard let handle = hsl_open(path, &error, error.count) else {
+            let detail = Self.text(error)
+            let missing = access(path, R_OK) != 0
+            throw ImageDecodeError(
+                path: path, kind: missing ? .unreadable : (vendor == nil && hsl_load() == nil ? .unsupportedFormat : .corrupt),
+                detail: missing ? String(cString: strerror(errno)) : detail)
+        }
+        self.handle = handle
+        self.vendor = vendor ?? "unknown"
+        let count = Int(hsl_level_count(handle))
+        levels = (0..<max(0, count)).map { index in
+            var width: Int64 = 0
+            var height: Int64 = 0
+            hsl_level_dimensions(handle, Int32(index), &width, &height)
+            return Level(size: ImageSize(width: Int(width), height: Int(height)), downsample: hsl_level_downsample(handle, Int32(index)))
+        }
+        func number(_ name: String) -> Double? { hsl_property(handle, name).flatMap { Double(String(cString: $0)) } }
+        if let x = number("openslide.mpp-x"), let y = number("openslide.mpp-y"), x > 0, y > 0 {
+            micronsPerPixel = (x, y)
+        } else {
+            micronsPerPixel = nil
+        }
+        background = hsl_property(handle, "openslide.background-color").flatMap { Self.colour(hex: String(cString: $0)) } ?? [255, 255, 255]
+        if let failure = hsl_error(handle) {
+            let detail = String(cString: failure)
+            hsl_close(handle)
+            throw ImageDecodeError(path: path, kind: .corrupt, detail: detail)
+        }
+        guard count > 0, levels.allSatisfy({ $0.size.width > 0 && $0.size.height > 0 && $0.downsample >= 1 }) else {
+            hsl_close(handle)
+            throw ImageDecodeError(path: path, kind: .corrupt, detail: "OpenSlide reports no usable level")
+        }
+    }
+
+    deinit { hsl_close(handle) }
+
+    /// Every property the file and OpenSlide record, by name.
+    public var properties: [String: String] {
+        var all: [String: String] = [:]
+        guard var names = hsl_property_names(handle) else { return all }
+        while let name = names.pointee {
+            if let value = hsl_property(handle, name) { all[String(cString: name)] = String(cString: value) }
+            names += 1
+        }
+        return all
+    }
+
+    /// Whether a read failed: OpenSlide then fails every later read of this handle, so it is reopened.
+    public var isBroken: Bool { hsl_error(handle) != nil }
+
+    /// The level OpenSlide would pick for a downsample: the coarsest at or below it.
+    public func bestLevel(forDownsample downsample: Double) -> Int {
+        levels.lastIndex { $0.downsample <= downsample * (1 + 1e-6) } ?? 0
+    }
+
+    /// [1, 3, height, width] uint8 RGB of the region at `level` (location in level-0 pixels,
+    /// size in the level's), channels-last in memory as the photo decoders hand it over.
+    public func region(level: Int, x: Int, y: Int, width: Int, height: Int) throws -> Tensor {
+        guard levels.indices.contains(level) else {
+            throw ImageDecodeError(
+                path: path, kind: .corrupt, detail: "it has \(levels.count) level\(levels.count == 1 ? "" : "s") (0–\(levels.count - 1)); level \(level) was asked for")
+        }
+        let pixels = try Tensor.empty([1, height, width, 3], dtype: .uint8)
+        var failure: String?
+        var error = [CChar](repeating: 0, count: 4096)
+        try pixels.withUnsafeMutableBytes { raw in
+            let status = hsl_read_region(
+                handle, Int64(x), Int64(y), Int32(level), Int64(width), Int64(height), background,
+                raw.baseAddress?.assumingMemoryBound(to: UInt8.self), &error, error.count)
+            if status != 0 { failure = Self.text(error) }
+        }
+        if let failure { throw ImageDecodeError(path: path, kind: .corrupt, detail: failure) }
+        return try pixels.permuted([0, 3, 1, 2])
+    }
+
+    /// OpenSlide's version, or why it cannot be loaded.
+    public static var openSlideVersion: Result<String, ImageDecodeError> {
+        if let problem = hsl_load() {
+            return .failure(ImageDecodeError(path: "OpenSlide", kind: .unreadable, detail: String(cString: problem)))
+        }
+        return .success(hsl_version().map { String(cString: $0) } ?? "unknown")
+    }
+
+    /// OpenSlide's vendor for the file, or nil when it reads no slide there (or is not installed).
+    public static func vendor(ofFileAt path: String) -> String? {
+        hsl_detect_vendor(path).map { String(cString: $0) }
+    }
+
+    /// A C message buffer's text, up to its NUL.
+    static func text(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    static func colour(hex: String) -> [UInt8]? {
+        guard hex.count == 6, let value = UInt32(hex, radix: 16) else { return nil }
+        return [UInt8(value >> 16 & 255), UInt8(value >> 8 & 255), UInt8(value & 255)]
+    }
+}
