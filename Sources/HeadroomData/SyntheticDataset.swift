@@ -142,7 +142,7 @@ extension SyntheticDataset {
     }
 
     /// The drawing as a whole slide: over the middle 5/8 of a near-white background (glass), with
-    /// levels halved down to 256 px, in 128-px tiles.
+    /// levels halved down to 64 px (five at most), in 128-px tiles.
     func slideFile(label: Int, random: inout DeterministicRandom) throws -> [UInt8] {
         var tissue = self
         tissue.width = max(8, width * 5 / 8)
@@ -156,7 +156,7 @@ extension SyntheticDataset {
         }
         var levels = [(size: ImageSize(width: width, height: height), rgb: canvas)]
         var pixels = try Tensor(canvas, shape: [1, height, width, 3]).permuted([0, 3, 1, 2])
-        while levels.count < 4, max(levels.last!.size.width, levels.last!.size.height) > 256 {
+        while levels.count < 5, max(levels.last!.size.width, levels.last!.size.height) > 64 {
             let size = ImageSize(width: max(1, levels.last!.size.width / 2), height: max(1, levels.last!.size.height / 2))
             pixels = try pixels.interpolateBilinear(size: (size.height, size.width), antialias: true)
             levels.append((size, try pixels.permuted([0, 2, 3, 1]).contiguous().array()))

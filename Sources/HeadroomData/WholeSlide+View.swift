@@ -51,7 +51,7 @@ extension WholeSlide {
     /// view when the level is finer.
     public func read(_ box: CropBox, at geometry: SlideGeometry) throws -> Tensor {
         let levelDownsample = levels[geometry.level].downsample
-        let scale = levelDownsample / geometry.downsample  // view pixels per level pixel, at most 1
+        let scale = levelDownsample / geometry.downsample  // view pixels per level pixel, at most 1.01
         if abs(scale - 1) < 1e-9 {
             return try region(
                 level: geometry.level, x: Int((Double(box.left) * levelDownsample).rounded()),

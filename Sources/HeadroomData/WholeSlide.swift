@@ -89,9 +89,11 @@ public final class WholeSlide: @unchecked Sendable {
     /// Whether a read failed: OpenSlide then fails every later read of this handle, so it is reopened.
     public var isBroken: Bool { hsl_error(handle) != nil }
 
-    /// The level OpenSlide would pick for a downsample: the coarsest at or below it.
+    /// The coarsest level whose downsample is at most `downsample`, within 1%: scanners' levels
+    /// are a few pixels off exact powers (4.0002, 16.088), and reading a level 4× finer for a
+    /// 0.02% difference would cost 16× the pixels. (OpenSlide's own choice has no tolerance.)
     public func bestLevel(forDownsample downsample: Double) -> Int {
-        levels.lastIndex { $0.downsample <= downsample * (1 + 1e-6) } ?? 0
+        levels.lastIndex { $0.downsample <= downsample * 1.01 } ?? 0
     }
 
     /// [1, 3, height, width] uint8 RGB of the region at `level` (location in level-0 pixels,

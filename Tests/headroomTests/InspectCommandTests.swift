@@ -55,4 +55,33 @@ import Testing
     func refusesInvalidOptions(arguments: [String]) {
         #expect(throws: (any Error).self) { try HeadroomCommand.parseAsRoot(arguments) }
     }
+
+    /// `inspect SLIDE --level --region --save-npy` writes OpenSlide's region (read_region's pixels,
+    /// as openslide-python gave them) as float32 [3, h, w]; `--json` carries the pyramid.
+    @Test func aSlideRegionIsOpenSlidesOwn() throws {
+        let slides = Self.fixtures.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/slides")
+        let directory = try TemporaryDirectory()
+        let output = directory.url.appendingPathComponent("region.npy")
+        let slide = slides.appendingPathComponent("generic-deflate.tiff").path
+        let command = try #require(
+            try HeadroomCommand.parseAsRoot(["inspect", slide, "--level", "1", "--region", "37,53,96,72", "--save-npy", output.path]) as? Inspect)
+        try command.run()
+        let reference = [UInt8](try Data(contentsOf: slides.appendingPathComponent("generic-deflate.level1.npy")).suffix(72 * 96 * 4))
+        let written = [UInt8](try Data(contentsOf: output).suffix(3 * 72 * 96 * 4))
+        #expect(written.count == 3 * 72 * 96 * 4)
+        for pixel in 0..<(72 * 96) {
+            for band in 0..<3 {
+                let offset = 4 * (band * 72 * 96 + pixel)
+                let value = Float(bitPattern: UInt32(written[offset]) | UInt32(written[offset + 1]) << 8 | UInt32(written[offset + 2]) << 16 | UInt32(written[offset + 3]) << 24)
+                guard value == Float(reference[4 * pixel + band]) else {
+                    Issue.record("pixel \(pixel) band \(band): \(value), read_region gave \(reference[4 * pixel + band])")
+                    return
+                }
+            }
+        }
+        #expect(throws: (any Error).self) {
+            try (HeadroomCommand.parseAsRoot(["inspect", slide, "--region", "1,2,0,5"]) as? Inspect)?.run()
+        }
+    }
 }

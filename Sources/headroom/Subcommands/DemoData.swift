@@ -47,7 +47,7 @@ struct DemoData: ParsableCommand {
     @Option(help: "8, or 16: samples × 257 with noise in the low byte, as multi-band TIFF.")
     var bitDepth = 8
 
-    @Flag(help: "Write whole slides: each drawing on a white background as a pyramidal tiled TIFF (levels halved to 256 px, 0.5 µm/px) that OpenSlide reads.")
+    @Flag(help: "Write whole slides: each drawing on a white background as a pyramidal tiled TIFF (levels halved down to 64 px, 0.5 µm/px) that OpenSlide reads.")
     var slides = false
 
     func validate() throws {
