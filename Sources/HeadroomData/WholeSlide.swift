@@ -124,6 +124,12 @@ public final class WholeSlide: @unchecked Sendable {
         return .success(hsl_version().map { String(cString: $0) } ?? "unknown")
     }
 
+    /// Where the loaded OpenSlide library lives (nil until it loads).
+    public static var openSlideLibrary: String? {
+        _ = openSlideVersion
+        return hsl_library_path().map { String(cString: $0) }
+    }
+
     /// OpenSlide's vendor for the file, or nil when it reads no slide there (or is not installed).
     public static func vendor(ofFileAt path: String) -> String? {
         hsl_detect_vendor(path).map { String(cString: $0) }
