@@ -93,7 +93,7 @@ public enum InputFormatError: Error, Sendable, Hashable, CustomStringConvertible
             "the set mixes whole slides (\(PathNames.display(slide))) with other images (\(PathNames.display(image))); "
                 + "train on one kind, or cut the slides into tiles first"
         case let .notSlides(example):
-            "--slide-level, --slide-mpp, --no-tissue-mask and --slide-eval are for whole slides, and OpenSlide reads none in the set "
+            "--slide-level, --slide-mpp, --slide-regions, --no-tissue-mask and --slide-eval are for whole slides, and OpenSlide reads none in the set "
                 + "(\(PathNames.display(example)), for one)\(SlideFiles.openSlideProblem.map { "; \($0)" } ?? "")"
         case let .slideView(error):
             error.description

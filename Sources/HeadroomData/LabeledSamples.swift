@@ -11,6 +11,12 @@ public struct LabeledSamples: Sendable, Hashable {
         self.samples = samples
     }
 
+    /// Every sample `count` times in a row: as many samples an epoch, each with its own index
+    /// and so its own random stream (a slide's training regions).
+    public func repeatingEach(_ count: Int) -> LabeledSamples {
+        LabeledSamples(classes: classes, samples: samples.flatMap { Array(repeating: $0, count: max(1, count)) })
+    }
+
     /// A short hash of every sample's file name and label, in order (FNV-1a): it changes when
     /// a file is added, removed, renamed or relabelled, not when the data set's folder moves.
     public var fingerprint: String {

@@ -1,3 +1,5 @@
+import CImageCodecs
+
 /// Where a slide has tissue, found in its thumbnail as common pathology pipelines find it
 /// (CLAM's segmentation, for one): the HSV saturation of each thumbnail pixel against a
 /// threshold from Otsu's method, since stained tissue is coloured and glass, background and
@@ -10,6 +12,8 @@ public struct TissueMask: Sendable, Hashable {
     public let tissue: [Int32]
     /// The saturation (0–255) above which a cell is tissue.
     public let threshold: Int
+    struct Bounds: Sendable, Hashable { var left, top, right, bottom: Int }
+    let cellBounds: Bounds?
 
     /// The longest side a thumbnail is read at (a coarser level is shrunk to it).
     public static let thumbnailSide = 2048
@@ -32,22 +36,17 @@ public struct TissueMask: Sendable, Hashable {
     public init(rgb: [UInt8], size: ImageSize, downsample: Double) {
         precondition(rgb.count == size.pixelCount * 3, "the thumbnail holds \(rgb.count) bytes, not \(size.pixelCount) RGB pixels")
         var saturation = [UInt8](repeating: 0, count: size.pixelCount)
-        var histogram = [Int](repeating: 0, count: 256)
-        rgb.withUnsafeBufferPointer { pixels in
-            for index in 0..<size.pixelCount {
-                let r = Int(pixels[3 * index]), g = Int(pixels[3 * index + 1]), b = Int(pixels[3 * index + 2])
-                let high = max(r, g, b), low = min(r, g, b)
-                // OpenCV's 8-bit HSV: S = 255 * (max - min) / max, rounded.
-                let value = high == 0 ? 0 : (255 * (high - low) + high / 2) / high
-                saturation[index] = UInt8(value)
-                histogram[value] += 1
-            }
-        }
+        var counts = [UInt64](repeating: 0, count: 256)
+        himg_hsv_saturation(rgb, size.pixelCount, &saturation, &counts)
+        let histogram = counts.map { Int($0) }
         let threshold = max(Self.minimumThreshold, Self.otsu(histogram))
         self.size = size
         self.downsample = downsample
         self.threshold = threshold
-        tissue = saturation.indices.compactMap { Int(saturation[$0]) > threshold ? Int32($0) : nil }
+        tissue = [Int32](unsafeUninitializedCapacity: saturation.count) { buffer, initialized in
+            initialized = himg_indices_above(saturation, saturation.count, UInt8(min(threshold, 255)), buffer.baseAddress)
+        }
+        cellBounds = Self.bounds(of: tissue, width: size.width)
     }
 
     /// The fraction of the slide that is tissue.
@@ -55,16 +54,19 @@ public struct TissueMask: Sendable, Hashable {
 
     /// The tissue's bounding box, in level-0 pixels (nil when there is none).
     public var tissueBounds: (left: Double, top: Double, right: Double, bottom: Double)? {
-        guard !tissue.isEmpty else { return nil }
-        var left = Int.max, top = Int.max, right = 0, bottom = 0
+        cellBounds.map { (Double($0.left) * downsample, Double($0.top) * downsample, Double($0.right) * downsample, Double($0.bottom) * downsample) }
+    }
+
+    /// The tissue's bounding box in cells, found once (evaluation asks for it per sample).
+    static func bounds(of tissue: [Int32], width: Int) -> Bounds? {
+        guard let first = tissue.first, let last = tissue.last else { return nil }
+        var left = Int.max, right = 0
         for index in tissue {
-            let row = Int(index) / size.width, column = Int(index) % size.width
+            let column = Int(index) % width
             left = min(left, column)
             right = max(right, column + 1)
-            top = min(top, row)
-            bottom = max(bottom, row + 1)
         }
-        return (Double(left) * downsample, Double(top) * downsample, Double(right) * downsample, Double(bottom) * downsample)
+        return Bounds(left: left, top: Int(first) / width, right: right, bottom: Int(last) / width + 1)
     }
 
     /// A point in level-0 pixels drawn uniformly over the tissue (nil when there is none).

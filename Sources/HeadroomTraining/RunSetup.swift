@@ -45,12 +45,14 @@ public struct RunSetup {
     ) throws {
         let problems = configuration.problems()
         guard problems.isEmpty else { throw TrainingSetupError(problems: problems) }
-        (train, validation) = try Self.scanData(configuration)
-        try checkData(train)
+        let scanned: LabeledSamples
+        (scanned, validation) = try Self.scanData(configuration)
+        try checkData(scanned)
         // Before planning: a plan for a batch no step can fill would probe absurd sizes.
-        guard configuration.batchSize <= train.samples.count else {
+        let regions = configuration.slideRegions ?? 1
+        guard configuration.batchSize <= scanned.samples.count * regions else {
             throw TrainingSetupError(problems: [
-                "--batch-size \(configuration.batchSize) is larger than the \(train.samples.count) training samples: "
+                "--batch-size \(configuration.batchSize) is larger than the \(scanned.samples.count) training samples: "
                     + "no optimiser step could see a whole batch; lower --batch-size"
             ])
         }
@@ -61,7 +63,9 @@ public struct RunSetup {
         }
         if let threads = configuration.threads { try Torch.setThreadCount(threads) }
         try Torch.manualSeed(configuration.seed)
-        (decoder, normalisation) = try Self.readInput(configuration, train: train, validation: validation)
+        (decoder, normalisation) = try Self.readInput(configuration, train: scanned, validation: validation)
+        // `--slide-regions K`: each slide K samples an epoch, each its own random region.
+        train = decoder.input.reading == .slide && regions > 1 ? scanned.repeatingEach(regions) : scanned
 
         let model: ResNet
         (model, resolvedWeights) = try Self.buildModel(

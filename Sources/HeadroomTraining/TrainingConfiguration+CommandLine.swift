@@ -56,6 +56,7 @@ extension TrainingConfiguration {
         if let slide {
             rows.append(.init(slide.view.isLevel ? "--slide-level" : "--slide-mpp", slide.view.description))
             if !slide.tissueMask { rows.append(.init("--no-tissue-mask", "training regions anywhere on the slide")) }
+            if let slideRegions { rows.append(.init("--slide-regions", "\(slideRegions) per slide per epoch")) }
             rows.append(.init("--slide-eval", slide.evaluation.rawValue))
         }
         if freezeBackbone { rows.append(.init("--freeze-backbone", "on")) }

@@ -55,6 +55,8 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// How whole slides are read (`--slide-level`, `--slide-mpp`, `--no-tissue-mask`,
     /// `--slide-eval`); nil when none was given (a set of slides is then read at level 0).
     public var slide: SlideReading?
+    /// `--slide-regions K`: training regions of each slide per epoch (nil: 1).
+    public var slideRegions: Int?
 
     /// The largest side a network input may have: a 32768² region of a slide streams through
     /// the network in a few GiB; anything larger is more likely a typo than a plan.
@@ -182,6 +184,9 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
             problems.append("--crop-scale must lie in (0, 1] (got \(scale.lowerBound),\(scale.upperBound))")
         }
         if workers < 0 || workers > 256 { problems.append("--workers must be between 0 and 256 (got \(workers))") }
+        if let regions = slideRegions, regions < 1 || regions > 100_000 {
+            problems.append("--slide-regions must be between 1 and 100000 (got \(regions))")
+        }
         if let limit = maxImagePixels, limit < 1 { problems.append("--max-image-pixels must be at least 1 (got \(limit))") }
         if let threads, threads < 1 { problems.append("--threads must be at least 1 (got \(threads))") }
         if !(memoryHeadroom >= 0 && memoryHeadroom < 0.9) { problems.append("the memory headroom must be in [0, 0.9) (got \(memoryHeadroom))") }

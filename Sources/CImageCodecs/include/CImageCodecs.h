@@ -189,6 +189,12 @@ himg_status himg_read_samples_info(const uint8_t *data, size_t size, const himg_
 himg_status himg_decode_samples(const uint8_t *data, size_t size, const himg_samples_info *info, const himg_region *region,
                                 float *out, size_t capacity);
 
+/* The HSV saturation (OpenCV's 8-bit scale, 0-255) of `pixels` RGB pixels into `saturation`,
+ * each counted in `histogram` (256 entries, added to). */
+void himg_hsv_saturation(const uint8_t *rgb, size_t pixels, uint8_t *saturation, uint64_t *histogram);
+/* Writes the indices of the values above `threshold` (room for `count`), in order; returns how many. */
+size_t himg_indices_above(const uint8_t *values, size_t count, uint8_t threshold, int32_t *indices);
+
 #ifdef __cplusplus
 }
 #endif

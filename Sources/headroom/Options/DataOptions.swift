@@ -38,6 +38,9 @@ struct DataOptions: ParsableArguments {
         valueName: "µm"))
     var slideMpp: String?
 
+    @Option(help: "Whole slides: training regions per slide per epoch, each at its own random place (default 1).")
+    var slideRegions: Int?
+
     @Flag(help: "Whole slides: take training regions anywhere, not only where the thumbnail shows tissue.")
     var noTissueMask = false
 
@@ -46,7 +49,7 @@ struct DataOptions: ParsableArguments {
 
     /// The slide options as one reading, nil when none was given.
     var slideReading: SlideReading? {
-        guard slideLevel != nil || slideMpp != nil || noTissueMask || slideEval != nil else { return nil }
+        guard slideLevel != nil || slideMpp != nil || noTissueMask || slideEval != nil || slideRegions != nil else { return nil }
         let view: SlideReading.View = slideMpp.flatMap(SlideReading.micronsPerPixel(parsing:)).map { .micronsPerPixel($0) } ?? .level(slideLevel ?? 0)
         return SlideReading(view: view, tissueMask: !noTissueMask, evaluation: slideEval ?? .center)
     }

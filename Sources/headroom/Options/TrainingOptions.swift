@@ -83,6 +83,7 @@ struct TrainingOptions: ParsableArguments {
         config.bands = input.bands.flatMap(InputFormat.selection(parsing:))
         config.normalize = input.normalize.flatMap(NormalisationChoice.init(parsing:)).flatMap { $0 == .auto ? nil : $0 }
         config.slide = input.slideReading
+        config.slideRegions = input.slideRegions
         // Kept in the run's configuration only when it differs from the default.
         config.maxImagePixels = input.maxImagePixels == ImageDecoder.defaultPixelLimit ? nil : input.maxImagePixels ?? Int.max
         config.threads = memory.threads
