@@ -158,7 +158,8 @@ public struct BatchPlanner {
         var rungs: [(segments: Set<ResNet.Segment>, streaming: ResNet.Streaming?)]
         switch (settings.checkpointing, settings.streaming) {
         case (_, .on), (_, .through):
-            rungs = settings.streaming.ladder(inputRows: resolution).map { (everySegment, $0) }
+            rungs = heldFirst(settings.streaming.ladder(inputRows: resolution), model: peaks.measurer.model, resolution: resolution)
+                .map { (everySegment, $0) }
         case (.off, _): rungs = [([], nil)]
         case (.segments(let segments), _): rungs = [(segments, nil)]
         case (.auto, _): rungs = ([[]] + ActivationCheckpointing.ladder).map { ($0, nil) }
@@ -189,13 +190,26 @@ public struct BatchPlanner {
             }
             if index == rungs.count, best == nil, streamsWhenNothingFits {
                 streamsWhenNothingFits = false
-                rungs += StreamingChoice.auto.ladder(inputRows: resolution).map { (everySegment, $0) }
+                rungs += heldFirst(StreamingChoice.auto.ladder(inputRows: resolution), model: peaks.measurer.model, resolution: resolution)
+                    .map { (everySegment, $0) }
             }
         }
         // Nothing reaches the floor: the largest micro-batch any rung gave, with the least
         // recomputed that gives it.
         if let best { return best }
         throw firstFailure ?? impossible(resolution: resolution, estimate: nil, measurer: peaks.measurer)
+    }
+
+    /// Each streaming rung preceded by itself with its stage outputs held, where those (and
+    /// their gradients) take at most a quarter of the budget: the same memory shape, far less
+    /// recompute. A held rung that does not fit costs one probe; the plain one is next.
+    func heldFirst(_ ladder: [ResNet.Streaming], model: ResNet, resolution: Int) -> [ResNet.Streaming] {
+        ladder.flatMap { (rung) -> [ResNet.Streaming] in
+            var held = rung
+            held.holdsStages = true
+            let bytes = model.heldStageBytes(held, resolution: resolution)
+            return bytes > 0 && limit.fits(4 * bytes) ? [held, rung] : [rung]
+        }
     }
 
     /// The plan of one resolution with `segments` recomputed and `streaming` in every probed step.

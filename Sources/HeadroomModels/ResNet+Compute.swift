@@ -44,7 +44,8 @@ extension ResNet {
     /// shortcut BatchNorms share one pass. The output bands are recomputed once. Halos are
     /// left out: they add little where bands are tall. Frozen BatchNorms need no statistics
     /// pass: streaming then costs the bands' recompute alone; `assumingFrozenBatchNorm`
-    /// prices that choice for a model that trains its BatchNorms.
+    /// prices that choice for a model that trains its BatchNorms. With held stage outputs a
+    /// pass recomputes from its stage's input, not the image.
     public func recomputeOverhead(
         of segments: Set<Segment>, streaming: Streaming?, resolution: Int, assumingFrozenBatchNorm: Bool = false
     ) -> Double {
@@ -55,10 +56,18 @@ extension ResNet {
         let stem = conv1.multiplyAdds(inputSize: resolution)
         var size = (stem.outputSize + 2 * maxpool.padding - maxpool.kernelSize) / maxpool.stride + 1
         var before = stem.count  // everything computed before the current block
+        // Where a pass's recompute starts: the image, or with held stages the stage's input.
+        var start = 0.0
         var passes: [Double] = []  // per BatchNorm on batch statistics: what its statistics pass computes
+        var fromImage: [Bool] = []  // whether that pass starts at the image (conv1's input gradient is never needed)
         func trains(_ norm: BatchNorm2d) -> Bool { !assumingFrozenBatchNorm && norm.isTraining && !norm.isFrozen }
-        if trains(bn1) { passes.append(before) }
+        func pass(_ compute: Double) {
+            passes.append(compute)
+            fromImage.append(start == 0)
+        }
+        if trains(bn1) { pass(before) }
         for (segment, stage) in zip(Segment.stages, stages) where segment <= streaming.through {
+            if streaming.holdsStages { start = before }
             for case let block as any ResidualBlock in stage.layers {
                 var path = 0.0
                 var output = size
@@ -69,18 +78,18 @@ extension ResNet {
                     output = next
                     guard trains(norm) else { continue }
                     if index == 0 { firstPass = passes.count }
-                    passes.append(before + path)
+                    pass(before - start + path)
                 }
                 let shortcut = block.shortcutLayers.map { $0.conv.multiplyAdds(inputSize: size).count } ?? 0
                 if let norm = block.shortcutLayers?.norm, trains(norm) {
                     // With the block's first BatchNorm, one pass computes both convolutions.
-                    if let firstPass, block.shortcutSharesFirstPass { passes[firstPass] += shortcut } else { passes.append(before + shortcut) }
+                    if let firstPass, block.shortcutSharesFirstPass { passes[firstPass] += shortcut } else { pass(before - start + shortcut) }
                 }
                 before += path + shortcut
                 size = output
             }
         }
-        let streamed = passes.reduce(0) { $0 + 4 * $1 - stem.count } + before
+        let streamed = zip(passes, fromImage).reduce(0) { $0 + 4 * $1.0 - ($1.1 ? stem.count : 0) } + before
         let tail = segments.filter { $0 > streaming.through }.reduce(0) { $0 + (costs[$1] ?? 0) }
         return (streamed + tail) / step
     }
@@ -110,5 +119,26 @@ extension ResidualBlock {
             total += conv.multiplyAdds(inputSize: inputSize).count
         }
         return (total, size)
+    }
+}
+
+extension ResNet {
+    /// What holding `streaming`'s stage outputs adds, per sample at `resolution`: the stem's
+    /// output and each streamed stage's but the last (held anyway), in float32, and in
+    /// backward a gradient of each.
+    public func heldStageBytes(_ streaming: Streaming, resolution: Int) -> Int {
+        guard streaming.holdsStages, streaming.through > .stem else { return 0 }
+        let stemSize = conv1.multiplyAdds(inputSize: resolution).outputSize
+        var size = (stemSize + 2 * maxpool.padding - maxpool.kernelSize) / maxpool.stride + 1
+        var held = conv1.weight.shape[0] * size * size
+        for (segment, stage) in zip(Segment.stages, stages) where segment < streaming.through {
+            var channels = 0
+            for case let block as any ResidualBlock in stage.layers {
+                size = block.multiplyAdds(inputSize: size).outputSize
+                channels = block.mainPath.last?.weight.shape[0] ?? channels
+            }
+            held += channels * size * size
+        }
+        return 2 * MemoryLayout<Float>.size * held
     }
 }

@@ -12,7 +12,10 @@ import TorchNN
 /// then enter the later bands as differentiable inputs, so gradients flow through the
 /// statistics exactly as through `batch_norm`, and the running statistics are updated once.
 /// That is the price: the k-th BatchNorm's pass recomputes everything before it, so the
-/// compute grows with the square of the streamed depth (``ResNet/streamingOverhead``).
+/// compute grows with the square of the streamed depth. Holding each streamed stage's output
+/// whole (``Streaming/holdsStages``, where memory allows) starts every pass at its stage's
+/// input instead of the image: the stages stream one after another, each from the last's
+/// output, and the recompute grows with the square of a stage's depth, not the whole part's.
 extension ResNet {
     /// How far streaming reaches and how finely it cuts.
     public struct Streaming: Hashable, Sendable, Codable, CustomStringConvertible {
@@ -20,29 +23,58 @@ extension ResNet {
         public var through: Segment
         /// Bands of each map's rows (of the streamed output, and of each BatchNorm's input).
         public var bands: Int
+        /// Whether each streamed stage's output (and the stem's) is held whole, so that the
+        /// next stage streams from it rather than from the image: less recompute, more memory
+        /// (each held map and, in backward, its gradient).
+        public var holdsStages: Bool
 
-        public init(through: Segment, bands: Int) {
+        public init(through: Segment, bands: Int, holdsStages: Bool = false) {
             self.through = through
             self.bands = max(1, bands)
+            self.holdsStages = holdsStages
         }
 
-        public var description: String { "through \(through.rawValue) in \(bands) bands" }
+        public var description: String { "through \(through.rawValue) in \(bands) bands" + (holdsStages ? ", stage outputs held" : "") }
+
+        private enum CodingKeys: String, CodingKey { case through, bands, holdsStages }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(
+                through: try container.decode(Segment.self, forKey: .through), bands: try container.decode(Int.self, forKey: .bands),
+                holdsStages: try container.decodeIfPresent(Bool.self, forKey: .holdsStages) ?? false)
+        }
 
         /// Bands of at most `rowsPerBand` input rows, and at least `minimumBands`, for images
         /// `inputRows` tall: a band's memory grows with its rows (halo included) times the
         /// width, so a bounded height keeps it proportional to the width as images grow
         /// taller, where a fixed count would let it grow with the area. Small images still
         /// get `minimumBands` (their halo is the larger cost).
-        public init(through: Segment, rowsPerBand: Int, minimumBands: Int, inputRows: Int) {
-            self.init(through: through, bands: max(minimumBands, (inputRows + rowsPerBand - 1) / max(1, rowsPerBand)))
+        public init(through: Segment, rowsPerBand: Int, minimumBands: Int, inputRows: Int, holdsStages: Bool = false) {
+            self.init(
+                through: through, bands: max(minimumBands, (inputRows + rowsPerBand - 1) / max(1, rowsPerBand)), holdsStages: holdsStages)
         }
     }
 
     /// The streamed part's output: the stem's, or the last streamed stage's. With
     /// `normalising`, `input` is uint8 pixels and each band normalises the rows it reads.
     func streamed(_ input: Tensor, _ streaming: Streaming, normalising: PixelNormalisation? = nil) throws(TorchError) -> Tensor {
-        let layout = StreamedLayout(model: self, through: streaming.through, inputRows: input.shape[2], normalising: normalising)
-        let columns = StreamedSizes(input: input.shape[3], model: self, blocks: layout.blocks)
+        guard streaming.holdsStages, streaming.through > .stem else {
+            let layout = StreamedLayout(model: self, through: streaming.through, inputRows: input.shape[2], normalising: normalising)
+            return try streamed(input, layout, bands: streaming.bands)
+        }
+        // The stem, then each stage from the one before's output, held whole.
+        var held = input
+        for segment in [Segment.stem] + Segment.stages.filter({ $0 <= streaming.through }) {
+            let layout = StreamedLayout(model: self, from: segment, through: segment, inputRows: held.shape[2], normalising: normalising)
+            held = try streamed(held, layout, bands: streaming.bands)
+        }
+        return held
+    }
+
+    /// One streamed layout's output, its statistics gathered pass by pass from `input`.
+    private func streamed(_ input: Tensor, _ layout: StreamedLayout, bands: Int) throws(TorchError) -> Tensor {
+        let columns = StreamedSizes(input: input.shape[3], model: self, blocks: layout.blocks, startsAtStem: layout.startsAtStem)
         let parameters = layout.parameters
         var statistics: [Tensor] = []
         for pass in layout.passes {
@@ -51,7 +83,7 @@ extension ResNet {
             let trained = pass.map { (site) in layout.norm(site).isTraining && !layout.norm(site).isFrozen }
             var sums: Tensor?
             if trained.contains(true) {
-                for rows in (0..<height).bands(streaming.bands) {
+                for rows in (0..<height).bands(bands) {
                     let partial = try checkpoint([input] + statistics, parameters: parameters) { (inputs) throws(TorchError) in
                         var sums: [Tensor] = []
                         for map in try StreamedPass(layout: layout, inputs: inputs).normalised(pass, rows: rows) {
@@ -80,13 +112,13 @@ extension ResNet {
                 statistics.append(try (variance + norm.epsilon).rsqrt().to(dtype: type).reshaped([1, -1, 1, 1]))
             }
         }
-        var bands: [Tensor] = []
-        for rows in (0..<layout.rows.output).bands(streaming.bands) {
-            bands.append(try checkpoint([input] + statistics, parameters: parameters) { (inputs) throws(TorchError) in
+        var outputs: [Tensor] = []
+        for rows in (0..<layout.rows.output).bands(bands) {
+            outputs.append(try checkpoint([input] + statistics, parameters: parameters) { (inputs) throws(TorchError) in
                 try StreamedPass(layout: layout, inputs: inputs).output(rows: rows)
             })
         }
-        return try Tensor.cat(bands, dim: 2)
+        return try Tensor.cat(outputs, dim: 2)
     }
 }
 

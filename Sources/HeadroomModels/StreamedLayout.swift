@@ -18,10 +18,11 @@ struct StreamedSizes {
     /// Per block: the output size of each main-path convolution (the last is the block's).
     let paths: [[Int]]
 
-    init(input: Int, model: ResNet, blocks: [any ResidualBlock]) {
+    /// `startsAtStem` false: `input` is a held map, the first block's input (there is no stem).
+    init(input: Int, model: ResNet, blocks: [any ResidualBlock], startsAtStem: Bool = true) {
         self.input = input
-        stemConv = model.conv1.rowWindow.outputHeight(inputHeight: input)
-        stem = model.maxpool.rowWindow.outputHeight(inputHeight: stemConv)
+        stemConv = startsAtStem ? model.conv1.rowWindow.outputHeight(inputHeight: input) : input
+        stem = startsAtStem ? model.maxpool.rowWindow.outputHeight(inputHeight: stemConv) : input
         var size = stem
         var paths: [[Int]] = []
         for block in blocks {
@@ -49,11 +50,14 @@ struct StreamedSizes {
     }
 }
 
-/// The streamed part of a ResNet: the stem and every block up to the end of the last
-/// streamed stage, with each map's rows and every BatchNorm in the order its statistics are
-/// gathered (each needs only those before it).
+/// The streamed part of a ResNet, or one segment of it: the stem and every block up to the end
+/// of the last streamed stage (or, from a held map, the blocks of the stages `first` through
+/// `last`), with each map's rows and every BatchNorm in the order its statistics are gathered
+/// (each needs only those before it).
 struct StreamedLayout {
     let model: ResNet
+    /// Whether the input is the image (else a held map, the first block's input).
+    let startsAtStem: Bool
     let blocks: [any ResidualBlock]
     let rows: StreamedSizes
     let norms: [NormSite]
@@ -65,13 +69,16 @@ struct StreamedLayout {
     /// How the input's uint8 rows become floats, when the input is pixels.
     let normalising: PixelNormalisation?
 
-    init(model: ResNet, through last: ResNet.Segment, inputRows: Int, normalising: PixelNormalisation? = nil) {
+    init(
+        model: ResNet, from first: ResNet.Segment = .stem, through last: ResNet.Segment, inputRows: Int, normalising: PixelNormalisation? = nil
+    ) {
         self.model = model
-        self.normalising = normalising
-        let stages = zip(ResNet.Segment.stages, model.stages).filter { $0.0 <= last }
+        startsAtStem = first == .stem
+        self.normalising = startsAtStem ? normalising : nil
+        let stages = zip(ResNet.Segment.stages, model.stages).filter { $0.0 >= first && $0.0 <= last }
         blocks = stages.flatMap { $0.1.layers.compactMap { $0 as? any ResidualBlock } }
-        rows = StreamedSizes(input: inputRows, model: model, blocks: blocks)
-        var passes: [[NormSite]] = [[.stem]]
+        rows = StreamedSizes(input: inputRows, model: model, blocks: blocks, startsAtStem: startsAtStem)
+        var passes: [[NormSite]] = startsAtStem ? [[.stem]] : []
         for (index, block) in blocks.enumerated() {
             let path = block.mainPath.indices.map { [NormSite.path(block: index, index: $0)] }
             passes += path
@@ -107,7 +114,7 @@ struct StreamedLayout {
 
     /// The trainable tensors the streamed part uses.
     var parameters: [Tensor] {
-        let convs = [model.conv1] + blocks.flatMap { $0.mainPath + ($0.shortcutLayers.map { [$0.conv] } ?? []) }
+        let convs = (startsAtStem ? [model.conv1] : []) + blocks.flatMap { $0.mainPath + ($0.shortcutLayers.map { [$0.conv] } ?? []) }
         let normParameters = norms.map(norm).flatMap { [$0.weight, $0.bias] }
         return (convs.flatMap { $0.parameters.map(\.tensor) } + normParameters).filter(\.requiresGradient)
     }

@@ -67,7 +67,9 @@ struct StreamedPass {
     }
 
     private func blockInput(_ block: Int, rows: Range<Int>) throws(TorchError) -> RowBand {
-        block == 0 ? try stem(rows: rows) : try blockOutput(block - 1, rows: rows)
+        guard block == 0 else { return try blockOutput(block - 1, rows: rows) }
+        // From a held map, the first block reads its rows as they are.
+        return layout.startsAtStem ? try stem(rows: rows) : RowBand(tensor: try input.rows(rows, height: layout.rows.input), range: rows)
     }
 
     private func blockOutput(_ block: Int, rows: Range<Int>) throws(TorchError) -> RowBand {

@@ -53,7 +53,9 @@ import TorchOptim
 
         planner.settings.streaming = .auto
         let plan = try #require(try planner.plan(resolutions: [Self.resolution], step: step).first)
-        #expect(plan.streaming == Self.firstRung)
+        // The first rung, with its stage outputs held where they fit (tried first: less recompute).
+        let rung = try #require(plan.streaming)
+        #expect(ResNet.Streaming(through: rung.through, bands: rung.bands) == Self.firstRung)
         #expect(Set(plan.checkpointedSegments) == Self.everySegment)
         #expect(plan.microBatch >= 1)
         #expect(plan.verifiedPeakBytes <= budget)
@@ -92,6 +94,24 @@ import TorchOptim
             model.recomputeOverhead(of: all, streaming: .init(through: $0, bands: 8), resolution: 224)
         }
         #expect(zip(depths, depths.dropFirst()).allSatisfy { $0 < $1 }, "\(depths)")
+        // Held stage outputs: each pass recomputes from its stage's input, so deeper streaming
+        // costs less than without them, and holding changes nothing where only the stem streams.
+        let held = [ResNet.Segment.stem, .layer1, .layer2, .layer3, .layer4].map {
+            model.recomputeOverhead(of: all, streaming: .init(through: $0, bands: 8, holdsStages: true), resolution: 224)
+        }
+        #expect(held[0] == depths[0])
+        #expect(zip(held, depths).dropFirst().allSatisfy { $0 < $1 }, "\(held) against \(depths)")
+    }
+
+    /// Held stage outputs are the stem's and each streamed stage's but the last, float32, with a gradient each.
+    @Test func heldStageBytesCountTheHeldMaps() throws {
+        let model = try ResNet(.resnet18)
+        #expect(model.heldStageBytes(.init(through: .layer2, bands: 8), resolution: 224) == 0)
+        #expect(model.heldStageBytes(.init(through: .stem, bands: 8, holdsStages: true), resolution: 224) == 0)
+        // 224 px: the stem's output and layer1's are 64 × 56 × 56 each.
+        #expect(model.heldStageBytes(.init(through: .layer2, bands: 8, holdsStages: true), resolution: 224) == 2 * 4 * 2 * 64 * 56 * 56)
+        // Through layer3, layer2's 128 × 28 × 28 too.
+        #expect(model.heldStageBytes(.init(through: .layer3, bands: 8, holdsStages: true), resolution: 224) == 2 * 4 * (2 * 64 * 56 * 56 + 128 * 28 * 28))
     }
 
     /// What the plan prices `--freeze-bn` at is what a model with frozen BatchNorm costs: the

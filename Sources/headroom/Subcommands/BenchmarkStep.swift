@@ -17,6 +17,8 @@ struct BenchmarkStep: ParsableCommand {
     @Option(help: "Timed steps.") var steps = 5
     @Option(help: "Untimed steps first.") var warmUp = 2
     @Option(help: "Intra-op threads.") var threads: Int?
+    @Flag(help: "With --streaming: hold each streamed stage's output whole (less recompute, more memory).")
+    var holdStages = false
     @Option(help: "cpu, cuda or cuda:N.", transform: DeviceRequest.init(argument:)) var device = DeviceRequest.device(.cpu)
 
     func run() throws {
@@ -32,7 +34,7 @@ struct BenchmarkStep: ParsableCommand {
             guard let through = parts.first.flatMap({ ResNet.Segment(rawValue: String($0)) }),
                 let bands = parts.count == 2 ? Int(parts[1]) : 8, bands >= 1
             else { throw ValidationError("--streaming: a stage and bands, e.g. layer2:8") }
-            benchmark.streaming = ResNet.Streaming(through: through, bands: bands)
+            benchmark.streaming = ResNet.Streaming(through: through, bands: bands, holdsStages: holdStages)
             benchmark.checkpointedSegments = Set(ResNet.Segment.allCases)
         }
         benchmark.timedSteps = steps

@@ -47,6 +47,16 @@ import TorchNN
         expectClose(streamed, plain, within: .exactInFloat64)
     }
 
+    /// With each stage's output held whole, every stage streams from the one before: the same
+    /// logits, gradients and running statistics, through each stage.
+    @Test("holding stage outputs equals the plain network", arguments: [ResNet.Segment.layer2])
+    func holdingStageOutputsEqualsThePlainNetwork(through: ResNet.Segment) throws {
+        let plain = try run(streaming: nil)
+        expectClose(try run(streaming: ResNet.Streaming(through: through, bands: 3, holdsStages: true)), plain, within: .exactInFloat64)
+        expectClose(try run(streaming: ResNet.Streaming(through: through, bands: 3, holdsStages: true), fromPixels: true),
+                    try run(streaming: nil, fromPixels: true), within: .exactInFloat64)
+    }
+
     /// More bands than some maps have rows: each map is cut into as many as it has.
     @Test func moreBandsThanRows() throws {
         let plain = try run(streaming: nil)
