@@ -40,11 +40,13 @@ bench: build
 	@test -x $(PEER)/bin/python || (python3 -m venv $(PEER) && $(PEER)/bin/pip install --quiet torch==2.11.0 torchvision==0.26.0 pillow scikit-learn==1.9.1)
 	@$(PEER)/bin/python -c "import onnxruntime, safetensors" 2>/dev/null || $(PEER)/bin/pip install --quiet onnx==1.20.0 onnxruntime==1.32.0 safetensors==0.7.0
 	@$(PEER)/bin/python -c "import tifffile" 2>/dev/null || $(PEER)/bin/pip install --quiet tifffile==2026.3.3
+	@$(PEER)/bin/python -c "import openslide, imagecodecs" 2>/dev/null || $(PEER)/bin/pip install --quiet openslide-python==1.4.7 openslide-bin==4.0.1.2 imagecodecs==2026.3.6
 	$(PEER)/bin/python bench/memory_planner.py
 	$(PEER)/bin/python bench/train_step.py
 	$(PEER)/bin/python bench/train_step.py --channels-last --output train_step_channels_last.md
 	$(PEER)/bin/python bench/loader.py
 	$(PEER)/bin/python bench/samples.py
+	$(PEER)/bin/python bench/slides.py
 	$(PEER)/bin/python bench/epoch.py
 	$(PEER)/bin/python bench/checkpointing.py
 	$(PEER)/bin/python bench/streaming.py

@@ -20,18 +20,20 @@ struct BenchmarkLoader: ParsableCommand {
     var timeFirstBatch = false
     @Option(help: "Whole slides: the level training regions are read at.") var slideLevel: Int?
     @Flag(help: "Whole slides: regions anywhere, not only on tissue.") var noTissueMask = false
+    @Option(help: "Whole slides: regions of each slide, as train's --slide-regions.") var slideRegions = 1
 
     func validate() throws {
         guard ["evaluation", "training"].contains(transform) else { throw ValidationError("--transform: evaluation or training") }
     }
 
     func run() throws {
-        let samples = try ImageFolder(root: directory).scan()
+        let scanned = try ImageFolder(root: directory).scan()
         // torchvision's Resize(n) + CenterCrop(n): the evaluation transform with nothing cut away.
         var decoder = ImageDecoder()
         decoder.decodesRegionsAlone = !wholeImages
         let slide = slideLevel != nil || noTissueMask ? SlideReading(view: .level(slideLevel ?? 0), tissueMask: !noTissueMask) : nil
-        decoder.input = try InputFormat.detect(samples, decoder: decoder, slide: slide)
+        decoder.input = try InputFormat.detect(scanned, decoder: decoder, slide: slide)
+        let samples = decoder.input.reading == .slide ? scanned.repeatingEach(slideRegions) : scanned
         let loader = BatchLoader(
             samples: samples, transform: transform == "training" ? .standardTraining : .evaluation(cropFraction: 1), seed: 0,
             workers: workers, decoder: decoder)
