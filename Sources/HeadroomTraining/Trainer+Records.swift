@@ -24,7 +24,7 @@ extension Trainer {
     func startRows() -> [(String, String)] {
         [
             ("model", "\(configuration.architecture.rawValue), \(setup.train.classes.count) classes, \(step.model.parameterCount) parameters"),
-            ("data", "\(setup.train.samples.count) training / \(setup.validation.samples.count) validation images"),
+            ("data", dataRow),
             ("device", "\(device), \(precision.rawValue)\(step.memoryFormat == .channelsLast ? ", channels-last" : "")"),
             ("memory budget", formatBytes(memory.limit.budgetBytes)),
             ("input", "\(setup.input)\(setup.input.example.map { " (as \(PathNames.display($0)))" } ?? ""), normalised with \(setup.normalisation)"),
@@ -41,5 +41,14 @@ extension Trainer {
         let largest = configuration.trainingResolutions.max() ?? configuration.imageSize
         let queued = BatchLoader.queuedBytes(count: configuration.batchSize, resolution: largest, format: setup.input)
         return "\(configuration.workers) decoding threads; up to 3 \(setup.input.batchType) batches in host memory (\(formatBytes(queued)) at the largest resolution)"
+    }
+
+    /// The sets' sizes; a slide set counts slides, and the regions each gives an epoch.
+    var dataRow: String {
+        let (train, validation) = (setup.train.samples.count, setup.validation.samples.count)
+        guard setup.input.reading == .slide else { return "\(train) training / \(validation) validation images" }
+        let regions = max(1, configuration.slideRegions ?? 1)
+        return "\(train / regions) training / \(validation) validation slides"
+            + (regions > 1 ? " (\(regions) training regions of each an epoch: \(train) samples)" : "")
     }
 }
