@@ -18,6 +18,8 @@ public struct ImageDecodeError: Error, Sendable, Hashable, CustomStringConvertib
         case bandMismatch
         /// A file holding several images (a multi-frame DICOM) where one is read.
         case severalFrames
+        /// A whole slide, and OpenSlide could not be loaded.
+        case needsOpenSlide
     }
 
     public let path: String
@@ -41,6 +43,7 @@ public struct ImageDecodeError: Error, Sendable, Hashable, CustomStringConvertib
         case .outOfMemory: "out of memory while decoding"
         case .bandMismatch: "the image's bands differ from the data set's"
         case .severalFrames: "the file holds several images"
+        case .needsOpenSlide: "whole slides are read through OpenSlide, which could not be loaded"
         }
         return "\(PathNames.display(path)): \(summary): \(detail)"
     }

@@ -14,6 +14,7 @@ extension InputFormat {
         if let first = slides.first {
             if let image = sampled.first(where: { !slides.contains($0) }) { throw .slidesAndImages(slide: first, image: image) }
             let reading = slide ?? SlideReading()
+            if let problem = SlideFiles.openSlideProblem { throw .slideView(ImageDecodeError(path: first, kind: .needsOpenSlide, detail: problem)) }
             for path in slides {
                 // A view the slide cannot give is a setup error, not a bad sample per region.
                 guard let opened = try? WholeSlide(path: path) else { continue }

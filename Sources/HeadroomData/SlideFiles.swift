@@ -16,7 +16,7 @@ public enum SlideFiles {
 
     /// Why OpenSlide cannot be used here, or nil when it can.
     public static var openSlideProblem: String? {
-        if case let .failure(error) = WholeSlide.openSlideVersion { return "OpenSlide cannot be loaded: \(error.detail)" }
+        if case let .failure(error) = WholeSlide.openSlideVersion { return "OpenSlide cannot be loaded (run `make setup`, or set HEADROOM_OPENSLIDE):\(error.detail)" }
         return nil
     }
 }

@@ -37,13 +37,16 @@ public final class WholeSlide: @unchecked Sendable {
         guard FileSystem.isDirectory(path) == false || path.hasSuffix(".mrxs") else {
             throw ImageDecodeError(path: path, kind: .unreadable, detail: "no such file")
         }
+        if let problem = hsl_load() {
+            throw ImageDecodeError(path: path, kind: .needsOpenSlide, detail: "run `make setup`, or set HEADROOM_OPENSLIDE to a libopenslide.so.1; tried:" + String(cString: problem))
+        }
         var error = [CChar](repeating: 0, count: 4096)
         let vendor = hsl_detect_vendor(path).map { String(cString: $0) }
         guard let handle = hsl_open(path, &error, error.count) else {
             let detail = Self.text(error)
             let missing = access(path, R_OK) != 0
             throw ImageDecodeError(
-                path: path, kind: missing ? .unreadable : (vendor == nil && hsl_load() == nil ? .unsupportedFormat : .corrupt),
+                path: path, kind: missing ? .unreadable : (vendor == nil ? .unsupportedFormat : .corrupt),
                 detail: missing ? String(cString: strerror(errno)) : detail)
         }
         self.handle = handle
