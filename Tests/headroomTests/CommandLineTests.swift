@@ -27,6 +27,28 @@ import Testing
         }
     }
 
+    /// The slide options become one reading; their own mistakes are refused with what they take.
+    @Test func slideOptionsParseIntoOneReading() throws {
+        let plan = try #require(try HeadroomCommand.parseAsRoot(
+            ["plan", "data", "--slide-mpp", "0.5", "--slide-eval", "whole", "--no-tissue-mask", "--slide-regions", "8"]) as? Plan)
+        let config = plan.options.configuration()
+        #expect(config.slide == SlideReading(view: .micronsPerPixel(0.5), tissueMask: false, evaluation: .whole))
+        #expect(config.slideRegions == 8)
+        #expect(try #require(try HeadroomCommand.parseAsRoot(["plan", "data"]) as? Plan).options.configuration().slide == nil)
+        for (arguments, says) in [
+            (["--slide-level=-1"], "--slide-level must be 0 or more"), (["--slide-mpp", "fine"], "not a positive number"),
+            (["--slide-level", "1", "--slide-mpp", "0.5"], "give one"), (["--slide-regions", "0"], "--slide-regions must be"),
+            (["--image-size", "40000"], "between 16 and 32768"),
+        ] {
+            do {
+                _ = try HeadroomCommand.parseAsRoot(["train", "data", "--out", "run"] + arguments)
+                Issue.record("\(arguments) parsed")
+            } catch {
+                #expect(HeadroomCommand.message(for: error).contains(says), "\(HeadroomCommand.message(for: error))")
+            }
+        }
+    }
+
     @Test func subcommandsParse() throws {
         let demo = try #require(try HeadroomCommand.parseAsRoot(["demo", "--epochs", "3"]) as? Demo)
         #expect(demo.epochs == 3)

@@ -51,7 +51,10 @@ import Testing
         #expect(inspection.bands.allSatisfy { $0.min <= $0.mean && $0.mean <= $0.max && $0.std > 0 })
     }
 
-    @Test(arguments: [["inspect"], ["inspect", "a.tif", "--bands", "0"], ["inspect", "a.tif", "--bands", "x"]])
+    @Test(arguments: [
+        ["inspect"], ["inspect", "a.tif", "--bands", "0"], ["inspect", "a.tif", "--bands", "x"], ["inspect", "a.svs", "--level", "-1"],
+        ["inspect", "a.svs", "--region", "1,2,3"], ["inspect", "a.svs", "--region", "1,2,0,4"],
+    ])
     func refusesInvalidOptions(arguments: [String]) {
         #expect(throws: (any Error).self) { try HeadroomCommand.parseAsRoot(arguments) }
     }
