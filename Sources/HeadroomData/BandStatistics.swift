@@ -21,11 +21,7 @@ public struct BandStatistics: Sendable, Hashable {
         var count = 0.0
         var images = 0
         for index in Swift.stride(from: 0, to: paths.count, by: stride).prefix(sampleCount) {
-            guard let bytes = try? decoder.readFile(atPath: paths[index]) else { continue }
-            let image = EncodedImage(bytes: bytes, path: paths[index], decoder: decoder)
-            guard let pixels = try? image.decode(minimumSize: .fullResolution, region: { centre(of: $0, maxPixels: maxPixels) }) else {
-                continue
-            }
+            guard let pixels = try? pixels(of: paths[index], decoder: decoder, maxPixels: maxPixels) else { continue }
             let values = try pixels.to(dtype: .float64)
             sum = zip(sum, try values.sum(dims: [0, 2, 3]).array(of: Double.self)).map(+)
             squares = zip(squares, try (values * values).sum(dims: [0, 2, 3]).array(of: Double.self)).map(+)
@@ -39,6 +35,23 @@ public struct BandStatistics: Sendable, Hashable {
             return variance > 0 ? variance.squareRoot() : 1
         }
         return BandStatistics(mean: mean, std: std, images: images)
+    }
+
+    /// [1, bands, h, w] of the image at `path` as the network is fed it: the whole image or its
+    /// centre (at most `maxPixels`); of a slide, the square at its tissue's centre, at the view,
+    /// as large as fits in the slide and `maxPixels` (never its background padding).
+    static func pixels(of path: String, decoder: ImageDecoder, maxPixels: Int) throws -> Tensor {
+        guard decoder.input.reading == .slide else {
+            let image = EncodedImage(bytes: try decoder.readFile(atPath: path), path: path, decoder: decoder)
+            return try image.decode(minimumSize: .fullResolution, region: { centre(of: $0, maxPixels: maxPixels) })
+        }
+        var reading = decoder.input.slide ?? SlideReading()
+        reading.evaluation = .center
+        let view = try OpenSlides.shared.open(path).slide.geometry(for: reading.view).size
+        let side = max(1, min(Int(Double(maxPixels).squareRoot()), view.width, view.height))
+        var random = DeterministicRandom(seed: 0)
+        let region = try SampleTransform.standardEvaluation.applyToSlide(at: path, resolution: side, reading: reading, random: &random)
+        return try decoder.input.selectingBands(of: region)
     }
 
     /// The whole image, or its centre square-ish box of at most `maxPixels`.

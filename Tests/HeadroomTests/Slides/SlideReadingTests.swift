@@ -77,6 +77,27 @@ import Torch
         #expect { try WholeSlide(path: bare).geometry(for: .micronsPerPixel(1)) } throws: { "\($0)".contains("--slide-level") }
     }
 
+    /// `--normalize data` on slides measures the square at the slide's centre (the mask off here)
+    /// as large as fits: the pattern's own values there, not the background around it.
+    @Test func dataStatisticsOfASlideAreItsCentreSquare() throws {
+        let (path, levels) = try writePyramid("statistics.tiff")
+        var decoder = ImageDecoder()
+        decoder.input = .slides(SlideReading(view: .level(1), tissueMask: false))
+        let statistics = try BandStatistics.measure(LabeledSamples(classes: ["a"], samples: [Sample(path: path, classIndex: 0)]), decoder: decoder)
+        #expect(statistics.images == 1)
+        // Level 1 is 150×100: the 100² square from column 25.
+        let level = levels[1]
+        for band in 0..<3 {
+            var values: [Double] = []
+            for row in 0..<100 {
+                for column in 25..<125 { values.append(Double(level.rgb[3 * (row * level.size.width + column) + band])) }
+            }
+            let mean = values.reduce(0, +) / Double(values.count)
+            let std = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count)).squareRoot()
+            #expect(abs(statistics.mean[band] - mean) < 1e-9 && abs(statistics.std[band] - std) < 1e-9, "band \(band)")
+        }
+    }
+
     @Test func boxesStayOnTheSlideOrCentreOnASmallerOne() {
         let size = ImageSize(width: 300, height: 200)
         #expect(SampleTransform.box(centredOn: (150, 100), side: 64, within: size) == CropBox(top: 68, left: 118, height: 64, width: 64))
