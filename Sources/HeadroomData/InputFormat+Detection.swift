@@ -12,7 +12,10 @@ extension InputFormat {
         let sampled = Swift.stride(from: 0, to: paths.count, by: stride).prefix(sampleCount).map { paths[$0] }
         let slides = sampled.filter { SlideFiles.isSlide($0, slideOptionsGiven: slide != nil) }
         if let first = slides.first {
-            if let image = sampled.first(where: { !slides.contains($0) }) { throw .slidesAndImages(slide: first, image: image) }
+            // Among slides, a TIFF OpenSlide does not read is a broken slide, left to training to
+            // count; a readable image of another kind is a mixed set.
+            let others = sampled.filter { !slides.contains($0) && !SlideFiles.mayBeSlide($0) }
+            if let image = others.first(where: { (try? decoder.facts(atPath: $0)) != nil }) { throw .slidesAndImages(slide: first, image: image) }
             let reading = slide ?? SlideReading()
             if let problem = SlideFiles.openSlideProblem { throw .slideView(ImageDecodeError(path: first, kind: .needsOpenSlide, detail: problem)) }
             for path in slides {

@@ -14,6 +14,12 @@ public enum SlideFiles {
         return ((try? WholeSlide(path: path))?.levels.count ?? 0) > 1
     }
 
+    /// Whether the name is one a slide may have (a vendor extension, or TIFF or DICOM).
+    static func mayBeSlide(_ path: String) -> Bool {
+        let name = path.lowercased()
+        return (WholeSlide.extensions + contentChecked).contains { name.hasSuffix("." + $0) }
+    }
+
     /// Why OpenSlide cannot be used here, or nil when it can.
     public static var openSlideProblem: String? {
         if case let .failure(error) = WholeSlide.openSlideVersion { return "OpenSlide cannot be loaded (run `make setup`, or set HEADROOM_OPENSLIDE):\(error.detail)" }

@@ -85,6 +85,13 @@ import Torch
         }
         let found = try InputFormat.detect(slideSamples, decoder: ImageDecoder())
         #expect(found.reading == .slide && found.slide == SlideReading() && found.isRGB)
+        // A cut slide among slides (its first page still a readable TIFF) is a broken slide for
+        // training to count, not an image that makes the set a mixture.
+        let cut = data.train.appendingPathComponent("circles/cut.tiff")
+        try FileManager.default.copyItem(at: SlideFixtureTests.directory.appendingPathComponent("truncated.tiff"), to: cut)
+        #expect(try ImageDecoder().facts(atPath: cut.path).format == "TIFF")
+        let withCut = LabeledSamples(classes: slideSamples.classes, samples: slideSamples.samples + [Sample(path: cut.path, classIndex: 1)])
+        #expect(try InputFormat.detect(withCut, decoder: ImageDecoder()).reading == .slide)
     }
 
     @Test func theSlideReadingSurvivesJSONAsAReaderExpectsIt() throws {
