@@ -34,8 +34,9 @@ public final class WholeSlide: @unchecked Sendable {
     /// OpenSlide, is an `ImageDecodeError` that says which.
     public init(path: String) throws(ImageDecodeError) {
         self.path = path
-        guard FileSystem.isDirectory(path) == false || path.hasSuffix(".mrxs") else {
-            throw ImageDecodeError(path: path, kind: .unreadable, detail: "no such file")
+        // A missing or unreadable file is told apart below, from the operating system's reason.
+        guard FileSystem.isDirectory(path) != true else {
+            throw ImageDecodeError(path: path, kind: .unreadable, detail: "a folder, not a slide file")
         }
         if let problem = hsl_load() {
             throw ImageDecodeError(path: path, kind: .needsOpenSlide, detail: "run `make setup`, or set HEADROOM_OPENSLIDE to a libopenslide.so.1; tried:" + String(cString: problem))
