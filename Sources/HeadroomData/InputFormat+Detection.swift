@@ -14,14 +14,15 @@ extension InputFormat {
         if let first = slides.first {
             // Among slides, a TIFF OpenSlide does not read is a broken slide, left to training to
             // count; a readable image of another kind is a mixed set.
-            let others = sampled.filter { !slides.contains($0) && !SlideFiles.mayBeSlide($0) }
+            let slideSet = Set(slides)
+            let others = sampled.filter { !slideSet.contains($0) && !SlideFiles.mayBeSlide($0) }
             if let image = others.first(where: { (try? decoder.facts(atPath: $0)) != nil }) { throw .slidesAndImages(slide: first, image: image) }
             let reading = slide ?? SlideReading()
             if let problem = SlideFiles.openSlideProblem { throw .slideView(ImageDecodeError(path: first, kind: .needsOpenSlide, detail: problem)) }
             for path in slides {
                 // A view the slide cannot give is a setup error, not a bad sample per region.
-                guard let opened = try? WholeSlide(path: path) else { continue }
-                do { _ = try opened.geometry(for: reading.view) } catch { throw .slideView(error) }
+                guard let opened = try? OpenSlides.shared.open(path) else { continue }
+                do { _ = try opened.slide.geometry(for: reading.view) } catch { throw .slideView(error) }
             }
             return try InputFormat.slides(reading, example: first).selecting(selection)
         }

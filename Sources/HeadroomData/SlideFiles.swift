@@ -7,17 +7,19 @@ public enum SlideFiles {
     static let contentChecked = ["tif", "tiff", "dcm", "dicom"]
 
     public static func isSlide(_ path: String, slideOptionsGiven: Bool = false) -> Bool {
-        let name = path.lowercased()
-        if WholeSlide.extensions.contains(where: { name.hasSuffix("." + $0) }) { return true }
-        guard contentChecked.contains(where: { name.hasSuffix("." + $0) }), let vendor = WholeSlide.vendor(ofFileAt: path) else { return false }
+        if has(path, oneOf: WholeSlide.extensions) { return true }
+        guard has(path, oneOf: contentChecked), let vendor = WholeSlide.vendor(ofFileAt: path) else { return false }
         if slideOptionsGiven || vendor != "generic-tiff" { return true }
-        return ((try? WholeSlide(path: path))?.levels.count ?? 0) > 1
+        // Opened through the shared cache: training reads the slide next.
+        return ((try? OpenSlides.shared.open(path))?.slide.levels.count ?? 0) > 1
     }
 
     /// Whether the name is one a slide may have (a vendor extension, or TIFF or DICOM).
-    static func mayBeSlide(_ path: String) -> Bool {
+    static func mayBeSlide(_ path: String) -> Bool { has(path, oneOf: WholeSlide.extensions + contentChecked) }
+
+    private static func has(_ path: String, oneOf extensions: [String]) -> Bool {
         let name = path.lowercased()
-        return (WholeSlide.extensions + contentChecked).contains { name.hasSuffix("." + $0) }
+        return extensions.contains { name.hasSuffix("." + $0) }
     }
 
     /// Why OpenSlide cannot be used here, or nil when it can.
