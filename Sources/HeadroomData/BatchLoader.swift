@@ -1,6 +1,6 @@
 import Dispatch
 import Foundation
-import Torch
+public import Torch
 
 /// A sample that could not be used, and why (reported as a `bad_image` event).
 public struct BadSample: Sendable, Error, CustomStringConvertible {
@@ -35,6 +35,8 @@ public final class BatchLoader: @unchecked Sendable {
     /// Leave a sample that cannot be decoded out of its batch instead of replacing it: in
     /// evaluation a stand-in (perhaps of another class) would make the per-class counts wrong.
     public var skipsBadSamples = false
+    /// Random erasing and MixUp/CutMix after the transform (training only; nil: none).
+    public var augmentation: SampleAugmentation?
     private let lock = NSLock()
     private var knownBad: [Int: BadSample] = [:]
 
@@ -57,8 +59,8 @@ public final class BatchLoader: @unchecked Sendable {
     public func batch(_ indices: [Int], resolution: Int, epoch: Int) throws -> StepBatch {
         let count = indices.count
         let format = decoder.input
-        let images = try Tensor.empty([count, format.bands, resolution, resolution], dtype: format.batchType)
-        let chosen = UnsafeMutableBufferPointer<Int>.allocate(capacity: count)
+        let images = try Tensor.empty([count, format.bands, resolution, resolution], dtype: batchType)
+        let chosen = UnsafeMutableBufferPointer<Loaded>.allocate(capacity: count)
         defer { chosen.deallocate() }
         let failures = UnsafeMutableBufferPointer<(any Error)?>.allocate(capacity: count)
         failures.initialize(repeating: nil)
@@ -80,40 +82,97 @@ public final class BatchLoader: @unchecked Sendable {
         }
         if let failure = failures.compactMap({ $0 }).first { throw failure }
         // Skipped samples leave their slot at -1: the batch keeps the others, in order.
-        let kept = (0..<count).filter { chosen[$0] >= 0 }
-        let sampleIndices = kept.map { chosen[$0] }
+        let kept = (0..<count).filter { chosen[$0].sample >= 0 }
+        let sampleIndices = kept.map { chosen[$0].sample }
         let labels = try Tensor(sampleIndices.map { Int64(samples.samples[$0].classIndex) })
         let keptImages = kept.count == count ? images : try images.indexSelect(dim: 0, indices: Tensor(kept.map(Int64.init)))
-        return StepBatch(images: keptImages, labels: labels, sampleIndices: sampleIndices)
+        var batch = StepBatch(images: keptImages, labels: labels, sampleIndices: sampleIndices)
+        if augmentation?.mixing.isActive == true {
+            batch.partnerLabels = try Tensor(kept.map { Int64(chosen[$0].partnerClass) })
+            batch.keeps = try Tensor(kept.map { chosen[$0].keeps })
+        }
+        return batch
     }
 
-    /// Loads sample `index` (or its replacement) into `slot`; returns the sample used, or -1
-    /// when it is skipped.
-    private func load(_ index: Int, into slot: Int, of images: Tensor, resolution: Int, epoch: Int) throws -> Int {
+    /// The element type of this loader's batches: the set's, or float32 where the augmentation blends.
+    public var batchType: DType { augmentation?.batchType(for: decoder.input) ?? decoder.input.batchType }
+
+    /// What went into one slot of a batch: the sample (-1: skipped) and, when mixing, its
+    /// partner's class and the share of the sample it keeps.
+    struct Loaded {
+        var sample: Int
+        var partnerClass = -1
+        var keeps = 1.0
+    }
+
+    /// Loads sample `index` (or its replacement) into `slot`, mixed with its partner when mixing.
+    private func load(_ index: Int, into slot: Int, of images: Tensor, resolution: Int, epoch: Int) throws -> Loaded {
         var random = DeterministicRandom(seed: seed, epoch: epoch, index: index)
         var candidate = index
         for _ in 0..<16 {
             if isBad(candidate) {
-                if skipsBadSamples { return -1 }
+                if skipsBadSamples { return Loaded(sample: -1) }
             } else {
-                var sampleRandom = DeterministicRandom(seed: seed, epoch: epoch, index: candidate)
                 do {
-                    let pixels = try transform.apply(
-                        toFileAt: samples.samples[candidate].path, resolution: resolution, decoder: decoder, random: &sampleRandom)
-                    try images.select(dim: 0, index: slot).copyInPlace(from: pixels)
-                    return candidate
+                    let target = try images.select(dim: 0, index: slot)
+                    try target.copyInPlace(from: pixels(of: candidate, resolution: resolution, epoch: epoch))
+                    var loaded = Loaded(sample: candidate, partnerClass: samples.samples[candidate].classIndex)
+                    if let augmentation, augmentation.mixing.isActive {
+                        try mixPartner(into: target, for: candidate, loaded: &loaded, augmentation: augmentation, resolution: resolution, epoch: epoch)
+                    }
+                    return loaded
                 } catch let error as TorchError where error.isOutOfMemory {
                     throw error
                 } catch {
                     let bad = BadSample(index: candidate, path: samples.samples[candidate].path, reason: "\(error)")
                     markBad(bad)
                     if failsOnBadSample { throw bad }
-                    if skipsBadSamples { return -1 }
+                    if skipsBadSamples { return Loaded(sample: -1) }
                 }
             }
             candidate = random.nextInt(below: samples.samples.count)
         }
         throw BadSample(index: index, path: samples.samples[index].path, reason: "it and 15 replacements could not be decoded")
+    }
+
+    /// Sample `index` as this epoch sees it: transformed from its own stream, in the batch's
+    /// type, erased when its erasing stream says so.
+    func pixels(of index: Int, resolution: Int, epoch: Int) throws -> Tensor {
+        var random = DeterministicRandom(seed: seed, epoch: epoch, index: index)
+        var pixels = try transform.apply(toFileAt: samples.samples[index].path, resolution: resolution, decoder: decoder, random: &random)
+        guard let augmentation else { return pixels }
+        if pixels.dtype != batchType { pixels = try pixels.to(dtype: batchType) }
+        var erasing = SampleAugmentation.erasingRandom(seed: seed, epoch: epoch, index: index)
+        try augmentation.erase(pixels, random: &erasing)
+        return pixels
+    }
+
+    /// Draws `sample`'s mix and partner from its mixing stream and blends the partner, as this
+    /// epoch sees it, into `target`, noting the partner's class and the share kept. A partner
+    /// that cannot be decoded is marked bad and another drawn; with none after 16 draws the
+    /// sample stays whole.
+    private func mixPartner(
+        into target: Tensor, for sample: Int, loaded: inout Loaded, augmentation: SampleAugmentation, resolution: Int, epoch: Int
+    ) throws {
+        var random = SampleAugmentation.mixingRandom(seed: seed, epoch: epoch, index: sample)
+        let mix = augmentation.mixing.draw(height: resolution, width: resolution, random: &random)
+        for _ in 0..<16 {
+            let partner = random.nextInt(below: samples.samples.count)
+            guard !isBad(partner) else { continue }
+            let partnerPixels: Tensor
+            do {
+                partnerPixels = try pixels(of: partner, resolution: resolution, epoch: epoch)
+            } catch let error as TorchError where error.isOutOfMemory {
+                throw error
+            } catch {
+                markBad(BadSample(index: partner, path: samples.samples[partner].path, reason: "\(error)"))
+                continue
+            }
+            try SampleAugmentation.blend(target, with: partnerPixels, as: mix)
+            loaded.partnerClass = samples.samples[partner].classIndex
+            loaded.keeps = mix.keeps
+            return
+        }
     }
 
     private func isBad(_ index: Int) -> Bool {
@@ -134,21 +193,22 @@ public final class BatchLoader: @unchecked Sendable {
     }
 
     /// Bytes a batch of `count` samples at `resolution` holds.
-    public static func batchBytes(count: Int, resolution: Int, format: InputFormat = .rgb) -> Int {
-        count * format.batchBytesPerPixel * resolution * resolution
+    /// (`type`: the batches' element type when an augmentation changes it.)
+    public static func batchBytes(count: Int, resolution: Int, format: InputFormat = .rgb, type: DType? = nil) -> Int {
+        count * format.bands * (type ?? format.batchType).elementSize * resolution * resolution
     }
 
     /// Host bytes the loader holds for batches of `count` at `resolution`: the prefetch queue's
     /// two decoded batches beside the one training.
-    public static func queuedBytes(count: Int, resolution: Int, format: InputFormat = .rgb) -> Int {
-        3 * batchBytes(count: count, resolution: resolution, format: format)
+    public static func queuedBytes(count: Int, resolution: Int, format: InputFormat = .rgb, type: DType? = nil) -> Int {
+        3 * batchBytes(count: count, resolution: resolution, format: format, type: type)
     }
 }
 
 /// The shared output slots of one batch, handed to the worker threads.
 private struct Slots: @unchecked Sendable {
     // @unchecked: each worker writes only its own slots.
-    let chosen: UnsafeMutableBufferPointer<Int>
+    let chosen: UnsafeMutableBufferPointer<BatchLoader.Loaded>
     let failures: UnsafeMutableBufferPointer<(any Error)?>
     let images: Tensor
     let next: SlotCounter

@@ -1,3 +1,5 @@
+public import Torch
+
 /// The host memory the loader holds: its prefetched batches, and what each worker holds while
 /// it decodes one image (the file's bytes, its decoded pixels and the codec's buffers),
 /// estimated from the largest of a sample of the data set's headers. `plan` prints it beside
@@ -23,7 +25,7 @@ public struct LoaderMemory: Sendable, Equatable, Encodable {
     /// format at full resolution; unreadable files are skipped, as training counts them.
     public static func estimate(
         samples: LabeledSamples, batchSize: Int, resolution: Int, workers: Int, decoder: ImageDecoder = ImageDecoder(),
-        sampleCount: Int = 64
+        batchType: DType? = nil, sampleCount: Int = 64
     ) -> LoaderMemory {
         let paths = samples.samples.map(\.path)
         let stride = max(1, paths.count / max(1, sampleCount))
@@ -37,7 +39,8 @@ public struct LoaderMemory: Sendable, Equatable, Encodable {
             perWorker = max(perWorker, bytes)
         }
         return LoaderMemory(
-            prefetchedBytes: BatchLoader.queuedBytes(count: batchSize, resolution: resolution, format: decoder.input), decodeBytesPerWorker: perWorker,
+            prefetchedBytes: BatchLoader.queuedBytes(count: batchSize, resolution: resolution, format: decoder.input, type: batchType),
+            decodeBytesPerWorker: perWorker,
             workers: workers, sampledImages: read, largestImage: largest)
     }
 

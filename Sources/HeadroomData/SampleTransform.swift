@@ -45,7 +45,8 @@ public enum SampleTransform: Sendable, Equatable {
             if random.nextUnitInterval() < 0.5 { output = try output.flipped([3]) }
             return try output.select(dim: 0, index: 0)
         case let .evaluation(cropFraction):
-            let resizeTo = Int(Double(resolution) / cropFraction)
+            // The nudge keeps a fraction from a resize size (224 / (224 / 232)) at that size.
+            let resizeTo = Int(Double(resolution) / cropFraction + 1e-9)
             let whole = try image.decode(minimumSize: .shorterSide(resizeTo)) { CropBox(top: 0, left: 0, height: $0.height, width: $0.width) }
             let decoded = ImageSize(width: whole.shape[3], height: whole.shape[2])
             let size = Resize(.shorterSide(resizeTo)).outputSize(for: decoded)

@@ -10,12 +10,20 @@ public struct StepBatch: @unchecked Sendable {
     /// The samples of the whole optimiser step: more than `count` when this is one rank's
     /// share of a data-parallel step. Each micro-batch's loss weighs size / stepSamples.
     public var stepSamples: Int
+    /// MixUp/CutMix: each sample's partner's class, and the share of the sample it keeps
+    /// (float64); the loss is keeps·CE(label) + (1 − keeps)·CE(partner's). Nil when not mixing.
+    public var partnerLabels: Tensor?
+    public var keeps: Tensor?
 
-    public init(images: Tensor, labels: Tensor, sampleIndices: [Int], stepSamples: Int? = nil) {
+    public init(
+        images: Tensor, labels: Tensor, sampleIndices: [Int], stepSamples: Int? = nil, partnerLabels: Tensor? = nil, keeps: Tensor? = nil
+    ) {
         self.images = images
         self.labels = labels
         self.sampleIndices = sampleIndices
         self.stepSamples = stepSamples ?? sampleIndices.count
+        self.partnerLabels = partnerLabels
+        self.keeps = keeps
     }
 
     public var count: Int { sampleIndices.count }

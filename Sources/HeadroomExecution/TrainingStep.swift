@@ -45,15 +45,19 @@ public final class TrainingStep {
     /// Forward and backward of one micro-batch whose mean loss counts `weight` of the
     /// step (its share of the effective batch); gradients accumulate. Returns the
     /// micro-batch's summed loss and correct top-1 count as device tensors (no sync).
+    ///
+    /// MixUp/CutMix (`mixing`): each sample's loss is keeps·CE(label) + (1 − keeps)·CE(partner),
+    /// which is the cross-entropy against torchvision's mixed one-hot targets (it is linear in
+    /// the target, label smoothing included); the top-1 counts against the sample's own label.
     @discardableResult
     public func accumulate(
-        images: Tensor, labels: Tensor, weight: Double, recomputing segments: Set<ResNet.Segment> = [],
-        streaming: ResNet.Streaming? = nil
+        images: Tensor, labels: Tensor, mixing: (partnerLabels: Tensor, keeps: Tensor)? = nil, weight: Double,
+        recomputing segments: Set<ResNet.Segment> = [], streaming: ResNet.Streaming? = nil
     ) throws(TorchError) -> (lossSum: Tensor, correct: Tensor) {
         phase = .forward
         let targets = try labels.to(device: device)
         let logits = try pass.logits(images: images, recomputing: segments, streaming: streaming)
-        let loss = try logits.to(dtype: precision.parameterType).crossEntropy(targets: targets, labelSmoothing: labelSmoothing)
+        let loss = try self.loss(logits.to(dtype: precision.parameterType), targets: targets, mixing: mixing)
         phase = .backward
         try (loss * (weight * (lossScaler?.scale ?? 1))).backward()
         return try withoutGradient { () throws(TorchError) in
@@ -61,6 +65,16 @@ public final class TrainingStep {
             let correct = try logits.argmax(dim: 1).eq(targets).sum()
             return (try loss.detached() * count, correct)
         }
+    }
+
+    /// The mean loss of a micro-batch, mixed targets weighted by what each sample keeps.
+    private func loss(_ logits: Tensor, targets: Tensor, mixing: (partnerLabels: Tensor, keeps: Tensor)?) throws(TorchError) -> Tensor {
+        guard let mixing else { return try logits.crossEntropy(targets: targets, labelSmoothing: labelSmoothing) }
+        let own = try logits.crossEntropy(targets: targets, reduction: .none, labelSmoothing: labelSmoothing)
+        let partners = try logits.crossEntropy(
+            targets: mixing.partnerLabels.to(device: device), reduction: .none, labelSmoothing: labelSmoothing)
+        let keeps = try mixing.keeps.to(device: device, dtype: logits.dtype)
+        return try (partners + (own - partners) * keeps).mean()
     }
 
     /// The optimiser step on the accumulated gradients (unscaled and clipped first), then

@@ -303,3 +303,15 @@ final class Bottleneck: ResidualBlock {
         return result
     }
 }
+
+extension ResNet {
+    /// The names of the BatchNorm layers' weights and biases, found by module type (as
+    /// torchvision's `set_weight_decay` finds its normalisation layers), not by name.
+    public var normalisationParameterNames: Set<String> {
+        var names: Set<String> = []
+        for (prefix, module) in namedModules() where module is BatchNorm2d {
+            for parameter in module.parameters { names.insert(prefix.isEmpty ? parameter.name : "\(prefix).\(parameter.name)") }
+        }
+        return names
+    }
+}

@@ -16,14 +16,19 @@ public struct EpochRecord: Sendable, Equatable, Codable {
     /// How validation ran in bands once an image did not fit whole; absent when every image did.
     public var validationStreaming: ResNet.Streaming?
     public var epochSeconds: Double
+    /// `--model-ema`: the average's validation loss and top-1; absent without one.
+    public var averageValidationLoss: Double?
+    public var averageValidationTop1: Double?
     public var resolution: Int
     public var learningRate: Double
 
     public init(
         time: Double, epoch: Int, step: Int, samples: Int, trainLoss: Double, trainTop1: Double, validationLoss: Double,
         validationTop1: Double, validationTop5: Double?, validationStreaming: ResNet.Streaming? = nil, epochSeconds: Double,
-        resolution: Int, learningRate: Double
+        averageValidationLoss: Double? = nil, averageValidationTop1: Double? = nil, resolution: Int, learningRate: Double
     ) {
+        self.averageValidationLoss = averageValidationLoss
+        self.averageValidationTop1 = averageValidationTop1
         self.time = time
         self.epoch = epoch
         self.step = step
@@ -48,6 +53,8 @@ public struct EpochRecord: Sendable, Equatable, Codable {
         case validationTop5 = "val_top5"
         case validationStreaming = "val_streaming"
         case epochSeconds = "epoch_seconds"
+        case averageValidationLoss = "ema_val_loss"
+        case averageValidationTop1 = "ema_val_top1"
         case learningRate = "lr"
     }
 }

@@ -42,7 +42,9 @@ public final class RunRecorder {
         scalars(at: epoch.step, [
             ("epoch/train_loss", epoch.trainLoss), ("epoch/train_top1", epoch.trainTop1), ("epoch/val_loss", epoch.validationLoss),
             ("epoch/val_top1", epoch.validationTop1),
-        ] + (epoch.validationTop5.map { [("epoch/val_top5", $0)] } ?? []))
+        ] + (epoch.validationTop5.map { [("epoch/val_top5", $0)] } ?? [])
+            + (epoch.averageValidationTop1.map { [("epoch/ema_val_top1", $0)] } ?? [])
+            + (epoch.averageValidationLoss.map { [("epoch/ema_val_loss", $0)] } ?? []))
         try? tensorBoard?.flush()
     }
 

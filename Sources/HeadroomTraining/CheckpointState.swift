@@ -37,6 +37,8 @@ public struct CheckpointState: Codable, Sendable {
     public var trainingFingerprint: String?
     /// How the run read and normalised its images (nil in checkpoints from before: 8-bit RGB, ImageNet's).
     public var input: ModelInput?
+    /// `--model-ema`: the average's updates so far (its weights are `ema.safetensors`).
+    public var averageUpdates: Int?
 
     /// Reads a state file, also one an earlier Headroom wrote: configuration keys it lacks
     /// take today's defaults (an option added since is off or at its default), so a run

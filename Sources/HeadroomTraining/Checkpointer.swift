@@ -28,7 +28,7 @@ public struct Checkpointer: Sendable {
 
     /// Saves a checkpoint and points `last` (and, with `isBest`, `best`) at it.
     @discardableResult
-    public func save(step: TrainingStep, state: CheckpointState, isBest: Bool) throws -> URL {
+    public func save(step: TrainingStep, state: CheckpointState, isBest: Bool, average: ModelAverage? = nil) throws -> URL {
         let fileManager = FileManager.default
         try fileManager.createDirectory(at: directory, withIntermediateDirectories: true)
         let name = String(format: "step-%08d", state.globalStep)
@@ -41,6 +41,10 @@ public struct Checkpointer: Sendable {
             metadata[ModelFile.MetadataKey.architecture] = state.configuration.architecture.rawValue
             metadata.merge((state.input ?? .imageNetRGB).metadata) { _, input in input }
             try ModelFile.write(step.model.stateDict(), metadata: metadata, to: temporary.appendingPathComponent("model.safetensors"))
+            // The average is a model file like the weights: evaluate, predict and export read it as one.
+            if let average {
+                try ModelFile.write(average.model.stateDict(), metadata: metadata, to: temporary.appendingPathComponent(Self.averageFile))
+            }
             try ModelFile.write(step.optimizer.namedState(), to: temporary.appendingPathComponent("optimizer.safetensors"))
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -88,6 +92,22 @@ public struct Checkpointer: Sendable {
             return (state, checkpoint)
         }
         return nil
+    }
+
+    /// The weights' exponential moving average in a checkpoint (`--model-ema`).
+    public static let averageFile = "ema.safetensors"
+
+    /// Loads a checkpoint's moving average into `average`; a checkpoint saved without one
+    /// (the run resumed with `--model-ema` added) starts it again from the weights.
+    public func restore(_ checkpoint: URL, into average: ModelAverage, updates: Int?) throws {
+        let file = checkpoint.appendingPathComponent(Self.averageFile)
+        guard FileManager.default.fileExists(atPath: file.path), let updates else {
+            average.restart()
+            return
+        }
+        let tensors = try ModelFile.read(file).tensors
+        try average.model.load(Dictionary(uniqueKeysWithValues: tensors.map { ($0.name, $0.tensor) }))
+        average.updates = updates
     }
 
     /// Loads a checkpoint's weights and optimiser state into `step`.

@@ -6,6 +6,8 @@ public struct EpochSummary: Sendable, Codable {
     public var trainLoss: Double
     public var trainTop1: Double
     public var validation: EvaluationResult
+    /// `--model-ema`: the moving average's validation.
+    public var averageValidation: EvaluationResult?
     public var seconds: Double
     public var resolution: Int
     public var isBest: Bool

@@ -100,16 +100,35 @@ extension RunSetup {
         }
     }
 
-    static func buildOptimizer(_ configuration: TrainingConfiguration, parameters: [Tensor]) throws -> any Optimizer {
+    /// Random erasing and MixUp/CutMix as asked, erased pixels filled with the normalisation's
+    /// mean (0 once normalised, as torchvision erases); nil when none is asked.
+    static func augmentation(_ configuration: TrainingConfiguration, normalisation: InputNormalisation) -> SampleAugmentation? {
+        let augmentation = SampleAugmentation(
+            erasing: configuration.randomErase.map { RandomErasing(probability: $0) },
+            mixing: SampleMixing(mixupAlpha: configuration.mixupAlpha ?? 0, cutmixAlpha: configuration.cutmixAlpha ?? 0),
+            fill: normalisation.mean)
+        return augmentation.isActive ? augmentation : nil
+    }
+
+    static func buildOptimizer(_ configuration: TrainingConfiguration, parameters: [(name: String, tensor: Tensor)], model: ResNet) throws -> any Optimizer {
+        let tensors = parameters.map(\.tensor)
+        let rate = configuration.resolvedLearningRate
+        let decay = configuration.weightDecay
+        // `--norm-weight-decay`: the normalisation layers' parameters form a group of their own,
+        // found by module type as torchvision's `set_weight_decay` finds them.
+        let decays = configuration.normWeightDecay.map { normDecay in
+            let norms = model.normalisationParameterNames
+            return parameters.map { norms.contains($0.name) ? normDecay : decay }
+        }
         switch configuration.optimizer {
         case .sgd:
-            try SGD(
-                parameters: parameters, learningRate: configuration.resolvedLearningRate, momentum: configuration.momentum,
-                weightDecay: configuration.weightDecay, nesterov: configuration.nesterov)
+            return try SGD(
+                parameters: tensors, learningRate: rate, momentum: configuration.momentum, weightDecay: decay, weightDecays: decays,
+                nesterov: configuration.nesterov)
         case .adam:
-            try Adam(parameters: parameters, learningRate: configuration.resolvedLearningRate, weightDecay: configuration.weightDecay)
+            return try Adam(parameters: tensors, learningRate: rate, weightDecay: decay, weightDecays: decays)
         case .adamw:
-            try Adam.adamW(parameters: parameters, learningRate: configuration.resolvedLearningRate, weightDecay: configuration.weightDecay)
+            return try Adam.adamW(parameters: tensors, learningRate: rate, weightDecay: decay, weightDecays: decays)
         }
     }
 }

@@ -32,6 +32,9 @@ public struct RunSetup {
     /// How the network's input is normalised, per band (`--normalize`, measured or ImageNet's).
     public let normalisation: InputNormalisation
 
+    /// Random erasing and MixUp/CutMix as the configuration asks (nil: none).
+    public let augmentation: SampleAugmentation?
+
     /// The set's format, as the decoder reads it.
     public var input: InputFormat { decoder.input }
 
@@ -73,11 +76,12 @@ public struct RunSetup {
         precision = configuration.precision.resolve(on: device)
         memoryFormat = MemoryFormat.resolve(channelsLast: configuration.channelsLast, device: device, precision: precision)
         try model.setMemoryFormat(memoryFormat)
-        let optimizer = try Self.buildOptimizer(configuration, parameters: model.namedParameters().map(\.tensor).filter(\.requiresGradient))
+        let optimizer = try Self.buildOptimizer(configuration, parameters: model.namedParameters().filter(\.tensor.requiresGradient), model: model)
         step = try TrainingStep(
             model: model, optimizer: optimizer, device: device, precision: precision, memoryFormat: memoryFormat,
             labelSmoothing: configuration.labelSmoothing, gradientClipNorm: configuration.gradientClipNorm, normalisation: normalisation)
-        step.inputType = decoder.input.batchType
+        augmentation = Self.augmentation(configuration, normalisation: normalisation)
+        step.inputType = augmentation?.batchType(for: decoder.input) ?? decoder.input.batchType
         do {
             let bytes = try (configuration.memoryBudget ?? .standard).resolve(on: device)
             limit = MemoryLimit(budgetBytes: bytes, headroom: configuration.memoryHeadroom)
@@ -87,7 +91,7 @@ public struct RunSetup {
         loaderMemory = LoaderMemory.estimate(
             samples: train, batchSize: configuration.batchSize,
             resolution: configuration.trainingResolutions.max() ?? configuration.imageSize, workers: configuration.workers,
-            decoder: decoder)
+            decoder: decoder, batchType: step.inputType)
         self.configuration = configuration
     }
 
@@ -104,7 +108,8 @@ public struct RunSetup {
         settings.growthPatience = configuration.growthPatience
         settings.pressure = configuration.memoryPressure
         let format = decoder.input
-        settings.prefetchBytesPerSample = { BatchLoader.queuedBytes(count: 1, resolution: $0, format: format) }
+        let type = step.inputType
+        settings.prefetchBytesPerSample = { BatchLoader.queuedBytes(count: 1, resolution: $0, format: format, type: type) }
         settings.decodingBytes = loaderMemory.decodingBytes
         return MemoryController(device: device, limit: limit, effectiveBatch: effectiveBatch, settings: settings)
     }

@@ -144,8 +144,12 @@ public final class StepExecutor {
     func accumulate(
         _ batch: StepBatch, rows: Range<Int>, recomputing segments: Set<ResNet.Segment>, streaming: ResNet.Streaming?
     ) throws(TorchError) -> (lossSum: Tensor, correct: Tensor) {
-        try step.accumulate(
-            images: batch.images.slice(dim: 0, rows), labels: batch.labels.slice(dim: 0, rows),
+        var mixing: (partnerLabels: Tensor, keeps: Tensor)?
+        if let partners = batch.partnerLabels, let keeps = batch.keeps {
+            mixing = (try partners.slice(dim: 0, rows), try keeps.slice(dim: 0, rows))
+        }
+        return try step.accumulate(
+            images: batch.images.slice(dim: 0, rows), labels: batch.labels.slice(dim: 0, rows), mixing: mixing,
             weight: Double(rows.count) / Double(batch.stepSamples), recomputing: segments, streaming: streaming)
     }
 

@@ -17,12 +17,12 @@ extension Trainer {
             bestTop1: bestTop1, bestEpoch: bestEpoch, badSamples: trainLoader.badSamples.map(\.index),
             excludedThisEpoch: excludedThisEpoch, savedAt: Date().timeIntervalSince1970, headroomVersion: HeadroomRelease.version,
             trainingSamples: setup.train.samples.count, trainingFingerprint: setup.train.fingerprint,
-            input: ModelInput(format: setup.input, normalisation: setup.normalisation))
+            input: ModelInput(format: setup.input, normalisation: setup.normalisation), averageUpdates: average?.updates)
     }
 
     func saveCheckpoint(reason: Checkpointer.Reason, isBest: Bool) throws {
         guard isWriter else { return }
-        let url = try checkpointer.save(step: step, state: checkpointState(), isBest: isBest)
+        let url = try checkpointer.save(step: step, state: checkpointState(), isBest: isBest, average: average)
         try recorder?.record(.checkpoint(.init(path: url.path, reason: reason.rawValue)), at: position)
         observer(.checkpointSaved(url, reason: reason))
     }
@@ -30,6 +30,7 @@ extension Trainer {
     func restore(_ state: CheckpointState, from directory: URL) throws {
         try checkpointer.restore(directory, into: step, optimizerSteps: state.optimizerSteps)
         step.restoreLossScaler(state.lossScaler)
+        if let average { try checkpointer.restore(directory, into: average, updates: state.averageUpdates) }
         epoch = state.epoch
         stepInEpoch = state.stepInEpoch
         globalStep = state.globalStep
@@ -119,15 +120,17 @@ extension Trainer {
     /// The training loader (augmenting, failing or replacing a bad image as configured) and
     /// validation's (skipping bad images, never replacing them).
     static func loaders(
-        _ configuration: TrainingConfiguration, train: LabeledSamples, validation: LabeledSamples, decoder: ImageDecoder
+        _ configuration: TrainingConfiguration, train: LabeledSamples, validation: LabeledSamples, decoder: ImageDecoder,
+        augmentation: SampleAugmentation?
     ) -> (train: BatchLoader, validation: BatchLoader) {
         let crop = configuration.cropScale.map { RandomResizedCrop(scale: $0) } ?? RandomResizedCrop()
         let trainLoader = BatchLoader(
             samples: train, transform: .training(crop), seed: configuration.seed, workers: configuration.workers, decoder: decoder)
         trainLoader.failsOnBadSample = configuration.onBadImage == .fail
+        trainLoader.augmentation = augmentation
         let validationLoader = BatchLoader(
-            samples: validation, transform: .standardEvaluation, seed: configuration.seed, workers: configuration.workers,
-            decoder: decoder)
+            samples: validation, transform: .evaluation(cropFraction: configuration.validationCropFraction), seed: configuration.seed,
+            workers: configuration.workers, decoder: decoder)
         validationLoader.failsOnBadSample = configuration.onBadImage == .fail
         validationLoader.skipsBadSamples = true
         return (trainLoader, validationLoader)

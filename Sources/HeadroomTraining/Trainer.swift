@@ -54,6 +54,9 @@ public final class Trainer: @unchecked Sendable {
     var excludedThisEpoch: [Int] = []
     var recoveries = 0
     var lastValidation: EvaluationResult?
+    /// `--model-ema`: the weights' moving average, and the pass that validates it.
+    let average: ModelAverage?
+    let averagePass: ForwardPass?
 
     /// Sets up a run: checks every option and the data before anything is written, builds
     /// the model and optimiser, and restores the latest checkpoint when `resume` is set.
@@ -114,7 +117,9 @@ public final class Trainer: @unchecked Sendable {
         let synchronizesBatchNorm = configuration.syncBatchNorm == true && worldSize > 1
         memory = setup.memoryController(
             effectiveBatch: (configuration.batchSize + worldSize - 1) / worldSize, synchronizedBatchNorm: synchronizesBatchNorm)
-        (trainLoader, validationLoader) = Self.loaders(configuration, train: setup.train, validation: setup.validation, decoder: setup.decoder)
+        (trainLoader, validationLoader) = Self.loaders(
+            configuration, train: setup.train, validation: setup.validation, decoder: setup.decoder, augmentation: setup.augmentation)
+        (average, averagePass) = try Self.average(configuration, step: setup.step)
         if let (state, directory) = saved {
             try restore(state, from: directory)
             // The steps after that checkpoint are trained, and recorded, again.
@@ -179,7 +184,8 @@ public final class Trainer: @unchecked Sendable {
                 stepInEpoch = 0
                 continue
             }
-            let evaluation = try evaluate()
+            let evaluation = try evaluate(step.pass)
+            let averageEvaluation = try averagePass.map { (pass) throws in try evaluate(pass) }
             // NaN weights or running statistics score no epoch, least of all the best.
             guard evaluation.loss.isFinite || evaluation.samples == 0 else {
                 var diverged = divergence(loss: evaluation.loss)
@@ -187,7 +193,8 @@ public final class Trainer: @unchecked Sendable {
                 try? recorder?.record(.diverged(.init(loss: evaluation.loss)), at: position)
                 throw diverged
             }
-            try finishEpoch(trained, evaluation: evaluation, seconds: Date().timeIntervalSince(started), resolution: resolution)
+            try finishEpoch(
+                trained, evaluation: evaluation, average: averageEvaluation, seconds: Date().timeIntervalSince(started), resolution: resolution)
         }
         return TrainingSummary(
             epochsCompleted: epoch, globalSteps: globalStep, samplesSeen: samplesSeen, outOfMemoryRecoveries: recoveries,
@@ -214,6 +221,7 @@ public final class Trainer: @unchecked Sendable {
             let outcome = try executor.run(batch, stopRequested: isStopRequested)
             let result = try StepResult(outcome, samples: batch.stepSamples)  // the step's one host synchronisation
             totals.add(result)
+            try updateAverage()
             stepInEpoch += 1
             globalStep += 1
             samplesSeen += result.samples
@@ -236,12 +244,14 @@ public final class Trainer: @unchecked Sendable {
         return totals
     }
 
-    /// Validation at a fixed resolution, BatchNorm in evaluation mode, no gradients.
-    private func evaluate() throws -> EvaluationResult {
+    /// Validation of `pass`'s network (the model's, or its moving average's) at a fixed
+    /// resolution, BatchNorm in evaluation mode, no gradients.
+    private func evaluate(_ pass: ForwardPass) throws -> EvaluationResult {
         let resolution = configuration.resolvedValidationImageSize
-        step.model.eval()
-        defer { step.model.train() }
-        let evaluator = Evaluator(pass: step.pass, memory: memory.validationMemory(at: resolution))
+        let wasTraining = pass.model.isTraining
+        pass.model.eval()
+        defer { if wasTraining { pass.model.train() } }
+        let evaluator = Evaluator(pass: pass, memory: memory.validationMemory(at: resolution))
         try evaluator.add(allOf: validationLoader, resolution: resolution, purpose: "validation")
         // Skipped, not replaced: named once, and left out of the counts.
         for bad in validationLoader.badSamples where reportedBad.validation.insert(bad.index).inserted {
@@ -250,20 +260,25 @@ public final class Trainer: @unchecked Sendable {
         return try evaluator.result()
     }
 
-    private func finishEpoch(_ trained: EpochTotals, evaluation: EvaluationResult, seconds: Double, resolution: Int) throws {
+    private func finishEpoch(
+        _ trained: EpochTotals, evaluation: EvaluationResult, average: EvaluationResult?, seconds: Double, resolution: Int
+    ) throws {
         let isBest = evaluation.top1 > (bestTop1 ?? -1)
         if isBest {
             bestTop1 = evaluation.top1
             bestEpoch = epoch
         }
         lastValidation = evaluation
-        let summary = EpochSummary(
+        var summary = EpochSummary(
             epoch: epoch, trainLoss: trained.meanLoss, trainTop1: trained.top1, validation: evaluation, seconds: seconds,
             resolution: resolution, isBest: isBest, badImages: trainLoader.badSamples.count)
+        summary.averageValidation = average
         try recorder?.record(EpochRecord(
             time: Date().timeIntervalSince1970, epoch: epoch, step: globalStep, samples: samplesSeen, trainLoss: summary.trainLoss,
             trainTop1: summary.trainTop1, validationLoss: evaluation.loss, validationTop1: evaluation.top1,
-            validationTop5: evaluation.top5, validationStreaming: evaluation.streaming, epochSeconds: seconds, resolution: resolution, learningRate: step.optimizer.learningRate))
+            validationTop5: evaluation.top5, validationStreaming: evaluation.streaming, epochSeconds: seconds,
+            averageValidationLoss: average?.loss, averageValidationTop1: average?.top1, resolution: resolution,
+            learningRate: step.optimizer.learningRate))
         if isBest {
             try directory.write(
                 ConfusionRecord(classes: setup.train.classes, matrix: evaluation.confusion, epoch: epoch), to: directory.confusion)

@@ -63,6 +63,15 @@ extension TrainingConfiguration {
         if let freezeBatchNorm { rows.append(.init("--freeze-bn", freezeBatchNorm ? "on" : "off")) }
         if syncBatchNorm == true { rows.append(.init("--sync-bn", worldSize > 1 ? "on, over \(worldSize) processes" : "on (one process: plain BatchNorm)")) }
         if let gradientClipNorm { rows.append(.init("--grad-clip", number(gradientClipNorm))) }
+        if let normWeightDecay { rows.append(.init("--norm-weight-decay", number(normWeightDecay))) }
+        if let mixupAlpha { rows.append(.init("--mixup-alpha", number(mixupAlpha))) }
+        if let cutmixAlpha { rows.append(.init("--cutmix-alpha", number(cutmixAlpha))) }
+        if let randomErase { rows.append(.init("--random-erase", number(randomErase))) }
+        if let modelEMA {
+            let decay = modelEMA.effectiveDecay(batchSize: batchSize, epochs: epochs)
+            rows.append(.init("--model-ema", "decay \(number(modelEMA.decay)) → \(number(decay)) every \(modelEMA.steps) steps"))
+        }
+        if let validationResizeSize { rows.append(.init("--val-resize-size", "\(validationResizeSize) px")) }
         switch (channelsLast, channelsLastInUse) {
         case (true?, _): rows.append(.init("--channels-last", "on"))
         case (false?, _): rows.append(.init("--no-channels-last", "channels-first"))

@@ -78,6 +78,9 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var resizeSchedule: ResizeSchedule?
     /// Validation resolution (torchvision's eval transform: resize to size/0.875, centre-crop).
     public var validationImageSize: Int?
+    /// `--val-resize-size`: the shorter side validation images are resized to before the
+    /// centre crop (torchvision's reference recipe: 232 for a 224 crop); nil: crop / 0.875.
+    public var validationResizeSize: Int?
 
     // Optimisation
     public var optimizer: OptimizerKind = .sgd
@@ -91,6 +94,19 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var labelSmoothing = 0.0
     /// Clip the global gradient norm (none when nil).
     public var gradientClipNorm: Double?
+    /// `--norm-weight-decay`: the weight decay of the BatchNorm weights and biases (nil: --weight-decay).
+    public var normWeightDecay: Double?
+
+    // The reference recipe's augmentations (torchvision's train.py names). Optional so that
+    // configurations saved before them still decode.
+    /// `--mixup-alpha` / `--cutmix-alpha`: Beta(α, α) for MixUp and CutMix (nil or 0: off).
+    public var mixupAlpha: Double?
+    public var cutmixAlpha: Double?
+    /// `--random-erase`: the probability of erasing a rectangle of a training sample.
+    public var randomErase: Double?
+    /// `--model-ema`: keep an exponential moving average of the weights, updated every
+    /// `modelEMASteps` optimiser steps, evaluated beside the model and saved with it.
+    public var modelEMA: EMASettings?
 
     // Hardware
     /// "auto", "cpu", "cuda" or "cuda:N".
@@ -152,6 +168,12 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         resizeSchedule?.resolution(forEpoch: epoch) ?? imageSize
     }
 
+    /// The share of the resized validation image its centre crop keeps: crop / `--val-resize-size`,
+    /// or torchvision's 0.875 (224 of 256).
+    public var validationCropFraction: Double {
+        validationResizeSize.map { Double(resolvedValidationImageSize) / Double($0) } ?? 0.875
+    }
+
     /// Every resolution the run trains at.
     public var trainingResolutions: [Int] {
         Array(Set((0..<epochs).map(resolution(forEpoch:)))).sorted()
@@ -179,6 +201,15 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         if !(weightDecay >= 0 && weightDecay.isFinite) { problems.append("--weight-decay must be a number ≥ 0 (got \(weightDecay))") }
         if !(labelSmoothing >= 0 && labelSmoothing < 1) { problems.append("--label-smoothing must be in [0, 1) (got \(labelSmoothing))") }
         if !(warmupEpochs >= 0 && warmupEpochs <= Double(epochs)) { problems.append("--warmup-epochs must be between 0 and --epochs (got \(warmupEpochs))") }
+        if let decay = normWeightDecay, !(decay >= 0 && decay.isFinite) { problems.append("--norm-weight-decay must be a number ≥ 0 (got \(decay))") }
+        for (flag, alpha) in [("--mixup-alpha", mixupAlpha), ("--cutmix-alpha", cutmixAlpha)] {
+            if let alpha, !(alpha >= 0 && alpha <= 100) { problems.append("\(flag) must be between 0 and 100 (got \(alpha); torchvision's recipe uses 0.2 and 1.0)") }
+        }
+        if let erase = randomErase, !(erase >= 0 && erase <= 1) { problems.append("--random-erase is a probability, in [0, 1] (got \(erase))") }
+        if let ema = modelEMA { problems += ema.problems() }
+        if let resize = validationResizeSize, resize < resolvedValidationImageSize || resize > Self.largestImageSize * 2 {
+            problems.append("--val-resize-size must be at least the crop, \(resolvedValidationImageSize) px (got \(resize))")
+        }
         if let clip = gradientClipNorm, !(clip > 0 && clip.isFinite) { problems.append("--grad-clip must be positive (got \(clip))") }
         if let scale = cropScale, !(scale.lowerBound > 0 && scale.upperBound <= 1) {
             problems.append("--crop-scale must lie in (0, 1] (got \(scale.lowerBound),\(scale.upperBound))")

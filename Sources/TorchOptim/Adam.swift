@@ -9,6 +9,8 @@ public final class Adam: Optimizer {
     public let beta2: Double
     public let epsilon: Double
     public let weightDecay: Double
+    /// Each parameter's weight decay (see `SGD.weightDecays`).
+    public let weightDecays: [Double]
     /// AdamW: decay the weights directly instead of adding the decay to the gradient.
     public let decoupledWeightDecay: Bool
     public private(set) var stepCount = 0
@@ -16,9 +18,9 @@ public final class Adam: Optimizer {
 
     public init(
         parameters: [Tensor], learningRate: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999),
-        epsilon: Double = 1e-8, weightDecay: Double = 0, decoupledWeightDecay: Bool = false
+        epsilon: Double = 1e-8, weightDecay: Double = 0, weightDecays: [Double]? = nil, decoupledWeightDecay: Bool = false
     ) throws(TorchError) {
-        guard learningRate >= 0, epsilon >= 0, weightDecay >= 0,
+        guard learningRate >= 0, epsilon >= 0, weightDecay >= 0, (weightDecays ?? []).allSatisfy({ $0 >= 0 }),
             (0..<1).contains(betas.0), (0..<1).contains(betas.1)
         else {
             throw .invalidArgument("Adam needs lr, ε, weight decay ≥ 0 and betas in [0, 1)")
@@ -28,6 +30,7 @@ public final class Adam: Optimizer {
         (beta1, beta2) = betas
         self.epsilon = epsilon
         self.weightDecay = weightDecay
+        self.weightDecays = try ParameterState.weightDecays(weightDecays, default: weightDecay, count: parameters.count)
         self.decoupledWeightDecay = decoupledWeightDecay
         state = ParameterState(count: parameters.count)
     }
@@ -35,11 +38,11 @@ public final class Adam: Optimizer {
     /// AdamW as PyTorch defines it (weight decay 0.01 by default).
     public static func adamW(
         parameters: [Tensor], learningRate: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999),
-        epsilon: Double = 1e-8, weightDecay: Double = 1e-2
+        epsilon: Double = 1e-8, weightDecay: Double = 1e-2, weightDecays: [Double]? = nil
     ) throws(TorchError) -> Adam {
         try Adam(
             parameters: parameters, learningRate: learningRate, betas: betas, epsilon: epsilon,
-            weightDecay: weightDecay, decoupledWeightDecay: true)
+            weightDecay: weightDecay, weightDecays: weightDecays, decoupledWeightDecay: true)
     }
 
     /// The update, in place, through libtorch's fused Adam/AdamW kernel (one pass per
@@ -61,10 +64,16 @@ public final class Adam: Optimizer {
         }
         try withoutGradient { () throws(TorchError) in
             for step in steps { try step += 1 }
-            try Tensor.fusedAdamStep(
-                parameters: active.map(\.1), gradients: active.map(\.2), averages: averages, squaredAverages: squaredAverages,
-                steps: steps, learningRate: learningRate, betas: (beta1, beta2), weightDecay: weightDecay, epsilon: epsilon,
-                decoupledWeightDecay: decoupledWeightDecay)
+            // One fused call per weight decay (PyTorch's parameter groups).
+            let decays = active.map { weightDecays[$0.0] }
+            for decay in Set(decays).sorted() {
+                let members = decays.indices.filter { decays[$0] == decay }
+                try Tensor.fusedAdamStep(
+                    parameters: members.map { active[$0].1 }, gradients: members.map { active[$0].2 },
+                    averages: members.map { averages[$0] }, squaredAverages: members.map { squaredAverages[$0] },
+                    steps: members.map { steps[$0] }, learningRate: learningRate, betas: (beta1, beta2), weightDecay: decay,
+                    epsilon: epsilon, decoupledWeightDecay: decoupledWeightDecay)
+            }
         }
         stepCount += 1
     }

@@ -40,6 +40,15 @@ struct ParameterState {
         return created
     }
 
+    /// One weight decay per parameter: `given`, or `default` for all.
+    static func weightDecays(_ given: [Double]?, default value: Double, count: Int) throws(TorchError) -> [Double] {
+        guard let given else { return Array(repeating: value, count: count) }
+        guard given.count == count else {
+            throw .invalidArgument("\(given.count) weight decays for \(count) parameters: give one per parameter")
+        }
+        return given
+    }
+
     func named() -> [(name: String, tensor: Tensor)] {
         buffers.enumerated().flatMap { index, named in
             named.keys.sorted().map { ("\(index).\($0)", named[$0]!) }

@@ -8,15 +8,18 @@ public final class SGD: Optimizer {
     public let momentum: Double
     public let dampening: Double
     public let weightDecay: Double
+    /// Each parameter's weight decay: `weightDecay`, or what `weightDecays` gave it (PyTorch's
+    /// parameter groups, as torchvision's recipe makes one for the normalisation layers).
+    public let weightDecays: [Double]
     public let nesterov: Bool
     public private(set) var stepCount = 0
     private var state: ParameterState
 
     public init(
         parameters: [Tensor], learningRate: Double, momentum: Double = 0, dampening: Double = 0,
-        weightDecay: Double = 0, nesterov: Bool = false
+        weightDecay: Double = 0, weightDecays: [Double]? = nil, nesterov: Bool = false
     ) throws(TorchError) {
-        guard learningRate >= 0, momentum >= 0, weightDecay >= 0 else {
+        guard learningRate >= 0, momentum >= 0, weightDecay >= 0, (weightDecays ?? []).allSatisfy({ $0 >= 0 }) else {
             throw .invalidArgument("SGD needs lr, momentum and weight decay ≥ 0")
         }
         guard !nesterov || (momentum > 0 && dampening == 0) else {
@@ -27,6 +30,7 @@ public final class SGD: Optimizer {
         self.momentum = momentum
         self.dampening = dampening
         self.weightDecay = weightDecay
+        self.weightDecays = try ParameterState.weightDecays(weightDecays, default: weightDecay, count: parameters.count)
         self.nesterov = nesterov
         state = ParameterState(count: parameters.count)
     }
@@ -36,8 +40,9 @@ public final class SGD: Optimizer {
     /// out-of-memory error leaves the parameters as they were.
     public func step() throws(TorchError) {
         let active = parameters.enumerated().compactMap { index, parameter in parameter.grad.map { (index, parameter, $0) } }
-        // Parameters whose buffers exist take a regular step; new ones start their buffers.
-        var groups: [Bool: [(Tensor, Tensor, Tensor?)]] = [:]
+        // Parameters whose buffers exist take a regular step, new ones start their buffers;
+        // each weight decay is a group of its own.
+        var groups: [Group: [(Tensor, Tensor, Tensor?)]] = [:]
         for (index, parameter, gradient) in active {
             var isFirst = false
             var buffer: Tensor?
@@ -47,17 +52,22 @@ public final class SGD: Optimizer {
                     return try Tensor.zeros(like: parameter)
                 }
             }
-            groups[isFirst, default: []].append((parameter, gradient, buffer))
+            groups[Group(isFirst: isFirst, weightDecay: weightDecays[index]), default: []].append((parameter, gradient, buffer))
         }
         try withoutGradient { () throws(TorchError) in
-            for (isFirst, members) in groups {
+            for (group, members) in groups {
                 try Tensor.fusedSGDStep(
                     parameters: members.map(\.0), gradients: members.map(\.1), momentumBuffers: members.compactMap(\.2),
-                    weightDecay: weightDecay, momentum: momentum, learningRate: learningRate, dampening: dampening,
-                    nesterov: nesterov, isFirstStep: isFirst)
+                    weightDecay: group.weightDecay, momentum: momentum, learningRate: learningRate, dampening: dampening,
+                    nesterov: nesterov, isFirstStep: group.isFirst)
             }
         }
         stepCount += 1
+    }
+
+    private struct Group: Hashable {
+        var isFirst: Bool
+        var weightDecay: Double
     }
 
     public func namedState() -> [(name: String, tensor: Tensor)] { state.named() }

@@ -22,15 +22,9 @@ enum ForeignOptions {
         ("--output", "timm's train.py", "--out"),
         ("--world-size", "torchvision's train.py", "--nproc-per-node (or torchrun, whose environment Headroom reads)"),
         ("--dist-url", "torchvision's train.py", "--master-addr and --master-port"),
-        ("--mean", "timm's train.py", "nothing yet: inputs are normalised with ImageNet's mean and std"),
-        ("--std", "timm's train.py", "nothing yet: inputs are normalised with ImageNet's mean and std"),
+        ("--mean", "timm's train.py", "--normalize MEAN,…/STD,… (or data: measured on the training set)"),
+        ("--std", "timm's train.py", "--normalize MEAN,…/STD,… (or data: measured on the training set)"),
         ("--auto-augment", "torchvision's train.py", "nothing yet: training uses RandomResizedCrop and a flip"),
-        ("--mixup-alpha", "torchvision's train.py", "nothing yet (no MixUp)"),
-        ("--cutmix-alpha", "torchvision's train.py", "nothing yet (no CutMix)"),
-        ("--random-erase", "torchvision's train.py", "nothing yet (no random erasing)"),
-        ("--model-ema", "torchvision's and timm's train.py", "nothing yet (no EMA of the weights)"),
-        ("--norm-weight-decay", "torchvision's train.py", "nothing yet: --weight-decay applies to every parameter"),
-        ("--val-resize-size", "torchvision's train.py", "nothing yet: validation resizes to --val-image-size / 0.875"),
     ]
 
     /// What to say about the first foreign option among `arguments` (before a bare `--`), if any.

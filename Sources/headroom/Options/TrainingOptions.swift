@@ -15,6 +15,7 @@ struct TrainingOptions: ParsableArguments {
     @OptionGroup(title: "Data") var input: DataOptions
     @OptionGroup(title: "Model and BatchNorm") var network: ModelOptions
     @OptionGroup(title: "Optimisation") var optimisation: OptimisationOptions
+    @OptionGroup(title: "Recipe (torchvision's train.py names)") var recipe: RecipeOptions
     @OptionGroup(title: "Memory, precision and device") var memory: MemoryOptions
 
     @Option(help: "Also checkpoint within epochs: every N steps (\"500\") or minutes (\"10m\").")
@@ -90,6 +91,7 @@ struct TrainingOptions: ParsableArguments {
         config.gradientClipNorm = optimisation.gradClip
         config.freezeBatchNorm = network.freezeBatchNorm ? true : nil
         config.syncBatchNorm = network.syncBatchNorm ? true : nil
+        recipe.apply(to: &config)
         switch checkpointEvery.flatMap(CheckpointInterval.init) {
         case let .steps(count): config.checkpointEverySteps = count
         case let .minutes(minutes): config.checkpointEveryMinutes = minutes

@@ -58,7 +58,8 @@ final class ProgressPrinter: @unchecked Sendable {
         case let .validated(summary):
             let top5 = summary.validation.top5.map { ", top-5 \(percent($0))" } ?? ""
                 + (summary.validation.streaming.map { " (validation streamed \($0): an image did not fit whole)" } ?? "")
-            say("epoch \(summary.epoch + 1): train loss \(fixed(summary.trainLoss)), val loss \(fixed(summary.validation.loss)), top-1 \(percent(summary.validation.top1))\(top5)\(summary.isBest ? " (best)" : "") in \(fixed(summary.seconds, digits: 1)) s\(summary.badImages > 0 ? "; \(summary.badImages) unreadable images skipped so far" : "")")
+            let average = summary.averageValidation.map { ", EMA top-1 \(percent($0.top1))" } ?? ""
+            say("epoch \(summary.epoch + 1): train loss \(fixed(summary.trainLoss)), val loss \(fixed(summary.validation.loss)), top-1 \(percent(summary.validation.top1))\(top5)\(average)\(summary.isBest ? " (best)" : "") in \(fixed(summary.seconds, digits: 1)) s\(summary.badImages > 0 ? "; \(summary.badImages) unreadable images skipped so far" : "")")
         case let .checkpointSaved(url, reason):
             if reason != .interval { say("checkpoint (\(reason.rawValue)): \(url.path)") }
         case .stopping:
