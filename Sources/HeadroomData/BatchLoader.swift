@@ -90,6 +90,7 @@ public final class BatchLoader: @unchecked Sendable {
         if augmentation?.mixing.isActive == true {
             batch.partnerLabels = try Tensor(kept.map { Int64(chosen[$0].partnerClass) })
             batch.keeps = try Tensor(kept.map { chosen[$0].keeps })
+            batch.partnerIndices = kept.map { chosen[$0].partner }
         }
         return batch
     }
@@ -101,6 +102,7 @@ public final class BatchLoader: @unchecked Sendable {
     /// partner's class and the share of the sample it keeps.
     struct Loaded {
         var sample: Int
+        var partner = -1
         var partnerClass = -1
         var keeps = 1.0
     }
@@ -116,7 +118,7 @@ public final class BatchLoader: @unchecked Sendable {
                 do {
                     let target = try images.select(dim: 0, index: slot)
                     try target.copyInPlace(from: pixels(of: candidate, resolution: resolution, epoch: epoch))
-                    var loaded = Loaded(sample: candidate, partnerClass: samples.samples[candidate].classIndex)
+                    var loaded = Loaded(sample: candidate, partner: candidate, partnerClass: samples.samples[candidate].classIndex)
                     if let augmentation, augmentation.mixing.isActive {
                         try mixPartner(into: target, for: candidate, loaded: &loaded, augmentation: augmentation, resolution: resolution, epoch: epoch)
                     }
@@ -169,6 +171,7 @@ public final class BatchLoader: @unchecked Sendable {
                 continue
             }
             try SampleAugmentation.blend(target, with: partnerPixels, as: mix)
+            loaded.partner = partner
             loaded.partnerClass = samples.samples[partner].classIndex
             loaded.keeps = mix.keeps
             return

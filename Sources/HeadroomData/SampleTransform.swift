@@ -11,6 +11,13 @@ public enum SampleTransform: Sendable, Equatable {
     public static let standardTraining = SampleTransform.training(RandomResizedCrop())
     public static let standardEvaluation = SampleTransform.evaluation(cropFraction: 0.875)
 
+    /// The shorter side evaluation resizes to before cropping `resolution`: torchvision's
+    /// `int(crop / fraction)`, nudged so that a fraction made from a resize size (224 / 232)
+    /// gives that size back, not one less.
+    public static func resizeSize(resolution: Int, cropFraction: Double) -> Int {
+        Int(Double(resolution) / cropFraction + 1e-9)
+    }
+
     /// Decodes the file and transforms it into a [bands, resolution, resolution] tensor: uint8
     /// for photos, float32 for full-precision samples (`decoder.input` says which). Random
     /// choices come from `random`, the sample's own stream.
@@ -45,8 +52,7 @@ public enum SampleTransform: Sendable, Equatable {
             if random.nextUnitInterval() < 0.5 { output = try output.flipped([3]) }
             return try output.select(dim: 0, index: 0)
         case let .evaluation(cropFraction):
-            // The nudge keeps a fraction from a resize size (224 / (224 / 232)) at that size.
-            let resizeTo = Int(Double(resolution) / cropFraction + 1e-9)
+            let resizeTo = Self.resizeSize(resolution: resolution, cropFraction: cropFraction)
             let whole = try image.decode(minimumSize: .shorterSide(resizeTo)) { CropBox(top: 0, left: 0, height: $0.height, width: $0.width) }
             let decoded = ImageSize(width: whole.shape[3], height: whole.shape[2])
             let size = Resize(.shorterSide(resizeTo)).outputSize(for: decoded)

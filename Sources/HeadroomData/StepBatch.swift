@@ -14,6 +14,9 @@ public struct StepBatch: @unchecked Sendable {
     /// (float64); the loss is keeps·CE(label) + (1 − keeps)·CE(partner's). Nil when not mixing.
     public var partnerLabels: Tensor?
     public var keeps: Tensor?
+    /// MixUp/CutMix: the dataset sample each one was mixed with (its own index when no partner
+    /// could be decoded), for the record and for checking.
+    public var partnerIndices: [Int]?
 
     public init(
         images: Tensor, labels: Tensor, sampleIndices: [Int], stepSamples: Int? = nil, partnerLabels: Tensor? = nil, keeps: Tensor? = nil

@@ -57,7 +57,8 @@ public final class TrainingStep {
         phase = .forward
         let targets = try labels.to(device: device)
         let logits = try pass.logits(images: images, recomputing: segments, streaming: streaming)
-        let loss = try self.loss(logits.to(dtype: precision.parameterType), targets: targets, mixing: mixing)
+        let loss = try Self.loss(
+            logits.to(dtype: precision.parameterType), targets: targets, mixing: mixing, labelSmoothing: labelSmoothing, device: device)
         phase = .backward
         try (loss * (weight * (lossScaler?.scale ?? 1))).backward()
         return try withoutGradient { () throws(TorchError) in
@@ -68,7 +69,9 @@ public final class TrainingStep {
     }
 
     /// The mean loss of a micro-batch, mixed targets weighted by what each sample keeps.
-    private func loss(_ logits: Tensor, targets: Tensor, mixing: (partnerLabels: Tensor, keeps: Tensor)?) throws(TorchError) -> Tensor {
+    static func loss(
+        _ logits: Tensor, targets: Tensor, mixing: (partnerLabels: Tensor, keeps: Tensor)?, labelSmoothing: Double, device: Device
+    ) throws(TorchError) -> Tensor {
         guard let mixing else { return try logits.crossEntropy(targets: targets, labelSmoothing: labelSmoothing) }
         let own = try logits.crossEntropy(targets: targets, reduction: .none, labelSmoothing: labelSmoothing)
         let partners = try logits.crossEntropy(

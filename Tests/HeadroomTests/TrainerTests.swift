@@ -463,7 +463,7 @@ import TorchOptim
     }
 }
 /// Gathers the trainer's events (delivered on the training thread).
-private final class Collector: @unchecked Sendable {
+final class Collector: @unchecked Sendable {
     var steps: [StepProgress] = []
     var onStep: (StepProgress) -> Void = { _ in }
 
