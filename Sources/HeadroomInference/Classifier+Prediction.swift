@@ -21,7 +21,8 @@ extension Classifier {
         let memory = ForwardPassMemory(batchSize: batchSize, streaming: .auto)
         for start in stride(from: 0, to: files.count, by: batchSize) {
             let paths = Array(files[start..<min(files.count, start + batchSize)])
-            let (images, failures) = try Self.decode(paths, resolution: imageSize, workers: workers, decoder: decoder)
+            let (images, failures) = try Self.decode(
+                paths, resolution: imageSize, transform: evaluationTransform(at: imageSize), workers: workers, decoder: decoder)
             let decoded = paths.indices.filter { failures[$0] == nil }
             var ranked: [[Prediction.ClassProbability]] = []
             if !decoded.isEmpty {
@@ -62,7 +63,7 @@ extension Classifier {
     /// Decodes `paths` into one [N, bands, resolution, resolution] tensor of the decoder's batch type; the slot of a file
     /// that failed holds zeros and its reason is in `failures`. Out of memory is thrown.
     private static func decode(
-        _ paths: [String], resolution: Int, workers: Int, decoder: ImageDecoder
+        _ paths: [String], resolution: Int, transform: SampleTransform, workers: Int, decoder: ImageDecoder
     ) throws -> (images: Tensor, failures: [String?]) {
         let count = paths.count
         let images = try Tensor.zeros([count, decoder.input.bands, resolution, resolution], dtype: decoder.input.batchType)
@@ -79,7 +80,7 @@ extension Classifier {
             for slot in (worker * perWorker)..<min(count, (worker + 1) * perWorker) {
                 var random = DeterministicRandom(seed: 0, epoch: 0, index: slot)  // the evaluation transform draws nothing
                 do {
-                    let pixels = try SampleTransform.standardEvaluation.apply(
+                    let pixels = try transform.apply(
                         toFileAt: paths[slot], resolution: resolution, decoder: decoder, random: &random)
                     try slots.images.select(dim: 0, index: slot).copyInPlace(from: pixels)
                 } catch let error as TorchError where error.isOutOfMemory {

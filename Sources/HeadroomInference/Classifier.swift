@@ -12,6 +12,8 @@ public final class Classifier {
     public let device: Device
     /// The validation resolution of the run that trained it, when known (see `ClassifierWeights`).
     public let trainedImageSize: Int?
+    /// What validation resized to before cropping `trainedImageSize`, when the run chose it.
+    public let trainedResizeSize: Int?
     /// How images are read and normalised for this network, as it was trained.
     public let input: ModelInput
     /// Training's input preparation and forward pass (normalisation, autocast), so that
@@ -33,7 +35,15 @@ public final class Classifier {
         classNames = weights.classNames
         architecture = weights.architecture
         trainedImageSize = weights.trainedImageSize
+        trainedResizeSize = weights.trainedResizeSize
         self.device = device
+    }
+
+    /// Validation's transform at `imageSize`: the run's resize before the crop when it chose one
+    /// and this is its size, else torchvision's crop / 0.875.
+    public func evaluationTransform(at imageSize: Int) -> SampleTransform {
+        guard let resize = trainedResizeSize, imageSize == trainedImageSize, resize >= imageSize else { return .standardEvaluation }
+        return .evaluation(cropFraction: Double(imageSize) / Double(resize))
     }
 
     /// Loads a model file, or the best checkpoint of a run directory.

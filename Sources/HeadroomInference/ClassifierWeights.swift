@@ -19,6 +19,8 @@ public struct ClassifierWeights {
     /// The validation resolution of the run that saved the file, when it is a Headroom
     /// checkpoint with its `state.json` beside it.
     public let trainedImageSize: Int?
+    /// The shorter side validation resized to before that crop, when the run chose it (`--val-resize-size`).
+    public let trainedResizeSize: Int?
     /// The precision the run that saved the file trained in: from an export's metadata, or
     /// from the run's `config.json` for a checkpoint. Information only: inference runs in
     /// fp32 unless asked (``Classifier``).
@@ -60,6 +62,8 @@ public struct ClassifierWeights {
             ResizeSchedule.validationResolution(
                 given: $0.validationImageSize, imageSize: $0.imageSize, epochs: $0.epochs, schedule: $0.resizeSchedule)
         } ?? contents.metadata[ModelFile.MetadataKey.imageSize].flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil }
+        trainedResizeSize = trained.map { $0.validationResizeSize }
+            ?? contents.metadata[ModelFile.MetadataKey.resizeSize].flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil }
         trainedPrecision = contents.metadata[ModelFile.MetadataKey.trainedPrecision].flatMap(Precision.init(rawValue:))
             ?? Self.resolvedPrecision(ofRunHolding: url)
         let conv1 = contents.tensors.first { $0.name == "conv1.weight" }?.tensor
@@ -86,6 +90,7 @@ public struct ClassifierWeights {
         var metadata = ModelFile.classNamesMetadata(classNames)
         metadata[ModelFile.MetadataKey.architecture] = architecture.rawValue
         if let trainedImageSize { metadata[ModelFile.MetadataKey.imageSize] = String(trainedImageSize) }
+        if let trainedResizeSize { metadata[ModelFile.MetadataKey.resizeSize] = String(trainedResizeSize) }
         if let trainedPrecision { metadata[ModelFile.MetadataKey.trainedPrecision] = trainedPrecision.rawValue }
         metadata.merge(input.metadata) { _, input in input }
         return metadata
@@ -109,6 +114,7 @@ public struct ClassifierWeights {
     private struct TrainedSettings: Decodable {
         var imageSize: Int
         var validationImageSize: Int?
+        var validationResizeSize: Int?
         var epochs: Int
         var resizeSchedule: ResizeSchedule?
     }

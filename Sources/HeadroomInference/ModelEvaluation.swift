@@ -35,7 +35,7 @@ public struct ModelEvaluation: Sendable {
         }
         // Read as the network's input was in training: its bands, samples and normalisation.
         let loader = BatchLoader(
-            samples: data, transform: .standardEvaluation, seed: 0, workers: workers, decoder: classifier.decoder(from: decoder))
+            samples: data, transform: classifier.evaluationTransform(at: imageSize), seed: 0, workers: workers, decoder: classifier.decoder(from: decoder))
         loader.skipsBadSamples = true
         let evaluator = Evaluator(pass: classifier.pass, batchSize: batchSize)
         try evaluator.add(allOf: loader, resolution: imageSize)

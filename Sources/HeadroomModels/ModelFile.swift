@@ -13,6 +13,9 @@ public enum ModelFile {
         public static let architecture = "headroom.architecture"
         /// The resolution the weights were validated at (pixels a side), e.g. "224".
         public static let imageSize = "headroom.image_size"
+        /// The shorter side images are resized to before the centre crop of `image_size`, when
+        /// the run chose it (`--val-resize-size`); absent: image_size / 0.875, torchvision's.
+        public static let resizeSize = "headroom.resize_size"
         /// How inputs are normalised: JSON `{"mean": [r, g, b], "std": [r, g, b]}` of 0–1 pixels.
         public static let normalization = "headroom.normalization"
         /// The precision the run trained in, e.g. "bf16": information, not a setting (inference
