@@ -192,7 +192,7 @@ let package = Package(
             dependencies: [
                 "HeadroomFormats", "HeadroomModels", "HeadroomData", "HeadroomExecution", "HeadroomMemory", "HeadroomReporting",
                 "HeadroomInference", "HeadroomDistributed", "HeadroomTraining", "Headroom", "Torch", "TorchNN", "TorchOptim", "TestSupport",
-            ], exclude: ["Fixtures", "Data/Fixtures", "Bands/Fixtures"],
+            ], exclude: ["Fixtures", "Data/Fixtures", "Bands/Fixtures", "Recipe/Fixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

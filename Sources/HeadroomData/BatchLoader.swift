@@ -143,6 +143,8 @@ public final class BatchLoader: @unchecked Sendable {
         var random = DeterministicRandom(seed: seed, epoch: epoch, index: index)
         var pixels = try transform.apply(toFileAt: samples.samples[index].path, resolution: resolution, decoder: decoder, random: &random)
         guard let augmentation else { return pixels }
+        var policy = SampleAugmentation.policyRandom(seed: seed, epoch: epoch, index: index)
+        pixels = try augmentation.applyPolicy(to: pixels, random: &policy)
         if pixels.dtype != batchType { pixels = try pixels.to(dtype: batchType) }
         var erasing = SampleAugmentation.erasingRandom(seed: seed, epoch: epoch, index: index)
         try augmentation.erase(pixels, random: &erasing)

@@ -102,8 +102,17 @@ extension RunSetup {
 
     /// Random erasing and MixUp/CutMix as asked, erased pixels filled with the normalisation's
     /// mean (0 once normalised, as torchvision erases); nil when none is asked.
-    static func augmentation(_ configuration: TrainingConfiguration, normalisation: InputNormalisation) -> SampleAugmentation? {
+    static func augmentation(
+        _ configuration: TrainingConfiguration, normalisation: InputNormalisation, input: InputFormat
+    ) throws -> SampleAugmentation? {
+        if let policy = configuration.augmentPolicy, input.reading != .photo || ![1, 3].contains(input.bands) {
+            throw TrainingSetupError(problems: [
+                "--auto-augment \(policy.name) works on 8-bit photos of 1 or 3 bands, as torchvision's does; "
+                    + "this set is \(input.bands) band(s) of \(input.reading == .photo ? "8-bit" : "deeper or slide") samples"
+            ])
+        }
         let augmentation = SampleAugmentation(
+            policy: configuration.augmentPolicy,
             erasing: configuration.randomErase.map { RandomErasing(probability: $0) },
             mixing: SampleMixing(mixupAlpha: configuration.mixupAlpha ?? 0, cutmixAlpha: configuration.cutmixAlpha ?? 0),
             fill: normalisation.mean)

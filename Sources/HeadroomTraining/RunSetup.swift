@@ -80,7 +80,7 @@ public struct RunSetup {
         step = try TrainingStep(
             model: model, optimizer: optimizer, device: device, precision: precision, memoryFormat: memoryFormat,
             labelSmoothing: configuration.labelSmoothing, gradientClipNorm: configuration.gradientClipNorm, normalisation: normalisation)
-        augmentation = Self.augmentation(configuration, normalisation: normalisation)
+        augmentation = try Self.augmentation(configuration, normalisation: normalisation, input: decoder.input)
         step.inputType = augmentation?.batchType(for: decoder.input) ?? decoder.input.batchType
         do {
             let bytes = try (configuration.memoryBudget ?? .standard).resolve(on: device)

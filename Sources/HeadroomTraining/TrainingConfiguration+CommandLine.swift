@@ -66,6 +66,7 @@ extension TrainingConfiguration {
         if let normWeightDecay { rows.append(.init("--norm-weight-decay", number(normWeightDecay))) }
         if let mixupAlpha { rows.append(.init("--mixup-alpha", number(mixupAlpha))) }
         if let cutmixAlpha { rows.append(.init("--cutmix-alpha", number(cutmixAlpha))) }
+        if let policy = augmentPolicy { rows.append(.init("--auto-augment", policy.name)) }
         if let randomErase { rows.append(.init("--random-erase", number(randomErase))) }
         if let modelEMA {
             let decay = modelEMA.effectiveDecay(batchSize: batchSize, epochs: epochs)

@@ -102,6 +102,14 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// `--mixup-alpha` / `--cutmix-alpha`: Beta(α, α) for MixUp and CutMix (nil or 0: off).
     public var mixupAlpha: Double?
     public var cutmixAlpha: Double?
+    /// `--auto-augment`: `ta_wide` (TrivialAugmentWide) or `ra` (RandAugment at
+    /// `--ra-magnitude`, default 9), after the crop and flip of photos.
+    public var autoAugment: String?
+    public var randAugmentMagnitude: Int?
+    /// The policy `--auto-augment` names (nil: none, or a name it does not know).
+    public var augmentPolicy: AugmentPolicy? {
+        autoAugment.flatMap { AugmentPolicy(name: $0, randAugmentMagnitude: randAugmentMagnitude ?? AugmentPolicy.standardRandAugmentMagnitude) }
+    }
     /// `--random-erase`: the probability of erasing a rectangle of a training sample.
     public var randomErase: Double?
     /// `--model-ema`: keep an exponential moving average of the weights, updated every
@@ -204,6 +212,14 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         if let decay = normWeightDecay, !(decay >= 0 && decay.isFinite) { problems.append("--norm-weight-decay must be a number ≥ 0 (got \(decay))") }
         for (flag, alpha) in [("--mixup-alpha", mixupAlpha), ("--cutmix-alpha", cutmixAlpha)] {
             if let alpha, !(alpha >= 0 && alpha <= 100) { problems.append("\(flag) must be between 0 and 100 (got \(alpha); torchvision's recipe uses 0.2 and 1.0)") }
+        }
+        if let name = autoAugment, augmentPolicy == nil {
+            problems.append(
+                "--auto-augment \(name): Headroom has ta_wide (TrivialAugmentWide) and ra (RandAugment); "
+                    + "AutoAugment's imagenet, cifar10 and svhn policies and augmix are not there yet")
+        }
+        if let magnitude = randAugmentMagnitude, !(0..<31).contains(magnitude) {
+            problems.append("--ra-magnitude must be a bin from 0 to 30, as torchvision's 31 (got \(magnitude))")
         }
         if let erase = randomErase, !(erase >= 0 && erase <= 1) { problems.append("--random-erase is a probability, in [0, 1] (got \(erase))") }
         if let ema = modelEMA { problems += ema.problems() }

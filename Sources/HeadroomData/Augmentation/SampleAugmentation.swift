@@ -5,19 +5,22 @@ public import Torch
 /// MixUp/CutMix act on the batch after it). Every draw comes from the sample's own streams,
 /// keyed by (seed, epoch, sample index), one for erasing and one for mixing.
 public struct SampleAugmentation: Sendable, Hashable {
+    /// TrivialAugmentWide or RandAugment, after the crop and flip, on 8-bit pixels.
+    public var policy: AugmentPolicy?
     public var erasing: RandomErasing?
     public var mixing: SampleMixing
     /// What an erased pixel becomes, per band, in the loader's units: the normalisation's mean,
     /// so that it is 0 after normalisation as in torchvision.
     public var fill: [Double]
 
-    public init(erasing: RandomErasing? = nil, mixing: SampleMixing = SampleMixing(), fill: [Double]) {
+    public init(policy: AugmentPolicy? = nil, erasing: RandomErasing? = nil, mixing: SampleMixing = SampleMixing(), fill: [Double]) {
+        self.policy = policy
         self.erasing = erasing
         self.mixing = mixing
         self.fill = fill
     }
 
-    public var isActive: Bool { (erasing?.probability ?? 0) > 0 || mixing.isActive }
+    public var isActive: Bool { policy != nil || (erasing?.probability ?? 0) > 0 || mixing.isActive }
 
     /// The batch's element type: a blend or an erased mean is not a whole uint8 value, so
     /// MixUp and erasing make float32 batches (4× the loader's bytes); CutMix alone pastes
@@ -29,6 +32,22 @@ public struct SampleAugmentation: Sendable, Hashable {
     // Salts that make the erasing and mixing streams unrelated to the transform's.
     static let erasingSalt: UInt64 = 0x6572_6173_696E_6721  // "erasing!"
     static let mixingSalt: UInt64 = 0x6D69_7869_6E67_2121  // "mixing!!"
+    static let policySalt: UInt64 = 0x706F_6C69_6379_2121  // "policy!!"
+
+    public static func policyRandom(seed: UInt64, epoch: Int, index: Int) -> DeterministicRandom {
+        DeterministicRandom(seed: seed ^ policySalt, epoch: epoch, index: index)
+    }
+
+    /// `pixels` ([bands, h, w], uint8) with the policy's operations applied, drawn from `random`.
+    func applyPolicy(to pixels: Tensor, random: inout DeterministicRandom) throws(TorchError) -> Tensor {
+        guard let policy, pixels.dtype == .uint8 else { return pixels }
+        let (bands, height, width) = (pixels.shape[0], pixels.shape[1], pixels.shape[2])
+        var values = try pixels.contiguous().bytes()
+        for operation in policy.draw(height: height, width: width, random: &random) {
+            operation.apply(to: &values, bands: bands, height: height, width: width)
+        }
+        return try Tensor(values, shape: [bands, height, width])
+    }
 
     public static func erasingRandom(seed: UInt64, epoch: Int, index: Int) -> DeterministicRandom {
         DeterministicRandom(seed: seed ^ erasingSalt, epoch: epoch, index: index)

@@ -24,7 +24,6 @@ enum ForeignOptions {
         ("--dist-url", "torchvision's train.py", "--master-addr and --master-port"),
         ("--mean", "timm's train.py", "--normalize MEAN,…/STD,… (or data: measured on the training set)"),
         ("--std", "timm's train.py", "--normalize MEAN,…/STD,… (or data: measured on the training set)"),
-        ("--auto-augment", "torchvision's train.py", "nothing yet: training uses RandomResizedCrop and a flip"),
     ]
 
     /// What to say about the first foreign option among `arguments` (before a bare `--`), if any.

@@ -5,6 +5,12 @@ import Headroom
 /// as its train.py names them (`--mixup-alpha 0.2 --cutmix-alpha 1.0 --model-ema
 /// --val-resize-size 232 --norm-weight-decay 0`).
 struct RecipeOptions: ParsableArguments {
+    @Option(help: "ta_wide (TrivialAugmentWide, torchvision's recipe) or ra (RandAugment), after the crop and flip.")
+    var autoAugment: String?
+
+    @Option(help: "RandAugment's magnitude bin, 0–30 (default 9).")
+    var raMagnitude: Int?
+
     @Option(help: "MixUp's Beta(α, α) (torchvision's recipe: 0.2); each sample's partner is drawn from its own random stream.")
     var mixupAlpha: Double?
 
@@ -31,6 +37,8 @@ struct RecipeOptions: ParsableArguments {
 
     /// These options into `config`.
     func apply(to config: inout TrainingConfiguration) {
+        config.autoAugment = autoAugment
+        config.randAugmentMagnitude = raMagnitude
         config.mixupAlpha = mixupAlpha
         config.cutmixAlpha = cutmixAlpha
         config.randomErase = randomErase

@@ -45,6 +45,7 @@ import TorchOptim
         config.mixupAlpha = 0.2
         config.cutmixAlpha = 1
         config.randomErase = 0.5
+        config.autoAugment = "ta_wide"
         config.normWeightDecay = 0
         config.modelEMA = EMASettings(decay: 0.9, steps: 1)
         return config
@@ -193,8 +194,10 @@ import TorchOptim
         config.modelEMA = EMASettings(decay: 1, steps: 0)
         config.normWeightDecay = -0.1
         config.validationResizeSize = 100
+        config.autoAugment = "augmix"
+        config.randAugmentMagnitude = 31
         let problems = config.problems().joined(separator: "\n")
-        for flag in ["--mixup-alpha", "--cutmix-alpha", "--random-erase", "--model-ema-decay", "--model-ema-steps", "--norm-weight-decay", "--val-resize-size"] {
+        for flag in ["--mixup-alpha", "--cutmix-alpha", "--random-erase", "--model-ema-decay", "--model-ema-steps", "--norm-weight-decay", "--val-resize-size", "--auto-augment", "--ra-magnitude"] {
             #expect(problems.contains(flag), "\(flag) not refused")
         }
     }

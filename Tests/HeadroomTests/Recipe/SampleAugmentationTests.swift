@@ -41,7 +41,8 @@ struct SampleAugmentationTests {
 
     @Test func aStepsSamplesAreTheSameHoweverTheyAreBatched() throws {
         let augmentation = SampleAugmentation(
-            erasing: RandomErasing(probability: 0.5), mixing: SampleMixing(mixupAlpha: 0.2, cutmixAlpha: 1), fill: Self.fill)
+            policy: .trivialAugmentWide, erasing: RandomErasing(probability: 0.5), mixing: SampleMixing(mixupAlpha: 0.2, cutmixAlpha: 1),
+            fill: Self.fill)
         let indices = [7, 2, 11, 0, 5, 9, 3, 1]
         let whole = try loader(augmentation, workers: 2).batch(indices, resolution: resolution, epoch: 3)
         let one = loader(augmentation, workers: 1)
@@ -98,6 +99,27 @@ struct SampleAugmentationTests {
             if keeps[slot] < 1 { pasted += 1 }
         }
         #expect(pasted >= 6, "Beta(1, 1) leaves few boxes empty")
+    }
+
+    @Test func aPolicyAppliesEachSamplesOwnDrawToItsCrop() throws {
+        for policy in [AugmentPolicy.trivialAugmentWide, .randAugment(magnitude: 9)] {
+            let indices = Array(0..<12)
+            let batch = try loader(SampleAugmentation(policy: policy, fill: Self.fill)).batch(indices, resolution: resolution, epoch: 6)
+            #expect(batch.images.dtype == .uint8, "a policy keeps 8-bit pixels")
+            let plain = try loader(nil).batch(indices, resolution: resolution, epoch: 6)
+            var changed = 0
+            for slot in indices {
+                var random = SampleAugmentation.policyRandom(seed: 5, epoch: 6, index: slot)
+                var expected = try plain.images.select(dim: 0, index: slot).contiguous().bytes()
+                let original = expected
+                for operation in policy.draw(height: resolution, width: resolution, random: &random) {
+                    operation.apply(to: &expected, bands: 3, height: resolution, width: resolution)
+                }
+                #expect(try batch.images.select(dim: 0, index: slot).contiguous().bytes() == expected)
+                if expected != original { changed += 1 }
+            }
+            #expect(changed >= 6, "\(policy.name) changed \(changed) of 12")
+        }
     }
 
     @Test func erasingFillsARectangleWithTheNormalisationMean() throws {
