@@ -1,7 +1,8 @@
 """Golden outputs of torchvision's automatic-augmentation operations for ImageOperationTests.
 
-Each case is torchvision.transforms.autoaugment._apply_op (what TrivialAugmentWide, RandAugment
-and AutoAugment call) on a uint8 tensor, NEAREST and no fill, as their defaults are.
+Each case is torchvision.transforms.autoaugment._apply_op (what TrivialAugmentWide, RandAugment,
+AutoAugment and AugMix call) on a uint8 tensor, no fill, NEAREST (the classes' default) or
+BILINEAR (the reference recipe's).
 
     python Scripts/make_augment_fixtures.py   # with torchvision==0.26.0 (torch==2.11.0)
 """
@@ -48,8 +49,10 @@ CASES = [
     ("Contrast", 0.6), ("Contrast", -0.9), ("Sharpness", 0.9), ("Sharpness", -0.6),
     ("Posterize", 2.0), ("Posterize", 5.0), ("Posterize", 8.0),
     ("Solarize", 128.0), ("Solarize", 0.0), ("Solarize", 255.0),
-    ("AutoContrast", 0.0), ("Equalize", 0.0),
+    ("AutoContrast", 0.0), ("Equalize", 0.0), ("Invert", 0.0),
 ]
+# The reference recipe samples its warps bilinearly (train.py's --interpolation default).
+BILINEAR = [("ShearX", 0.3), ("ShearY", -0.2), ("TranslateX", -12.6), ("Rotate", 30.0), ("Rotate", -7.0)]
 
 
 def main():
@@ -61,7 +64,10 @@ def main():
             if name == "Color" and bands == 1:
                 continue  # saturation needs three bands
             out = _apply_op(img.clone(), name, magnitude, interpolation=InterpolationMode.NEAREST, fill=None)
-            cases.append({"op": name, "magnitude": magnitude, "data": encode(out)})
+            cases.append({"op": name, "magnitude": magnitude, "interpolation": "nearest", "data": encode(out)})
+        for name, magnitude in BILINEAR:
+            out = _apply_op(img.clone(), name, magnitude, interpolation=InterpolationMode.BILINEAR, fill=None)
+            cases.append({"op": name, "magnitude": magnitude, "interpolation": "bilinear", "data": encode(out)})
         images.append({"bands": bands, "height": height, "width": width, "data": encode(img), "cases": cases})
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps({"torch": torch.__version__, "torchvision": torchvision.__version__, "images": images}, indent=1) + "\n")

@@ -106,9 +106,15 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// `--ra-magnitude`, default 9), after the crop and flip of photos.
     public var autoAugment: String?
     public var randAugmentMagnitude: Int?
+    /// `--augmix-severity` (default 3).
+    public var augMixSeverity: Int?
     /// The policy `--auto-augment` names (nil: none, or a name it does not know).
     public var augmentPolicy: AugmentPolicy? {
-        autoAugment.flatMap { AugmentPolicy(name: $0, randAugmentMagnitude: randAugmentMagnitude ?? AugmentPolicy.standardRandAugmentMagnitude) }
+        autoAugment.flatMap {
+            AugmentPolicy(
+                name: $0, randAugmentMagnitude: randAugmentMagnitude ?? AugmentPolicy.standardRandAugmentMagnitude,
+                augMixSeverity: augMixSeverity ?? AugmentPolicy.standardAugMixSeverity)
+        }
     }
     /// `--random-erase`: the probability of erasing a rectangle of a training sample.
     public var randomErase: Double?
@@ -215,11 +221,14 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         }
         if let name = autoAugment, augmentPolicy == nil {
             problems.append(
-                "--auto-augment \(name): Headroom has ta_wide (TrivialAugmentWide) and ra (RandAugment); "
-                    + "AutoAugment's imagenet, cifar10 and svhn policies and augmix are not there yet")
+                "--auto-augment \(name) is none of torchvision's: ta_wide (TrivialAugmentWide), ra (RandAugment), "
+                    + "imagenet, cifar10 or svhn (AutoAugment's policies), augmix")
         }
         if let magnitude = randAugmentMagnitude, !(0..<31).contains(magnitude) {
             problems.append("--ra-magnitude must be a bin from 0 to 30, as torchvision's 31 (got \(magnitude))")
+        }
+        if let severity = augMixSeverity, !(1...10).contains(severity) {
+            problems.append("--augmix-severity must be between 1 and 10, as torchvision's (got \(severity))")
         }
         if let erase = randomErase, !(erase >= 0 && erase <= 1) { problems.append("--random-erase is a probability, in [0, 1] (got \(erase))") }
         if let ema = modelEMA { problems += ema.problems() }

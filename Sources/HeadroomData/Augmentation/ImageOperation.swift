@@ -18,18 +18,23 @@ public enum ImageOperation: Sendable, Hashable {
     case posterize(Int)
     /// Inverts values at or above the threshold.
     case solarize(Double)
-    case autoContrast, equalize
+    case autoContrast, equalize, invert
+
+    /// How the warps sample: torchvision's classes default to nearest, its reference recipe
+    /// (`--interpolation bilinear`) passes bilinear.
+    public enum Interpolation: String, Sendable, Hashable, Codable { case nearest, bilinear }
 
     /// Applies the operation to `pixels` (`bands` planes of `height`×`width`), in place.
-    public func apply(to pixels: inout [UInt8], bands: Int, height: Int, width: Int) {
+    public func apply(to pixels: inout [UInt8], bands: Int, height: Int, width: Int, interpolation: Interpolation = .nearest) {
         let image = Planes(bands: bands, height: height, width: width)
+        let corner = (-0.5 * Double(width), -0.5 * Double(height))
         switch self {
         case .identity: return
-        case let .shearX(m): image.warp(&pixels, inverse: Self.inverseAffine(center: (-0.5 * Double(width), -0.5 * Double(height)), shear: (Self.degrees(atan(m)), 0)))
-        case let .shearY(m): image.warp(&pixels, inverse: Self.inverseAffine(center: (-0.5 * Double(width), -0.5 * Double(height)), shear: (0, Self.degrees(atan(m)))))
-        case let .translateX(m): image.warp(&pixels, inverse: Self.inverseAffine(translate: (Double(Int(m)), 0)))
-        case let .translateY(m): image.warp(&pixels, inverse: Self.inverseAffine(translate: (0, Double(Int(m)))))
-        case let .rotate(degrees): image.warp(&pixels, inverse: Self.inverseAffine(angle: -degrees))
+        case let .shearX(m): image.warp(&pixels, inverse: Self.inverseAffine(center: corner, shear: (Self.degrees(atan(m)), 0)), interpolation)
+        case let .shearY(m): image.warp(&pixels, inverse: Self.inverseAffine(center: corner, shear: (0, Self.degrees(atan(m)))), interpolation)
+        case let .translateX(m): image.warp(&pixels, inverse: Self.inverseAffine(translate: (Double(Int(m)), 0)), interpolation)
+        case let .translateY(m): image.warp(&pixels, inverse: Self.inverseAffine(translate: (0, Double(Int(m)))), interpolation)
+        case let .rotate(degrees): image.warp(&pixels, inverse: Self.inverseAffine(angle: -degrees), interpolation)
         case let .brightness(factor): image.blend(&pixels, factor: factor) { _, _ in 0 }
         case let .color(factor):
             let grey = image.grey(pixels)
@@ -50,6 +55,7 @@ public enum ImageOperation: Sendable, Hashable {
             for index in pixels.indices where Double(pixels[index]) >= threshold { pixels[index] = 255 - pixels[index] }
         case .autoContrast: image.autoContrast(&pixels)
         case .equalize: image.equalize(&pixels)
+        case .invert: for index in pixels.indices { pixels[index] = 255 - pixels[index] }
         }
     }
 
@@ -84,11 +90,11 @@ struct Planes {
     let width: Int
     var area: Int { height * width }
 
-    /// Nearest-neighbour resampling through `inverse` (centre-relative, see `inverseAffine`),
-    /// zeros outside, as torchvision samples: its affine grid (θ scaled to −1…1 by the half
-    /// sizes) and `grid_sample(mode="nearest", align_corners=False)`, step by step in float32,
-    /// so that a coordinate exactly half-way between two pixels rounds (half to even) as there.
-    func warp(_ pixels: inout [UInt8], inverse m: [Double]) {
+    /// Resampling through `inverse` (centre-relative, see `inverseAffine`), zeros outside, as
+    /// torchvision samples: its affine grid (θ scaled to −1…1 by the half sizes) and
+    /// `grid_sample(align_corners=False)`, step by step in float32, so that a coordinate exactly
+    /// half-way between two pixels rounds (half to even) as there; bilinear values are rounded.
+    func warp(_ pixels: inout [UInt8], inverse m: [Double], _ interpolation: ImageOperation.Interpolation) {
         let source = pixels
         let (w, h) = (Float(width), Float(height))
         let theta = m.map(Float.init)
@@ -103,6 +109,12 @@ struct Planes {
                 let gridY = x * scaled[3] + y * scaled[4] + scaled[5]
                 let sourceX = ((gridX + 1) * w - 1) / 2
                 let sourceY = ((gridY + 1) * h - 1) / 2
+                if interpolation == .bilinear {
+                    for band in 0..<bands {
+                        pixels[band * area + row * width + column] = bilinear(source, band: band, x: sourceX, y: sourceY)
+                    }
+                    continue
+                }
                 let sx = Int(exactly: sourceX.rounded(.toNearestOrEven)) ?? -1
                 let sy = Int(exactly: sourceY.rounded(.toNearestOrEven)) ?? -1
                 let inside = sx >= 0 && sx < width && sy >= 0 && sy < height
@@ -111,6 +123,27 @@ struct Planes {
                 }
             }
         }
+    }
+
+    /// The bilinear sample of `band` at (x, y), zeros outside: grid_sample's four weights in
+    /// its order, rounded half to even.
+    private func bilinear(_ source: [UInt8], band: Int, x: Float, y: Float) -> UInt8 {
+        // As ATen's vectorised kernel forms the weights: distances from the north-west corner first.
+        let (left, top) = (x.rounded(.down), y.rounded(.down))
+        let (right, bottom) = (left + 1, top + 1)
+        let (fromWest, fromNorth) = (x - left, y - top)
+        let (toEast, toSouth) = (1 - fromWest, 1 - fromNorth)
+        let northWest = toSouth * toEast
+        let northEast = toSouth * fromWest
+        let southWest = fromNorth * toEast
+        let southEast = fromNorth * fromWest
+        func value(_ column: Float, _ row: Float) -> Float {
+            guard column >= 0, row >= 0, column < Float(width), row < Float(height) else { return 0 }
+            return Float(source[band * area + Int(row) * width + Int(column)])
+        }
+        let sum = value(left, top) * northWest + value(right, top) * northEast + value(left, bottom) * southWest
+            + value(right, bottom) * southEast
+        return UInt8(max(0, min(255, sum.rounded(.toNearestOrEven))))
     }
 
     /// (factor·pixel + (1 − factor)·other), clamped to 0…255 and truncated, as torchvision's `_blend`.

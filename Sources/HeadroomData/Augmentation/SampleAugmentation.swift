@@ -38,14 +38,12 @@ public struct SampleAugmentation: Sendable, Hashable {
         DeterministicRandom(seed: seed ^ policySalt, epoch: epoch, index: index)
     }
 
-    /// `pixels` ([bands, h, w], uint8) with the policy's operations applied, drawn from `random`.
+    /// `pixels` ([bands, h, w], uint8) augmented by the policy, drawing from `random`.
     func applyPolicy(to pixels: Tensor, random: inout DeterministicRandom) throws(TorchError) -> Tensor {
         guard let policy, pixels.dtype == .uint8 else { return pixels }
         let (bands, height, width) = (pixels.shape[0], pixels.shape[1], pixels.shape[2])
         var values = try pixels.contiguous().bytes()
-        for operation in policy.draw(height: height, width: width, random: &random) {
-            operation.apply(to: &values, bands: bands, height: height, width: width)
-        }
+        policy.apply(to: &values, bands: bands, height: height, width: width, random: &random)
         return try Tensor(values, shape: [bands, height, width])
     }
 

@@ -5,11 +5,14 @@ import Headroom
 /// as its train.py names them (`--mixup-alpha 0.2 --cutmix-alpha 1.0 --model-ema
 /// --val-resize-size 232 --norm-weight-decay 0`).
 struct RecipeOptions: ParsableArguments {
-    @Option(help: "ta_wide (TrivialAugmentWide, torchvision's recipe) or ra (RandAugment), after the crop and flip.")
+    @Option(help: "ta_wide (TrivialAugmentWide, torchvision's recipe), ra (RandAugment), imagenet, cifar10 or svhn (AutoAugment), or augmix, after the crop and flip.")
     var autoAugment: String?
 
     @Option(help: "RandAugment's magnitude bin, 0–30 (default 9).")
     var raMagnitude: Int?
+
+    @Option(help: "AugMix's severity, 1–10 (default 3).")
+    var augmixSeverity: Int?
 
     @Option(help: "MixUp's Beta(α, α) (torchvision's recipe: 0.2); each sample's partner is drawn from its own random stream.")
     var mixupAlpha: Double?
@@ -39,6 +42,7 @@ struct RecipeOptions: ParsableArguments {
     func apply(to config: inout TrainingConfiguration) {
         config.autoAugment = autoAugment
         config.randAugmentMagnitude = raMagnitude
+        config.augMixSeverity = augmixSeverity
         config.mixupAlpha = mixupAlpha
         config.cutmixAlpha = cutmixAlpha
         config.randomErase = randomErase

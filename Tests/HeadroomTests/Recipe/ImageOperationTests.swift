@@ -17,6 +17,7 @@ import TestSupport
         struct Case: Decodable {
             var op: String
             var magnitude: Double
+            var interpolation: ImageOperation.Interpolation
             var data: String
         }
         var images: [Image]
@@ -39,6 +40,7 @@ import TestSupport
         case "Solarize": .solarize(magnitude)
         case "AutoContrast": .autoContrast
         case "Equalize": .equalize
+        case "Invert": .invert
         default: nil
         }
     }
@@ -52,14 +54,20 @@ import TestSupport
             for item in image.cases {
                 let operation = try #require(Self.operation(item.op, item.magnitude), "unknown operation \(item.op)")
                 var pixels = source
-                operation.apply(to: &pixels, bands: image.bands, height: image.height, width: image.width)
+                operation.apply(to: &pixels, bands: image.bands, height: image.height, width: image.width, interpolation: item.interpolation)
                 let expected = [UInt8](try #require(Data(base64Encoded: item.data)))
                 let differing = zip(pixels, expected).filter { $0 != $1 }
                 let largest = differing.map { abs(Int($0) - Int($1)) }.max() ?? 0
-                let label = "\(item.op) \(item.magnitude) on \(image.bands) band(s): \(differing.count) of \(pixels.count) values differ, by up to \(largest)"
+                let label = "\(item.op) \(item.magnitude) \(item.interpolation) on \(image.bands) band(s): \(differing.count) of \(pixels.count) values differ, by up to \(largest)"
                 // Bit for bit: the warps follow torch's float32 grid step by step, the blends its
-                // float32 arithmetic (a reciprocal where torch divides a scalar by a tensor).
-                #expect(differing.isEmpty, "\(label)")
+                // float32 arithmetic (a reciprocal where torch divides a scalar by a tensor). A
+                // bilinear sum that lands on a half may round the other way after torch's
+                // vectorised kernel summed it in another order (shears: under 2 % of values, by 1).
+                if item.interpolation == .bilinear {
+                    #expect(largest <= 1 && differing.count * 50 <= pixels.count, "\(label)")
+                } else {
+                    #expect(differing.isEmpty, "\(label)")
+                }
                 if item.op != "Identity" && !(item.op == "Solarize" && item.magnitude == 255) && !(item.op == "Posterize" && item.magnitude == 8) {
                     #expect(pixels.elementsEqual(source) == false, "\(item.op) \(item.magnitude) changed nothing")
                 }
@@ -82,6 +90,7 @@ import TestSupport
                 case let .posterize(bits): #expect((2...8).contains(bits)); seen.insert("posterize")
                 case let .solarize(t): #expect(t >= 0 && t <= 255); seen.insert("solarize")
                 case .identity, .autoContrast, .equalize: seen.insert("plain")
+                case .invert: Issue.record("TrivialAugmentWide has no Invert")
                 }
             }
         }
@@ -99,6 +108,62 @@ import TestSupport
         }
         #expect(AugmentPolicy(name: "ta_wide") == .trivialAugmentWide)
         #expect(AugmentPolicy(name: "ra", randAugmentMagnitude: 5) == .randAugment(magnitude: 5))
-        #expect(AugmentPolicy(name: "augmix") == nil)
+        #expect(AugmentPolicy(name: "augmix") == .augMix(severity: 3))
+        #expect(AugmentPolicy(name: "imagenet") == .autoAugment(.imagenet))
+        #expect(AugmentPolicy(name: "autoaugment") == nil)
+    }
+
+    /// AutoAugment's tables as torchvision has them (25 sub-policies of two steps each), each
+    /// step applied with its probability.
+    @Test func autoAugmentAppliesEachStepWithItsProbability() {
+        for table in AugmentPolicy.AutoAugmentTable.allCases {
+            #expect(table.subPolicies.count == 25)
+        }
+        let first = AugmentPolicy.AutoAugmentTable.imagenet.subPolicies[0].steps
+        #expect(first[0].kind == .posterize && first[0].probability == 0.4 && first[0].bin == 8)
+        #expect(first[1].kind == .rotate && first[1].probability == 0.6 && first[1].bin == 9)
+        // Over many draws, the steps applied are the tables' mean probability of the steps.
+        var random = DeterministicRandom(seed: 3)
+        let draws = 20_000
+        let applied = (0..<draws).map { _ in AugmentPolicy.autoAugment(.imagenet).draw(height: 64, width: 64, random: &random).count }.reduce(0, +)
+        let steps = AugmentPolicy.AutoAugmentTable.imagenet.subPolicies.flatMap(\.steps)
+        let expected = steps.map(\.probability).reduce(0, +) / Double(steps.count) * 2
+        #expect(abs(Double(applied) / Double(draws) - expected) < 0.03, "\(Double(applied) / Double(draws)) steps a sample, expected \(expected)")
+        // Bin 9 of 10 rotates by 30 degrees: the space's maximum.
+        let rotation = AugmentPolicy.Kind.rotate.operation(bin: 9, negative: true, space: .autoAugment, height: 64, width: 64)
+        #expect(rotation == .rotate(-30))
+    }
+
+    /// AugMix's sum: the image weighted by m₀ and three chains by w·m₁, truncated, as
+    /// torchvision's; checked with chains of known operations through the same draws.
+    @Test func augMixBlendsTheImageWithItsChains() {
+        let (bands, height, width) = (3, 12, 10)
+        let source = (0..<(bands * height * width)).map { UInt8(($0 * 37) % 256) }
+        for seed in UInt64(0)..<20 {
+            var random = DeterministicRandom(seed: seed)
+            var mixed = source
+            AugMix(severity: 3).apply(to: &mixed, bands: bands, height: height, width: width, random: &random)
+            // The same draws by hand: weights, then each chain's depth and operations.
+            var replay = DeterministicRandom(seed: seed)
+            let m = Dirichlet.draw([1, 1], random: &replay)
+            let w = Dirichlet.draw([1, 1, 1], random: &replay)
+            #expect(abs(m.reduce(0, +) - 1) < 1e-12 && abs(w.reduce(0, +) - 1) < 1e-12)
+            var sum = source.map { Double(m[0]) * Double($0) }
+            for weight in w {
+                var chain = source
+                for _ in 0..<(1 + replay.nextInt(below: 3)) {
+                    let space = AugmentPolicy.Space.augMix
+                    let kind = space.kinds[replay.nextInt(below: space.kinds.count)]
+                    let bin = kind.hasMagnitude ? replay.nextInt(below: 3) : 0
+                    #expect(bin < 3, "bins below the severity")
+                    kind.operation(bin: bin, negative: kind.isSigned && replay.nextInt(below: 2) == 1, space: space, height: height, width: width)
+                        .apply(to: &chain, bands: bands, height: height, width: width, interpolation: .bilinear)
+                }
+                for index in sum.indices { sum[index] += weight * m[1] * Double(chain[index]) }
+            }
+            // float32 against float64 sums: a value on a whole number may truncate one lower.
+            let expected = sum.map { UInt8(max(0, min(255, $0))) }
+            #expect(zip(mixed, expected).allSatisfy { abs(Int($0) - Int($1)) <= 1 })
+        }
     }
 }

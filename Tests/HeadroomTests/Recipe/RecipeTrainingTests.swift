@@ -194,10 +194,11 @@ import TorchOptim
         config.modelEMA = EMASettings(decay: 1, steps: 0)
         config.normWeightDecay = -0.1
         config.validationResizeSize = 100
-        config.autoAugment = "augmix"
+        config.autoAugment = "augmix2"
         config.randAugmentMagnitude = 31
+        config.augMixSeverity = 11
         let problems = config.problems().joined(separator: "\n")
-        for flag in ["--mixup-alpha", "--cutmix-alpha", "--random-erase", "--model-ema-decay", "--model-ema-steps", "--norm-weight-decay", "--val-resize-size", "--auto-augment", "--ra-magnitude"] {
+        for flag in ["--mixup-alpha", "--cutmix-alpha", "--random-erase", "--model-ema-decay", "--model-ema-steps", "--norm-weight-decay", "--val-resize-size", "--auto-augment", "--ra-magnitude", "--augmix-severity"] {
             #expect(problems.contains(flag), "\(flag) not refused")
         }
     }

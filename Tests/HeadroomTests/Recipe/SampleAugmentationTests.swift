@@ -102,7 +102,7 @@ struct SampleAugmentationTests {
     }
 
     @Test func aPolicyAppliesEachSamplesOwnDrawToItsCrop() throws {
-        for policy in [AugmentPolicy.trivialAugmentWide, .randAugment(magnitude: 9)] {
+        for policy in [AugmentPolicy.trivialAugmentWide, .randAugment(magnitude: 9), .autoAugment(.imagenet), .augMix(severity: 3)] {
             let indices = Array(0..<12)
             let batch = try loader(SampleAugmentation(policy: policy, fill: Self.fill)).batch(indices, resolution: resolution, epoch: 6)
             #expect(batch.images.dtype == .uint8, "a policy keeps 8-bit pixels")
@@ -112,9 +112,7 @@ struct SampleAugmentationTests {
                 var random = SampleAugmentation.policyRandom(seed: 5, epoch: 6, index: slot)
                 var expected = try plain.images.select(dim: 0, index: slot).contiguous().bytes()
                 let original = expected
-                for operation in policy.draw(height: resolution, width: resolution, random: &random) {
-                    operation.apply(to: &expected, bands: 3, height: resolution, width: resolution)
-                }
+                policy.apply(to: &expected, bands: 3, height: resolution, width: resolution, random: &random)
                 #expect(try batch.images.select(dim: 0, index: slot).contiguous().bytes() == expected)
                 if expected != original { changed += 1 }
             }
