@@ -53,6 +53,7 @@ bench: build
 	$(PEER)/bin/python bench/oom_recipe.py
 	$(PEER)/bin/python bench/distributed.py
 	$(PEER)/bin/python bench/defaults.py
+	$(PEER)/bin/python bench/recipe.py
 	$(PEER)/bin/python bench/onnx_export.py
 	$(PEER)/bin/python bench/family.py
 	bash bench/collect-results.sh > bench/RESULTS.md

@@ -3,7 +3,8 @@ where a result table goes (bench/results/NAME, gathered into bench/RESULTS.md)."
 import os
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-HEADROOM = os.path.join(ROOT, ".build", "debug", "headroom")
+# HEADROOM_BIN: another build (a release build for throughput figures).
+HEADROOM = os.environ.get("HEADROOM_BIN") or os.path.join(ROOT, ".build", "debug", "headroom")
 
 
 # The PyTorch peers' training loop, pasted into the recipe scripts they run (each is a
