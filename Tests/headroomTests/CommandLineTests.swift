@@ -49,6 +49,34 @@ import Testing
         }
     }
 
+    /// torchvision's train.py spelling of its recipe parses into the configuration.
+    @Test func theReferenceRecipeParsesAsTorchvisionSpellsIt() throws {
+        let plan = try #require(try HeadroomCommand.parseAsRoot([
+            "plan", "data", "--auto-augment", "ta_wide", "--mixup-alpha", "0.2", "--cutmix-alpha", "1.0", "--random-erase", "0.1",
+            "--model-ema", "--model-ema-steps", "16", "--norm-weight-decay", "0", "--val-resize-size", "232", "--image-size", "224",
+        ]) as? Plan)
+        let config = plan.options.configuration()
+        #expect(config.augmentPolicy == .trivialAugmentWide)
+        #expect(config.mixupAlpha == 0.2 && config.cutmixAlpha == 1.0 && config.randomErase == 0.1)
+        #expect(config.modelEMA == EMASettings(decay: EMASettings.standardDecay, steps: 16))
+        #expect(config.normWeightDecay == 0 && config.validationResizeSize == 232)
+        #expect(config.problems().isEmpty, "\(config.problems())")
+        // Nothing asked, nothing on.
+        let plain = try #require(try HeadroomCommand.parseAsRoot(["plan", "data"]) as? Plan).options.configuration()
+        #expect(plain.augmentPolicy == nil && plain.mixupAlpha == nil && plain.modelEMA == nil && plain.normWeightDecay == nil)
+        for (arguments, says) in [
+            (["--auto-augment", "autoaugment"], "none of torchvision's"), (["--random-erase", "2"], "--random-erase is a probability"),
+            (["--model-ema-decay", "1.5"], "--model-ema-decay must be in [0, 1)"),
+        ] {
+            do {
+                _ = try HeadroomCommand.parseAsRoot(["train", "data", "--out", "run"] + arguments)
+                Issue.record("\(arguments) parsed")
+            } catch {
+                #expect(HeadroomCommand.message(for: error).contains(says), "\(HeadroomCommand.message(for: error))")
+            }
+        }
+    }
+
     @Test func subcommandsParse() throws {
         let demo = try #require(try HeadroomCommand.parseAsRoot(["demo", "--epochs", "3"]) as? Demo)
         #expect(demo.epochs == 3)
