@@ -37,7 +37,8 @@ public struct RunPlan: Sendable, Encodable {
         if case .segments(let chosen) = configuration.activationCheckpointing { segments = chosen }
         let probe = try MemoryProbe(step: setup.step, warmUpResolution: configuration.imageSize, budgetBytes: setup.limit.budgetBytes)
         defer { try? probe.finish() }
-        let prefetch = setup.device.isCUDA ? 0 : BatchLoader.queuedBytes(count: 1, resolution: configuration.imageSize)
+        let prefetch = setup.device.isCUDA ? 0 : BatchLoader.queuedBytes(
+            count: 1, resolution: configuration.imageSize, format: setup.input, type: setup.step.inputType)
         let decoding = setup.device.isCUDA ? 0 : setup.loaderMemory.decodingBytes
         return try SteadyStatePeaks(probe).peak(
             batch: batch, resolution: configuration.imageSize, gradientsPresent: batch < configuration.batchSize,

@@ -39,8 +39,9 @@ extension Trainer {
 
     private var loaderRow: String {
         let largest = configuration.trainingResolutions.max() ?? configuration.imageSize
-        let queued = BatchLoader.queuedBytes(count: configuration.batchSize, resolution: largest, format: setup.input)
-        return "\(configuration.workers) decoding threads; up to 3 \(setup.input.batchType) batches in host memory (\(formatBytes(queued)) at the largest resolution)"
+        let type = setup.step.inputType
+        let queued = BatchLoader.queuedBytes(count: configuration.batchSize, resolution: largest, format: setup.input, type: type)
+        return "\(configuration.workers) decoding threads; up to 3 \(type) batches in host memory (\(formatBytes(queued)) at the largest resolution)"
     }
 
     /// The sets' sizes; a slide set counts slides, and the regions each gives an epoch.

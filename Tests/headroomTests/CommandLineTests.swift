@@ -40,12 +40,7 @@ import Testing
             (["--slide-level", "1", "--slide-mpp", "0.5"], "give one"), (["--slide-regions", "0"], "--slide-regions must be"),
             (["--image-size", "40000"], "between 16 and 32768"),
         ] {
-            do {
-                _ = try HeadroomCommand.parseAsRoot(["train", "data", "--out", "run"] + arguments)
-                Issue.record("\(arguments) parsed")
-            } catch {
-                #expect(HeadroomCommand.message(for: error).contains(says), "\(HeadroomCommand.message(for: error))")
-            }
+            expectTrainRefuses(arguments, saying: says)
         }
     }
 
@@ -68,12 +63,17 @@ import Testing
             (["--auto-augment", "autoaugment"], "none of torchvision's"), (["--random-erase", "2"], "--random-erase is a probability"),
             (["--model-ema-decay", "1.5"], "--model-ema-decay must be in [0, 1)"),
         ] {
-            do {
-                _ = try HeadroomCommand.parseAsRoot(["train", "data", "--out", "run"] + arguments)
-                Issue.record("\(arguments) parsed")
-            } catch {
-                #expect(HeadroomCommand.message(for: error).contains(says), "\(HeadroomCommand.message(for: error))")
-            }
+            expectTrainRefuses(arguments, saying: says)
+        }
+    }
+
+    /// `train data --out run ARGUMENTS` is refused with a message containing `says`.
+    func expectTrainRefuses(_ arguments: [String], saying says: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        do {
+            _ = try HeadroomCommand.parseAsRoot(["train", "data", "--out", "run"] + arguments)
+            Issue.record("\(arguments) parsed", sourceLocation: sourceLocation)
+        } catch {
+            #expect(HeadroomCommand.message(for: error).contains(says), "\(HeadroomCommand.message(for: error))", sourceLocation: sourceLocation)
         }
     }
 

@@ -3,6 +3,8 @@ enum ReportPalette {
     static let train = "#2563eb"
     static let validation = "#ea580c"
     static let top5 = "#059669"
+    /// `--model-ema`'s moving average.
+    static let average = "#0891b2"
     static let memory = "#7c3aed"
     static let budget = "#334155"
     static let outOfMemory = "#dc2626"

@@ -81,13 +81,15 @@ struct ReportSections {
             series: [
                 .init(name: "train", color: ReportPalette.train, points: perEpoch(\.trainLoss)),
                 .init(name: "validation", color: ReportPalette.validation, points: perEpoch(\.validationLoss)),
-            ])
+                .init(name: "EMA validation", color: ReportPalette.average, points: perEpoch(\.averageValidationLoss), isDashed: true),
+            ].filter { !$0.points.isEmpty })
         let accuracy = SVGChart(
             xAxis: epochAxis, yAxis: ChartAxis(label: "Accuracy", format: .percent, fixedDomain: 0...1),
             series: [
                 .init(name: "train top-1", color: ReportPalette.train, points: perEpoch(\.trainTop1), isDashed: true),
                 .init(name: "val top-1", color: ReportPalette.validation, points: perEpoch(\.validationTop1)),
                 .init(name: "val top-5", color: ReportPalette.top5, points: perEpoch(\.validationTop5)),
+                .init(name: "EMA val top-1", color: ReportPalette.average, points: perEpoch(\.averageValidationTop1), isDashed: true),
             ].filter { !$0.points.isEmpty })
 
         let rawLoss = steps.map { ChartPoint(x: Double($0.step), y: $0.loss) }.thinned(to: Self.stepPointLimit, by: .mean)
