@@ -31,7 +31,8 @@ import TestSupport
         resolution: 64, peakBytes: 100, budgetBytes: 200, samplesPerSecond: 3.5, allReduceSeconds: 0.01, worldSize: 2)
     static let epoch = EpochRecord(
         time: 6, epoch: 1, step: 9, samples: 72, trainLoss: 1.5, trainTop1: 0.5, validationLoss: 1.25, validationTop1: 0.6,
-        validationTop5: 0.9, validationStreaming: .init(through: .layer2, bands: 8), epochSeconds: 3, resolution: 64, learningRate: 0.1)
+        validationTop5: 0.9, validationStreaming: .init(through: .layer2, bands: 8), epochSeconds: 3,
+        averageValidationLoss: 1.3, averageValidationTop1: 0.55, resolution: 64, learningRate: 0.1)
 
     func writtenRows() throws -> [[String: Any]] {
         let url = directory.url.appendingPathComponent("metrics.jsonl")
