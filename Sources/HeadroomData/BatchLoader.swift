@@ -55,9 +55,13 @@ public final class BatchLoader: @unchecked Sendable {
         return knownBad.values.sorted { $0.index < $1.index }
     }
 
-    /// The batch of `indices` at `resolution` for `epoch`.
-    public func batch(_ indices: [Int], resolution: Int, epoch: Int) throws -> StepBatch {
+    /// The batch of `indices` at `resolution` for `epoch`. `step`: the whole optimiser step's
+    /// samples in epoch order when `indices` is a share of it (a micro-batch, a rank's part);
+    /// MixUp/CutMix pair each sample with the one before it there — torchvision's batch rolled
+    /// by one, taken over the step so that how it is cut changes no pair.
+    public func batch(_ indices: [Int], resolution: Int, epoch: Int, step: [Int]? = nil) throws -> StepBatch {
         let count = indices.count
+        let partners = augmentation?.mixing.isActive == true ? Self.partnersRolledByOne(in: step ?? indices) : [:]
         let format = decoder.input
         let images = try Tensor.empty([count, format.bands, resolution, resolution], dtype: batchType)
         let chosen = UnsafeMutableBufferPointer<Loaded>.allocate(capacity: count)
@@ -73,7 +77,7 @@ public final class BatchLoader: @unchecked Sendable {
                 while let slot = slots.next.claim() {
                     do {
                         slots.chosen[slot] = try self.load(
-                            indices[slot], into: slot, of: slots.images, resolution: resolution, epoch: epoch)
+                            indices[slot], partner: partners[indices[slot]], into: slot, of: slots.images, resolution: resolution, epoch: epoch)
                     } catch {
                         slots.failures[slot] = error
                     }
@@ -107,8 +111,13 @@ public final class BatchLoader: @unchecked Sendable {
         var keeps = 1.0
     }
 
-    /// Loads sample `index` (or its replacement) into `slot`, mixed with its partner when mixing.
-    private func load(_ index: Int, into slot: Int, of images: Tensor, resolution: Int, epoch: Int) throws -> Loaded {
+    /// Each sample of `step` and the one before it (the first's: the last).
+    static func partnersRolledByOne(in step: [Int]) -> [Int: Int] {
+        Dictionary(step.indices.map { (step[$0], step[($0 + step.count - 1) % step.count]) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Loads sample `index` (or its replacement) into `slot`, mixed with `partner` when mixing.
+    private func load(_ index: Int, partner: Int?, into slot: Int, of images: Tensor, resolution: Int, epoch: Int) throws -> Loaded {
         var random = DeterministicRandom(seed: seed, epoch: epoch, index: index)
         var candidate = index
         for _ in 0..<16 {
@@ -120,7 +129,9 @@ public final class BatchLoader: @unchecked Sendable {
                     try target.copyInPlace(from: pixels(of: candidate, resolution: resolution, epoch: epoch))
                     var loaded = Loaded(sample: candidate, partner: candidate, partnerClass: samples.samples[candidate].classIndex)
                     if let augmentation, augmentation.mixing.isActive {
-                        try mixPartner(into: target, for: candidate, loaded: &loaded, augmentation: augmentation, resolution: resolution, epoch: epoch)
+                        try mix(
+                            into: target, for: candidate, partner: partner ?? candidate, loaded: &loaded, augmentation: augmentation,
+                            resolution: resolution, epoch: epoch)
                     }
                     return loaded
                 } catch let error as TorchError where error.isOutOfMemory {
@@ -151,17 +162,18 @@ public final class BatchLoader: @unchecked Sendable {
         return pixels
     }
 
-    /// Draws `sample`'s mix and partner from its mixing stream and blends the partner, as this
-    /// epoch sees it, into `target`, noting the partner's class and the share kept. A partner
-    /// that cannot be decoded is marked bad and another drawn; with none after 16 draws the
+    /// Draws `sample`'s mix from its mixing stream and blends `partner`, as this epoch sees it,
+    /// into `target`, noting the partner's class and the share kept. A partner that cannot be
+    /// decoded is marked bad and another drawn from the stream; with none after 16 tries the
     /// sample stays whole.
-    private func mixPartner(
-        into target: Tensor, for sample: Int, loaded: inout Loaded, augmentation: SampleAugmentation, resolution: Int, epoch: Int
+    private func mix(
+        into target: Tensor, for sample: Int, partner nominated: Int, loaded: inout Loaded, augmentation: SampleAugmentation,
+        resolution: Int, epoch: Int
     ) throws {
         var random = SampleAugmentation.mixingRandom(seed: seed, epoch: epoch, index: sample)
         let mix = augmentation.mixing.draw(height: resolution, width: resolution, random: &random)
-        for _ in 0..<16 {
-            let partner = random.nextInt(below: samples.samples.count)
+        for attempt in 0..<16 {
+            let partner = attempt == 0 ? nominated : random.nextInt(below: samples.samples.count)
             guard !isBad(partner) else { continue }
             let partnerPixels: Tensor
             do {

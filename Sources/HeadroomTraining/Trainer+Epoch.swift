@@ -53,7 +53,8 @@ extension Trainer {
         let (rank, worldSize) = (dataParallel?.rank ?? 0, dataParallel?.worldSize ?? 1)
         return Prefetcher(count: steps - first, depth: 2) { offset in
             let share = order.samples(ofStep: first + offset, effectiveBatch: effective, rank: rank, worldSize: worldSize)
-            var batch = try loader.batch(Array(share), resolution: resolution, epoch: epoch)
+            let step = order.samples(ofStep: first + offset, effectiveBatch: effective)
+            var batch = try loader.batch(Array(share), resolution: resolution, epoch: epoch, step: Array(step))
             batch.stepSamples = effective
             return batch
         }

@@ -97,6 +97,21 @@ import Torch
         #expect(workers[1].output.isEmpty, "\(workers[1].output)")
     }
 
+    /// MixUp/CutMix pair each sample with the one before it in the whole step, so two ranks
+    /// loading halves of it mix the pairs one process mixes (rolling each rank's half, as
+    /// torchvision rolls each GPU's batch, would not).
+    @Test func mixingPairsAcrossRanksAsOneProcessPairs() throws {
+        let recipe = ["--mixup-alpha", "0.2", "--cutmix-alpha", "1.0", "--random-erase", "0.5"]
+        let single = root.appendingPathComponent("single-mixed")
+        let one = try Worker.run(arguments(out: single, micro: 8, extra: recipe))
+        try #require(one.status == 0, "\(one.output)")
+        let launched = root.appendingPathComponent("launched-mixed")
+        let two = try Worker.run(
+            arguments(out: launched, micro: 2, extra: recipe + ["--nproc-per-node", "2", "--master-port", "\(freeTCPPort())"]))
+        try #require(two.status == 0, "\(two.output)")
+        expectSameWeights(try weights(of: launched), try weights(of: single))
+    }
+
     /// Rank 1 under a budget that holds micro-batches of 8 but not 16, at 160 px in shares of 16.
     /// Before any of its gradients are launched it retries alone; after, it finishes the
     /// buckets, flags the failure in the small all-reduce, and both ranks repeat the step.

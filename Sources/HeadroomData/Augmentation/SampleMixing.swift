@@ -1,10 +1,11 @@
 /// MixUp (Zhang et al., 2018) and CutMix (Yun et al., 2019) as torchvision's `transforms.v2`
 /// defines them — λ ~ Beta(α, α); MixUp blends the two images, CutMix pastes a box of the
 /// partner whose side is √(1 − λ) of the image's, centred anywhere and clipped, and λ becomes
-/// the share the sample keeps; with both, each sample picks one at even odds — except for
-/// the partner. torchvision mixes a batch with itself rolled by one, so what a sample is mixed
-/// with depends on how the batch was cut; here the partner is drawn from the sample's own
-/// stream, so that micro-batches and processes change nothing an optimiser step sees.
+/// the share the sample keeps. Two choices differ from torchvision's, both for the one rule:
+/// λ and the choice between the two (even odds with both on) are drawn per sample from its own
+/// stream, not per batch, and the partner is the sample before it in its *optimiser step*
+/// (`BatchLoader.batch(_:step:)`) — torchvision rolls each GPU's batch by one, so its pairs
+/// change with the per-GPU batch; here micro-batches and processes change no pair.
 public struct SampleMixing: Sendable, Hashable, Codable {
     /// MixUp's α (0: off).
     public var mixupAlpha: Double

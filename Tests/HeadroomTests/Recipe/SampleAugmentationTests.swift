@@ -46,18 +46,32 @@ struct SampleAugmentationTests {
         let indices = [7, 2, 11, 0, 5, 9, 3, 1]
         let whole = try loader(augmentation, workers: 2).batch(indices, resolution: resolution, epoch: 3)
         let one = loader(augmentation, workers: 1)
-        let parts = try [0..<3, 3..<4, 4..<8].map { try one.batch(Array(indices[$0]), resolution: resolution, epoch: 3) }
+        let parts = try [0..<3, 3..<4, 4..<8].map { try one.batch(Array(indices[$0]), resolution: resolution, epoch: 3, step: indices) }
         #expect(whole.images.dtype == .float32)
         #expect(try whole.images.bytes() == Tensor.cat(parts.map(\.images)).bytes())
         #expect(try whole.partnerLabels?.array(of: Int64.self) == Tensor.cat(parts.compactMap(\.partnerLabels)).array(of: Int64.self))
         #expect(try whole.keeps?.array(of: Double.self) == Tensor.cat(parts.compactMap(\.keeps)).array(of: Double.self))
         #expect(whole.partnerIndices == parts.flatMap { $0.partnerIndices ?? [] })
-        // Partners come from the samples' streams: another epoch pairs them otherwise.
-        let later = try loader(augmentation).batch(indices, resolution: resolution, epoch: 4)
-        #expect(later.partnerIndices != whole.partnerIndices)
+        // Each sample's partner is the one before it in the step (torchvision's roll by one).
+        #expect(whole.partnerIndices == [1, 7, 2, 11, 0, 5, 9, 3])
         // The partner's label is the partner's class.
         let partnerClasses = try #require(whole.partnerIndices).map { Int64(samples.samples[$0].classIndex) }
         #expect(try whole.partnerLabels?.array(of: Int64.self) == partnerClasses)
+    }
+
+    @Test func aPartnerThatCannotBeDecodedIsReplacedFromTheSamplesStream() throws {
+        let mixing = SampleAugmentation(mixing: SampleMixing(mixupAlpha: 0.4), fill: Self.fill)
+        let indices = [4, 8, 1]
+        let broken = samples.samples[8].path
+        try Data("not an image".utf8).write(to: URL(fileURLWithPath: broken))
+        let loader = loader(mixing)
+        // Sample 1's partner (8) cannot be read; 8 itself is replaced as any bad sample is.
+        let batch = try loader.batch(indices, resolution: resolution, epoch: 0, step: [2, 4, 8, 1])
+        let partners = try #require(batch.partnerIndices)
+        #expect(partners[0] == 2)
+        #expect(partners[2] != 8, "a partner drawn again from the sample's stream")
+        #expect(loader.badSamples.map(\.index) == [8])
+        #expect(batch.sampleIndices[1] != 8)
     }
 
     @Test func mixupBlendsEachSampleWithItsPartnerAsThisEpochSeesIt() throws {
