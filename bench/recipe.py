@@ -9,6 +9,7 @@ the EMA rows) and training throughput on each side, and each knob's cost against
 side's plain run (RandomResizedCrop + flip). A second seed of the plain run gives the noise.
 
     bench/.venv/bin/python bench/recipe.py [--epochs 10] [--size 64]
+    bench/.venv/bin/python bench/recipe.py --data digits --size 32   # scikit-learn's digits
     HEADROOM_BIN=path/to/release/headroom bench/.venv/bin/python bench/recipe.py
 """
 import argparse
@@ -21,6 +22,26 @@ import tempfile
 import time
 
 from common import HEADROOM, cpu_description, write_result
+from defaults import write_digits
+
+# The data sets: the demo set, and one from a package (scikit-learn's digits, as defaults.py).
+DATA = {
+    "demo": "the demo set (240 train / 80 val, 5 classes, 1024×768 JPEGs)",
+    "digits": "scikit-learn's digits (1,437 train / 360 val, 10 classes, 8×8 scans as 32×32 PNGs)",
+}
+
+
+def write_data(name, work):
+    root = os.path.join(work, name)
+    if name == "digits":
+        write_digits(root)
+    else:
+        subprocess.run([HEADROOM, "demo-data", root], check=True, stdout=subprocess.DEVNULL)
+    return root
+
+
+def result_name(args, table):
+    return f"{table}.md" if args.data == "demo" else f"{table}-{args.data}.md"
 
 PEER = r'''
 import json, math, sys, time, torch, torchvision
@@ -148,8 +169,7 @@ def peer(root, epochs, size, threads, seed, knobs):
 def seeds(args):
     """Top-1 of the rows matching --only over several seeds: is a gap more than the noise?"""
     work = tempfile.mkdtemp(prefix="headroom-recipe-data-")
-    demo = os.path.join(work, "demo")
-    subprocess.run([HEADROOM, "demo-data", demo], check=True, stdout=subprocess.DEVNULL)
+    demo = write_data(args.data, work)
     rows = []
     for label, options, knobs in [row for row in ROWS if any(part in row[0] for part in args.only.split(","))]:
         results = [(headroom(demo, args.epochs, args.size, args.threads, seed, options),
@@ -163,13 +183,14 @@ def seeds(args):
         print(rows[-1], flush=True)
     shutil.rmtree(work)
     table = "\n".join([
-        f"Best validation top-1 over seeds 0–{args.seeds - 1}, the setting of recipe.md ({args.size} px, {args.epochs} epochs, {cpu_description()}).",
+        f"Best validation top-1 over seeds 0–{args.seeds - 1} on {DATA[args.data]}, the setting of recipe.md ({args.size} px, "
+        f"{args.epochs} epochs, {cpu_description()}).",
         "",
         "| knobs | Headroom | PyTorch | Headroom EMA | PyTorch EMA |",
         "|---|---|---|---|---|",
         *rows,
     ])
-    write_result("recipe-seeds.md", table)
+    write_result(result_name(args, "recipe-seeds"), table)
     print(table)
 
 
@@ -178,14 +199,14 @@ def main():
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--data", choices=sorted(DATA), default="demo")
     parser.add_argument("--only", help="only the rows whose label contains one of these (comma-separated); top-1 per seed, to recipe-seeds.md")
     parser.add_argument("--seeds", type=int, default=3, help="seeds per row with --only")
     args = parser.parse_args()
     if args.only:
         return seeds(args)
     work = tempfile.mkdtemp(prefix="headroom-recipe-data-")
-    demo = os.path.join(work, "demo")
-    subprocess.run([HEADROOM, "demo-data", demo], check=True, stdout=subprocess.DEVNULL)
+    demo = write_data(args.data, work)
     resize = str(int(args.size * 232 / 224))
     rows, plain = [], None
     for label, options, knobs in ROWS + [("plain, seed 1 (the noise)", [], {})]:
@@ -207,7 +228,7 @@ def main():
         print(rows[-1], flush=True)
     shutil.rmtree(work)
     table = "\n".join([
-        f"resnet18 from scratch on the demo set (240 train / 80 val, 5 classes, 1024×768 JPEGs), {args.size} px, batch 32,",
+        f"resnet18 from scratch on {DATA[args.data]}, {args.size} px, batch 32,",
         f"{args.epochs} epochs, SGD lr 0.0125 cosine, fp32, {args.threads} threads and 2 loader workers on {cpu_description()};",
         "best validation top-1 (of the EMA too where it is on) and training images per second (with the ratio to the",
         "side's own plain run). One seed per row: the last row is the plain run's second seed.",
@@ -216,7 +237,7 @@ def main():
         "|---|---|---|---|---|",
         *rows,
     ])
-    write_result("recipe.md", table)
+    write_result(result_name(args, "recipe"), table)
     print(table)
 
 

@@ -270,6 +270,10 @@ int32_t ctorch_set_grad_enabled(bool enabled, bool *previous) {
   });
 }
 
+int32_t ctorch_is_grad_enabled(bool *enabled) {
+  return protect([&] { *enabled = c10::GradMode::is_enabled(); });
+}
+
 int32_t ctorch_autocast_set(int32_t device_type, bool enabled, int32_t dtype, bool *was_enabled,
                             int32_t *previous_dtype) {
   return protect([&] {

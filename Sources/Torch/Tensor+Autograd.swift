@@ -49,6 +49,13 @@ public func withoutGradient<R, E: Error>(_ body: () throws(E) -> R) throws(E) ->
     try withGradient(enabled: false, body)
 }
 
+/// Whether operations on this thread record gradients now (PyTorch's `torch.is_grad_enabled()`).
+public func isGradientEnabled() -> Bool {
+    var enabled = true
+    _ = ctorch_is_grad_enabled(&enabled)
+    return enabled
+}
+
 /// Runs `body` with gradient recording set to `enabled` on this thread, then restores it.
 public func withGradient<R, E: Error>(enabled: Bool, _ body: () throws(E) -> R) throws(E) -> R {
     var previous = true

@@ -83,6 +83,7 @@ int32_t ctorch_retain_freed_host_memory(void);
 int32_t ctorch_manual_seed(uint64_t seed);
 /** Enables or disables gradient recording on this thread; writes the previous setting. */
 int32_t ctorch_set_grad_enabled(bool enabled, bool *previous);
+int32_t ctorch_is_grad_enabled(bool *enabled);
 /** Turns autocast for a device type on (to `dtype`) or off on this thread; writes the previous state. */
 int32_t ctorch_autocast_set(int32_t device_type, bool enabled, int32_t dtype, bool *was_enabled, int32_t *previous_dtype);
 /** Loads libtorch_cuda.so from beside libtorch_cpu.so once; CTORCH_UNAVAILABLE with the reason if it cannot. */

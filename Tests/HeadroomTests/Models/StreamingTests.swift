@@ -58,6 +58,25 @@ import TorchNN
     }
 
     /// More bands than some maps have rows: each map is cut into as many as it has.
+    /// The forward passes' max-pool (strided slices) against libtorch's, bit for bit: ties
+    /// (values from a few levels), −∞ and NaN included, odd and even sizes, both kernels' shapes.
+    @Test(arguments: [(3, 2, 1, 13, 11), (3, 2, 1, 14, 10), (2, 2, 0, 9, 7), (3, 1, 1, 6, 5)])
+    func theSlicedMaxPoolIsLibtorchs(kernel: Int, stride: Int, padding: Int, height: Int, width: Int) throws {
+        let pool = MaxPool2d(kernelSize: kernel, stride: stride, padding: padding)
+        for dtype in [DType.float64, .float32] {
+            var x = try (Tensor.rand([2, 3, height, width], dtype: .float64, generator: Generator(seed: 4)) * 4).floor().to(dtype: dtype)
+            try x.select(dim: 1, index: 1).select(dim: 1, index: 2).fillInPlace(.nan)
+            try x.select(dim: 0, index: 0).select(dim: 0, index: 2).fillInPlace(-.infinity)
+            x = try x.contiguous()
+            let sliced = try pool.maximumOfSlices(x)
+            let reference = try x.maxPool2d(kernelSize: (kernel, kernel), stride: (stride, stride), padding: (0, padding))
+            #expect(sliced.shape == reference.shape)
+            let (mine, theirs) = (try sliced.to(dtype: .float64).array(of: Double.self), try reference.to(dtype: .float64).array(of: Double.self))
+            #expect(mine.contains { $0.isNaN } && mine.contains { $0 == -.infinity })
+            #expect(zip(mine, theirs).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) }, "\(dtype)")
+        }
+    }
+
     @Test func moreBandsThanRows() throws {
         let plain = try run(streaming: nil)
         let streamed = try run(streaming: ResNet.Streaming(through: .layer3, bands: 11))
