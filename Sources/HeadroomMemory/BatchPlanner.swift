@@ -200,15 +200,20 @@ public struct BatchPlanner {
         throw firstFailure ?? impossible(resolution: resolution, estimate: nil, measurer: peaks.measurer)
     }
 
-    /// Each streaming rung preceded by itself with its stage outputs held, where those (and
-    /// their gradients) take at most a quarter of the budget: the same memory shape, far less
-    /// recompute. A held rung that does not fit costs one probe; the plain one is next.
+    /// Each streaming rung preceded by itself with its block outputs held, then its stage
+    /// outputs held, where those (and their gradients) take at most a quarter of the budget:
+    /// the same memory shape, far less recompute. A held rung that does not fit costs one
+    /// probe; the next is tried.
     func heldFirst(_ ladder: [ResNet.Streaming], model: ResNet, resolution: Int) -> [ResNet.Streaming] {
         ladder.flatMap { (rung) -> [ResNet.Streaming] in
-            var held = rung
-            held.holdsStages = true
-            let bytes = model.heldStageBytes(held, resolution: resolution)
-            return bytes > 0 && limit.fits(4 * bytes) ? [held, rung] : [rung]
+            let held = [
+                ResNet.Streaming(through: rung.through, bands: rung.bands, holdsBlocks: true),
+                ResNet.Streaming(through: rung.through, bands: rung.bands, holdsStages: true),
+            ].filter { (held) in
+                let bytes = model.heldStageBytes(held, resolution: resolution)
+                return bytes > 0 && limit.fits(4 * bytes)
+            }
+            return held + [rung]
         }
     }
 

@@ -69,6 +69,7 @@ extension ResNet {
         for (segment, stage) in zip(Segment.stages, stages) where segment <= streaming.through {
             if streaming.holdsStages { start = before }
             for case let block as any ResidualBlock in stage.layers {
+                if streaming.holdsBlocks { start = before }
                 var path = 0.0
                 var output = size
                 var firstPass: Int?
@@ -123,22 +124,23 @@ extension ResidualBlock {
 }
 
 extension ResNet {
-    /// What holding `streaming`'s stage outputs adds, per sample at `resolution`: the stem's
-    /// output and each streamed stage's but the last (held anyway), in float32, and in
-    /// backward a gradient of each.
+    /// What holding `streaming`'s stage (or block) outputs adds, per sample at `resolution`:
+    /// the stem's output and each streamed stage's (or block's) but the last (held anyway), in
+    /// float32, and in backward a gradient of each.
     public func heldStageBytes(_ streaming: Streaming, resolution: Int) -> Int {
         guard streaming.holdsStages, streaming.through > .stem else { return 0 }
         let stemSize = conv1.multiplyAdds(inputSize: resolution).outputSize
         var size = (stemSize + 2 * maxpool.padding - maxpool.kernelSize) / maxpool.stride + 1
-        var held = conv1.weight.shape[0] * size * size
-        for (segment, stage) in zip(Segment.stages, stages) where segment < streaming.through {
+        var maps = [conv1.weight.shape[0] * size * size]
+        for (segment, stage) in zip(Segment.stages, stages) where segment <= streaming.through {
             var channels = 0
             for case let block as any ResidualBlock in stage.layers {
                 size = block.multiplyAdds(inputSize: size).outputSize
                 channels = block.mainPath.last?.weight.shape[0] ?? channels
+                if streaming.holdsBlocks { maps.append(channels * size * size) }
             }
-            held += channels * size * size
+            if !streaming.holdsBlocks { maps.append(channels * size * size) }
         }
-        return 2 * MemoryLayout<Float>.size * held
+        return 2 * MemoryLayout<Float>.size * maps.dropLast().reduce(0, +)
     }
 }

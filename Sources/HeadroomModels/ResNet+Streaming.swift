@@ -15,7 +15,8 @@ import TorchNN
 /// compute grows with the square of the streamed depth. Holding each streamed stage's output
 /// whole (``Streaming/holdsStages``, where memory allows) starts every pass at its stage's
 /// input instead of the image: the stages stream one after another, each from the last's
-/// output, and the recompute grows with the square of a stage's depth, not the whole part's.
+/// output, and the recompute grows with the square of a stage's depth, not the whole part's;
+/// holding every block's output (``Streaming/holdsBlocks``) bounds it by one block's depth.
 extension ResNet {
     /// How far streaming reaches and how finely it cuts.
     public struct Streaming: Hashable, Sendable, Codable, CustomStringConvertible {
@@ -27,22 +28,29 @@ extension ResNet {
         /// next stage streams from it rather than from the image: less recompute, more memory
         /// (each held map and, in backward, its gradient).
         public var holdsStages: Bool
+        /// Whether every streamed block's output is held whole too (implies `holdsStages`):
+        /// each statistics pass then recomputes at most its own block.
+        public var holdsBlocks: Bool
 
-        public init(through: Segment, bands: Int, holdsStages: Bool = false) {
+        public init(through: Segment, bands: Int, holdsStages: Bool = false, holdsBlocks: Bool = false) {
             self.through = through
             self.bands = max(1, bands)
-            self.holdsStages = holdsStages
+            self.holdsStages = holdsStages || holdsBlocks
+            self.holdsBlocks = holdsBlocks
         }
 
-        public var description: String { "through \(through.rawValue) in \(bands) bands" + (holdsStages ? ", stage outputs held" : "") }
+        public var description: String {
+            "through \(through.rawValue) in \(bands) bands" + (holdsBlocks ? ", block outputs held" : holdsStages ? ", stage outputs held" : "")
+        }
 
-        private enum CodingKeys: String, CodingKey { case through, bands, holdsStages }
+        private enum CodingKeys: String, CodingKey { case through, bands, holdsStages, holdsBlocks }
 
         public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             self.init(
                 through: try container.decode(Segment.self, forKey: .through), bands: try container.decode(Int.self, forKey: .bands),
-                holdsStages: try container.decodeIfPresent(Bool.self, forKey: .holdsStages) ?? false)
+                holdsStages: try container.decodeIfPresent(Bool.self, forKey: .holdsStages) ?? false,
+                holdsBlocks: try container.decodeIfPresent(Bool.self, forKey: .holdsBlocks) ?? false)
         }
 
         /// Bands of at most `rowsPerBand` input rows, and at least `minimumBands`, for images
@@ -63,11 +71,15 @@ extension ResNet {
             let layout = StreamedLayout(model: self, through: streaming.through, inputRows: input.shape[2], normalising: normalising)
             return try streamed(input, layout, bands: streaming.bands)
         }
-        // The stem, then each stage from the one before's output, held whole.
-        var held = input
-        for segment in [Segment.stem] + Segment.stages.filter({ $0 <= streaming.through }) {
-            let layout = StreamedLayout(model: self, from: segment, through: segment, inputRows: held.shape[2], normalising: normalising)
-            held = try streamed(held, layout, bands: streaming.bands)
+        // The stem, then each stage (or each block) from the one before's output, held whole.
+        var held = try streamed(input, StreamedLayout(model: self, through: .stem, inputRows: input.shape[2], normalising: normalising),
+                                bands: streaming.bands)
+        for (segment, stage) in zip(Segment.stages, stages) where segment <= streaming.through {
+            let blocks = stage.layers.compactMap { $0 as? any ResidualBlock }
+            for part in streaming.holdsBlocks ? blocks.map { [$0] } : [blocks] {
+                let layout = StreamedLayout(model: self, startsAtStem: false, blocks: part, inputRows: held.shape[2])
+                held = try streamed(held, layout, bands: streaming.bands)
+            }
         }
         return held
     }

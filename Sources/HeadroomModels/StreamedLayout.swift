@@ -72,11 +72,18 @@ struct StreamedLayout {
     init(
         model: ResNet, from first: ResNet.Segment = .stem, through last: ResNet.Segment, inputRows: Int, normalising: PixelNormalisation? = nil
     ) {
-        self.model = model
-        startsAtStem = first == .stem
-        self.normalising = startsAtStem ? normalising : nil
         let stages = zip(ResNet.Segment.stages, model.stages).filter { $0.0 >= first && $0.0 <= last }
-        blocks = stages.flatMap { $0.1.layers.compactMap { $0 as? any ResidualBlock } }
+        self.init(
+            model: model, startsAtStem: first == .stem, blocks: stages.flatMap { $0.1.layers.compactMap { $0 as? any ResidualBlock } },
+            inputRows: inputRows, normalising: normalising)
+    }
+
+    /// `blocks` alone, from a held map (`startsAtStem` false) or from the image through the stem.
+    init(model: ResNet, startsAtStem: Bool, blocks: [any ResidualBlock], inputRows: Int, normalising: PixelNormalisation? = nil) {
+        self.model = model
+        self.startsAtStem = startsAtStem
+        self.normalising = startsAtStem ? normalising : nil
+        self.blocks = blocks
         rows = StreamedSizes(input: inputRows, model: model, blocks: blocks, startsAtStem: startsAtStem)
         var passes: [[NormSite]] = startsAtStem ? [[.stem]] : []
         for (index, block) in blocks.enumerated() {

@@ -101,6 +101,12 @@ import TorchOptim
         }
         #expect(held[0] == depths[0])
         #expect(zip(held, depths).dropFirst().allSatisfy { $0 < $1 }, "\(held) against \(depths)")
+        // Held block outputs: each pass recomputes from its block's input, less again.
+        let blocks = [ResNet.Segment.stem, .layer1, .layer2, .layer3, .layer4].map {
+            model.recomputeOverhead(of: all, streaming: .init(through: $0, bands: 8, holdsBlocks: true), resolution: 224)
+        }
+        #expect(blocks[0] == depths[0])
+        #expect(zip(blocks, held).dropFirst().allSatisfy { $0 < $1 }, "\(blocks) against \(held)")
     }
 
     /// Held stage outputs are the stem's and each streamed stage's but the last, float32, with a gradient each.
@@ -112,6 +118,8 @@ import TorchOptim
         #expect(model.heldStageBytes(.init(through: .layer2, bands: 8, holdsStages: true), resolution: 224) == 2 * 4 * 2 * 64 * 56 * 56)
         // Through layer3, layer2's 128 × 28 × 28 too.
         #expect(model.heldStageBytes(.init(through: .layer3, bands: 8, holdsStages: true), resolution: 224) == 2 * 4 * (2 * 64 * 56 * 56 + 128 * 28 * 28))
+        // Held blocks through layer2: the stem's, layer1's two blocks' and layer2's first block's.
+        #expect(model.heldStageBytes(.init(through: .layer2, bands: 8, holdsBlocks: true), resolution: 224) == 2 * 4 * (3 * 64 * 56 * 56 + 128 * 28 * 28))
     }
 
     /// What the plan prices `--freeze-bn` at is what a model with frozen BatchNorm costs: the

@@ -19,6 +19,8 @@ struct BenchmarkStep: ParsableCommand {
     @Option(help: "Intra-op threads.") var threads: Int?
     @Flag(help: "With --streaming: hold each streamed stage's output whole (less recompute, more memory).")
     var holdStages = false
+    @Flag(help: "With --streaming: hold every streamed block's output whole (least recompute, most memory).")
+    var holdBlocks = false
     @Option(help: "cpu, cuda or cuda:N.", transform: DeviceRequest.init(argument:)) var device = DeviceRequest.device(.cpu)
 
     func run() throws {
@@ -34,7 +36,7 @@ struct BenchmarkStep: ParsableCommand {
             guard let through = parts.first.flatMap({ ResNet.Segment(rawValue: String($0)) }),
                 let bands = parts.count == 2 ? Int(parts[1]) : 8, bands >= 1
             else { throw ValidationError("--streaming: a stage and bands, e.g. layer2:8") }
-            benchmark.streaming = ResNet.Streaming(through: through, bands: bands, holdsStages: holdStages)
+            benchmark.streaming = ResNet.Streaming(through: through, bands: bands, holdsStages: holdStages, holdsBlocks: holdBlocks)
             benchmark.checkpointedSegments = Set(ResNet.Segment.allCases)
         }
         benchmark.timedSteps = steps

@@ -57,6 +57,14 @@ import TorchNN
                     try run(streaming: nil, fromPixels: true), within: .exactInFloat64)
     }
 
+    /// With every block's output held, each block streams from the one before (a downsampling
+    /// block's shortcut included).
+    @Test("holding block outputs equals the plain network", arguments: [ResNet.Segment.layer2])
+    func holdingBlockOutputsEqualsThePlainNetwork(through: ResNet.Segment) throws {
+        expectClose(try run(streaming: ResNet.Streaming(through: through, bands: 3, holdsBlocks: true)), try run(streaming: nil),
+                    within: .exactInFloat64)
+    }
+
     /// More bands than some maps have rows: each map is cut into as many as it has.
     /// The forward passes' max-pool (strided slices) against libtorch's, bit for bit: ties
     /// (values from a few levels), −∞ and NaN included, odd and even sizes, both kernels' shapes.
