@@ -62,6 +62,8 @@ public final class BatchLoader: @unchecked Sendable {
     public func batch(_ indices: [Int], resolution: Int, epoch: Int, step: [Int]? = nil) throws -> StepBatch {
         let count = indices.count
         let partners = augmentation?.mixing.isActive == true ? Self.partnersRolledByOne(in: step ?? indices) : [:]
+        // The step's first sample names it: its mix (λ, MixUp or CutMix, the box) is drawn once.
+        let stepKey = (step ?? indices).first ?? 0
         let format = decoder.input
         let images = try Tensor.empty([count, format.bands, resolution, resolution], dtype: batchType)
         let chosen = UnsafeMutableBufferPointer<Loaded>.allocate(capacity: count)
@@ -77,7 +79,8 @@ public final class BatchLoader: @unchecked Sendable {
                 while let slot = slots.next.claim() {
                     do {
                         slots.chosen[slot] = try self.load(
-                            indices[slot], partner: partners[indices[slot]], into: slot, of: slots.images, resolution: resolution, epoch: epoch)
+                            indices[slot], partner: partners[indices[slot]], stepKey: stepKey, into: slot, of: slots.images,
+                            resolution: resolution, epoch: epoch)
                     } catch {
                         slots.failures[slot] = error
                     }
@@ -117,7 +120,9 @@ public final class BatchLoader: @unchecked Sendable {
     }
 
     /// Loads sample `index` (or its replacement) into `slot`, mixed with `partner` when mixing.
-    private func load(_ index: Int, partner: Int?, into slot: Int, of images: Tensor, resolution: Int, epoch: Int) throws -> Loaded {
+    private func load(
+        _ index: Int, partner: Int?, stepKey: Int, into slot: Int, of images: Tensor, resolution: Int, epoch: Int
+    ) throws -> Loaded {
         var random = DeterministicRandom(seed: seed, epoch: epoch, index: index)
         var candidate = index
         for _ in 0..<16 {
@@ -130,8 +135,8 @@ public final class BatchLoader: @unchecked Sendable {
                     var loaded = Loaded(sample: candidate, partner: candidate, partnerClass: samples.samples[candidate].classIndex)
                     if let augmentation, augmentation.mixing.isActive {
                         try mix(
-                            into: target, for: candidate, partner: partner ?? candidate, loaded: &loaded, augmentation: augmentation,
-                            resolution: resolution, epoch: epoch)
+                            into: target, for: candidate, partner: partner ?? candidate, stepKey: stepKey, loaded: &loaded,
+                            augmentation: augmentation, resolution: resolution, epoch: epoch)
                     }
                     return loaded
                 } catch let error as TorchError where error.isOutOfMemory {
@@ -162,16 +167,17 @@ public final class BatchLoader: @unchecked Sendable {
         return pixels
     }
 
-    /// Draws `sample`'s mix from its mixing stream and blends `partner`, as this epoch sees it,
-    /// into `target`, noting the partner's class and the share kept. A partner that cannot be
-    /// decoded is marked bad and another drawn from the stream; with none after 16 tries the
-    /// sample stays whole.
+    /// Blends `partner`, as this epoch sees it, into `target` with the step's mix (drawn from
+    /// the stream of the step `stepKey` names), noting the partner's class and the share kept.
+    /// A partner that cannot be decoded is marked bad and another drawn from the sample's
+    /// stream; with none after 16 tries the sample stays whole.
     private func mix(
-        into target: Tensor, for sample: Int, partner nominated: Int, loaded: inout Loaded, augmentation: SampleAugmentation,
-        resolution: Int, epoch: Int
+        into target: Tensor, for sample: Int, partner nominated: Int, stepKey: Int, loaded: inout Loaded,
+        augmentation: SampleAugmentation, resolution: Int, epoch: Int
     ) throws {
+        var stepRandom = SampleAugmentation.stepMixingRandom(seed: seed, epoch: epoch, firstSample: stepKey)
+        let mix = augmentation.mixing.draw(height: resolution, width: resolution, random: &stepRandom)
         var random = SampleAugmentation.mixingRandom(seed: seed, epoch: epoch, index: sample)
-        let mix = augmentation.mixing.draw(height: resolution, width: resolution, random: &random)
         for attempt in 0..<16 {
             let partner = attempt == 0 ? nominated : random.nextInt(below: samples.samples.count)
             guard !isBad(partner) else { continue }

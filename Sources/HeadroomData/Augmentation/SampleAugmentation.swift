@@ -33,6 +33,7 @@ public struct SampleAugmentation: Sendable, Hashable {
     static let erasingSalt: UInt64 = 0x6572_6173_696E_6721  // "erasing!"
     static let mixingSalt: UInt64 = 0x6D69_7869_6E67_2121  // "mixing!!"
     static let policySalt: UInt64 = 0x706F_6C69_6379_2121  // "policy!!"
+    static let stepMixingSalt: UInt64 = 0x7374_6570_6D69_7821  // "stepmix!"
 
     public static func policyRandom(seed: UInt64, epoch: Int, index: Int) -> DeterministicRandom {
         DeterministicRandom(seed: seed ^ policySalt, epoch: epoch, index: index)
@@ -53,6 +54,11 @@ public struct SampleAugmentation: Sendable, Hashable {
 
     public static func mixingRandom(seed: UInt64, epoch: Int, index: Int) -> DeterministicRandom {
         DeterministicRandom(seed: seed ^ mixingSalt, epoch: epoch, index: index)
+    }
+
+    /// The stream of one optimiser step's mix, named by the step's first sample in epoch order.
+    public static func stepMixingRandom(seed: UInt64, epoch: Int, firstSample: Int) -> DeterministicRandom {
+        DeterministicRandom(seed: seed ^ stepMixingSalt, epoch: epoch, index: firstSample)
     }
 
     /// Erases `pixels` ([bands, h, w], float) in place when the sample's erasing stream says so.

@@ -1,11 +1,13 @@
 /// MixUp (Zhang et al., 2018) and CutMix (Yun et al., 2019) as torchvision's `transforms.v2`
 /// defines them — λ ~ Beta(α, α); MixUp blends the two images, CutMix pastes a box of the
 /// partner whose side is √(1 − λ) of the image's, centred anywhere and clipped, and λ becomes
-/// the share the sample keeps. Two choices differ from torchvision's, both for the one rule:
-/// λ and the choice between the two (even odds with both on) are drawn per sample from its own
-/// stream, not per batch, and the partner is the sample before it in its *optimiser step*
-/// (`BatchLoader.batch(_:step:)`) — torchvision rolls each GPU's batch by one, so its pairs
-/// change with the per-GPU batch; here micro-batches and processes change no pair.
+/// the share the sample keeps; with both, one is picked at even odds. As torchvision's, one
+/// draw (λ, the choice, the box) serves a whole batch and each sample's partner is the one
+/// before it — but the batch is the *optimiser step* (`BatchLoader.batch(_:step:)`), its draw
+/// from a stream the step's first sample names: torchvision's batch is each GPU's, so its
+/// pairs and draws change with the per-GPU batch; here micro-batches and processes change
+/// neither. (A draw per sample, tried first, cost 13–17 points of top-1 against torchvision's
+/// with TrivialAugmentWide on scikit-learn's digits; `bench/recipe.py`.)
 public struct SampleMixing: Sendable, Hashable, Codable {
     /// MixUp's α (0: off).
     public var mixupAlpha: Double
