@@ -36,4 +36,4 @@ section "Data parallel, 1 vs 2 processes, and the gradient all-reduce" distribut
 section "Default optimiser settings vs torchvision's reference recipe" defaults.py defaults.md
 section "ONNX export in onnxruntime vs headroom predict" onnx_export.py onnx.md
 section "torchvision's ResNet family: train, export, strict load, ONNX" family.py family.md
-section "The reference recipe's knobs vs the same knobs in PyTorch" recipe.py recipe.md recipe-seeds.md recipe-digits.md recipe-seeds-digits.md
+section "The reference recipe's knobs vs the same knobs in PyTorch" recipe.py recipe.md recipe-seeds.md recipe-digits.md recipe-seeds-digits.md recipe-notes.md
