@@ -62,8 +62,7 @@ public final class BatchLoader: @unchecked Sendable {
     public func batch(_ indices: [Int], resolution: Int, epoch: Int, step: [Int]? = nil) throws -> StepBatch {
         let count = indices.count
         let partners = augmentation?.mixing.isActive == true ? Self.partnersRolledByOne(in: step ?? indices) : [:]
-        // The step's first sample names it: its mix (λ, MixUp or CutMix, the box) is drawn once.
-        let stepKey = (step ?? indices).first ?? 0
+        let stepMix = stepMix(of: step ?? indices, resolution: resolution, epoch: epoch)
         let format = decoder.input
         let images = try Tensor.empty([count, format.bands, resolution, resolution], dtype: batchType)
         let chosen = UnsafeMutableBufferPointer<Loaded>.allocate(capacity: count)
@@ -79,7 +78,7 @@ public final class BatchLoader: @unchecked Sendable {
                 while let slot = slots.next.claim() {
                     do {
                         slots.chosen[slot] = try self.load(
-                            indices[slot], partner: partners[indices[slot]], stepKey: stepKey, into: slot, of: slots.images,
+                            indices[slot], partner: partners[indices[slot]], mix: stepMix, into: slot, of: slots.images,
                             resolution: resolution, epoch: epoch)
                     } catch {
                         slots.failures[slot] = error
@@ -114,6 +113,14 @@ public final class BatchLoader: @unchecked Sendable {
         var keeps = 1.0
     }
 
+    /// The step's one mix (λ, MixUp or CutMix, the box), drawn from the stream its first sample
+    /// names; nil when not mixing.
+    private func stepMix(of step: [Int], resolution: Int, epoch: Int) -> SampleMixing.Mix? {
+        guard let mixing = augmentation?.mixing, mixing.isActive else { return nil }
+        var random = SampleAugmentation.stepMixingRandom(seed: seed, epoch: epoch, firstSample: step.first ?? 0)
+        return mixing.draw(height: resolution, width: resolution, random: &random)
+    }
+
     /// Each sample of `step` and the one before it (the first's: the last).
     static func partnersRolledByOne(in step: [Int]) -> [Int: Int] {
         Dictionary(step.indices.map { (step[$0], step[($0 + step.count - 1) % step.count]) }, uniquingKeysWith: { first, _ in first })
@@ -121,7 +128,7 @@ public final class BatchLoader: @unchecked Sendable {
 
     /// Loads sample `index` (or its replacement) into `slot`, mixed with `partner` when mixing.
     private func load(
-        _ index: Int, partner: Int?, stepKey: Int, into slot: Int, of images: Tensor, resolution: Int, epoch: Int
+        _ index: Int, partner: Int?, mix: SampleMixing.Mix?, into slot: Int, of images: Tensor, resolution: Int, epoch: Int
     ) throws -> Loaded {
         var random = DeterministicRandom(seed: seed, epoch: epoch, index: index)
         var candidate = index
@@ -133,10 +140,10 @@ public final class BatchLoader: @unchecked Sendable {
                     let target = try images.select(dim: 0, index: slot)
                     try target.copyInPlace(from: pixels(of: candidate, resolution: resolution, epoch: epoch))
                     var loaded = Loaded(sample: candidate, partner: candidate, partnerClass: samples.samples[candidate].classIndex)
-                    if let augmentation, augmentation.mixing.isActive {
-                        try mix(
-                            into: target, for: candidate, partner: partner ?? candidate, stepKey: stepKey, loaded: &loaded,
-                            augmentation: augmentation, resolution: resolution, epoch: epoch)
+                    if let mix {
+                        try blend(
+                            into: target, for: candidate, partner: partner ?? candidate, mix: mix, loaded: &loaded, resolution: resolution,
+                            epoch: epoch)
                     }
                     return loaded
                 } catch let error as TorchError where error.isOutOfMemory {
@@ -167,16 +174,12 @@ public final class BatchLoader: @unchecked Sendable {
         return pixels
     }
 
-    /// Blends `partner`, as this epoch sees it, into `target` with the step's mix (drawn from
-    /// the stream of the step `stepKey` names), noting the partner's class and the share kept.
-    /// A partner that cannot be decoded is marked bad and another drawn from the sample's
-    /// stream; with none after 16 tries the sample stays whole.
-    private func mix(
-        into target: Tensor, for sample: Int, partner nominated: Int, stepKey: Int, loaded: inout Loaded,
-        augmentation: SampleAugmentation, resolution: Int, epoch: Int
+    /// Blends `partner`, as this epoch sees it, into `target` with the step's `mix`, noting the
+    /// partner's class and the share kept. A partner that cannot be decoded is marked bad and
+    /// another drawn from the sample's stream; with none after 16 tries the sample stays whole.
+    private func blend(
+        into target: Tensor, for sample: Int, partner nominated: Int, mix: SampleMixing.Mix, loaded: inout Loaded, resolution: Int, epoch: Int
     ) throws {
-        var stepRandom = SampleAugmentation.stepMixingRandom(seed: seed, epoch: epoch, firstSample: stepKey)
-        let mix = augmentation.mixing.draw(height: resolution, width: resolution, random: &stepRandom)
         var random = SampleAugmentation.mixingRandom(seed: seed, epoch: epoch, index: sample)
         for attempt in 0..<16 {
             let partner = attempt == 0 ? nominated : random.nextInt(below: samples.samples.count)
