@@ -67,7 +67,7 @@ extension ResNet {
         }
         if trains(bn1) { pass(before) }
         for (segment, stage) in zip(Segment.stages, stages) where segment <= streaming.through {
-            if streaming.holdsStages { start = before }
+            if streaming.holdsInput(of: segment) { start = before }
             for case let block as any ResidualBlock in stage.layers {
                 if streaming.holdsBlocks { start = before }
                 var path = 0.0
@@ -124,23 +124,24 @@ extension ResidualBlock {
 }
 
 extension ResNet {
-    /// What holding `streaming`'s stage (or block) outputs adds, per sample at `resolution`:
-    /// the stem's output and each streamed stage's (or block's) but the last (held anyway), in
-    /// float32, and in backward a gradient of each.
+    /// What holding `streaming`'s maps adds, per sample at `resolution`: the input of each
+    /// stage from ``Streaming/heldFrom`` on (or every block's output), less the streamed
+    /// output (held anyway), in float32, and in backward a gradient of each.
     public func heldStageBytes(_ streaming: Streaming, resolution: Int) -> Int {
-        guard streaming.holdsStages, streaming.through > .stem else { return 0 }
+        guard streaming.holdsStages else { return 0 }
         let stemSize = conv1.multiplyAdds(inputSize: resolution).outputSize
         var size = (stemSize + 2 * maxpool.padding - maxpool.kernelSize) / maxpool.stride + 1
-        var maps = [conv1.weight.shape[0] * size * size]
+        var channels = conv1.weight.shape[0]
+        var maps: [Int] = []
         for (segment, stage) in zip(Segment.stages, stages) where segment <= streaming.through {
-            var channels = 0
-            for case let block as any ResidualBlock in stage.layers {
+            if streaming.holdsInput(of: segment) { maps.append(channels * size * size) }
+            for (index, block) in stage.layers.compactMap({ $0 as? any ResidualBlock }).enumerated() {
+                // Each block's input but the stage's first (counted above) when blocks are held.
+                if streaming.holdsBlocks && index > 0 { maps.append(channels * size * size) }
                 size = block.multiplyAdds(inputSize: size).outputSize
                 channels = block.mainPath.last?.weight.shape[0] ?? channels
-                if streaming.holdsBlocks { maps.append(channels * size * size) }
             }
-            if !streaming.holdsBlocks { maps.append(channels * size * size) }
         }
-        return 2 * MemoryLayout<Float>.size * maps.dropLast().reduce(0, +)
+        return 2 * MemoryLayout<Float>.size * maps.reduce(0, +)
     }
 }

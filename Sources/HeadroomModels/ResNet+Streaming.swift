@@ -13,7 +13,7 @@ import TorchNN
 /// statistics exactly as through `batch_norm`, and the running statistics are updated once.
 /// That is the price: the k-th BatchNorm's pass recomputes everything before it, so the
 /// compute grows with the square of the streamed depth. Holding each streamed stage's output
-/// whole (``Streaming/holdsStages``, where memory allows) starts every pass at its stage's
+/// whole (``Streaming/heldFrom``, where memory allows) starts every pass at its stage's
 /// input instead of the image: the stages stream one after another, each from the last's
 /// output, and the recompute grows with the square of a stage's depth, not the whole part's;
 /// holding every block's output (``Streaming/holdsBlocks``) bounds it by one block's depth.
@@ -24,33 +24,61 @@ extension ResNet {
         public var through: Segment
         /// Bands of each map's rows (of the streamed output, and of each BatchNorm's input).
         public var bands: Int
-        /// Whether each streamed stage's output (and the stem's) is held whole, so that the
-        /// next stage streams from it rather than from the image: less recompute, more memory
-        /// (each held map and, in backward, its gradient).
-        public var holdsStages: Bool
-        /// Whether every streamed block's output is held whole too (implies `holdsStages`):
+        /// The first stage whose input is held whole, and every streamed stage after it: each
+        /// of those stages streams from the held map rather than from the image. Less
+        /// recompute, more memory (each held map and, in backward, its gradient). The deepest
+        /// stages' inputs are the smallest maps and save the most (each of their statistics
+        /// passes would recompute everything before them), so a budget holds from the end:
+        /// `.layer3` holds layer2's output alone, `.layer1` the stem's output and every stage's.
+        public var heldFrom: Segment?
+        /// Whether every streamed block's output is held whole too (implies `heldFrom` `.layer1`):
         /// each statistics pass then recomputes at most its own block.
         public var holdsBlocks: Bool
 
-        public init(through: Segment, bands: Int, holdsStages: Bool = false, holdsBlocks: Bool = false) {
+        /// Whether any stage streams from a held map.
+        public var holdsStages: Bool { heldFrom != nil }
+
+        /// `holdsStages`: every stage's input held (`heldFrom` `.layer1`). A `heldFrom` after
+        /// `through` holds nothing.
+        public init(through: Segment, bands: Int, holdsStages: Bool = false, holdsBlocks: Bool = false, heldFrom: Segment? = nil) {
             self.through = through
             self.bands = max(1, bands)
-            self.holdsStages = holdsStages || holdsBlocks
-            self.holdsBlocks = holdsBlocks
+            let from = holdsStages || holdsBlocks ? Segment.layer1 : heldFrom.map { max($0, .layer1) }
+            self.heldFrom = from.flatMap { $0 <= through ? $0 : nil }
+            self.holdsBlocks = holdsBlocks && self.heldFrom != nil
+        }
+
+        /// Whether `stage` streams from a held input rather than from the image.
+        public func holdsInput(of stage: Segment) -> Bool {
+            heldFrom.map { stage >= $0 && stage <= through } ?? false
         }
 
         public var description: String {
-            "through \(through.rawValue) in \(bands) bands" + (holdsBlocks ? ", block outputs held" : holdsStages ? ", stage outputs held" : "")
+            let held = switch heldFrom {
+            case nil: ""
+            case .layer1?: holdsBlocks ? ", block outputs held" : ", stage outputs held"
+            case let first?: ", stage outputs held from \(first.rawValue)'s input"
+            }
+            return "through \(through.rawValue) in \(bands) bands" + held
         }
 
-        private enum CodingKeys: String, CodingKey { case through, bands, holdsStages, holdsBlocks }
+        private enum CodingKeys: String, CodingKey { case through, bands, heldFrom, holdsStages, holdsBlocks }
 
         public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             self.init(
                 through: try container.decode(Segment.self, forKey: .through), bands: try container.decode(Int.self, forKey: .bands),
                 holdsStages: try container.decodeIfPresent(Bool.self, forKey: .holdsStages) ?? false,
-                holdsBlocks: try container.decodeIfPresent(Bool.self, forKey: .holdsBlocks) ?? false)
+                holdsBlocks: try container.decodeIfPresent(Bool.self, forKey: .holdsBlocks) ?? false,
+                heldFrom: try container.decodeIfPresent(Segment.self, forKey: .heldFrom))
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(through, forKey: .through)
+            try container.encode(bands, forKey: .bands)
+            try container.encodeIfPresent(heldFrom, forKey: .heldFrom)
+            try container.encode(holdsBlocks, forKey: .holdsBlocks)
         }
 
         /// Bands of at most `rowsPerBand` input rows, and at least `minimumBands`, for images
@@ -67,14 +95,16 @@ extension ResNet {
     /// The streamed part's output: the stem's, or the last streamed stage's. With
     /// `normalising`, `input` is uint8 pixels and each band normalises the rows it reads.
     func streamed(_ input: Tensor, _ streaming: Streaming, normalising: PixelNormalisation? = nil) throws(TorchError) -> Tensor {
-        guard streaming.holdsStages, streaming.through > .stem else {
+        guard let first = streaming.heldFrom else {
             let layout = StreamedLayout(model: self, through: streaming.through, inputRows: input.shape[2], normalising: normalising)
             return try streamed(input, layout, bands: streaming.bands)
         }
-        // The stem, then each stage (or each block) from the one before's output, held whole.
-        var held = try streamed(input, StreamedLayout(model: self, through: .stem, inputRows: input.shape[2], normalising: normalising),
-                                bands: streaming.bands)
-        for (segment, stage) in zip(Segment.stages, stages) where segment <= streaming.through {
+        // Everything before the first held input from the image, then each stage (or each
+        // block) from the one before's output, held whole.
+        let beforeHeld = Segment.allCases[Segment.allCases.firstIndex(of: first)! - 1]
+        var held = try streamed(
+            input, StreamedLayout(model: self, through: beforeHeld, inputRows: input.shape[2], normalising: normalising), bands: streaming.bands)
+        for (segment, stage) in zip(Segment.stages, stages) where streaming.holdsInput(of: segment) {
             let blocks = stage.layers.compactMap { $0 as? any ResidualBlock }
             for part in streaming.holdsBlocks ? blocks.map { [$0] } : [blocks] {
                 let layout = StreamedLayout(model: self, startsAtStem: false, blocks: part, inputRows: held.shape[2])

@@ -57,6 +57,15 @@ import TorchNN
                     try run(streaming: nil, fromPixels: true), within: .exactInFloat64)
     }
 
+    /// Holding only the deeper stages' inputs: what comes before streams from the image as one
+    /// part, then each held stage from the last's output.
+    @Test("holding the deeper stages' inputs equals the plain network", arguments: [ResNet.Segment.layer2, .layer3])
+    func holdingTheDeeperStagesInputsEqualsThePlainNetwork(heldFrom: ResNet.Segment) throws {
+        let streaming = ResNet.Streaming(through: .layer3, bands: 3, heldFrom: heldFrom)
+        #expect(streaming.holdsInput(of: heldFrom) && !streaming.holdsInput(of: .layer1) && !streaming.holdsBlocks)
+        expectClose(try run(streaming: streaming), try run(streaming: nil), within: .exactInFloat64)
+    }
+
     /// With every block's output held, each block streams from the one before (a downsampling
     /// block's shortcut included).
     @Test("holding block outputs equals the plain network", arguments: [ResNet.Segment.layer2])
