@@ -15,6 +15,8 @@ public struct StepBenchmark: Sendable {
     public var channelsLast = false
     public var checkpointedSegments: Set<ResNet.Segment> = []
     public var streaming: ResNet.Streaming?
+    /// `--freeze-bn`: every BatchNorm on its running statistics.
+    public var freezesBatchNorm = false
     public var device: Device = .cpu
     public var warmUpSteps = 2
     public var timedSteps = 5
@@ -26,6 +28,7 @@ public struct StepBenchmark: Sendable {
         let generator = try Generator(seed: 0)
         let model = try ResNet(architecture, classCount: 1000, generator: generator)
         try model.move(to: device)
+        if freezesBatchNorm { model.freezeBatchNorm() }
         if channelsLast { try model.setMemoryFormat(.channelsLast) }
         let optimizer = try SGD(parameters: model.namedParameters().map(\.tensor), learningRate: 0.01, momentum: 0.9, weightDecay: 1e-4)
         let step = try TrainingStep(

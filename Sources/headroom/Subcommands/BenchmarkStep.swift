@@ -21,6 +21,10 @@ struct BenchmarkStep: ParsableCommand {
     var holdStages = false
     @Flag(help: "With --streaming: hold every streamed block's output whole (least recompute, most memory).")
     var holdBlocks = false
+    @Option(help: "With --streaming: hold the input of this stage and of each streamed stage after it (layer3: layer2's output alone).")
+    var holdFrom: String?
+    @Flag(help: "BatchNorm on its running statistics, not trained (StreamingCNN's choice): no statistics passes.")
+    var freezeBn = false
     @Option(help: "cpu, cuda or cuda:N.", transform: DeviceRequest.init(argument:)) var device = DeviceRequest.device(.cpu)
 
     func run() throws {
@@ -36,9 +40,15 @@ struct BenchmarkStep: ParsableCommand {
             guard let through = parts.first.flatMap({ ResNet.Segment(rawValue: String($0)) }),
                 let bands = parts.count == 2 ? Int(parts[1]) : 8, bands >= 1
             else { throw ValidationError("--streaming: a stage and bands, e.g. layer2:8") }
-            benchmark.streaming = ResNet.Streaming(through: through, bands: bands, holdsStages: holdStages, holdsBlocks: holdBlocks)
+            let heldFrom = try holdFrom.map { (name) in
+                guard let segment = ResNet.Segment(rawValue: name), segment > .stem else { throw ValidationError("--hold-from: layer1 … layer4") }
+                return segment
+            }
+            benchmark.streaming = ResNet.Streaming(
+                through: through, bands: bands, holdsStages: holdStages, holdsBlocks: holdBlocks, heldFrom: heldFrom)
             benchmark.checkpointedSegments = Set(ResNet.Segment.allCases)
         }
+        benchmark.freezesBatchNorm = freezeBn
         benchmark.timedSteps = steps
         benchmark.warmUpSteps = warmUp
         benchmark.device = try device.resolve()
