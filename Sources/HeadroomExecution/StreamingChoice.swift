@@ -60,6 +60,33 @@ public enum StreamingChoice: Sendable, Equatable, Hashable {
         return next < ladder.count ? ladder[next] : nil
     }
 
+    /// The depths training may stream through, the shallowest (cheapest) first.
+    package var depths: [ResNet.Segment] {
+        switch self {
+        case .off: []
+        case .auto, .on: Array(Set(Self.rungs.map(\.through))).sorted()
+        case .through(let segment): [segment]
+        }
+    }
+
+    /// The band counts the planner chooses from for images `inputRows` tall: from two (as
+    /// tall as memory allows) to the ladder's shortest bands.
+    package static func bandCounts(inputRows: Int) -> ClosedRange<Int> {
+        2...BandedRung(through: .layer1, height: bandHeights.count - 1).streaming(inputRows: inputRows).bands
+    }
+
+    /// What to try after `current` ran out of memory in training, nil at the top: the same
+    /// bands holding nothing, then twice the bands (up to the shortest), then one stage
+    /// deeper in the ladder's tallest bands. (Nil `current`: the ladder's first rung.)
+    package func rung(after current: ResNet.Streaming?, inputRows: Int) -> ResNet.Streaming? {
+        guard let current else { return ladder(inputRows: inputRows).first }
+        if current.holdsStages { return ResNet.Streaming(through: current.through, bands: current.bands) }
+        let most = Self.bandCounts(inputRows: inputRows).upperBound
+        if current.bands < most { return ResNet.Streaming(through: current.through, bands: min(most, 2 * current.bands)) }
+        guard let deeper = depths.first(where: { $0 > current.through }) else { return nil }
+        return BandedRung(through: deeper, height: 0).streaming(inputRows: inputRows)
+    }
+
     /// A rung by its band height rather than its band count (see
     /// ``ResNet/Streaming/init(through:rowsPerBand:minimumBands:inputRows:)``).
     struct BandedRung {

@@ -150,48 +150,45 @@ public struct BatchPlanner {
     }
 
     /// The plan of one resolution, climbing the checkpointing ladder when `auto` asks, then
-    /// streaming's when `auto` finds not one sample fits with every segment checkpointed
-    /// (its compute is too dear for a larger micro-batch alone) or streaming is on; the
-    /// first streaming rung that fits at all is taken.
+    /// streaming's (``planStreamed(resolution:peaks:depths:)``) when `auto` finds not one
+    /// sample fits with every segment checkpointed (its compute is too dear for a larger
+    /// micro-batch alone) or streaming is on.
     func plan(resolution: Int, peaks: SteadyStatePeaks) throws -> ResolutionPlan {
-        let everySegment = Set(ResNet.Segment.allCases)
-        var rungs: [(segments: Set<ResNet.Segment>, streaming: ResNet.Streaming?)]
+        let rungs: [Set<ResNet.Segment>]
         switch (settings.checkpointing, settings.streaming) {
         case (_, .on), (_, .through):
-            rungs = heldFirst(settings.streaming.ladder(inputRows: resolution), model: peaks.measurer.model, resolution: resolution)
-                .map { (everySegment, $0) }
-        case (.off, _): rungs = [([], nil)]
-        case (.segments(let segments), _): rungs = [(segments, nil)]
-        case (.auto, _): rungs = ([[]] + ActivationCheckpointing.ladder).map { ($0, nil) }
+            return try planStreamed(resolution: resolution, peaks: peaks, depths: settings.streaming.depths)
+        case (.off, _): rungs = [[]]
+        case (.segments(let segments), _): rungs = [segments]
+        case (.auto, _): rungs = [[]] + ActivationCheckpointing.ladder
         }
-        var streamsWhenNothingFits = settings.checkpointing == .auto && settings.streaming == .auto
-        let triedWithoutCheckpointing = rungs.first?.segments.isEmpty ?? false
+        let triedWithoutCheckpointing = rungs.first?.isEmpty ?? false
         let floor = min(settings.minimumMicroBatch, effectiveBatch)
         var best: ResolutionPlan?
         var firstFailure: (any Error)?
         var uncheckpointed = 0
-        var index = 0
-        while index < rungs.count {
-            let rung = rungs[index]
-            index += 1
+        for segments in rungs {
             do {
-                var candidate = try plan(resolution: resolution, peaks: peaks, checkpointing: rung.segments, streaming: rung.streaming)
-                if rung.segments.isEmpty {
+                var candidate = try plan(resolution: resolution, peaks: peaks, checkpointing: segments)
+                if segments.isEmpty {
                     uncheckpointed = candidate.microBatch
                 } else if triedWithoutCheckpointing {
                     // Why the ladder climbed; nothing to say where a flag put the run on this rung.
                     candidate.uncheckpointedMicroBatch = uncheckpointed
                 }
-                // Streaming's rungs cost several steps' compute each: the first that fits is taken.
-                if candidate.microBatch >= floor || rungs.count == 1 || rung.streaming != nil { return candidate }
+                if candidate.microBatch >= floor || rungs.count == 1 { return candidate }
                 if candidate.microBatch > best?.microBatch ?? 0 { best = candidate }
             } catch let error as PlanningError {
                 firstFailure = firstFailure ?? error
             }
-            if index == rungs.count, best == nil, streamsWhenNothingFits {
-                streamsWhenNothingFits = false
-                rungs += heldFirst(StreamingChoice.auto.ladder(inputRows: resolution), model: peaks.measurer.model, resolution: resolution)
-                    .map { (everySegment, $0) }
+        }
+        if best == nil, settings.checkpointing == .auto && settings.streaming == .auto {
+            do {
+                var streamed = try planStreamed(resolution: resolution, peaks: peaks, depths: StreamingChoice.auto.depths)
+                if triedWithoutCheckpointing { streamed.uncheckpointedMicroBatch = uncheckpointed }
+                return streamed
+            } catch let error as PlanningError {
+                firstFailure = firstFailure ?? error
             }
         }
         // Nothing reaches the floor: the largest micro-batch any rung gave, with the least
@@ -200,40 +197,27 @@ public struct BatchPlanner {
         throw firstFailure ?? impossible(resolution: resolution, estimate: nil, measurer: peaks.measurer)
     }
 
-    /// Each streaming rung preceded by itself with its block outputs held, then its stage
-    /// outputs held, where those (and their gradients) take at most a quarter of the budget:
-    /// the same memory shape, far less recompute. A held rung that does not fit costs one
-    /// probe; the next is tried.
-    func heldFirst(_ ladder: [ResNet.Streaming], model: ResNet, resolution: Int) -> [ResNet.Streaming] {
-        ladder.flatMap { (rung) -> [ResNet.Streaming] in
-            let held = [
-                ResNet.Streaming(through: rung.through, bands: rung.bands, holdsBlocks: true),
-                ResNet.Streaming(through: rung.through, bands: rung.bands, holdsStages: true),
-            ].filter { (held) in
-                let bytes = model.heldStageBytes(held, resolution: resolution)
-                return bytes > 0 && limit.fits(4 * bytes)
-            }
-            return held + [rung]
-        }
-    }
-
     /// The plan of one resolution with `segments` recomputed and `streaming` in every probed step.
     func plan(
-        resolution: Int, peaks: SteadyStatePeaks, checkpointing segments: Set<ResNet.Segment>, streaming: ResNet.Streaming? = nil
+        resolution: Int, peaks: SteadyStatePeaks, checkpointing segments: Set<ResNet.Segment>, streaming: ResNet.Streaming? = nil,
+        predicted: MemoryModel? = nil
     ) throws -> ResolutionPlan {
         // A streamed step takes several steps' time to fail: not worth it where nothing could fit.
         if streaming != nil, let floor = try? peaks.measurer.floorBytes(resolution: resolution), !limit.fits(floor) {
             throw impossible(resolution: resolution, estimate: floor, measurer: peaks.measurer)
         }
-        var plan = try planMicroBatch(resolution: resolution, peaks: peaks, recomputing: segments, streaming: streaming)
+        var plan = try planMicroBatch(resolution: resolution, peaks: peaks, recomputing: segments, streaming: streaming, predicted: predicted)
         plan.checkpointedSegments = segments.sorted()
         plan.streaming = streaming
         plan.predictCompute(of: peaks.measurer.model)
         return plan
     }
 
+    /// `predicted`: a line already predicted (streaming's, from steps at a smaller size): the
+    /// first step is the micro-batch it predicts, and no second size is probed to draw one.
     func planMicroBatch(
-        resolution: Int, peaks: SteadyStatePeaks, recomputing segments: Set<ResNet.Segment>, streaming: ResNet.Streaming? = nil
+        resolution: Int, peaks: SteadyStatePeaks, recomputing segments: Set<ResNet.Segment>, streaming: ResNet.Streaming? = nil,
+        predicted: MemoryModel? = nil
     ) throws -> ResolutionPlan {
         let measurer = peaks.measurer
         let prefetch = measurer.device.isCUDA ? 0 : settings.prefetchBytesPerSample(resolution)
@@ -269,7 +253,8 @@ public struct BatchPlanner {
         }
 
         // A small probe, falling back to the floor (one sample, mostly) when it does not fit.
-        let first = min(max(2, floor), effectiveBatch)
+        let first = predicted.map { max(floor, $0.largestBatch(within: targetBytes, effectiveBatch: effectiveBatch)) }
+            ?? min(max(2, floor), effectiveBatch)
         func probeSmallest(holdingGradients: Bool? = nil) throws {
             if try measure(first, holdingGradients: holdingGradients) == nil, first > floor {
                 _ = try measure(floor, holdingGradients: holdingGradients)
@@ -289,10 +274,14 @@ public struct BatchPlanner {
             throw impossible(resolution: resolution, estimate: nil, measurer: measurer)
         }
         let second = min(2 * firstBase.batch, effectiveBatch)
-        if second > firstBase.batch { _ = try measure(second, holdingGradients: second < effectiveBatch && probesHoldGradients) }
-        // With a single point, assume everything scales with the batch (conservative).
+        if second > firstBase.batch, predicted == nil {
+            _ = try measure(second, holdingGradients: second < effectiveBatch && probesHoldGradients)
+        }
+        // With a single point, the predicted line's fixed bytes through it; without one,
+        // assume everything scales with the batch (conservative).
+        let fixed = predicted.map { min($0.fixedBytes, Double(firstBase.peak)) } ?? 0
         var model = fitted() ?? MemoryModel(
-            fixedBytes: 0, bytesPerSample: Double(firstBase.peak) / Double(firstBase.batch), accumulationBytes: accumulationBytes)
+            fixedBytes: fixed, bytesPerSample: (Double(firstBase.peak) - fixed) / Double(firstBase.batch), accumulationBytes: accumulationBytes)
 
         // Verify the prediction with real steps, refitting from what each one shows.
         for _ in 0..<Self.maximumVerifications {
@@ -321,7 +310,7 @@ public struct BatchPlanner {
     }
 
     /// Why nothing fits, with only what would help and is not already in force.
-    private func impossible(resolution: Int, estimate: Int?, measurer: any StepPeakMeasuring) -> PlanningError {
+    func impossible(resolution: Int, estimate: Int?, measurer: any StepPeakMeasuring) -> PlanningError {
         var suggestions: [String] = []
         if let estimate, estimate > 0 {
             // Activations scale with the pixel count: the resolution at which one sample fits.

@@ -164,8 +164,7 @@ public final class MemoryController {
         // Streaming's ladder, from the rung after the current one (`auto` streaming climbs
         // only behind `auto` checkpointing; a forced choice always may).
         let streams = settings.streaming == .auto ? settings.checkpointing == .auto : true
-        let ladder = streams ? settings.streaming.ladder(inputRows: resolution) : []
-        guard let rung = StreamingChoice.rung(after: plan.streaming, on: ladder) else { return .none }
+        guard streams, let rung = settings.streaming.rung(after: plan.streaming, inputRows: resolution) else { return .none }
         plan.checkpointedSegments = ResNet.Segment.allCases
         plan.streaming = rung
         plan.predictCompute(of: step.model)

@@ -19,8 +19,12 @@ final class ScriptedStep: StepPeakMeasuring {
     /// Bytes the first step at each shape adds (primitives made, weights reordered, caches).
     var oneTimeBytes = 0
     private var shapesSeen: Set<String> = []
+    /// The steady-state peak of a streamed step (`steadyPeak` where nil).
+    var streamedPeak: ((_ batch: Int, _ resolution: Int, _ streaming: ResNet.Streaming) -> Int)?
     /// Every step run: (batch, gradients held).
     private(set) var steps: [(batch: Int, gradientsHeld: Bool)] = []
+    /// Every streamed step run: (resolution, streaming, whether it fitted).
+    private(set) var streamedSteps: [(resolution: Int, streaming: ResNet.Streaming, fitted: Bool)] = []
 
     /// `model`: only its layout is read (the compute a rung costs), so many steps can share one.
     init(budgetBytes: Int, accumulationBytes: Int = 0, model: ResNet? = nil, steadyPeak: @escaping (Int) -> Int) throws {
@@ -41,7 +45,9 @@ final class ScriptedStep: StepPeakMeasuring {
     ) throws(TorchError) -> Int? {
         steps.append((batch, gradientsPresent))
         let shape = "\(batch) \(resolution) \(gradientsPresent) \(segments.map(\.rawValue).sorted()) \(String(describing: streaming))"
-        let peak = trainingPeak(batch: batch, gradientsHeld: gradientsPresent) + (shapesSeen.insert(shape).inserted ? oneTimeBytes : 0)
+        let steady = streaming.flatMap { (streaming) in streamedPeak?(batch, resolution, streaming) } ?? steadyPeak(batch)
+        let peak = steady + (gradientsPresent ? accumulationBytes : 0) + (shapesSeen.insert(shape).inserted ? oneTimeBytes : 0)
+        if let streaming { streamedSteps.append((resolution, streaming, peak <= budgetBytes)) }
         return peak <= budgetBytes ? peak : nil
     }
 

@@ -53,9 +53,9 @@ import TorchOptim
 
         planner.settings.streaming = .auto
         let plan = try #require(try planner.plan(resolutions: [Self.resolution], step: step).first)
-        // The first rung, with its stage outputs held where they fit (tried first: less recompute).
+        // The shallowest depth, in bands the budget allows (its stage outputs held where they fit).
         let rung = try #require(plan.streaming)
-        #expect(ResNet.Streaming(through: rung.through, bands: rung.bands) == Self.firstRung)
+        #expect(rung.through == .layer1 && StreamingChoice.bandCounts(inputRows: Self.resolution).contains(rung.bands))
         #expect(Set(plan.checkpointedSegments) == Self.everySegment)
         #expect(plan.microBatch >= 1)
         #expect(plan.verifiedPeakBytes <= budget)
@@ -107,6 +107,11 @@ import TorchOptim
         }
         #expect(blocks[0] == depths[0])
         #expect(zip(blocks, held).dropFirst().allSatisfy { $0 < $1 }, "\(blocks) against \(held)")
+        // Holding from a later stage saves less than holding every stage, more than nothing.
+        let fromLayer = [ResNet.Segment.layer2, .layer3].map {
+            model.recomputeOverhead(of: all, streaming: .init(through: .layer3, bands: 8, heldFrom: $0), resolution: 224)
+        }
+        #expect(held[3] < fromLayer[0] && fromLayer[0] < fromLayer[1] && fromLayer[1] < depths[3], "\(fromLayer)")
     }
 
     /// Held stage outputs are the stem's and each streamed stage's but the last, float32, with a gradient each.
@@ -120,6 +125,10 @@ import TorchOptim
         #expect(model.heldStageBytes(.init(through: .layer3, bands: 8, holdsStages: true), resolution: 224) == 2 * 4 * (2 * 64 * 56 * 56 + 128 * 28 * 28))
         // Held blocks through layer2: the stem's, layer1's two blocks' and layer2's first block's.
         #expect(model.heldStageBytes(.init(through: .layer2, bands: 8, holdsBlocks: true), resolution: 224) == 2 * 4 * (3 * 64 * 56 * 56 + 128 * 28 * 28))
+        // From layer2's input, through layer3: layer1's and layer2's outputs; from layer3's, layer2's alone.
+        #expect(model.heldStageBytes(.init(through: .layer3, bands: 8, heldFrom: .layer2), resolution: 224) == 2 * 4 * (64 * 56 * 56 + 128 * 28 * 28))
+        #expect(model.heldStageBytes(.init(through: .layer3, bands: 8, heldFrom: .layer3), resolution: 224) == 2 * 4 * 128 * 28 * 28)
+        #expect(model.heldStageBytes(.init(through: .layer2, bands: 8, heldFrom: .layer3), resolution: 224) == 0)
     }
 
     /// What the plan prices `--freeze-bn` at is what a model with frozen BatchNorm costs: the
