@@ -41,11 +41,11 @@ extension ResNet {
     /// as a fraction of a plain training step. Each BatchNorm's statistics pass runs
     /// everything before it: forward, again in backward's recompute, then backward (twice a
     /// forward, less conv1's input gradient, never needed); a downsampling block's first and
-    /// shortcut BatchNorms share one pass. The output bands are recomputed once. Halos are
-    /// left out: they add little where bands are tall. Frozen BatchNorms need no statistics
-    /// pass: streaming then costs the bands' recompute alone; `assumingFrozenBatchNorm`
-    /// prices that choice for a model that trains its BatchNorms. With held stage outputs a
-    /// pass recomputes from its stage's input, not the image.
+    /// shortcut BatchNorms share one pass. The output bands are recomputed once. Every pass
+    /// computes its halos too (``HaloChain``). Frozen BatchNorms need no statistics pass:
+    /// streaming then costs the bands' recompute alone; `assumingFrozenBatchNorm` prices that
+    /// choice for a model that trains its BatchNorms. With held stage outputs a pass
+    /// recomputes from its stage's input, not the image.
     public func recomputeOverhead(
         of segments: Set<Segment>, streaming: Streaming?, resolution: Int, assumingFrozenBatchNorm: Bool = false
     ) -> Double {
@@ -53,46 +53,93 @@ extension ResNet {
         let costs = forwardMultiplyAdds(resolution: resolution)
         let step = 3 * costs.values.reduce(0, +)
         guard step > 0 else { return 0 }
+        let bands = streaming.bands
         let stem = conv1.multiplyAdds(inputSize: resolution)
-        var size = (stem.outputSize + 2 * maxpool.padding - maxpool.kernelSize) / maxpool.stride + 1
-        var before = stem.count  // everything computed before the current block
-        // Where a pass's recompute starts: the image, or with held stages the stage's input.
-        var start = 0.0
-        var passes: [Double] = []  // per BatchNorm on batch statistics: what its statistics pass computes
-        var fromImage: [Bool] = []  // whether that pass starts at the image (conv1's input gradient is never needed)
+        var size = maxpool.rowWindow.outputHeight(inputHeight: stem.outputSize)
+        let stemLayer = HaloChain.Layer(count: stem.count, rows: stem.outputSize, window: conv1.rowWindow)
+        // What a pass computes from where it starts: the image, or a held map.
+        var chain = HaloChain(layers: [stemLayer, .init(count: 0, rows: size, window: maxpool.rowWindow)])
+        var startsAtImage = true
+        var passes = 0.0  // the statistics passes' compute, each four times a forward
+        var recomputed = 0.0  // the output bands' recompute, of each held segment
         func trains(_ norm: BatchNorm2d) -> Bool { !assumingFrozenBatchNorm && norm.isTraining && !norm.isFrozen }
-        func pass(_ compute: Double) {
-            passes.append(compute)
-            fromImage.append(start == 0)
+        func pass(_ layers: HaloChain) {
+            passes += 4 * layers.compute(bands: bands) - (startsAtImage ? stem.count : 0)
         }
-        if trains(bn1) { pass(before) }
+        func hold() {
+            recomputed += chain.compute(bands: bands)
+            chain = HaloChain(layers: [])
+            startsAtImage = false
+        }
+        if trains(bn1) { pass(HaloChain(layers: [stemLayer])) }
         for (segment, stage) in zip(Segment.stages, stages) where segment <= streaming.through {
-            if streaming.holdsInput(of: segment) { start = before }
+            if streaming.holdsInput(of: segment) { hold() }
             for case let block as any ResidualBlock in stage.layers {
-                if streaming.holdsBlocks { start = before }
-                var path = 0.0
+                if streaming.holdsBlocks { hold() }
+                let shortcut = block.shortcutLayers
+                let shortcutCount = shortcut?.conv.multiplyAdds(inputSize: size).count ?? 0
+                var path: [HaloChain.Layer] = []
                 var output = size
-                var firstPass: Int?
+                var sharedShortcut = false
                 for (index, (conv, norm)) in zip(block.mainPath, block.mainNorms).enumerated() {
                     let (count, next) = conv.multiplyAdds(inputSize: output)
-                    path += count
+                    path.append(.init(count: count, rows: next, window: conv.rowWindow))
                     output = next
                     guard trains(norm) else { continue }
-                    if index == 0 { firstPass = passes.count }
-                    pass(before - start + path)
-                }
-                let shortcut = block.shortcutLayers.map { $0.conv.multiplyAdds(inputSize: size).count } ?? 0
-                if let norm = block.shortcutLayers?.norm, trains(norm) {
+                    var layers = chain.layers + path
                     // With the block's first BatchNorm, one pass computes both convolutions.
-                    if let firstPass, block.shortcutSharesFirstPass { passes[firstPass] += shortcut } else { pass(before - start + shortcut) }
+                    if index == 0, let shortcut, block.shortcutSharesFirstPass, trains(shortcut.norm) {
+                        layers[layers.count - 1].side = shortcutCount
+                        sharedShortcut = true
+                    }
+                    pass(HaloChain(layers: layers))
                 }
-                before += path + shortcut
+                if let shortcut {
+                    if trains(shortcut.norm), !sharedShortcut {
+                        pass(HaloChain(layers: chain.layers + [.init(count: shortcutCount, rows: output, window: shortcut.conv.rowWindow)]))
+                    }
+                    path[path.count - 1].side = shortcutCount
+                }
+                chain.layers += path
                 size = output
             }
         }
-        let streamed = zip(passes, fromImage).reduce(0) { $0 + 4 * $1.0 - ($1.1 ? stem.count : 0) } + before
+        hold()
         let tail = segments.filter { $0 > streaming.through }.reduce(0) { $0 + (costs[$1] ?? 0) }
-        return (streamed + tail) / step
+        return (passes + recomputed + tail) / step
+    }
+}
+
+/// The layers a streamed pass computes, from where it starts to the map it is cut at, each
+/// with the window its input is read through. Cutting the last map into bands costs more
+/// than the map: each band also computes, in every layer before, the rows its windows read
+/// beyond its own share (its halo). Back from the cut, a band's halo grows through each
+/// window to `halo · stride + kernel − stride` rows (a 3×3 convolution adds two), so a
+/// layer whose map has `rows` rows costs `1 + (bands − 1) · halo / rows` times its
+/// multiply-adds (at most `bands` times: no band computes more than the whole map).
+struct HaloChain {
+    struct Layer {
+        /// Multiply-adds of the whole map, and its rows.
+        var count: Double
+        var rows: Int
+        var window: RowWindow
+        /// A convolution beside this one, computed on the same rows (a downsampling shortcut).
+        var side = 0.0
+    }
+
+    var layers: [Layer]
+
+    /// The multiply-adds with the last map cut into `bands` bands (fewer where it has fewer rows).
+    func compute(bands: Int) -> Double {
+        guard let last = layers.last else { return 0 }
+        let bands = Double(max(1, min(bands, last.rows)))
+        var halo = 0.0
+        var total = 0.0
+        for layer in layers.reversed() {
+            total += (layer.count + layer.side) * min(bands, 1 + (bands - 1) * halo / Double(max(1, layer.rows)))
+            halo = max(0, halo * Double(layer.window.stride) + Double(layer.window.kernel - layer.window.stride))
+        }
+        return total
     }
 }
 
