@@ -23,6 +23,14 @@ public struct StepBenchmark: Sendable {
 
     public init() {}
 
+    /// The extra compute the plan predicts for these settings, a fraction of a plain step:
+    /// what a measured step's time is held against.
+    public func predictedOverhead() throws -> Double {
+        let model = try ResNet(architecture, classCount: 1000)
+        if freezesBatchNorm { model.freezeBatchNorm() }
+        return model.recomputeOverhead(of: checkpointedSegments, streaming: streaming, resolution: resolution)
+    }
+
     /// Seconds per optimiser step, one entry per timed step.
     public func run() throws -> [Double] {
         let generator = try Generator(seed: 0)

@@ -53,6 +53,7 @@ struct BenchmarkStep: ParsableCommand {
         benchmark.warmUpSteps = warmUp
         benchmark.device = try device.resolve()
         let times = try benchmark.run()
-        print("{\"seconds_per_step\": [\(times.map { String($0) }.joined(separator: ", "))]}")
+        let predicted = try benchmark.predictedOverhead()
+        print("{\"seconds_per_step\": [\(times.map { String($0) }.joined(separator: ", "))], \"predicted_overhead\": \(predicted)}")
     }
 }
