@@ -1,5 +1,5 @@
 import HeadroomExecution
-public import HeadroomModels
+import HeadroomModels
 import Torch
 
 /// Streaming's plan, at about the price of two streamed steps.

@@ -114,6 +114,8 @@ public struct BatchPlanner {
     public var effectiveBatch: Int
     /// The run's memory settings, as the controller holds them (one struct, not copies of its fields).
     public var settings: MemoryController.Settings
+    /// Told of every step the planner measures (see ``MemoryProbe/onStep``).
+    public var onProbedStep: ((ProbedStep) -> Void)?
     public static let maximumVerifications = 3
 
     public init(limit: MemoryLimit, effectiveBatch: Int, settings: MemoryController.Settings = .init()) {
@@ -137,6 +139,7 @@ public struct BatchPlanner {
     public func plan(resolutions: [Int], step: TrainingStep) throws -> [ResolutionPlan] {
         guard let smallest = resolutions.min() else { return [] }
         let probe = try MemoryProbe(step: step, warmUpResolution: smallest, budgetBytes: budgetBytes)
+        probe.onStep = onProbedStep
         defer { try? probe.finish() }
         let plans = try plan(resolutions: resolutions, measuring: probe)
         try probe.finish()

@@ -14,6 +14,8 @@ public final class MemoryController {
     public let effectiveBatch: Int
     public private(set) var plans: [Int: ResolutionPlan] = [:]
     public private(set) var policies: [Int: MicroBatchPolicy] = [:]
+    /// Told of every step planning measures (see ``MemoryProbe/onStep``).
+    public var onProbedStep: ((ProbedStep) -> Void)?
     /// Validation's passes at each resolution, kept between epochs.
     private var validationPasses: [Int: ForwardPassMemory] = [:]
 
@@ -73,7 +75,8 @@ public final class MemoryController {
         if let forced = settings.forcedMicroBatch {
             plan = forcedPlan(resolution: resolution, microBatch: min(forced, effectiveBatch), step: step)
         } else {
-            let planner = BatchPlanner(limit: limit, effectiveBatch: effectiveBatch, settings: settings)
+            var planner = BatchPlanner(limit: limit, effectiveBatch: effectiveBatch, settings: settings)
+            planner.onProbedStep = onProbedStep
             plan = try planner.plan(resolutions: [resolution], step: step)[0]
         }
         plans[resolution] = plan

@@ -26,6 +26,9 @@ public final class MemoryProbe: StepPeakMeasuring {
     private let snapshotBytesOnDevice: Int
     private let budgetBytes: Int?
     private let generator: Generator
+    /// Told of every measured step as it ends (`plan --verbose`): planning a large image takes
+    /// minutes, and this says where they go.
+    public var onStep: ((ProbedStep) -> Void)?
 
     /// Saves the state, applies the budget, and takes one warm-up step at `warmUpResolution`.
     public init(step: TrainingStep, warmUpResolution: Int, budgetBytes: Int? = nil, seed: UInt64 = 0) throws(TorchError) {
@@ -56,14 +59,20 @@ public final class MemoryProbe: StepPeakMeasuring {
         precondition(snapshot != nil, "the probe session has ended")
         try step.optimizer.zeroGrad()
         try step.device.resetPeakMemory()
+        let started = ContinuousClock.now
+        var peak: Int?
         do {
             try runStep(batch: batch, resolution: resolution, gradientsPresent: gradientsPresent, recomputing: segments, streaming: streaming)
+            peak = try step.device.memoryStatistics().peakBytes - snapshotBytesOnDevice
         } catch {
             guard error.isOutOfMemory else { throw error }
             try step.optimizer.zeroGrad()
-            return nil
         }
-        return try step.device.memoryStatistics().peakBytes - snapshotBytesOnDevice
+        let elapsed = ContinuousClock.now - started
+        onStep?(ProbedStep(
+            batch: batch, resolution: resolution, recomputed: segments, streaming: streaming, peakBytes: peak,
+            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18))
+        return peak
     }
 
     /// Restores the training state as it was before the session, releases the snapshot and
@@ -123,4 +132,14 @@ public final class MemoryProbe: StepPeakMeasuring {
         try step.accumulate(images: images, labels: labels, weight: 1, recomputing: segments, streaming: streaming)
         try step.step()
     }
+}
+
+/// One step a probe measured: what it ran, its peak (nil: out of memory) and how long it took.
+public struct ProbedStep: Sendable {
+    public var batch: Int
+    public var resolution: Int
+    public var recomputed: Set<ResNet.Segment>
+    public var streaming: ResNet.Streaming?
+    public var peakBytes: Int?
+    public var seconds: Double
 }

@@ -106,7 +106,7 @@ extension ResNet {
             input, StreamedLayout(model: self, through: beforeHeld, inputRows: input.shape[2], normalising: normalising), bands: streaming.bands)
         for (segment, stage) in zip(Segment.stages, stages) where streaming.holdsInput(of: segment) {
             let blocks = stage.layers.compactMap { $0 as? any ResidualBlock }
-            for part in streaming.holdsBlocks ? blocks.map { [$0] } : [blocks] {
+            for part in streaming.holdsBlocks ? blocks.map({ [$0] }) : [blocks] {
                 let layout = StreamedLayout(model: self, startsAtStem: false, blocks: part, inputRows: held.shape[2])
                 held = try streamed(held, layout, bands: streaming.bands)
             }

@@ -18,9 +18,11 @@ public struct RunPlan: Sendable, Encodable {
     public var loader: LoaderMemory
 
     /// Plans `configuration` on its device, as training plans each stage when it starts.
-    public static func make(for configuration: TrainingConfiguration) throws -> RunPlan {
+    /// `onProbedStep`: told of every step measured, as it ends.
+    public static func make(for configuration: TrainingConfiguration, onProbedStep: ((ProbedStep) -> Void)? = nil) throws -> RunPlan {
         let setup = try RunSetup(configuration)
         let memory = setup.memoryController(effectiveBatch: configuration.batchSize)
+        memory.onProbedStep = onProbedStep
         let plans = try configuration.trainingResolutions.map { try memory.plan(for: $0, step: setup.step).plan }
         let loader = setup.loaderMemory
         return RunPlan(
