@@ -170,9 +170,11 @@ public struct BatchPlanner {
         var best: ResolutionPlan?
         var firstFailure: (any Error)?
         var uncheckpointed = 0
-        for segments in rungs {
+        var known: [Set<ResNet.Segment>: ResolutionPlan] = [:]
+        var noneFits = false
+        for segments in rungs where !noneFits {
             do {
-                var candidate = try plan(resolution: resolution, peaks: peaks, checkpointing: segments)
+                var candidate = try known[segments] ?? plan(resolution: resolution, peaks: peaks, checkpointing: segments)
                 if segments.isEmpty {
                     uncheckpointed = candidate.microBatch
                 } else if triedWithoutCheckpointing {
@@ -183,6 +185,17 @@ public struct BatchPlanner {
                 if candidate.microBatch > best?.microBatch ?? 0 { best = candidate }
             } catch let error as PlanningError {
                 firstFailure = firstFailure ?? error
+                // Not one sample fits unrecomputed: the ladder's top (the least memory) next.
+                // Where it fits none either, no rung between does, and their failed probes
+                // would cost several full-size steps each.
+                if segments.isEmpty, let top = rungs.last, rungs.count > 2 {
+                    do {
+                        known[top] = try plan(resolution: resolution, peaks: peaks, checkpointing: top)
+                    } catch let error as PlanningError {
+                        firstFailure = firstFailure ?? error
+                        noneFits = true
+                    }
+                }
             }
         }
         if best == nil, settings.checkpointing == .auto && settings.streaming == .auto {

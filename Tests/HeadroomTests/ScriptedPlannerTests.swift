@@ -25,6 +25,8 @@ final class ScriptedStep: StepPeakMeasuring {
     private(set) var steps: [(batch: Int, gradientsHeld: Bool)] = []
     /// Every streamed step run: (resolution, streaming, whether it fitted).
     private(set) var streamedSteps: [(resolution: Int, streaming: ResNet.Streaming, fitted: Bool)] = []
+    /// What every unstreamed step recomputed.
+    private(set) var recomputed: [Set<ResNet.Segment>] = []
 
     /// `model`: only its layout is read (the compute a rung costs), so many steps can share one.
     init(budgetBytes: Int, accumulationBytes: Int = 0, model: ResNet? = nil, steadyPeak: @escaping (Int) -> Int) throws {
@@ -47,7 +49,7 @@ final class ScriptedStep: StepPeakMeasuring {
         let shape = "\(batch) \(resolution) \(gradientsPresent) \(segments.map(\.rawValue).sorted()) \(String(describing: streaming))"
         let steady = streaming.flatMap { (streaming) in streamedPeak?(batch, resolution, streaming) } ?? steadyPeak(batch)
         let peak = steady + (gradientsPresent ? accumulationBytes : 0) + (shapesSeen.insert(shape).inserted ? oneTimeBytes : 0)
-        if let streaming { streamedSteps.append((resolution, streaming, peak <= budgetBytes)) }
+        if let streaming { streamedSteps.append((resolution, streaming, peak <= budgetBytes)) } else { recomputed.append(segments) }
         return peak <= budgetBytes ? peak : nil
     }
 

@@ -64,6 +64,20 @@ import Torch
         #expect(step.streamedPeak!(1, Self.resolution, .init(through: .layer2, bands: 5)) > budget)
     }
 
+    /// `auto`: where not one sample fits unrecomputed, the checkpointing ladder's top is tried
+    /// next; where it fits none either, no rung between is probed (each would cost full-size
+    /// steps that cannot fit), and streaming is planned.
+    @Test func aLadderWhoseTopFitsNothingIsNotClimbed() throws {
+        let budget = 600 * Self.m
+        let step = try step(budget: budget)
+        var planner = BatchPlanner(budgetBytes: budget, effectiveBatch: 4, headroom: 0)
+        planner.settings.checkpointing = .auto
+        planner.settings.streaming = .auto
+        let plan = try #require(try planner.plan(resolutions: [Self.resolution], measuring: step).first)
+        #expect(plan.streaming != nil)
+        #expect(Set(step.recomputed) == [[], Set(ResNet.Segment.allCases)], "\(step.recomputed)")
+    }
+
     /// Where not even the shortest bands fit at half the size, no full-size step is run: the
     /// error comes from the small steps alone.
     @Test func aHopelessBudgetCostsNoFullSizeStep() throws {
