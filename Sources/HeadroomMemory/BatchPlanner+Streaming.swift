@@ -6,7 +6,9 @@ import Torch
 ///
 /// A streamed step costs several plain ones, so the planner does not climb a ladder of
 /// full-size probes. For each depth, shallowest (cheapest) first: two steps at about half the
-/// resolution, in two band counts, draw `peak = fixed + perBands / bands`; every map of a
+/// resolution, in the tallest bands and the most, draw `peak = fixed + perBands / bands`
+/// (a peak is the larger of a phase in bands and phases without: the line through the two
+/// lies above it between them, and no count beyond the most is predicted lower); every map of a
 /// streamed step grows with the pixel count (the streamed output, the stages after it, a
 /// band's maps, whose rows and width both grow), so the line scales to the full size, and
 /// the fewest bands predicted to fit are taken. The room left then holds what it can: the
@@ -14,8 +16,8 @@ import Torch
 /// rung needs at most the plain rung's peak plus its maps. The cheapest compute predicted to
 /// fit is verified by one full-size step; where it does not fit, the next.
 ///
-/// Scaling up from a smaller size overestimates (a halo's rows do not grow with the image),
-/// so a prediction errs towards more bands, never towards a failed step.
+/// Scaling up from a smaller size overestimates a band's share (a halo's rows do not grow
+/// with the image), so a prediction errs towards more bands.
 extension BatchPlanner {
     func planStreamed(resolution: Int, peaks: SteadyStatePeaks, depths: [ResNet.Segment]) throws -> ResolutionPlan {
         var firstFailure: PlanningError?
@@ -44,11 +46,12 @@ extension BatchPlanner {
     ) throws -> (candidates: [(ResNet.Streaming, MemoryModel)], estimate: Int?) {
         guard let line = try bandLine(through: through, resolution: resolution, peaks: peaks) else { return ([], nil) }
         let counts = StreamingChoice.bandCounts(inputRows: resolution)
-        // The fewest bands whose predicted peak fits: perBands / bands ≤ room left.
-        let left = Double(targetBytes) - Double(line.peak(bands: Int.max))
+        // The fewest bands whose predicted peak fits: perBands / bands ≤ room left (none
+        // beyond the most measured: no more bands lower the peak below that step's).
+        let left = Double(targetBytes) - Double(line.bandlessPeak)
         let fewest = left <= 0 ? Int.max : Int((line.perBands / left).rounded(.up))
         let estimate = line.peak(bands: counts.upperBound)
-        guard fewest <= counts.upperBound else { return ([], estimate) }
+        guard fewest <= min(counts.upperBound, line.mostBands) else { return ([], estimate) }
         // No taller than a step has shown (the band's share of the peak is measured only
         // where bands are its peak).
         let bands = max(line.measuredBands, fewest)
@@ -67,7 +70,7 @@ extension BatchPlanner {
         let candidates = (held + [plain] + fallback).compactMap { (streaming) -> (ResNet.Streaming, MemoryModel)? in
             let predicted = MemoryModel(
                 fixedBytes: line.fixedBytes,
-                bytesPerSample: line.bytesPerSample + line.perBands / Double(streaming.bands)
+                bytesPerSample: line.bytesPerSample + line.perBands / Double(min(streaming.bands, line.mostBands))
                     + Double(model.heldStageBytes(streaming, resolution: resolution)),
                 accumulationBytes: line.accumulationBytes)
             return predicted.predictedPeak(batch: 1, effectiveBatch: effectiveBatch) <= targetBytes ? (streaming, predicted) : nil
@@ -94,10 +97,12 @@ extension BatchPlanner {
         let batch = min(measurer.model.smallestTrainingBatch(resolution: quarter ?? half), effectiveBatch)
         let accumulating = batch < effectiveBatch
         let counts = StreamingChoice.bandCounts(inputRows: resolution)
-        // Twice as tall as the ladder's first rung, then as tall.
+        // Twice as tall as the ladder's first rung, then the shortest bands: a peak is the
+        // larger of a phase in bands and phases without (the streamed output, its gradient,
+        // the stages after it), and only the most bands show the second.
         let ladderFirst = StreamingChoice.through(through).ladder(inputRows: resolution).first?.bands ?? counts.lowerBound
         let tallest = max(counts.lowerBound, ladderFirst / 2)
-        let shorter = min(counts.upperBound, 2 * tallest)
+        let most = counts.upperBound
         // What does not grow with the image or the batch: weights, optimiser state, and the
         // gradients an accumulating step holds (the line adds those back itself).
         let accumulation = Double(measurer.accumulationBytes)
@@ -117,12 +122,14 @@ extension BatchPlanner {
         // Peaks not yet shown steady take two steps a size: spend those on the smallest.
         if !peaks.isSettled, let quarter { _ = try bytes(quarter, tallest) }
         // The tallest bands that fit at half the size, then the other count.
-        guard let (bands, a) = try [tallest, shorter].lazy.compactMap({ (bands) in try bytes(half, bands).map { (bands, $0) } }).first else {
+        guard let (bands, a) = try [tallest, most].lazy.compactMap({ (bands) in try bytes(half, bands).map { (bands, $0) } }).first else {
             return nil
         }
-        let other = bands == tallest && shorter > tallest ? shorter : nil
+        let other = bands < most ? most : nil
         let halfArea = Double(half * half)
-        // γ from the two counts (none where noise makes more bands look dearer).
+        // γ from the two counts (none where noise makes more bands look dearer): the line
+        // through both lies above the peak between them, the larger of two phases, and no
+        // count beyond the most is predicted lower than that step.
         var gamma = 0.0
         if let other, let b = try bytes(half, other) {
             gamma = max(0, (a - b) / (1 / Double(bands) - 1 / Double(other)) / halfArea)
@@ -140,12 +147,12 @@ extension BatchPlanner {
         let prefetch = Double(measurer.device.isCUDA ? 0 : settings.prefetchBytesPerSample(resolution))
         return StreamedPeakLine(
             fixedBytes: fixed, bytesPerSample: alpha + area * beta + prefetch, perBands: area * gamma,
-            accumulationBytes: accumulation, accumulates: effectiveBatch > 1, measuredBands: bands)
+            accumulationBytes: accumulation, accumulates: effectiveBatch > 1, measuredBands: bands, mostBands: other ?? bands)
     }
 }
 
 /// A streamed step's predicted peak at one sample: `fixed + perSample + perBands / bands`
-/// (plus the gradients when the step accumulates).
+/// (plus the gradients when the step accumulates), bands counted up to the most measured.
 struct StreamedPeakLine {
     var fixedBytes: Double
     var bytesPerSample: Double
@@ -155,8 +162,13 @@ struct StreamedPeakLine {
     var accumulates: Bool
     /// The fewest bands a step at the smaller size fitted in: no fewer are predicted.
     var measuredBands: Int
+    /// The most bands a smaller step was measured in: more are predicted no lower.
+    var mostBands: Int
+
+    /// The peak without the bands' share.
+    var bandlessPeak: Int { Int(fixedBytes + bytesPerSample + (accumulates ? accumulationBytes : 0)) }
 
     func peak(bands: Int) -> Int {
-        Int(fixedBytes + bytesPerSample + perBands / Double(max(1, bands)) + (accumulates ? accumulationBytes : 0))
+        bandlessPeak + Int(perBands / Double(max(1, min(bands, mostBands))))
     }
 }

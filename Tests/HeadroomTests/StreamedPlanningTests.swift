@@ -78,6 +78,42 @@ import Torch
         #expect(Set(step.recomputed) == [[], Set(ResNet.Segment.allCases)], "\(step.recomputed)")
     }
 
+    /// A machine whose peak is the larger of two phases, as real streamed steps are: the
+    /// bands' (8 bytes per pixel held, 128 shared among the bands) and one without bands (24
+    /// per pixel: the streamed output, its gradient, the stages after it).
+    func twoPhaseStep(budget: Int) throws -> ScriptedStep {
+        let step = try ScriptedStep(budgetBytes: budget) { _ in 1 << 50 }
+        let model = step.model
+        step.streamedPeak = { (batch, resolution, streaming) in
+            let area = Double(resolution * resolution)
+            let phase = max(24, 8 + 128 / Double(streaming.bands))
+            return batch * (100 * Self.m + Int(area * phase) + model.heldStageBytes(streaming, resolution: resolution))
+        }
+        return step
+    }
+
+    /// Under the bandless phase (20 bytes a pixel of room): no count of bands fits, and the
+    /// most bands at half the size show it, so no full-size step is run. (A line through
+    /// two counts alone, 4 and 8 bands, would predict 11 bands to fit.)
+    @Test func aBandlessPhaseOverTheBudgetCostsNoFullSizeStep() throws {
+        let budget = 100 * Self.m + 20 * Self.resolution * Self.resolution
+        let step = try twoPhaseStep(budget: budget)
+        var planner = BatchPlanner(budgetBytes: budget, effectiveBatch: 4, headroom: 0)
+        planner.settings.streaming = .through(.layer2)
+        #expect(throws: PlanningError.self) { try planner.plan(resolutions: [Self.resolution], measuring: step) }
+        #expect(step.streamedSteps.allSatisfy { $0.resolution < Self.resolution }, "\(step.streamedSteps)")
+    }
+
+    /// Room for 28 bytes a pixel: the plan fits at its one full-size step.
+    @Test func aTwoPhasePeakIsPlannedInOneFullSizeStep() throws {
+        let budget = 100 * Self.m + 28 * Self.resolution * Self.resolution
+        let step = try twoPhaseStep(budget: budget)
+        let plan = try plan(budget: budget, step)
+        #expect(plan.verifiedPeakBytes <= budget)
+        #expect(step.streamedSteps.filter { $0.resolution == Self.resolution }.map(\.fitted) == [true], "\(step.streamedSteps)")
+        #expect(cost(step) <= 2)
+    }
+
     /// Where not even the shortest bands fit at half the size, no full-size step is run: the
     /// error comes from the small steps alone.
     @Test func aHopelessBudgetCostsNoFullSizeStep() throws {
