@@ -170,11 +170,12 @@ public struct BatchPlanner {
         var best: ResolutionPlan?
         var firstFailure: (any Error)?
         var uncheckpointed = 0
-        var known: [Set<ResNet.Segment>: ResolutionPlan] = [:]
+        var top: ResolutionPlan?  // the ladder's top, planned early (below)
         var noneFits = false
         for segments in rungs where !noneFits {
             do {
-                var candidate = try known[segments] ?? plan(resolution: resolution, peaks: peaks, checkpointing: segments)
+                let early = segments == rungs.last ? top : nil
+                var candidate = try early ?? plan(resolution: resolution, peaks: peaks, checkpointing: segments)
                 if segments.isEmpty {
                     uncheckpointed = candidate.microBatch
                 } else if triedWithoutCheckpointing {
@@ -188,9 +189,9 @@ public struct BatchPlanner {
                 // Not one sample fits unrecomputed: the ladder's top (the least memory) next.
                 // Where it fits none either, no rung between does, and their failed probes
                 // would cost several full-size steps each.
-                if segments.isEmpty, let top = rungs.last, rungs.count > 2 {
+                if segments.isEmpty, let last = rungs.last, rungs.count > 2 {
                     do {
-                        known[top] = try plan(resolution: resolution, peaks: peaks, checkpointing: top)
+                        top = try plan(resolution: resolution, peaks: peaks, checkpointing: last)
                     } catch let error as PlanningError {
                         firstFailure = firstFailure ?? error
                         noneFits = true

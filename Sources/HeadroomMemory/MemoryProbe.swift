@@ -68,10 +68,9 @@ public final class MemoryProbe: StepPeakMeasuring {
             guard error.isOutOfMemory else { throw error }
             try step.optimizer.zeroGrad()
         }
-        let elapsed = ContinuousClock.now - started
         onStep?(ProbedStep(
             batch: batch, resolution: resolution, recomputed: segments, streaming: streaming, peakBytes: peak,
-            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18))
+            seconds: (ContinuousClock.now - started).seconds))
         return peak
     }
 

@@ -187,8 +187,7 @@ public final class StepExecutor {
             if let reducer = dataParallel.gradientReducer, reducer.state != .finished { try reducer.finish(keepingSums: true) }
             try dataParallel.synchronize(buffers: buffers, totals: reduced)
             self.reduced = true
-            let elapsed = ContinuousClock.now - started
-            allReduceSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+            allReduceSeconds = (ContinuousClock.now - started).seconds
             let failures = try reduced.select(dim: 0, index: 3).item()
             if failures >= StepTotals.fatal { throw SynchronizedStepStopped(reason: "another rank failed after launching its gradients") }
             if failures > 0 {
