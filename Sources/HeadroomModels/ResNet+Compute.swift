@@ -1,19 +1,38 @@
 import Torch
 import TorchNN
 
+/// What a layer's work costs in time, in multiply-adds of a wide convolution. Multiply-adds
+/// alone undercount the early layers: their maps are large and thin, so the BatchNorm and
+/// ReLU on each output element weigh more beside the convolution, and a convolution on an
+/// RGB image runs far below a wide one's rate. Measured with libtorch 2.11 (fp32, 2 threads,
+/// AMD EPYC with AVX-512, resnet18 at 1024 px, `bench/layer_costs.py`): 3×3 convolutions ran
+/// at 94–105 G multiply-adds/s in every stage, a BatchNorm and ReLU took as long as 160
+/// multiply-adds per element, and conv1 ran 2.7 times slower per multiply-add.
+public struct ComputeWeights: Sendable, Equatable {
+    /// One output element's BatchNorm and ReLU, in multiply-adds.
+    public var perElement: Double
+    /// How many times a multiply-add of a convolution on fewer than 8 input channels costs.
+    public var narrowInput: Double
+
+    public static let measured = ComputeWeights(perElement: 160, narrowInput: 2.7)
+    /// Multiply-adds alone (the published model tables' count).
+    public static let multiplyAdds = ComputeWeights(perElement: 0, narrowInput: 1)
+}
+
 extension ResNet {
     /// Multiply-adds of one sample's forward pass at `resolution`² px, per segment (the
-    /// classifier's are left out: under 0.1% of the total).
-    public func forwardMultiplyAdds(resolution: Int) -> [Segment: Double] {
+    /// classifier's are left out: under 0.1% of the total). With `weights` other than
+    /// ``ComputeWeights/multiplyAdds``, the time each segment costs, in the same unit.
+    public func forwardMultiplyAdds(resolution: Int, weights: ComputeWeights = .multiplyAdds) -> [Segment: Double] {
         var size = resolution
         var costs: [Segment: Double] = [:]
-        let stem = conv1.multiplyAdds(inputSize: size)
+        let stem = conv1.cost(inputSize: size, weights: weights)
         size = (stem.outputSize + 2 * maxpool.padding - maxpool.kernelSize) / maxpool.stride + 1
         costs[.stem] = stem.count
         for (segment, stage) in zip(Segment.stages, stages) {
             var total = 0.0
             for case let block as any ResidualBlock in stage.layers {
-                let (count, output) = block.multiplyAdds(inputSize: size)
+                let (count, output) = block.cost(inputSize: size, weights: weights)
                 total += count
                 size = output
             }
@@ -22,17 +41,27 @@ extension ResNet {
         return costs
     }
 
+    /// A training step's time for one sample, in multiply-adds: three forward passes (forward,
+    /// and backward at twice that), less conv1's input gradient, which no step computes.
+    func stepCost(resolution: Int, weights: ComputeWeights) -> Double {
+        3 * forwardMultiplyAdds(resolution: resolution, weights: weights).values.reduce(0, +)
+            - conv1.inputGradientCost(inputSize: resolution, weights: weights)
+    }
+
     /// The extra compute of recomputing `segments` in backward, as a fraction of a training
-    /// step (a step costs about three forward passes: forward, and backward at twice that).
-    /// The banded stem (see ``usesBandedStem(inputRows:segments:)``) runs conv1 four more
-    /// times than a plain step: the statistics pass, the band pass, the statistics'
-    /// recompute and its extra weight gradient.
-    public func recomputeOverhead(of segments: Set<Segment>, resolution: Int) -> Double {
-        let costs = forwardMultiplyAdds(resolution: resolution)
-        let step = 3 * costs.values.reduce(0, +)
+    /// step (``stepCost(resolution:weights:)``),
+    /// counted in time (``ComputeWeights``). The banded stem (see
+    /// ``usesBandedStem(inputRows:segments:)``) runs conv1 four more times than a plain step:
+    /// the statistics pass, the band pass, the statistics' recompute and its extra weight
+    /// gradient (five forwards' worth, less an input gradient).
+    public func recomputeOverhead(of segments: Set<Segment>, resolution: Int, weights: ComputeWeights = .measured) -> Double {
+        let costs = forwardMultiplyAdds(resolution: resolution, weights: weights)
+        let step = stepCost(resolution: resolution, weights: weights)
         guard step > 0 else { return 0 }
-        let stemPasses = usesBandedStem(inputRows: resolution, segments: segments) ? 4.0 : 1.0
-        return segments.reduce(0) { $0 + (costs[$1] ?? 0) * ($1 == .stem ? stemPasses : 1) } / step
+        // The banded stem's five passes of conv1 and its norm, less an input gradient none needs.
+        let bandedStem = 5 * (costs[.stem] ?? 0) - conv1.inputGradientCost(inputSize: resolution, weights: weights)
+        let banded = usesBandedStem(inputRows: resolution, segments: segments)
+        return segments.reduce(0) { $0 + ($1 == .stem && banded ? bandedStem : costs[$1] ?? 0) } / step
     }
 }
 
@@ -45,16 +74,18 @@ extension ResNet {
     /// computes its halos too (``HaloChain``). Frozen BatchNorms need no statistics pass:
     /// streaming then costs the bands' recompute alone; `assumingFrozenBatchNorm` prices that
     /// choice for a model that trains its BatchNorms. With held stage outputs a pass
-    /// recomputes from its stage's input, not the image.
+    /// recomputes from its stage's input, not the image. Counted in time (``ComputeWeights``).
     public func recomputeOverhead(
-        of segments: Set<Segment>, streaming: Streaming?, resolution: Int, assumingFrozenBatchNorm: Bool = false
+        of segments: Set<Segment>, streaming: Streaming?, resolution: Int, assumingFrozenBatchNorm: Bool = false,
+        weights: ComputeWeights = .measured
     ) -> Double {
-        guard let streaming else { return recomputeOverhead(of: segments, resolution: resolution) }
-        let costs = forwardMultiplyAdds(resolution: resolution)
-        let step = 3 * costs.values.reduce(0, +)
+        guard let streaming else { return recomputeOverhead(of: segments, resolution: resolution, weights: weights) }
+        let costs = forwardMultiplyAdds(resolution: resolution, weights: weights)
+        let step = stepCost(resolution: resolution, weights: weights)
         guard step > 0 else { return 0 }
         let bands = streaming.bands
-        let stem = conv1.multiplyAdds(inputSize: resolution)
+        let stem = conv1.cost(inputSize: resolution, weights: weights)
+        let stemInputGradient = conv1.inputGradientCost(inputSize: resolution, weights: weights)
         var size = maxpool.rowWindow.outputHeight(inputHeight: stem.outputSize)
         let stemLayer = HaloChain.Layer(count: stem.count, rows: stem.outputSize, window: conv1.rowWindow)
         // What a pass computes from where it starts: the image, or a held map.
@@ -64,7 +95,7 @@ extension ResNet {
         var recomputed = 0.0  // the output bands' recompute, of each held segment
         func trains(_ norm: BatchNorm2d) -> Bool { !assumingFrozenBatchNorm && norm.isTraining && !norm.isFrozen }
         func pass(_ layers: HaloChain) {
-            passes += 4 * layers.compute(bands: bands) - (startsAtImage ? stem.count : 0)
+            passes += 4 * layers.compute(bands: bands) - (startsAtImage ? stemInputGradient : 0)
         }
         func hold() {
             recomputed += chain.compute(bands: bands)
@@ -77,12 +108,12 @@ extension ResNet {
             for case let block as any ResidualBlock in stage.layers {
                 if streaming.holdsBlocks { hold() }
                 let shortcut = block.shortcutLayers
-                let shortcutCount = shortcut?.conv.multiplyAdds(inputSize: size).count ?? 0
+                let shortcutCount = shortcut?.conv.cost(inputSize: size, weights: weights).count ?? 0
                 var path: [HaloChain.Layer] = []
                 var output = size
                 var sharedShortcut = false
                 for (index, (conv, norm)) in zip(block.mainPath, block.mainNorms).enumerated() {
-                    let (count, next) = conv.multiplyAdds(inputSize: output)
+                    let (count, next) = conv.cost(inputSize: output, weights: weights)
                     path.append(.init(count: count, rows: next, window: conv.rowWindow))
                     output = next
                     guard trains(norm) else { continue }
@@ -119,7 +150,7 @@ extension ResNet {
 /// multiply-adds (at most `bands` times: no band computes more than the whole map).
 struct HaloChain {
     struct Layer {
-        /// Multiply-adds of the whole map, and its rows.
+        /// The cost of the whole map (multiply-adds, or time: ``ComputeWeights``), and its rows.
         var count: Double
         var rows: Int
         var window: RowWindow
@@ -146,27 +177,46 @@ struct HaloChain {
 extension Conv2d {
     /// Multiply-adds for one sample with a square input of `inputSize`, and the output size.
     func multiplyAdds(inputSize: Int) -> (count: Double, outputSize: Int) {
+        cost(inputSize: inputSize, weights: .multiplyAdds)
+    }
+
+    /// The time of the convolution and of the BatchNorm and ReLU on its output, in
+    /// multiply-adds (``ComputeWeights``), for one sample with a square input of `inputSize`.
+    func cost(inputSize: Int, weights: ComputeWeights) -> (count: Double, outputSize: Int) {
         let shape = weight.shape  // out, in/groups, kh, kw
         let output = (inputSize + 2 * padding.0 - dilation.0 * (shape[2] - 1) - 1) / stride.0 + 1
         let perPixel = Double(shape[0] * shape[1] * shape[2] * shape[3])
-        return (perPixel * Double(output * output), output)
+        let rate = shape[1] < 8 ? weights.narrowInput : 1
+        let elements = Double(shape[0] * output * output)
+        return (perPixel * Double(output * output) * rate + weights.perElement * elements, output)
+    }
+
+    /// The time of the input's gradient (the convolution's multiply-adds again, at its rate).
+    func inputGradientCost(inputSize: Int, weights: ComputeWeights) -> Double {
+        cost(inputSize: inputSize, weights: ComputeWeights(perElement: 0, narrowInput: weights.narrowInput)).count
     }
 }
 
 extension ResidualBlock {
-    /// The block's convolutions, each fed the previous one's output, and the shortcut's.
-    func multiplyAdds(inputSize: Int) -> (count: Double, outputSize: Int) {
+    /// The block's convolutions, each fed the previous one's output, and the shortcut's, in
+    /// time (``Conv2d/cost(inputSize:weights:)``).
+    func cost(inputSize: Int, weights: ComputeWeights) -> (count: Double, outputSize: Int) {
         var size = inputSize
         var total = 0.0
         for conv in mainPath {
-            let (count, output) = conv.multiplyAdds(inputSize: size)
+            let (count, output) = conv.cost(inputSize: size, weights: weights)
             total += count
             size = output
         }
         for case let conv as Conv2d in downsample?.layers ?? [] {
-            total += conv.multiplyAdds(inputSize: inputSize).count
+            total += conv.cost(inputSize: inputSize, weights: weights).count
         }
         return (total, size)
+    }
+
+    /// The block's convolutions' multiply-adds, and its output size.
+    func multiplyAdds(inputSize: Int) -> (count: Double, outputSize: Int) {
+        cost(inputSize: inputSize, weights: .multiplyAdds)
     }
 }
 

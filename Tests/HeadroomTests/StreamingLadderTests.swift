@@ -90,9 +90,10 @@ import TorchOptim
         let stem = model.recomputeOverhead(of: all, streaming: .init(through: .stem, bands: 8), resolution: 224)
         #expect(model.usesBandedStem(inputRows: 224, segments: all))
         // The banded stem is streaming through the stem; its price leaves out the one row of
-        // halo each band's max-pool reads (under 0.2 % of a step here), streaming's counts it.
+        // halo each band's max-pool reads (0.4 % of a step here: conv1's rows cost 2.7 times their
+        // multiply-adds and carry a BatchNorm each, ``ComputeWeights``), streaming's counts it.
         let banded = model.recomputeOverhead(of: all, resolution: 224)
-        #expect(stem > banded && stem - banded < 0.002, "streamed \(stem), banded \(banded)")
+        #expect(stem > banded && stem - banded < 0.005, "streamed \(stem), banded \(banded)")
         let depths = [ResNet.Segment.stem, .layer1, .layer2, .layer3, .layer4].map {
             model.recomputeOverhead(of: all, streaming: .init(through: $0, bands: 8), resolution: 224)
         }

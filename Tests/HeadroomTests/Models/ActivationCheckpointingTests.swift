@@ -93,18 +93,42 @@ import TorchOptim
         // Published totals include the classifier (0.5 M and 2 M multiply-adds).
         #expect(abs(resnet18 + 512_000 - 1.81e9) / 1.81e9 < 0.005)
         #expect(abs(resnet50 + 2_048_000 - 4.09e9) / 4.09e9 < 0.005)
-        // Recomputing costs one more forward of each segment (the banded stem, four of conv1).
+        // Recomputing costs one more forward of each segment (the banded stem, four of conv1),
+        // of a step of three forwards less conv1's input gradient (its 118,013,952 multiply-adds).
         let model = try ResNet(.resnet18)
         let costs = model.forwardMultiplyAdds(resolution: 224)
-        let step = 3 * costs.values.reduce(0, +)
-        #expect(model.recomputeOverhead(of: [], resolution: 224) == 0)
-        #expect(abs(model.recomputeOverhead(of: [.layer2], resolution: 224) - costs[.layer2]! / step) < 1e-12)
-        let all = model.recomputeOverhead(of: Set(ResNet.Segment.allCases), resolution: 224)
-        #expect(abs(all - (1.0 / 3 + 3 * costs[.stem]! / step)) < 1e-12)
+        let forward = costs.values.reduce(0, +)
+        let step = 3 * forward - 118_013_952
+        let overhead = { (segments: Set<ResNet.Segment>, size: Int) in
+            model.recomputeOverhead(of: segments, resolution: size, weights: .multiplyAdds)
+        }
+        #expect(overhead([], 224) == 0)
+        #expect(abs(overhead([.layer2], 224) - costs[.layer2]! / step) < 1e-12)
+        #expect(abs(overhead(Set(ResNet.Segment.allCases), 224) - (forward + 3 * costs[.stem]!) / step) < 1e-12)
         // The stem alone, or too few rows for two bands (32 px): the stem is recomputed once.
-        #expect(abs(model.recomputeOverhead(of: [.stem], resolution: 224) - costs[.stem]! / step) < 1e-12)
-        let allSmall = model.recomputeOverhead(of: Set(ResNet.Segment.allCases), resolution: 32)
-        #expect(abs(allSmall - 1.0 / 3) < 1e-12)
+        #expect(abs(overhead([.stem], 224) - costs[.stem]! / step) < 1e-12)
+        let small = model.forwardMultiplyAdds(resolution: 32).values.reduce(0, +)
+        #expect(abs(overhead(Set(ResNet.Segment.allCases), 32) - small / (3 * small - 2_408_448)) < 1e-12)
+    }
+
+    /// Time, not multiply-adds: each convolution's output carries a BatchNorm and ReLU at 160
+    /// multiply-adds an element, and conv1 (3 input channels) runs 2.7 times slower
+    /// (`bench/layer_costs.py`). At 224 px conv1 makes 64 × 112² outputs from 118,013,952
+    /// multiply-adds; each of layer1's four convolutions 64 × 56² from 115,605,504.
+    @Test func timeWeightsCountWhatTheEarlyLayersSpend() throws {
+        let model = try ResNet(.resnet18)
+        let costs = model.forwardMultiplyAdds(resolution: 224, weights: .measured)
+        let stem: Double = 2.7 * 118_013_952 + 160 * 64 * 112 * 112
+        let layer1: Double = 4 * (115_605_504 + 160 * 64 * 56 * 56)
+        #expect(abs(costs[.stem]! - stem) < 1)
+        #expect(abs(costs[.layer1]! - layer1) < 1)
+        // So recomputing the stem costs far more of a step than its multiply-adds say, layer4
+        // (small, deep maps) less, and layer1 more beside layer4.
+        let timed = { (segment: ResNet.Segment) in model.recomputeOverhead(of: [segment], resolution: 224) }
+        let counted = { (segment: ResNet.Segment) in model.recomputeOverhead(of: [segment], resolution: 224, weights: .multiplyAdds) }
+        #expect(timed(.stem) > 2 * counted(.stem))
+        #expect(timed(.layer4) < counted(.layer4))
+        #expect(timed(.layer1) / timed(.layer4) > 1.2 * counted(.layer1) / counted(.layer4))
     }
 
     /// A bf16 recompute in backward runs under the forward's autocast and leaves nothing in
