@@ -6,8 +6,8 @@ import TorchNN
 /// ReLU on each output element weigh more beside the convolution, and a convolution on an
 /// RGB image runs far below a wide one's rate. Measured with libtorch 2.11 (fp32, 2 threads,
 /// AMD EPYC with AVX-512, resnet18 at 1024 px, `bench/layer_costs.py`): 3×3 convolutions ran
-/// at 94–105 G multiply-adds/s in every stage, a BatchNorm and ReLU took as long as 160
-/// multiply-adds per element, and conv1 ran 2.7 times slower per multiply-add.
+/// at 84–105 G multiply-adds/s in every stage, a BatchNorm and ReLU took as long as 159–167
+/// multiply-adds per element, and conv1 ran 2.7–3.3 times slower per multiply-add.
 public struct ComputeWeights: Sendable, Equatable {
     /// One output element's BatchNorm and ReLU, in multiply-adds.
     public var perElement: Double
@@ -21,9 +21,14 @@ public struct ComputeWeights: Sendable, Equatable {
 
 extension ResNet {
     /// Multiply-adds of one sample's forward pass at `resolution`² px, per segment (the
-    /// classifier's are left out: under 0.1% of the total). With `weights` other than
-    /// ``ComputeWeights/multiplyAdds``, the time each segment costs, in the same unit.
-    public func forwardMultiplyAdds(resolution: Int, weights: ComputeWeights = .multiplyAdds) -> [Segment: Double] {
+    /// classifier's are left out: under 0.1% of the total).
+    public func forwardMultiplyAdds(resolution: Int) -> [Segment: Double] {
+        forwardCosts(resolution: resolution, weights: .multiplyAdds)
+    }
+
+    /// The time of one sample's forward pass at `resolution`² px, per segment, in
+    /// multiply-adds (``ComputeWeights``).
+    public func forwardCosts(resolution: Int, weights: ComputeWeights) -> [Segment: Double] {
         var size = resolution
         var costs: [Segment: Double] = [:]
         let stem = conv1.cost(inputSize: size, weights: weights)
@@ -44,18 +49,18 @@ extension ResNet {
     /// A training step's time for one sample, in multiply-adds: three forward passes (forward,
     /// and backward at twice that), less conv1's input gradient, which no step computes.
     func stepCost(resolution: Int, weights: ComputeWeights) -> Double {
-        3 * forwardMultiplyAdds(resolution: resolution, weights: weights).values.reduce(0, +)
+        3 * forwardCosts(resolution: resolution, weights: weights).values.reduce(0, +)
             - conv1.inputGradientCost(inputSize: resolution, weights: weights)
     }
 
     /// The extra compute of recomputing `segments` in backward, as a fraction of a training
-    /// step (``stepCost(resolution:weights:)``),
-    /// counted in time (``ComputeWeights``). The banded stem (see
-    /// ``usesBandedStem(inputRows:segments:)``) runs conv1 four more times than a plain step:
+    /// step (``stepCost(resolution:weights:)``), counted in time (``ComputeWeights``). The
+    /// banded stem (see ``usesBandedStem(inputRows:segments:)``) runs conv1 four more times
+    /// than a plain step:
     /// the statistics pass, the band pass, the statistics' recompute and its extra weight
     /// gradient (five forwards' worth, less an input gradient).
     public func recomputeOverhead(of segments: Set<Segment>, resolution: Int, weights: ComputeWeights = .measured) -> Double {
-        let costs = forwardMultiplyAdds(resolution: resolution, weights: weights)
+        let costs = forwardCosts(resolution: resolution, weights: weights)
         let step = stepCost(resolution: resolution, weights: weights)
         guard step > 0 else { return 0 }
         // The banded stem's five passes of conv1 and its norm, less an input gradient none needs.
@@ -80,7 +85,7 @@ extension ResNet {
         weights: ComputeWeights = .measured
     ) -> Double {
         guard let streaming else { return recomputeOverhead(of: segments, resolution: resolution, weights: weights) }
-        let costs = forwardMultiplyAdds(resolution: resolution, weights: weights)
+        let costs = forwardCosts(resolution: resolution, weights: weights)
         let step = stepCost(resolution: resolution, weights: weights)
         guard step > 0 else { return 0 }
         let bands = streaming.bands

@@ -117,7 +117,7 @@ import TorchOptim
     /// multiply-adds; each of layer1's four convolutions 64 × 56² from 115,605,504.
     @Test func timeWeightsCountWhatTheEarlyLayersSpend() throws {
         let model = try ResNet(.resnet18)
-        let costs = model.forwardMultiplyAdds(resolution: 224, weights: .measured)
+        let costs = model.forwardCosts(resolution: 224, weights: .measured)
         let stem: Double = 2.7 * 118_013_952 + 160 * 64 * 112 * 112
         let layer1: Double = 4 * (115_605_504 + 160 * 64 * 56 * 56)
         #expect(abs(costs[.stem]! - stem) < 1)
