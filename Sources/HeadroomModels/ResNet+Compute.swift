@@ -46,22 +46,20 @@ extension ResNet {
         return costs
     }
 
-    /// A training step's time for one sample, in multiply-adds: three forward passes (forward,
-    /// and backward at twice that), less conv1's input gradient, which no step computes.
-    func stepCost(resolution: Int, weights: ComputeWeights) -> Double {
-        3 * forwardCosts(resolution: resolution, weights: weights).values.reduce(0, +)
-            - conv1.inputGradientCost(inputSize: resolution, weights: weights)
+    /// A training step's time for one sample, from its forward's `costs`: three forward passes
+    /// (forward, and backward at twice that), less conv1's input gradient, which no step computes.
+    func stepCost(forward costs: [Segment: Double], resolution: Int, weights: ComputeWeights) -> Double {
+        3 * costs.values.reduce(0, +) - conv1.inputGradientCost(inputSize: resolution, weights: weights)
     }
 
     /// The extra compute of recomputing `segments` in backward, as a fraction of a training
-    /// step (``stepCost(resolution:weights:)``), counted in time (``ComputeWeights``). The
-    /// banded stem (see ``usesBandedStem(inputRows:segments:)``) runs conv1 four more times
-    /// than a plain step:
-    /// the statistics pass, the band pass, the statistics' recompute and its extra weight
-    /// gradient (five forwards' worth, less an input gradient).
+    /// step (``stepCost(forward:resolution:weights:)``), counted in time (``ComputeWeights``).
+    /// The banded stem (see ``usesBandedStem(inputRows:segments:)``) runs conv1 four more
+    /// times than a plain step: the statistics pass, the band pass, the statistics' recompute
+    /// and its extra weight gradient (five forwards' worth, less an input gradient).
     public func recomputeOverhead(of segments: Set<Segment>, resolution: Int, weights: ComputeWeights = .measured) -> Double {
         let costs = forwardCosts(resolution: resolution, weights: weights)
-        let step = stepCost(resolution: resolution, weights: weights)
+        let step = stepCost(forward: costs, resolution: resolution, weights: weights)
         guard step > 0 else { return 0 }
         // The banded stem's five passes of conv1 and its norm, less an input gradient none needs.
         let bandedStem = 5 * (costs[.stem] ?? 0) - conv1.inputGradientCost(inputSize: resolution, weights: weights)
@@ -86,7 +84,7 @@ extension ResNet {
     ) -> Double {
         guard let streaming else { return recomputeOverhead(of: segments, resolution: resolution, weights: weights) }
         let costs = forwardCosts(resolution: resolution, weights: weights)
-        let step = stepCost(resolution: resolution, weights: weights)
+        let step = stepCost(forward: costs, resolution: resolution, weights: weights)
         guard step > 0 else { return 0 }
         let bands = streaming.bands
         let stem = conv1.cost(inputSize: resolution, weights: weights)
