@@ -24,6 +24,20 @@ typedef struct himg_stored_region {
  * little of the rest as its format allows. */
 himg_status himg_jpeg_decode_region(const uint8_t *data, size_t size, const himg_plan *plan,
                                     const himg_stored_region *region, uint8_t *pixels);
+/* What himg_jpeg_decode_window decodes, and where to. */
+typedef struct himg_jpeg_window {
+  const uint8_t *tables; /* a TIFF page's JPEGTables (the stream is abbreviated), or NULL */
+  size_t tables_size;
+  int stored_color_space; /* libjpeg's J_COLOR_SPACE of the data when the container says it (TIFF's photometric), or 0 */
+  unsigned scale_numerator, scale_denominator; /* 0/0 for libjpeg's default, 1/1 */
+  size_t expected_width, expected_height;      /* the output size the caller planned, or 0: any that holds the window */
+  size_t left, top, right, bottom;             /* columns [left, right), rows [top, bottom) of the output */
+  uint8_t *pixels;                             /* (bottom - top) rows of (right - left) RGB pixels ... */
+  size_t row_bytes;                            /* ... this many bytes apart */
+} himg_jpeg_window;
+/* Decodes the window only (iMCU columns it needs, rows above skipped, stopping after its last): the same pixels as
+ * a whole decode cropped. */
+himg_status himg_jpeg_decode_window(const uint8_t *data, size_t size, const himg_jpeg_window *window);
 /* Whether a PNG (complete, not interlaced) or a WebP (complete) can be decoded a region at a time. */
 int himg_png_reads_regions(const uint8_t *data, size_t size);
 int himg_webp_reads_regions(const uint8_t *data, size_t size);
@@ -72,6 +86,8 @@ struct tiff; /* libtiff's TIFF, kept out of every file that includes this one */
 /* Opens the first image; NULL on failure, with the reason in *source. mapped: strips and tiles are read in place
  * (tiff_source.c says why decoding needs that); unmapped: a short read tells a truncated header from a corrupt one. */
 struct tiff *himg_tiff_open(himg_tiff_source *source, const uint8_t *data, size_t size, int mapped);
+/* Opens the file at `path` (read, not mapped) with the same silent handlers; NULL on failure, the reason in *source. */
+struct tiff *himg_tiff_open_file(himg_tiff_source *source, const char *path);
 /* Whether a strip or tile the directory lists lies past the end of the data (a mapped handle's reads fail there
  * without a short read). */
 int himg_tiff_data_ends_early(struct tiff *tiff, size_t size);

@@ -79,6 +79,17 @@ static int on_warning(TIFF *tiff, void *user_data, const char *module, const cha
   return 1;  // a library stays silent
 }
 
+TIFF *himg_tiff_open_file(himg_tiff_source *source, const char *path) {
+  memset(source, 0, sizeof *source);
+  TIFFOpenOptions *options = TIFFOpenOptionsAlloc();
+  if (options == NULL) return NULL;
+  TIFFOpenOptionsSetErrorHandlerExtR(options, on_error, source);
+  TIFFOpenOptionsSetWarningHandlerExtR(options, on_warning, source);
+  TIFF *tiff = TIFFOpenExt(path, "rm", options);  // "m": read(2), never a mapping a shrinking file would fault in
+  TIFFOpenOptionsFree(options);
+  return tiff;
+}
+
 /* mapped: strips and tiles are read in place. Unmapped, libtiff 4.5 refuses an uncompressed
    tile whose size is not a multiple of 1024 bytes (it compares the tile size with its read
    buffer, rounded up to 1 KiB), which PIL and tifffile read and write. Unmapped reads notice

@@ -6,6 +6,11 @@ import Foundation
 final class OpenSlides: @unchecked Sendable {
     static let shared = OpenSlides()
 
+    /// Who decodes the slides' regions (tests compare `.openSlide`'s handling with Headroom's reader).
+    let decoder: WholeSlide.Decoder
+
+    init(decoder: WholeSlide.Decoder = .automatic) { self.decoder = decoder }
+
     /// One open slide and, once asked for, its tissue mask.
     final class Entry: @unchecked Sendable {
         let slide: WholeSlide
@@ -40,7 +45,7 @@ final class OpenSlides: @unchecked Sendable {
         }) {
             return entry
         }
-        let entry = Entry(slide: try WholeSlide(path: path))
+        let entry = Entry(slide: try WholeSlide(path: path, decoder: decoder))
         lock.withLock {
             if entries[path]?.slide.isBroken != false { entries[path] = entry }
             recency.removeAll { $0 == path }

@@ -1,4 +1,4 @@
-public import Torch
+import Torch
 
 extension SampleTransform {
     /// A slide's sample, [1, 3, resolution, resolution] uint8: in training a region at the view,

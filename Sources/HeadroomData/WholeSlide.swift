@@ -6,6 +6,11 @@ public import Torch
 /// read through OpenSlide: its level pyramid, its resolution when the file says it, and any
 /// region of any level, read from only the tiles the region touches.
 ///
+/// A generic TIFF's or an Aperio slide's levels in JPEG or a lossless codec are read by Headroom's
+/// own tile reader (`TiledTIFF`) wherever OpenSlide would copy the pixels unresampled (the region
+/// on the level's pixel grid): the same pixels, without OpenSlide's ARGB tiles and compositing.
+/// Everything else (other vendors, JPEG 2000, positions between a level's pixels) is OpenSlide's.
+///
 /// Regions follow OpenSlide's conventions: the location in level-0 pixels, the size in the
 /// level's pixels. Pixels OpenSlide leaves transparent (outside the scanned area) take the
 /// slide's background colour (white unless the file names one). OpenSlide handles are safe to
@@ -26,13 +31,22 @@ public final class WholeSlide: @unchecked Sendable {
     /// What fills the parts of a region outside the scanned area.
     public let background: [UInt8]
     private let handle: OpaquePointer
+    /// Headroom's reader of the file's tiles, and the page of each level it reads (nil: OpenSlide's).
+    private let tiles: TiledTIFF?
+    private let tilePages: [Int?]
+
+    /// Who decodes regions: `.automatic` reads what `TiledTIFF` can itself, `.openSlide` all through OpenSlide.
+    public enum Decoder: Sendable { case automatic, openSlide }
+
+    /// The vendors whose levels are plain tiled pages of a TIFF, as `TiledTIFF` reads them.
+    static let tiledTIFFVendors: Set<String> = ["generic-tiff", "aperio"]
 
     /// The extensions of the vendor formats OpenSlide reads (generic pyramidal TIFF is told by its content).
     public static let extensions = ["svs", "ndpi", "mrxs", "scn", "vms", "vmu", "bif", "svslide"]
 
     /// Opens the slide at `path`; a file OpenSlide cannot read as a slide, or a missing
     /// OpenSlide, is an `ImageDecodeError` that says which.
-    public init(path: String) throws(ImageDecodeError) {
+    public init(path: String, decoder: Decoder = .automatic) throws(ImageDecodeError) {
         self.path = path
         // A missing or unreadable file is told apart below, from the operating system's reason.
         guard FileSystem.isDirectory(path) != true else {
@@ -75,6 +89,8 @@ public final class WholeSlide: @unchecked Sendable {
             hsl_close(handle)
             throw ImageDecodeError(path: path, kind: .corrupt, detail: "OpenSlide reports no usable level")
         }
+        tiles = decoder == .automatic && Self.tiledTIFFVendors.contains(self.vendor) ? TiledTIFF(path: path) : nil
+        tilePages = levels.map { [tiles] level in tiles?.page(size: level.size) }
     }
 
     deinit { hsl_close(handle) }
@@ -108,6 +124,17 @@ public final class WholeSlide: @unchecked Sendable {
                 path: path, kind: .corrupt, detail: "it has \(levels.count) level\(levels.count == 1 ? "" : "s") (0–\(levels.count - 1)); level \(level) was asked for")
         }
         let pixels = try Tensor.empty([1, height, width, 3], dtype: .uint8)
+        if let tiles, let page = tilePages[level], let left = onLevelGrid(x, level: level), let top = onLevelGrid(y, level: level) {
+            var failure: TiledTIFFError?
+            try pixels.withUnsafeMutableBytes { raw in
+                guard let base = raw.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
+                do throws(TiledTIFFError) {
+                    try tiles.read(page: page, x: left, y: top, width: width, height: height, background: background, into: base)
+                } catch { failure = error }
+            }
+            if let failure { throw ImageDecodeError(path: path, kind: failure.truncated ? .truncated : .corrupt, detail: "level \(level): \(failure.message)") }
+            return try pixels.permuted([0, 3, 1, 2])
+        }
         var failure: String?
         var error = [CChar](repeating: 0, count: 4096)
         try pixels.withUnsafeMutableBytes { raw in
@@ -118,6 +145,16 @@ public final class WholeSlide: @unchecked Sendable {
         }
         if let failure { throw ImageDecodeError(path: path, kind: .corrupt, detail: failure) }
         return try pixels.permuted([0, 3, 1, 2])
+    }
+
+    /// Whether `level` is read by Headroom's tile reader (at positions on the level's pixel grid).
+    public func readsTilesItself(level: Int) -> Bool { tilePages.indices.contains(level) && tilePages[level] != nil }
+
+    /// A level-0 coordinate in the level's pixels when it falls on one (as OpenSlide divides it):
+    /// OpenSlide resamples a region placed between a level's pixels, so only these are read directly.
+    private func onLevelGrid(_ coordinate: Int, level: Int) -> Int? {
+        let scaled = Double(coordinate) / levels[level].downsample
+        return scaled == scaled.rounded() && abs(scaled) < 1e15 ? Int(scaled) : nil
     }
 
     /// OpenSlide's version, or why it cannot be loaded.

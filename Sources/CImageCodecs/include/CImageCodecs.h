@@ -115,6 +115,25 @@ himg_status himg_encode_png(const uint8_t *pixels, int32_t width, int32_t height
 himg_status himg_encode_webp(const uint8_t *pixels, int32_t width, int32_t height, int32_t quality, int32_t lossless,
                              uint8_t **out, size_t *size);
 
+/* ---- Tiled TIFF pages read a region at a time (whole-slide levels) ----
+ *
+ * A page's region is read from only the tiles it touches, and of a JPEG tile only the part it needs; several
+ * threads may read one file at once. Pixels outside the page, and tiles the file leaves out (no bytes), are the
+ * background. Pages read: tiled, 8-bit RGB (or YCbCr JPEG), contiguous; JPEG (with or without JPEGTables) or any
+ * lossless compression libtiff decodes. */
+typedef struct himg_tiled_tiff himg_tiled_tiff;
+
+/* Maps the file and describes its pages (the main IFD chain); NULL with himg_last_error when it cannot. */
+himg_tiled_tiff *himg_tiled_tiff_open(const char *path);
+void himg_tiled_tiff_close(himg_tiled_tiff *file);
+
+/* The index of the first page of width x height when it is one this reader reads; -1 when there is none or it is not. */
+int32_t himg_tiled_tiff_find_page(const himg_tiled_tiff *file, int64_t width, int64_t height);
+
+/* The region at (x, y) (the page's pixels; it may reach outside the page) into rgb, width * height * 3 bytes, HWC. */
+himg_status himg_tiled_tiff_read(himg_tiled_tiff *file, int32_t page, int64_t x, int64_t y, int64_t width, int64_t height,
+                                 const uint8_t background[3], uint8_t *rgb);
+
 /* Frees memory returned by this library. */
 void himg_free(void *memory);
 

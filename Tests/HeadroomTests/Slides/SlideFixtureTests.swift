@@ -93,24 +93,79 @@ import Torch
         #expect(throws: ImageDecodeError.self) { try ImageInspection.inspectSlide(path: path("truncated.tiff"), region: nil) }
     }
 
-    /// A tile whose offset lies past the end of the file fails the regions that touch it, by name;
-    /// OpenSlide then fails every read of that handle, so the open-slide cache opens it again and
-    /// the slide's other regions still read.
+    /// A tile whose offset lies past the end of the file fails the regions that touch it, by name,
+    /// and only those: Headroom's tile reader keeps reading the slide's other regions.
     @Test func aLyingTileFailsItsRegionsOnly() throws {
-        let lying = path("lying.tiff")
-        let slide = try WholeSlide(path: lying)
+        let slide = try WholeSlide(path: path("lying.tiff"))
+        #expect(slide.readsTilesItself(level: 0))
         _ = try slide.region(level: 0, x: 0, y: 0, width: 128, height: 128)
         #expect { try slide.region(level: 0, x: 272, y: 144, width: 32, height: 32) } throws: { error in
+            "\(error)".contains("tile 9") && "\(error)".contains("past the end of the file")
+        }
+        #expect(!slide.isBroken)
+        #expect(try slide.region(level: 0, x: 0, y: 0, width: 128, height: 128).shape == [1, 3, 128, 128])
+    }
+
+    /// A slide cut short while it is open (a copy still being written, a full disk) fails the
+    /// regions whose tiles are gone with a clear error, never a fault, and still reads the rest.
+    @Test func aSlideCutWhileOpenFailsOnlyTheLostTiles() throws {
+        let directory = try TemporaryDirectory("headroom-cut-slide")
+        let copy = directory.url.appendingPathComponent("slide.tiff")
+        try FileManager.default.copyItem(atPath: path("generic-jpeg.tiff"), toPath: copy.path)
+        let slide = try WholeSlide(path: copy.path)
+        #expect(slide.readsTilesItself(level: 0))
+        let before: [UInt8] = try slide.region(level: 0, x: 0, y: 0, width: 64, height: 64).contiguous().array()
+        let handle = try FileHandle(forWritingTo: copy)
+        try handle.truncate(atOffset: 40_000)
+        try handle.close()
+        let size = slide.levels[0].size
+        #expect { try slide.region(level: 0, x: size.width - 64, y: size.height - 64, width: 64, height: 64) } throws: { error in
+            (error as? ImageDecodeError)?.kind == .truncated && "\(error)".contains("ends early")
+        }
+        #expect(try slide.region(level: 0, x: 0, y: 0, width: 64, height: 64).contiguous().array() == before)
+    }
+
+    /// Through OpenSlide the same tile fails the region too, and then every read of that handle,
+    /// so the open-slide cache opens the slide again and its other regions still read.
+    @Test func aHandleOpenSlideBrokeIsReopened() throws {
+        let lying = path("lying.tiff")
+        let slides = OpenSlides(decoder: .openSlide)
+        let cached = try slides.open(lying)
+        #expect(!cached.slide.readsTilesItself(level: 0))
+        #expect { try cached.slide.region(level: 0, x: 272, y: 144, width: 32, height: 32) } throws: { error in
             "\(error)".contains("TIFFFillTile") && "\(error)".contains("tile 9")
         }
-        #expect(slide.isBroken)
-        #expect(throws: ImageDecodeError.self) { try slide.region(level: 0, x: 0, y: 0, width: 128, height: 128) }
-
-        let cached = try OpenSlides.shared.open(lying)
-        #expect(throws: ImageDecodeError.self) { try cached.slide.region(level: 0, x: 272, y: 144, width: 32, height: 32) }
-        let reopened = try OpenSlides.shared.open(lying)
+        #expect(cached.slide.isBroken)
+        #expect(throws: ImageDecodeError.self) { try cached.slide.region(level: 0, x: 0, y: 0, width: 128, height: 128) }
+        let reopened = try slides.open(lying)
         #expect(reopened !== cached && !reopened.slide.isBroken)
         #expect(try reopened.slide.region(level: 1, x: 0, y: 0, width: 388, height: 277).shape == [1, 3, 277, 388])
+    }
+
+    /// Headroom's tile reader and OpenSlide give the same bytes for regions anywhere on every level
+    /// it reads (across tiles, over edge tiles, partly and wholly outside the level), and it reads
+    /// the levels it should: every generic JPEG level, and level 0 of each slide.
+    @Test(arguments: slides.map(\.file))
+    func ownTileReadsEqualOpenSlides(file: String) throws {
+        let ours = try WholeSlide(path: path(file))
+        let openSlide = try WholeSlide(path: path(file), decoder: .openSlide)
+        #expect(ours.readsTilesItself(level: 0))
+        if file == "generic-jpeg.tiff" { #expect(ours.levels.indices.allSatisfy(ours.readsTilesItself(level:))) }
+        var random = DeterministicRandom(seed: 11)
+        for level in ours.levels.indices where ours.readsTilesItself(level: level) {
+            let size = ours.levels[level].size
+            let downsample = Int(ours.levels[level].downsample.rounded())
+            for _ in 0..<12 {
+                let width = 1 + Int(random.nextUnitInterval() * Double(min(300, size.width + 40)))
+                let height = 1 + Int(random.nextUnitInterval() * Double(min(300, size.height + 40)))
+                let left = Int(random.nextUnitInterval() * Double(size.width + 60)) - 30 - width / 2
+                let top = Int(random.nextUnitInterval() * Double(size.height + 60)) - 30 - height / 2
+                let (x, y) = (left * downsample, top * downsample)
+                let expected: [UInt8] = try openSlide.region(level: level, x: x, y: y, width: width, height: height).contiguous().array()
+                let read: [UInt8] = try ours.region(level: level, x: x, y: y, width: width, height: height).contiguous().array()
+                #expect(read == expected, "\(file) level \(level) at \(x),\(y) \(width)×\(height)")
+            }
+        }
     }
 
     @Test func theTissueMaskFindsTheStainedBlobsNotTheGlass() throws {
