@@ -6,6 +6,8 @@ public struct SlideFacts: Sendable, Hashable, Codable {
         public var width: Int
         public var height: Int
         public var downsample: Double
+        /// Who decodes the level's tiles: "headroom" (its own tile reader) or "openslide".
+        public var reader: String
     }
 
     /// A region read, in OpenSlide's conventions: location in level-0 pixels, size in the level's.
@@ -47,7 +49,12 @@ public struct SlideFacts: Sendable, Hashable, Codable {
 
     public init(slide: WholeSlide, mask: TissueMask?, region: Region?) {
         vendor = slide.vendor
-        levels = slide.levels.map { Level(width: $0.size.width, height: $0.size.height, downsample: $0.downsample) }
+        levels = slide.levels.indices.map { index in
+            let level = slide.levels[index]
+            return Level(
+                width: level.size.width, height: level.size.height, downsample: level.downsample,
+                reader: slide.readsTilesItself(level: index) ? "headroom" : "openslide")
+        }
         mppX = slide.micronsPerPixel?.x
         mppY = slide.micronsPerPixel?.y
         objectivePower = slide.properties["openslide.objective-power"].flatMap(Double.init)

@@ -90,7 +90,9 @@ public final class WholeSlide: @unchecked Sendable {
             throw ImageDecodeError(path: path, kind: .corrupt, detail: "OpenSlide reports no usable level")
         }
         tiles = decoder == .automatic && Self.tiledTIFFVendors.contains(self.vendor) ? TiledTIFF(path: path) : nil
-        tilePages = levels.map { [tiles] level in tiles?.page(size: level.size) }
+        // A level whose downsample is not whole (a scanner's 16.088) puts almost every level-0
+        // position between its pixels, where OpenSlide resamples: that level stays OpenSlide's.
+        tilePages = levels.map { [tiles] level in level.downsample == level.downsample.rounded() ? tiles?.page(size: level.size) : nil }
     }
 
     deinit { hsl_close(handle) }

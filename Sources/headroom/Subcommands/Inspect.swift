@@ -144,7 +144,8 @@ struct Inspect: ParsableCommand {
         var lines = ["  whole slide (\(slide.vendor), OpenSlide \(slide.openSlideVersion ?? "?")), \(slide.levels.count) level\(slide.levels.count == 1 ? "" : "s"):"]
         for (index, level) in slide.levels.enumerated() {
             let mpp = slide.mppX.map { ", \(number($0 * level.downsample)) µm/px" } ?? ""
-            lines.append("    level \(index): \(level.width)×\(level.height), downsample \(number(level.downsample))\(mpp)")
+            let reader = level.reader == "headroom" ? "tiles read by Headroom" : "read by OpenSlide"
+            lines.append("    level \(index): \(level.width)×\(level.height), downsample \(number(level.downsample))\(mpp), \(reader)")
         }
         lines.append("  " + [
             slide.mppX.map { "\(number($0))×\(number(slide.mppY ?? $0)) µm per level-0 pixel" } ?? "no microns per pixel recorded (--slide-mpp cannot be used)",
