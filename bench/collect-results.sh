@@ -27,7 +27,7 @@ section "Memory planner" memory_planner.py memory_planner.md
 section "Training step vs PyTorch" train_step.py train_step.md train_step_channels_last.md
 section "Loader vs torchvision + PIL" loader.py loader.md
 section "Full-depth samples vs tifffile / PIL + numpy" samples.py samples.md
-section "Whole-slide training regions vs openslide-python + PIL" slides.py slides.md
+section "Whole-slide training regions vs openslide-python + PIL" slides.py slides.md slides-8gib.md
 section "One epoch end to end vs the same recipe in PyTorch" epoch.py epoch.md
 section "Activation checkpointing vs PyTorch eager" checkpointing.py checkpointing.md
 section "Streaming vs PyTorch eager" streaming.py streaming-0.5gib.md streaming-2gib.md streaming-4gib.md
