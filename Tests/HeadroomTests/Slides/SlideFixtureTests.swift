@@ -88,6 +88,15 @@ import Torch
         #expect(opaque > 0)
     }
 
+    /// `inspect --json` names who reads each level: Aperio's whole-downsample levels are ours, its
+    /// 16.09× level OpenSlide's.
+    @Test func inspectNamesWhoReadsEachLevel() throws {
+        let facts = SlideFacts(slide: try WholeSlide(path: path("aperio.svs")), mask: nil, region: nil)
+        #expect(facts.levels.map(\.reader) == ["headroom", "headroom", "openslide"])
+        let openSlide = SlideFacts(slide: try WholeSlide(path: path("aperio.svs"), decoder: .openSlide), mask: nil, region: nil)
+        #expect(openSlide.levels.map(\.reader) == ["openslide", "openslide", "openslide"])
+    }
+
     @Test func aTruncatedSlideIsRefusedNotRead() {
         #expect(throws: ImageDecodeError.self) { try WholeSlide(path: path("truncated.tiff")) }
         #expect(throws: ImageDecodeError.self) { try ImageInspection.inspectSlide(path: path("truncated.tiff"), region: nil) }
