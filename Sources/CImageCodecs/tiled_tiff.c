@@ -228,6 +228,12 @@ static uint8_t *read_stored_tile(const himg_tiled_tiff *file, uint32_t page_inde
   return stored;
 }
 
+/* Copies columns [left, right) and rows [top, bottom) of a whole decoded tile into `pixels`, `row_bytes` apart. */
+static void copy_window(const uint8_t *tile, size_t tile_row_bytes, size_t left, size_t top, size_t right, size_t bottom,
+                        uint8_t *pixels, size_t row_bytes) {
+  for (size_t y = top; y < bottom; y++) memcpy(pixels + (y - top) * row_bytes, tile + y * tile_row_bytes + left * 3, (right - left) * 3);
+}
+
 /* Decodes columns [left, right) and rows [top, bottom) of tile `index` into `pixels`, `row_bytes` apart. */
 static himg_status read_tile_window(himg_tiled_tiff *file, uint32_t page_index, uint32_t index, size_t left, size_t top,
                                     size_t right, size_t bottom, uint8_t *pixels, size_t row_bytes) {
@@ -245,7 +251,7 @@ static himg_status read_tile_window(himg_tiled_tiff *file, uint32_t page_index, 
         status = himg_fail(HIMG_ERROR_CORRUPT, "tile %u of page %u holds %zu bytes, not a %ux%u RGB tile", index, page_index,
                            length, page->tile_width, page->tile_height);
       } else {
-        for (size_t y = top; y < bottom; y++) memcpy(pixels + (y - top) * row_bytes, stored + y * tile_row_bytes + left * 3, (right - left) * 3);
+        copy_window(stored, tile_row_bytes, left, top, right, bottom, pixels, row_bytes);
       }
     } else {
       const himg_jpeg_window window = {
@@ -272,7 +278,7 @@ static himg_status read_tile_window(himg_tiled_tiff *file, uint32_t page_index, 
     status = himg_fail(HIMG_ERROR_CORRUPT, "tile %u of page %u: %s", index, page_index,
                        handle->source.message[0] != '\0' ? handle->source.message : "libtiff could not decode it");
   } else {
-    for (size_t y = top; y < bottom; y++) memcpy(pixels + (y - top) * row_bytes, tile + y * tile_row_bytes + left * 3, (right - left) * 3);
+    copy_window(tile, tile_row_bytes, left, top, right, bottom, pixels, row_bytes);
   }
   if (handle != NULL) return_handle(file, handle);
   free(tile);

@@ -7,7 +7,7 @@ import CImageCodecs
 final class TiledTIFF: @unchecked Sendable {
     private let handle: OpaquePointer
 
-    /// nil when the file cannot be mapped or is not a TIFF.
+    /// nil when the file cannot be opened or is not a TIFF.
     init?(path: String) {
         guard let handle = himg_tiled_tiff_open(path) else { return nil }
         self.handle = handle

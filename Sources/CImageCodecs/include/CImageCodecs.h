@@ -123,7 +123,8 @@ himg_status himg_encode_webp(const uint8_t *pixels, int32_t width, int32_t heigh
  * lossless compression libtiff decodes. */
 typedef struct himg_tiled_tiff himg_tiled_tiff;
 
-/* Maps the file and describes its pages (the main IFD chain); NULL with himg_last_error when it cannot. */
+/* Opens the file (kept open for pread, never mapped) and describes its pages (the main IFD chain); NULL with
+ * himg_last_error when it cannot. */
 himg_tiled_tiff *himg_tiled_tiff_open(const char *path);
 void himg_tiled_tiff_close(himg_tiled_tiff *file);
 
