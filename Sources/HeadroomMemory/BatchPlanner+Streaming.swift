@@ -5,13 +5,15 @@ import Torch
 /// Streaming's plan, at about the price of two streamed steps.
 ///
 /// A streamed step costs several plain ones, so the planner does not climb a ladder of
-/// full-size probes. For each depth, shallowest (cheapest) first: two steps at about half the
-/// resolution, in the tallest bands and the most, draw `peak = fixed + perBands / bands`
+/// full-size probes. For each depth, shallowest (cheapest) first: steps at about half the
+/// resolution, in the most bands and then the tallest, draw `peak = fixed + perBands / bands`
 /// (a peak is the larger of a phase in bands and phases without: the line through the two
 /// lies above it between them, and no count beyond the most is predicted lower); every map of a
 /// streamed step grows with the pixel count (the streamed output, the stages after it, a
-/// band's maps, whose rows and width both grow), so the line scales to the full size, and
-/// the fewest bands predicted to fit are taken. The room left then holds what it can: the
+/// band's maps, whose rows and width both grow), so the line scales to the full size (a
+/// quarter-size step in the most bands says what does not), and the fewest bands predicted
+/// to fit are taken. Where even the most bands are predicted not to fit, the depth is out
+/// before its tallest bands are measured. The room left then holds what it can: the
 /// held maps are exact bytes, and holding only shortens what a band computes, so a held
 /// rung needs at most the plain rung's peak plus its maps. The cheapest compute predicted to
 /// fit is verified by one full-size step; where it does not fit, the next.
@@ -88,8 +90,9 @@ extension BatchPlanner {
     ///
     /// Per sample, `bytes(size, bands) = α + size² · (β + γ / bands)`: α what does not grow
     /// with the image (the classifier, workspaces), β the maps held whole, γ a band's (its
-    /// rows and width both grow with the size). Two band counts at half the size give γ; the
-    /// first count again at a quarter gives α and β.
+    /// rows and width both grow with the size). The most bands at half the size and at a
+    /// quarter give α and β + γ / most; where those cannot fit at the full size, the depth is
+    /// out, and otherwise the tallest bands at half the size give γ.
     func bandLine(through: ResNet.Segment, resolution: Int, peaks: SteadyStatePeaks) throws -> StreamedPeakLine? {
         let measurer = peaks.measurer
         let half = resolution >= Self.smallestScaledStreaming ? resolution / 2 / 32 * 32 : resolution
@@ -120,34 +123,34 @@ extension BatchPlanner {
             return bytes
         }
         // Peaks not yet shown steady take two steps a size: spend those on the smallest.
-        if !peaks.isSettled, let quarter { _ = try bytes(quarter, tallest) }
-        // The tallest bands that fit at half the size, then the other count.
-        guard let (bands, a) = try [tallest, most].lazy.compactMap({ (bands) in try bytes(half, bands).map { (bands, $0) } }).first else {
-            return nil
-        }
-        let other = bands < most ? most : nil
+        if !peaks.isSettled, let quarter { _ = try bytes(quarter, most) }
+        // The most bands first: no count is predicted lower, so where they cannot fit at the
+        // full size nothing at this depth can, and a step at half the size and one at a
+        // quarter rule it out.
+        guard let a = try bytes(half, most) else { return nil }
+        // α + size² · (β + γ / most) from the two sizes; everything at half the size scaling
+        // with the area where the quarter did not fit or told nothing (conservative).
         let halfArea = Double(half * half)
-        // γ from the two counts (none where noise makes more bands look dearer): the line
-        // through both lies above the peak between them, the larger of two phases, and no
-        // count beyond the most is predicted lower than that step.
-        var gamma = 0.0
-        if let other, let b = try bytes(half, other) {
-            gamma = max(0, (a - b) / (1 / Double(bands) - 1 / Double(other)) / halfArea)
-        }
-        // β + γ / bands from the two sizes; everything at half the size scaling with the area
-        // where the quarter did not fit or told nothing (conservative).
         var alpha = 0.0
         var perArea = a / halfArea
-        if let quarter, let c = try bytes(quarter, bands), a > c {
+        if let quarter, let c = try bytes(quarter, most), a > c {
             perArea = (a - c) / (halfArea - Double(quarter * quarter))
             alpha = max(0, a - halfArea * perArea)
         }
         let area = Double(resolution * resolution)
-        let beta = max(0, perArea - gamma / Double(bands))
         let prefetch = Double(measurer.device.isCUDA ? 0 : settings.prefetchBytesPerSample(resolution))
-        return StreamedPeakLine(
-            fixedBytes: fixed, bytesPerSample: alpha + area * beta + prefetch, perBands: area * gamma,
-            accumulationBytes: accumulation, accumulates: effectiveBatch > 1, measuredBands: bands, mostBands: other ?? bands)
+        var line = StreamedPeakLine(
+            fixedBytes: fixed, bytesPerSample: alpha + area * perArea + prefetch, perBands: 0, accumulationBytes: accumulation,
+            accumulates: effectiveBatch > 1, measuredBands: most, mostBands: most)
+        guard tallest < most, line.bandlessPeak <= targetBytes, let b = try bytes(half, tallest) else { return line }
+        // γ from the two counts (none where noise makes more bands look dearer): the line
+        // through both lies above the peak between them, the larger of two phases, and no
+        // count beyond the most is predicted lower than that step.
+        let gamma = max(0, (b - a) / (1 / Double(tallest) - 1 / Double(most)) / halfArea)
+        line.bytesPerSample = alpha + area * max(0, perArea - gamma / Double(most)) + prefetch
+        line.perBands = area * gamma
+        line.measuredBands = tallest
+        return line
     }
 }
 

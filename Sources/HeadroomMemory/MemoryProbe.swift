@@ -30,7 +30,9 @@ public final class MemoryProbe: StepPeakMeasuring {
     /// minutes, and this says where they go.
     public var onStep: ((ProbedStep) -> Void)?
 
-    /// Saves the state, applies the budget, and takes one warm-up step at `warmUpResolution`.
+    /// Saves the state, applies the budget, and takes one warm-up step at `warmUpResolution`,
+    /// or at ``SteadyStatePeaks/settlingResolution`` where that is smaller: it is there to make
+    /// the optimiser state, and a large one that cannot fit would only take seconds to fail.
     public init(step: TrainingStep, warmUpResolution: Int, budgetBytes: Int? = nil, seed: UInt64 = 0) throws(TorchError) {
         self.step = step
         self.budgetBytes = budgetBytes
@@ -42,7 +44,9 @@ public final class MemoryProbe: StepPeakMeasuring {
         try MemoryController.setDeviceBudget(budgetBytes.map { $0 + allowance }, on: step.device)
         generator = try Generator(seed: seed)
         do {
-            try runStep(batch: 1, resolution: warmUpResolution, gradientsPresent: false, recomputing: [], streaming: nil)
+            try runStep(
+                batch: 1, resolution: min(warmUpResolution, SteadyStatePeaks.settlingResolution), gradientsPresent: false, recomputing: [],
+                streaming: nil)
         } catch {
             // A failed warm-up is itself a measurement: probes will fail the same way.
             if !error.isOutOfMemory { throw error }

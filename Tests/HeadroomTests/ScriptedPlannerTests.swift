@@ -88,6 +88,27 @@ final class ScriptedStep: StepPeakMeasuring {
         #expect(step.steps.count == plan.measurements.count + 1)
     }
 
+    /// A large step that runs out of memory before the peaks are shown steady is not repeated
+    /// where a small pair of steps agrees (it can take seconds to fail); where the pair
+    /// disagrees (one-time bytes), it is, and the pair is not run again.
+    @Test func aFailedLargeStepIsRepeatedOnlyWhereASmallPairDisagrees() throws {
+        let m = Self.mebibyte
+        let tooLarge = ResNet.Streaming(through: .layer2, bands: 8)
+        for oneTime in [0, 30 * m] {
+            let step = try ScriptedStep(budgetBytes: 300 * m) { 100 * m + $0 * 10 * m }
+            step.oneTimeBytes = oneTime
+            step.streamedPeak = { (_, _, _) in 400 * m }
+            let peaks = SteadyStatePeaks(step)
+            for _ in 0..<2 {
+                #expect(try peaks.peak(batch: 1, resolution: 4096, gradientsPresent: false, recomputing: [], streaming: tooLarge) == nil)
+            }
+            let small = step.recomputed.count  // the pair: plain steps
+            #expect(small == 2)
+            #expect(step.streamedSteps.count == (oneTime == 0 ? 2 : 4), "\(step.streamedSteps)")
+            #expect(peaks.isSettled == (oneTime == 0))
+        }
+    }
+
     /// Accumulating micro-batches hold the gradients (45 MiB here); the whole batch of 16 in
     /// one step holds none before its backward. Under 170 MiB no accumulating step fits, but
     /// 16 samples at once (162 MiB) do: the plan is 16 × 1, never "not one sample fits".

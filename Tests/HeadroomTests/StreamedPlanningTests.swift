@@ -114,6 +114,30 @@ import Torch
         #expect(cost(step) <= 2)
     }
 
+    /// Streamed through layer1 the bandless phase is 40 bytes a pixel, through layer2 24: under
+    /// 28 a pixel, layer1 is ruled out by its most bands at half and a quarter of the size
+    /// (its tallest bands never measured), and layer2 is planned in one full-size step.
+    @Test func aDepthTheMostBandsCannotFitCostsTwoSmallSteps() throws {
+        let budget = 100 * Self.m + 28 * Self.resolution * Self.resolution
+        let step = try ScriptedStep(budgetBytes: budget) { _ in 1 << 50 }
+        let model = step.model
+        step.streamedPeak = { (batch, resolution, streaming) in
+            let area = Double(resolution * resolution)
+            let phase = max(streaming.through == .layer1 ? 40 : 24, 8 + 128 / Double(streaming.bands))
+            return batch * (100 * Self.m + Int(area * phase) + model.heldStageBytes(streaming, resolution: resolution))
+        }
+        var planner = BatchPlanner(budgetBytes: budget, effectiveBatch: 4, headroom: 0)
+        planner.settings.streaming = .on
+        let plan = try #require(try planner.plan(resolutions: [Self.resolution], measuring: step).first)
+        #expect(plan.streaming?.through == .layer2)
+        let layer1 = step.streamedSteps.filter { $0.streaming.through == .layer1 }
+        let most = StreamingChoice.bandCounts(inputRows: Self.resolution).upperBound
+        #expect(layer1.allSatisfy { $0.streaming.bands == most && $0.resolution < Self.resolution }, "\(layer1)")
+        #expect(Set(layer1.map(\.resolution)).count == 2, "\(layer1)")
+        #expect(step.streamedSteps.filter { $0.resolution == Self.resolution }.map(\.fitted) == [true], "\(step.streamedSteps)")
+        #expect(cost(step) <= 2)
+    }
+
     /// Where not even the shortest bands fit at half the size, no full-size step is run: the
     /// error comes from the small steps alone.
     @Test func aHopelessBudgetCostsNoFullSizeStep() throws {
