@@ -51,6 +51,7 @@ bench: build
 	$(PEER)/bin/python bench/checkpointing.py
 	$(PEER)/bin/python bench/streaming.py
 	$(PEER)/bin/python bench/streaming_price.py
+	bash bench/streamed_planning.sh
 	$(PEER)/bin/python bench/layer_costs.py
 	$(PEER)/bin/python bench/oom_recipe.py
 	$(PEER)/bin/python bench/distributed.py

@@ -31,7 +31,7 @@ section "Whole-slide training regions vs openslide-python + PIL" slides.py slide
 section "One epoch end to end vs the same recipe in PyTorch" epoch.py epoch.md
 section "Activation checkpointing vs PyTorch eager" checkpointing.py checkpointing.md
 section "Streaming vs PyTorch eager" streaming.py streaming-0.5gib.md streaming-2gib.md streaming-4gib.md
-section "Streaming's price: held maps, predicted against measured" streaming_price.py streaming-price.md
+section "Streaming's price: held maps, predicted against measured" streaming_price.py streaming-price.md streaming-8192.md streamed-planning.md
 section "Where a step's time goes, layer by layer (the planner's time weights)" layer_costs.py layer-costs.md
 section "The halve-the-batch-on-OOM recipe vs Headroom under one memory limit" oom_recipe.py oom_recipe.md
 section "Data parallel, 1 vs 2 processes, and the gradient all-reduce" distributed.py distributed.md
