@@ -44,7 +44,7 @@ public final class SteadyStatePeaks {
         if isSettled { return first }
         if first == nil, resolution > Self.settlingResolution, try settle() { return nil }
         let second = try measure()
-        settle(first, second)
+        record(first, second)
         return second
     }
 
@@ -58,11 +58,12 @@ public final class SteadyStatePeaks {
             try measurer.peak(batch: batch, resolution: size, gradientsPresent: false, recomputing: [], streaming: nil)
         }
         let first = try measure()
-        settle(first, try measure())
+        record(first, try measure())
         return isSettled
     }
 
-    private func settle(_ first: Int?, _ second: Int?) {
+    /// Two steps at one shape agreeing settles the question.
+    private func record(_ first: Int?, _ second: Int?) {
         if let first, let second, abs(first - second) <= Self.agreement { isSettled = true }
     }
 }
